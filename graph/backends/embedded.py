@@ -1,0 +1,411 @@
+"""The embedded store: SQLite (WAL) on disk as the durable layer, and in-memory
+indexes built on first read: a networkx graph for the hierarchy, numpy columns for
+the high-volume tenures and actions (an as-of lookup is a slice, never a scan).
+
+One import is one SQLite transaction, so an import killed part-way leaves the
+store as it was, and an acknowledged one survives ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import cached_property
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from graph.model import (
+    ENTITY_MODELS,
+    OPEN_END,
+    Accountability,
+    Case,
+    Duty,
+    Organization,
+    Person,
+    Position,
+    Standard,
+    Tenure,
+    to_ordinal,
+)
+from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Batch, StoreError
+
+SCHEMA_VERSION = 2
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+_TUPLE_FIELDS = {"portfolio", "violator_ids"}
+_INT_FIELDS = {"rank", "min_count", "date_ord"}
+
+
+def _columns(entity: str) -> list[str]:
+    """A table's columns: the model's plain fields, its tuple fields (as JSON), ``props`` (JSON);
+    actions add ``date_ord``."""
+    fields = [f for f in ENTITY_MODELS[entity].model_fields if f != "props"]
+    plain = [f for f in fields if f not in _TUPLE_FIELDS]
+    return [*plain, *(f for f in fields if f in _TUPLE_FIELDS), "props",
+            *(["date_ord"] if entity == "actions" else [])]
+
+
+def _key(entity: str) -> str:
+    return "person_id, position_id, start" if entity == "tenure_rows" else "id"
+
+
+COLUMNS = {e: _columns(e) for e in ENTITY_MODELS}
+_SCHEMA = [
+    *(f"CREATE TABLE IF NOT EXISTS {e} ("
+      + ", ".join(f'"{c}" {"INTEGER" if c in _INT_FIELDS else "TEXT"}' for c in cols)
+      + f", PRIMARY KEY ({_key(e)})) WITHOUT ROWID" for e, cols in COLUMNS.items()),
+    "CREATE INDEX IF NOT EXISTS changes_person ON changes (person_id)",
+    """CREATE TABLE IF NOT EXISTS tenures (
+        id TEXT PRIMARY KEY, person_id TEXT NOT NULL, position_id TEXT NOT NULL,
+        start TEXT NOT NULL, end_ TEXT, start_ord INTEGER NOT NULL, end_ord INTEGER NOT NULL,
+        opened_by TEXT NOT NULL, open_kind TEXT NOT NULL, closed_by TEXT, close_kind TEXT) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS tenures_person ON tenures (person_id)",
+    """CREATE TABLE IF NOT EXISTS imports (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+def _cell_maker(entity: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A fast row-to-cells function for one table (the writer's hot loop)."""
+    cols = COLUMNS[entity]
+    plain = itemgetter(*[c for c in cols if c not in _TUPLE_FIELDS and c not in ("props", "date_ord")])
+    tuples = [c for c in cols if c in _TUPLE_FIELDS]
+    dated = "date_ord" in cols
+
+    def cells(row: dict[str, Any]) -> tuple[Any, ...]:
+        props = row["props"]
+        return (*plain(row), *(_encode(list(row[c])) for c in tuples), _encode(props) if props else "{}",
+                *((to_ordinal(row["date"]),) if dated else ()))
+
+    return cells
+
+
+def _record(entity: str, cells: tuple[Any, ...]) -> dict[str, Any]:
+    rec = dict(zip(COLUMNS[entity], cells, strict=True))
+    rec["props"] = json.loads(rec["props"]) if rec["props"] != "{}" else {}
+    for c in _TUPLE_FIELDS.intersection(rec):
+        rec[c] = tuple(json.loads(rec[c]))
+    rec.pop("date_ord", None)
+    return rec
+
+
+def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class EmbeddedStore:
+    """The default, in-process store under one data directory."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.url = f"embedded://{path}"
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path / "rtc.sqlite3", isolation_level=None,
+                                       check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk inserts stay in memory
+            for ddl in _SCHEMA:
+                self._db.execute(ddl)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open store {self.url}: {exc}") from exc
+        self._generation = self._data_version()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedStore({str(self.path)!r})"
+
+    # ------------------------------------------------------------ cache control
+    def _data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _fresh(self) -> None:
+        """Drop in-memory indexes when another connection has committed since they were built."""
+        version = self._data_version()
+        if version != self._generation:
+            self._invalidate()
+            self._generation = version
+
+    def _invalidate(self) -> None:
+        for name in ("_orgs", "_graph", "_positions", "_positions_by_org", "_tenure_index",
+                     "_action_index", "_cases", "_accountability"):
+            self.__dict__.pop(name, None)
+
+    def _records(self, entity: str, ids: Iterable[str] | None = None,
+                 where: str = "id") -> Iterator[dict[str, Any]]:
+        cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+        if ids is None:
+            for cells in self._db.execute(f"SELECT {cols} FROM {entity}"):
+                yield _record(entity, cells)
+            return
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for cells in self._db.execute(f"SELECT {cols} FROM {entity} WHERE {where} IN ({marks})", chunk):
+                yield _record(entity, cells)
+
+    # ------------------------------------------------------------ write side
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            out.update(i for (i,) in self._db.execute(f"SELECT id FROM {entity} WHERE id IN ({marks})", chunk))
+        return out
+
+    def stored_records(self, entity: str, ids: Iterable[str]) -> dict[Any, dict[str, Any]]:
+        if entity == "tenure_rows":
+            wanted = set(ids)
+            rows = self._records(entity, sorted({k[0] for k in wanted}), where="person_id")
+            return {k: r for r in rows if (k := (r["person_id"], r["position_id"], r["start"])) in wanted}
+        return {r["id"]: r for r in self._records(entity, ids)}
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        persons = sorted(set(person_ids))
+        return (list(self._records("tenure_rows", persons, where="person_id")),
+                list(self._records("changes", persons, where="person_id")))
+
+    def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for entity, rows in (*batch.rows.items(), ("tenure_rows", batch.tenure_rows)):
+                marks = ",".join("?" * len(COLUMNS[entity]))
+                verb = "INSERT OR REPLACE" if entity == "tenure_rows" else "INSERT"
+                db.executemany(f"{verb} INTO {entity} VALUES ({marks})", map(_cell_maker(entity), rows))
+            for chunk in _chunks(sorted(batch.tenure_persons)):
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
+            db.executemany(
+                "INSERT INTO tenures VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                ((t.id, t.person_id, t.position_id, t.start, t.end, t.start_ordinal, t.end_ordinal,
+                  t.opened_by, t.open_kind, t.closed_by, t.close_kind) for t in batch.tenures),
+            )
+            db.execute("INSERT INTO imports (at, log) VALUES (?, ?)",
+                       (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._invalidate()
+        self._generation = self._data_version()
+
+    def import_log(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT seq, at, log FROM imports ORDER BY seq DESC LIMIT ?", (limit,))
+        return [{"seq": seq, "at": at, **json.loads(log)} for seq, at, log in rows]
+
+    # ------------------------------------------------------------ hierarchy
+    @cached_property
+    def _orgs(self) -> dict[str, Organization]:
+        return {d["id"]: Organization.model_validate(d) for d in self._records("organizations")}
+
+    @cached_property
+    def _positions(self) -> dict[str, Position]:
+        return {d["id"]: Position.model_validate(d) for d in self._records("positions")}
+
+    @cached_property
+    def _positions_by_org(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for p in self._positions.values():
+            out.setdefault(p.org_id, []).append(p.id)
+        return out
+
+    @cached_property
+    def _graph(self) -> nx.DiGraph:
+        """Organizations and positions with LEADS, SUPERVISED_BY and HAS_POSITION edges."""
+        g = nx.DiGraph()
+        for org in self._orgs.values():
+            g.add_node(org.id, label="Organization")
+        for org in self._orgs.values():
+            if org.parent_id:
+                g.add_edge(org.parent_id, org.id, type="LEADS")
+            if org.supervised_by:
+                g.add_edge(org.id, org.supervised_by, type="SUPERVISED_BY")
+        for pos in self._positions.values():
+            g.add_node(pos.id, label="Position")
+            g.add_edge(pos.org_id, pos.id, type="HAS_POSITION")
+        return g
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        self._fresh()
+        return self._graph
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        self._fresh()
+        orgs = self._orgs
+        if ids is None:
+            return dict(orgs)
+        return {i: orgs[i] for i in ids if i in orgs}
+
+    def get_positions(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Position]:
+        self._fresh()
+        positions = self._positions
+        if org_ids is not None:
+            by_org = self._positions_by_org
+            ids = [p for o in org_ids for p in by_org.get(o, ())]
+        if ids is None:
+            return dict(positions)
+        return {i: positions[i] for i in ids if i in positions}
+
+    def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
+        return {d["id"]: Person.model_validate(d) for d in self._records("persons", ids)}
+
+    # ------------------------------------------------------------ tenures
+    @cached_property
+    def _tenure_index(self) -> _TenureIndex:
+        return _TenureIndex(self._db)
+
+    def holders(self, position_id: str, at: int) -> list[Tenure]:
+        self._fresh()
+        return self._tenure_index.on_position(position_id, at, at + 1)
+
+    def tenures(
+        self, *, person_ids: Iterable[str] | None = None, position_ids: Iterable[str] | None = None,
+        overlapping: tuple[int, int] | None = None,
+    ) -> list[Tenure]:
+        self._fresh()
+        index = self._tenure_index
+        lo, hi = overlapping if overlapping else (-1, OPEN_END + 1)
+        out: list[Tenure] = []
+        for pos in position_ids or ():
+            out.extend(index.on_position(pos, lo, hi))
+        for person in person_ids or ():
+            out.extend(index.of_person(person, lo, hi))
+        return out
+
+    # ------------------------------------------------------------ actions
+    @cached_property
+    def _action_index(self) -> ActionTable:
+        rows = self._db.execute(
+            "SELECT id, date_ord, kind, category, from_org, to_org, by_org FROM actions ORDER BY date_ord, id"
+        )
+        return ActionTable.from_rows(rows)
+
+    def actions(
+        self, start: int, end: int, *, category: str | None = None,
+        from_orgs: Iterable[str] | None = None, to_orgs: Iterable[str] | None = None,
+    ) -> ActionTable:
+        self._fresh()
+        table = self._action_index
+        lo, hi = np.searchsorted(table.date, [start, end], side="left")
+        mask = np.zeros(len(table), dtype=bool)
+        mask[lo:hi] = True
+        if category is not None:
+            mask &= table.category == CATEGORIES.index(category)
+        codes = {o: i for i, o in enumerate(table.orgs)}
+        for column, wanted in ((table.from_org, from_orgs), (table.to_org, to_orgs)):
+            if wanted is not None:
+                mask &= np.isin(column, [codes[o] for o in wanted if o in codes])
+        return table.take(mask)
+
+    # ------------------------------------------------------------ cases and the rest
+    @cached_property
+    def _cases(self) -> dict[str, Case]:
+        return {d["id"]: Case.model_validate(d) for d in self._records("cases")}
+
+    @cached_property
+    def _accountability(self) -> list[Accountability]:
+        return [Accountability.model_validate(d) for d in self._records("accountability")]
+
+    def get_cases(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Case]:
+        self._fresh()
+        cases = self._cases
+        if ids is not None:
+            return {i: cases[i] for i in ids if i in cases}
+        if org_ids is not None:
+            wanted = set(org_ids)
+            return {i: c for i, c in cases.items() if c.org_id in wanted}
+        return dict(cases)
+
+    def get_accountability(self, case_ids: Iterable[str] | None = None) -> list[Accountability]:
+        self._fresh()
+        if case_ids is None:
+            return list(self._accountability)
+        wanted = set(case_ids)
+        return [a for a in self._accountability if a.case_id in wanted]
+
+    def get_duties(self, org_ids: Iterable[str] | None = None) -> dict[str, Duty]:
+        duties = (Duty.model_validate(d) for d in self._records("duties"))
+        if org_ids is None:
+            return {d.id: d for d in duties}
+        wanted = set(org_ids)
+        return {d.id: d for d in duties if d.org_id in wanted}
+
+    def get_standards(self) -> dict[str, Standard]:
+        return {d["id"]: Standard.model_validate(d) for d in self._records("standards")}
+
+    # ------------------------------------------------------------ summaries
+    def counts(self) -> dict[str, int]:
+        tables = (*COLUMNS, "tenures")
+        return {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+
+    def date_range(self) -> tuple[int, int] | None:
+        bounds = [
+            self._db.execute("SELECT min(start_ord), max(start_ord), max(CASE WHEN end_ord < ? THEN end_ord END) "
+                             "FROM tenures", (OPEN_END,)).fetchone(),
+            self._db.execute("SELECT min(date_ord), max(date_ord) FROM actions").fetchone(),
+        ]
+        values = [v for row in bounds for v in row if v is not None]
+        for case in self.get_cases().values():
+            values.extend(to_ordinal(d) for d in (case.start, case.end, case.discovered) if d)
+        return (min(values), max(values)) if values else None
+
+
+class _TenureIndex:
+    """Tenures as sorted columns, sliced by position or person in O(log n)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        rows = db.execute(
+            "SELECT id, person_id, position_id, start, end_, start_ord, end_ord, opened_by, open_kind, "
+            "closed_by, close_kind FROM tenures ORDER BY position_id, start_ord, person_id"
+        ).fetchall()
+        self.rows = rows
+        self.start = np.fromiter((r[5] for r in rows), dtype=np.int64, count=len(rows))
+        self.end = np.fromiter((r[6] for r in rows), dtype=np.int64, count=len(rows))
+        self.by_position: dict[str, tuple[int, int]] = {}
+        for i, r in enumerate(rows):
+            lo, _ = self.by_position.get(r[2], (i, i))
+            self.by_position[r[2]] = (lo, i + 1)
+        self.by_person: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            self.by_person.setdefault(r[1], []).append(i)
+        for idx in self.by_person.values():
+            idx.sort(key=lambda i: (rows[i][5], rows[i][2]))
+
+    def _tenure(self, i: int) -> Tenure:
+        r = self.rows[i]
+        return Tenure(id=r[0], person_id=r[1], position_id=r[2], start=r[3], end=r[4], opened_by=r[7],
+                      open_kind=r[8], closed_by=r[9], close_kind=r[10])
+
+    def on_position(self, position_id: str, lo: int, hi: int) -> list[Tenure]:
+        span = self.by_position.get(position_id)
+        if span is None:
+            return []
+        start, end = self.start, self.end
+        return [self._tenure(i) for i in range(*span) if start[i] < hi and end[i] > lo]
+
+    def of_person(self, person_id: str, lo: int, hi: int) -> list[Tenure]:
+        start, end = self.start, self.end
+        return [self._tenure(i) for i in self.by_person.get(person_id, ()) if start[i] < hi and end[i] > lo]
+
+
+__all__ = ["EmbeddedStore", "ACTION_KINDS"]

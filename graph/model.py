@@ -1,0 +1,382 @@
+"""The domain model: enums of DOMAIN.md section 2, partial dates, and the node and
+relationship records of section 3 as pydantic models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+from functools import lru_cache
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LabelledEnum(str, Enum):
+    """A string enum whose members carry a Chinese display label."""
+
+    zh: str
+
+    def __new__(cls, value: str, zh: str = "") -> LabelledEnum:
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.zh = zh
+        return obj
+
+    @classmethod
+    def parse(cls, text: str) -> LabelledEnum:
+        """Accept the English id or the Chinese label; raise ValueError otherwise."""
+        key = text.strip()
+        for member in cls:
+            if key == member.value or key == member.zh:
+                return member
+        raise ValueError(key)
+
+    @classmethod
+    def allowed(cls) -> str:
+        return ", ".join(m.value for m in cls)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Level(LabelledEnum):
+    central = "central", "中央"
+    province = "province", "省"
+    city = "city", "市"
+    county = "county", "县"
+    township = "township", "乡镇"
+    village = "village", "村"
+
+    @property
+    def depth(self) -> int:
+        return list(Level).index(self)
+
+    @property
+    def rank_base(self) -> int:
+        return 60 - 10 * self.depth
+
+
+class OrgKind(LabelledEnum):
+    committee = "committee", "党委"
+    party_group = "party_group", "党组"
+    commission = "commission", "纪委"
+    branch = "branch", "党支部"
+    department = "department", "部门"
+
+
+class Role(LabelledEnum):
+    secretary = "secretary", "书记"
+    deputy_secretary = "deputy_secretary", "副书记"
+    member = "member", "班子成员"
+    discipline_secretary = "discipline_secretary", "纪委书记"
+    staff = "staff", "其他"
+
+    @property
+    def one_holder(self) -> bool:
+        """Every leadership position is one seat; staff positions may have several holders."""
+        return self is not Role.staff
+
+    @property
+    def rank_offset(self) -> int:
+        return _ROLE_OFFSET[self]
+
+
+_ROLE_OFFSET = {
+    Role.secretary: 5,
+    Role.deputy_secretary: 3,
+    Role.discipline_secretary: 2,
+    Role.member: 1,
+    Role.staff: 0,
+}
+
+
+class Category(LabelledEnum):
+    discipline = "discipline", "纪律建设"
+    cadre_selection = "cadre_selection", "选人用人"
+    work_style = "work_style", "作风建设"
+    case_support = "case_support", "支持执纪执法"
+    power_oversight = "power_oversight", "权力制约监督"
+    education = "education", "责任意识教育"
+
+
+class ResponsibilityKind(LabelledEnum):
+    direct = "direct", "直接责任"
+    first = "first", "第一责任"
+    portfolio = "portfolio", "一岗双责"
+    supervisory = "supervisory", "监督责任"
+    upstream = "upstream", "传导责任"
+    collective = "collective", "集体责任"
+
+
+class ActionKind(LabelledEnum):
+    inspection = "inspection", "巡视巡察"
+    interview = "interview", "约谈"
+    report_hearing = "report_hearing", "听取汇报"
+    guidance = "guidance", "个别指导"
+    meeting = "meeting", "会议部署"
+    countersign = "countersign", "签字背书"
+    document = "document", "发文"
+
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "inspection": 1.0,
+    "interview": 0.8,
+    "report_hearing": 0.6,
+    "guidance": 0.5,
+    "meeting": 0.2,
+    "countersign": 0.15,
+    "document": 0.1,
+}
+STRONG_FORM_MIN_WEIGHT = 0.5
+
+
+class Outcome(LabelledEnum):
+    criticism = "criticism", "通报批评"
+    admonishment = "admonishment", "诫勉谈话"
+    organizational = "organizational", "组织处理"
+    disciplinary = "disciplinary", "党纪政务处分"
+
+    @property
+    def soft(self) -> bool:
+        return self in (Outcome.criticism, Outcome.admonishment)
+
+
+class ChangeKind(LabelledEnum):
+    appoint = "appoint", "任命"
+    transfer = "transfer", "调任"
+    promote = "promote", "提拔"
+    demote = "demote", "降职"
+    concurrent = "concurrent", "兼任"
+    remove = "remove", "免职"
+    retire = "retire", "退休"
+
+    @property
+    def opens(self) -> bool:
+        return self not in (ChangeKind.remove, ChangeKind.retire)
+
+    @property
+    def closes(self) -> bool:
+        return self not in (ChangeKind.appoint, ChangeKind.concurrent)
+
+
+class Period(LabelledEnum):
+    year = "year", "年"
+    quarter = "quarter", "季度"
+
+
+def default_rank(level: Level, role: Role) -> int:
+    """DOMAIN.md section 3: level base plus role offset (an explicit rank wins)."""
+    return level.rank_base + role.rank_offset
+
+
+# ---------------------------------------------------------------- partial dates
+
+_PDATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+class PDate:
+    """A date given to year, month or day precision.
+
+    It compares and computes as its first day (``2019-03`` is 2019-03-01) but keeps
+    the text it was given, so a stored ``2019`` is printed back as ``2019``.
+    """
+
+    __slots__ = ("text", "date")
+
+    def __init__(self, text: str) -> None:
+        m = _PDATE.match(text.strip())
+        if not m:
+            raise ValueError(f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {text!r}")
+        year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+        self.date = dt.date(year, month, day)  # raises ValueError on 2019-02-30
+        self.text = text.strip()
+
+    @classmethod
+    def of(cls, value: PDate | dt.date | str) -> PDate:
+        if isinstance(value, PDate):
+            return value
+        if isinstance(value, dt.date):
+            return cls(value.isoformat())
+        return cls(value)
+
+    @property
+    def precision(self) -> Literal["year", "month", "day"]:
+        return ("year", "month", "day")[self.text.count("-")]  # type: ignore[return-value]
+
+    @property
+    def ordinal(self) -> int:
+        return self.date.toordinal()
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"PDate({self.text!r})"
+
+
+def to_ordinal(value: str | dt.date | PDate) -> int:
+    if isinstance(value, str):
+        return _text_ordinal(value)
+    return PDate.of(value).ordinal
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_ordinal(text: str) -> int:
+    return PDate(text).ordinal
+
+
+def from_ordinal(ordinal: int) -> str:
+    return dt.date.fromordinal(ordinal).isoformat()
+
+
+OPEN_END = dt.date.max.toordinal()  # the ordinal of a tenure still in office
+
+
+# ---------------------------------------------------------------- records
+
+class Record(BaseModel):
+    """Base of every stored record. Unknown input columns land in ``props``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    entity: ClassVar[str]
+    props: dict[str, Any] = Field(default_factory=dict)
+
+
+class Organization(Record):
+    entity: ClassVar[str] = "organizations"
+    id: str
+    name: str
+    kind: OrgKind
+    level: Level
+    parent_id: str | None = None
+    supervised_by: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+
+
+class Position(Record):
+    entity: ClassVar[str] = "positions"
+    id: str
+    org_id: str
+    title: str
+    role: Role
+    rank: int
+    portfolio: tuple[Category, ...] = ()
+
+
+class Person(Record):
+    entity: ClassVar[str] = "persons"
+    id: str
+    name: str
+    gender: str | None = None
+    birth: str | None = None
+
+
+class TenureRow(Record):
+    """A tenure as given in a ``tenures`` file (input, before derivation)."""
+
+    entity: ClassVar[str] = "tenure_rows"
+    person_id: str
+    position_id: str
+    start: str
+    end: str | None = None
+
+
+class Change(Record):
+    entity: ClassVar[str] = "changes"
+    id: str
+    date: str
+    kind: ChangeKind
+    person_id: str
+    from_position_id: str | None = None
+    to_position_id: str | None = None
+    source: str | None = None
+
+
+class Tenure(BaseModel):
+    """A derived tenure: ``(Person)-[:HELD {start, end}]->(Position)``, half-open.
+
+    ``opened_by``/``closed_by`` name the evidence: a change id, or ``tenure-row``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    person_id: str
+    position_id: str
+    start: str
+    end: str | None = None
+    opened_by: str
+    open_kind: str  # a ChangeKind value, or "tenure"
+    closed_by: str | None = None
+    close_kind: str | None = None
+
+    @property
+    def start_ordinal(self) -> int:
+        return to_ordinal(self.start)
+
+    @property
+    def end_ordinal(self) -> int:
+        return OPEN_END if self.end is None else to_ordinal(self.end)
+
+
+class Duty(Record):
+    entity: ClassVar[str] = "duties"
+    id: str
+    org_id: str
+    category: Category
+    parent_duty_id: str | None = None
+    description: str | None = None
+
+
+class Action(Record):
+    entity: ClassVar[str] = "actions"
+    id: str
+    date: str
+    kind: ActionKind
+    from_org_id: str
+    to_org_id: str
+    category: Category
+    by_org_id: str
+
+
+class Case(Record):
+    entity: ClassVar[str] = "cases"
+    id: str
+    org_id: str
+    category: Category
+    start: str
+    end: str | None = None
+    discovered: str | None = None
+    severity: str | None = None
+    violator_ids: tuple[str, ...] = ()
+
+
+class Accountability(Record):
+    entity: ClassVar[str] = "accountability"
+    id: str
+    case_id: str
+    person_id: str
+    outcome: Outcome
+    date: str | None = None
+
+
+class Standard(Record):
+    entity: ClassVar[str] = "standards"
+    id: str
+    level: Level
+    action_kind: ActionKind
+    min_count: int
+    period: Period
+    org_kind: OrgKind | None = None
+    category: Category | None = None
+    description: str | None = None
+
+
+ENTITY_MODELS: dict[str, type[Record]] = {
+    m.entity: m
+    for m in (
+        Organization, Position, Person, TenureRow, Change, Duty, Action, Case,
+        Accountability, Standard,
+    )
+}

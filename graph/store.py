@@ -1,0 +1,204 @@
+"""The store contract every backend fulfils, and the choice of backend by URL.
+
+Reads are coarse on purpose: each one is a single round trip on a Cypher server
+(a batch of ids in, a list out), so queries never loop over a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from graph.model import (
+    Accountability,
+    ActionKind,
+    Case,
+    Category,
+    Duty,
+    Organization,
+    Person,
+    Position,
+    Standard,
+    Tenure,
+)
+
+ACTION_KINDS: tuple[str, ...] = tuple(k.value for k in ActionKind)
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
+
+
+@dataclass
+class ActionTable:
+    """Actions in columnar form: one numpy array per field.
+
+    ``kind`` and ``category`` are codes into ``ACTION_KINDS`` and ``CATEGORIES``;
+    ``from_org``, ``to_org`` and ``by_org`` are codes into ``orgs``; ``date`` is a
+    proleptic ordinal (``datetime.date.toordinal``).
+    """
+
+    ids: list[str]
+    date: np.ndarray
+    kind: np.ndarray
+    category: np.ndarray
+    from_org: np.ndarray
+    to_org: np.ndarray
+    by_org: np.ndarray
+    orgs: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, mask: np.ndarray) -> ActionTable:
+        idx = np.flatnonzero(mask)
+        return ActionTable(
+            ids=[self.ids[i] for i in idx],
+            date=self.date[idx], kind=self.kind[idx], category=self.category[idx],
+            from_org=self.from_org[idx], to_org=self.to_org[idx], by_org=self.by_org[idx],
+            orgs=self.orgs,
+        )
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, int, str, str, str, str, str]]) -> ActionTable:
+        """Build from ``(id, date_ordinal, kind, category, from, to, by)`` tuples."""
+        org_index: dict[str, int] = {}
+        kinds = {k: i for i, k in enumerate(ACTION_KINDS)}
+        cats = {c: i for i, c in enumerate(CATEGORIES)}
+        ids: list[str] = []
+        cols: list[list[int]] = [[], [], [], [], [], []]
+        for aid, date, kind, cat, frm, to, by in rows:
+            ids.append(aid)
+            for col, value in zip(
+                cols,
+                (date, kinds[kind], cats[cat],
+                 org_index.setdefault(frm, len(org_index)),
+                 org_index.setdefault(to, len(org_index)),
+                 org_index.setdefault(by, len(org_index))),
+                strict=True,
+            ):
+                col.append(value)
+        return cls(
+            ids=ids,
+            date=np.asarray(cols[0], dtype=np.int32), kind=np.asarray(cols[1], dtype=np.int8),
+            category=np.asarray(cols[2], dtype=np.int8),
+            from_org=np.asarray(cols[3], dtype=np.int32), to_org=np.asarray(cols[4], dtype=np.int32),
+            by_org=np.asarray(cols[5], dtype=np.int32), orgs=list(org_index),
+        )
+
+
+@dataclass
+class Batch:
+    """One import, validated and ready to write atomically.
+
+    ``rows`` maps an entity name (``organizations``, ``actions``, ...) to new
+    records as plain dicts with the model's fields (keys starting ``_`` are not stored).
+    ``tenure_rows`` are upserted by ``(person_id, position_id, start)``.
+    ``tenures`` replaces every derived tenure of the persons in ``tenure_persons``.
+    """
+
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tenure_rows: list[dict[str, Any]] = field(default_factory=list)
+    tenure_persons: set[str] = field(default_factory=set)
+    tenures: list[Tenure] = field(default_factory=list)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.rows.values()) + len(self.tenure_rows)
+
+
+class StoreError(RuntimeError):
+    """A store could not be opened or written; the message names the URL."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the loaders and queries need from a graph store."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    # --- the write side (used by loaders)
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are stored for ``entity``."""
+        ...
+
+    def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        """Stored records among ``ids`` as plain dicts (list fields as tuples), keyed by id;
+        tenure rows are keyed ``(person_id, position_id, start)``."""
+        ...
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """All stored tenure rows and change rows of these persons."""
+        ...
+
+    def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
+        """Apply the whole batch or nothing; record ``log`` in the import log."""
+        ...
+
+    # --- reads
+    def counts(self) -> dict[str, int]: ...
+
+    def date_range(self) -> tuple[int, int] | None:
+        """Earliest and latest ordinal date anywhere in the data, or None when empty."""
+        ...
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        """The organizations with these ids; all of them when ``ids`` is None."""
+        ...
+
+    def get_positions(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Position]: ...
+
+    def get_persons(self, ids: Iterable[str]) -> dict[str, Person]: ...
+
+    def holders(self, position_id: str, at: int) -> list[Tenure]:
+        """Tenures on the position in force at ordinal date ``at`` (``start <= at < end``)."""
+        ...
+
+    def tenures(
+        self, *, person_ids: Iterable[str] | None = None, position_ids: Iterable[str] | None = None,
+        overlapping: tuple[int, int] | None = None,
+    ) -> list[Tenure]:
+        """Tenures of these persons or positions, optionally only those overlapping ``[from, to)``."""
+        ...
+
+    def actions(
+        self, start: int, end: int, *, category: str | None = None,
+        from_orgs: Iterable[str] | None = None, to_orgs: Iterable[str] | None = None,
+    ) -> ActionTable:
+        """Actions dated in ``[start, end)``, optionally filtered."""
+        ...
+
+    def get_cases(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Case]: ...
+
+    def get_accountability(self, case_ids: Iterable[str] | None = None) -> list[Accountability]: ...
+
+    def get_duties(self, org_ids: Iterable[str] | None = None) -> dict[str, Duty]: ...
+
+    def get_standards(self) -> dict[str, Standard]: ...
+
+    def import_log(self, limit: int = 20) -> list[dict[str, Any]]: ...
+
+
+def open_store(url: str) -> Store:
+    """Open the backend named by ``url``: ``embedded://PATH`` (the default kind)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "embedded", url
+    opener = _BACKENDS.get(scheme)
+    if opener is None:
+        raise StoreError(f"unknown store URL {url!r}: supported schemes are {', '.join(_BACKENDS)}")
+    return opener(rest)
+
+
+def _open_embedded(path: str) -> Store:
+    from graph.backends.embedded import EmbeddedStore
+
+    return EmbeddedStore(path)
+
+
+_BACKENDS = {"embedded": _open_embedded}

@@ -1,0 +1,547 @@
+"""Validate a dataset against DOMAIN.md section 4 and write it as one batch.
+
+Every problem is reported with file, row, column, value and rule; a batch with any
+error writes nothing. The same file loaded twice changes nothing: a record whose id
+is stored with the same content is skipped.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from graph.model import ChangeKind, LabelledEnum, Level, PDate, Role, Tenure, default_rank, to_ordinal
+from graph.store import Batch, Store
+from loaders.readers import FileProblem, read_rows
+from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, Column, header_map
+from loaders.tenures import derive_person, overlaps
+
+MAX_ERRORS = 1000
+Source = tuple[str, int | None]  # (file name, row number)
+
+
+@dataclass
+class Finding:
+    """One error or warning, placed in the input."""
+
+    severity: str  # error | warning
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        place = self.file + (f", row {self.row}" if self.row is not None else "")
+        col = f", column {self.column}" if self.column else ""
+        val = f" (value {self.value!r})" if self.value not in (None, "") else ""
+        return f"{place}{col}{val}: [{self.rule}] {self.message}"
+
+
+@dataclass
+class Report:
+    """The outcome of one import: counts per file and every finding (errors capped)."""
+
+    source: str
+    dry_run: bool = False
+    written: bool = False
+    error_count: int = 0
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    tenures_derived: int = 0
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    max_errors: int = MAX_ERRORS
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def error(self, src: Source, column: str | None, value: Any, rule: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append(Finding("error", src[0], src[1], column, _text(value), rule, message))
+
+    def warn(self, src: Source, column: str | None, value: Any, rule: str, message: str) -> None:
+        if len(self.warnings) < self.max_errors:
+            self.warnings.append(Finding("warning", src[0], src[1], column, _text(value), rule, message))
+
+    def count(self, entity: str, what: str, n: int = 1) -> None:
+        bucket = self.counts.setdefault(entity, {"read": 0, "new": 0, "unchanged": 0, "updated": 0})
+        bucket[what] += n
+
+    def lap(self, phase: str, since: float) -> float:
+        """Record the seconds spent in ``phase`` since ``since``; return now."""
+        now = time.perf_counter()
+        self.phases[phase] = round(self.phases.get(phase, 0.0) + now - since, 3)
+        return now
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ok"] = self.ok
+        return out
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- reading files
+
+def find_files(folder: Path, report: Report) -> dict[str, Path]:
+    """Map each entity to its file in ``folder``; unknown files are warned about."""
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        report.error((str(folder), None), None, None, "no-folder", "not a folder: a dataset is a folder of files")
+        return found
+    for path in sorted(folder.iterdir()):
+        stem, suffix = path.stem, path.suffix.lower()
+        if path.name in ("truth.json",) or path.name.startswith("."):
+            continue
+        if stem not in FILES or suffix not in EXTENSIONS:
+            report.warn((path.name, None), None, None, "unknown-file",
+                        f"ignored: expected one of {', '.join(ORDER)} with {', '.join(EXTENSIONS)}")
+            continue
+        if stem in found:
+            report.error((path.name, None), None, None, "duplicate-file",
+                         f"two files for {stem}: {found[stem].name} and {path.name}; keep one")
+            continue
+        found[stem] = path
+    return found
+
+
+RawRows = dict[str, list[tuple[Source, dict[str, Any]]]]
+
+
+def read_folder(folder: Path, report: Report) -> RawRows:
+    """Read every file of a dataset folder into raw rows keyed by entity."""
+    tables: RawRows = {}
+    for entity, path in find_files(folder, report).items():
+        try:
+            header, rows = read_rows(path)
+            tables[entity] = [((path.name, number), row) for number, row in rows]
+        except FileProblem as exc:
+            report.error((path.name, exc.row), None, None, exc.rule, str(exc))
+            continue
+        _check_header(entity, path.name, header, report)
+        if not tables[entity]:
+            report.error((path.name, None), None, None, "no-rows",
+                         "the file has a header but no data rows: add rows or remove the file")
+    return tables
+
+
+def _check_header(entity: str, name: str, header: list[str], report: Report) -> None:
+    known = header_map(entity)
+    present = {known[h] for h in header if h in known}
+    for col in FILES[entity]:
+        if col.required and col.name not in present:
+            aliases = f" (or {', '.join(col.aliases)})" if col.aliases else ""
+            report.error((name, 1), col.name, None, "missing-column",
+                         f"required column {col.name}{aliases} is missing; the header has: {', '.join(header)}")
+
+
+# ---------------------------------------------------------------- parsing rows
+
+def _split(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [p.strip() for p in str(value).replace("；", ";").split(";") if p.strip()]
+
+
+@lru_cache
+def _columns(entity: str) -> tuple[tuple[str, Column], ...]:
+    return tuple((c.name, c) for c in FILES[entity])
+
+
+def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> dict[str, Any] | None:
+    """One raw row to a normalized record, or None (with errors reported)."""
+    known = header_map(entity)
+    props: dict[str, Any] = {}
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None or value == "" or (isinstance(value, str) and not value.strip()):
+            continue
+        name = known.get(key)
+        if name is None:
+            props[key] = value.strip() if isinstance(value, str) else value
+        else:
+            out[name] = value
+    ok = True
+    for name, col in _columns(entity):
+        value = out.get(name)
+        if value is None:
+            if col.required:
+                report.error(src, name, "", "missing-field", f"required field {name} is empty")
+                ok = False
+            out[name] = () if col.type in ("list", "enumlist") else None
+        elif col.type != "str" or not isinstance(value, str):
+            try:
+                out[name] = _convert(col, value)
+            except ValueError as exc:
+                report.error(src, name, value, f"bad-{col.type}", str(exc))
+                ok = False
+        else:
+            out[name] = value.strip()
+    if ok and entity in INTERVALS:
+        start, end = INTERVALS[entity]
+        if out.get(start) and out.get(end) and to_ordinal(out[end]) < to_ordinal(out[start]):
+            report.error(src, end, out[end], "end-before-start", f"{end} {out[end]} is before {start} {out[start]}")
+            ok = False
+    if entity == "actions" and ok and not out.get("by_org_id"):
+        out["by_org_id"] = out["from_org_id"]
+    out["props"] = props
+    out["_src"] = src
+    return out if ok else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _date_text(text: str) -> str:
+    return PDate(text).text
+
+
+@lru_cache(maxsize=1 << 12)
+def _enum_value(enum: type[LabelledEnum], text: str) -> str:
+    return enum.parse(text).value
+
+
+def _convert(col: Column, value: Any) -> Any:
+    if col.type == "date":
+        return _date_text(str(value))
+    if col.type == "int":
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"not a whole number: {value!r}") from None
+    if col.type == "enum":
+        assert col.enum is not None
+        try:
+            return _enum_value(col.enum, str(value))
+        except ValueError:
+            raise ValueError(f"unknown {col.name} {value!r}; allowed: {col.enum.allowed()}") from None
+    if col.type in ("list", "enumlist"):
+        items = _split(value)
+        if col.enum is not None:
+            try:
+                items = [_enum_value(col.enum, i) for i in items]
+            except ValueError as exc:
+                raise ValueError(f"unknown {col.name} item {exc}; allowed: {col.enum.allowed()}") from None
+        return tuple(items)
+    return str(value).strip()
+
+
+def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two records of ``entity`` say the same (every column and the extra properties)."""
+    return all(a.get(name) == b.get(name) for name, _ in _columns(entity)) and a["props"] == b["props"]
+
+
+# ---------------------------------------------------------------- the batch
+
+class _Context:
+    """What validation needs to know about ids: the batch first, then the store."""
+
+    def __init__(self, store: Store, records: dict[str, dict[str, dict[str, Any]]]) -> None:
+        self.store = store
+        self.records = records
+        self._stored: dict[str, set[str]] = {}
+
+    def exists(self, entity: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` exist in the batch or the store."""
+        ids = set(ids)
+        batch = self.records.get(entity, {})
+        missing = [i for i in ids if i not in batch]
+        found = ids - set(missing)
+        cached = self._stored.setdefault(entity, set())
+        unknown = [i for i in missing if i not in cached]
+        if unknown:
+            cached.update(self.store.existing_ids(entity, unknown))
+        return found | (set(missing) & cached)
+
+
+def prepare(store: Store, tables: RawRows, report: Report, progress: Callable[[str, int], None] | None = None) -> Batch:
+    """Validate raw rows against each other and the store; return the batch to write."""
+    started = time.perf_counter()
+    records: dict[str, dict[str, dict[str, Any]]] = {}
+    tenure_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for entity in ORDER:
+        for src, raw in tables.get(entity, ()):
+            report.count(entity, "read")
+            rec = parse_row(entity, src, raw, report)
+            if rec is None:
+                continue
+            if entity == "tenures":
+                _add_tenure_row(rec, tenure_rows, report)
+            else:
+                _add_record(entity, rec, records.setdefault(entity, {}), report)
+        if progress:
+            progress(entity, len(tables.get(entity, ())))
+    t = report.lap("parse", started)
+    ctx = _Context(store, records)
+    _check_references(ctx, tenure_rows, report)
+    _fill_ranks(ctx, report)
+    t = report.lap("references", t)
+    batch = Batch()
+    _split_new(ctx, batch, report)
+    t = report.lap("compare-with-store", t)
+    _personnel(ctx, batch, tenure_rows, report)
+    report.lap("personnel", t)
+    return batch
+
+
+def _add_record(entity: str, rec: dict[str, Any], seen: dict[str, dict[str, Any]], report: Report) -> None:
+    prior = seen.get(rec["id"])
+    if prior is None:
+        seen[rec["id"]] = rec
+    elif not same_content(entity, prior, rec):
+        diff = [k for k in rec if not k.startswith("_") and rec.get(k) != prior.get(k)]
+        report.error(rec["_src"], "id", rec["id"], "duplicate-id",
+                     f"id {rec['id']} appears again (first at row {prior['_src'][1]}) with different "
+                     f"{', '.join(diff)}")
+
+
+def _add_tenure_row(rec: dict[str, Any], seen: dict[tuple[str, str, str], dict[str, Any]], report: Report) -> None:
+    key = (rec["person_id"], rec["position_id"], rec["start"])
+    prior = seen.get(key)
+    if prior is None:
+        seen[key] = rec
+    elif prior.get("end") != rec.get("end") or prior["props"] != rec["props"]:
+        report.error(rec["_src"], "end", rec.get("end"), "duplicate-id",
+                     f"tenure of {key[0]} at {key[1]} from {key[2]} appears again (first at row "
+                     f"{prior['_src'][1]}) with a different end")
+
+
+def _check_references(ctx: _Context, tenure_rows: dict[Any, dict[str, Any]], report: Report) -> None:
+    for entity in ORDER:
+        rows = list(tenure_rows.values()) if entity == "tenures" else list(ctx.records.get(entity, {}).values())
+        for col in FILES[entity]:
+            if col.ref is None:
+                continue
+            wanted = {v for r in rows for v in _values(r.get(col.name))}
+            known = ctx.exists(col.ref, wanted)
+            for r in rows:
+                for v in _values(r.get(col.name)):
+                    if v not in known:
+                        report.error(r["_src"], col.name, v, "unknown-reference",
+                                     f"no {col.ref[:-1] if col.ref.endswith('s') else col.ref} with id {v!r} "
+                                     f"in this import or the store")
+    _check_cycles(ctx, report)
+
+
+def _values(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, tuple) else (value,)
+
+
+def _check_cycles(ctx: _Context, report: Report) -> None:
+    orgs = ctx.records.get("organizations", {})
+    stored = ctx.store.get_organizations([o["parent_id"] for o in orgs.values() if o.get("parent_id")])
+    for org in orgs.values():
+        seen = {org["id"]}
+        parent = org.get("parent_id")
+        while parent:
+            if parent in seen:
+                report.error(org["_src"], "parent_id", org["parent_id"], "cycle",
+                             f"the parent chain of {org['id']} comes back to {parent}")
+                break
+            seen.add(parent)
+            parent = orgs[parent].get("parent_id") if parent in orgs else (
+                stored[parent].parent_id if parent in stored else None)
+
+
+def _fill_ranks(ctx: _Context, report: Report) -> None:
+    positions = ctx.records.get("positions", {})
+    orgs = ctx.records.get("organizations", {})
+    stored = ctx.store.get_organizations({p["org_id"] for p in positions.values()} - set(orgs))
+    for pos in positions.values():
+        if pos["rank"] is not None:
+            continue
+        level = orgs[pos["org_id"]]["level"] if pos["org_id"] in orgs else (
+            stored[pos["org_id"]].level.value if pos["org_id"] in stored else None)
+        if level is not None:
+            pos["rank"] = default_rank(Level(level), Role(pos["role"]))
+
+
+def _split_new(ctx: _Context, batch: Batch, report: Report) -> None:
+    """Keep only records not stored yet; a stored id with other content is an error."""
+    for entity, recs in ctx.records.items():
+        stored = ctx.store.stored_records(entity, recs)
+        new = []
+        for rec in recs.values():
+            prior = stored.get(rec["id"])
+            if prior is None:
+                new.append(rec)
+            elif same_content(entity, prior, rec):
+                report.count(entity, "unchanged")
+            else:
+                report.error(rec["_src"], "id", rec["id"], "duplicate-id",
+                             f"{entity[:-1] if entity.endswith('s') else entity} {rec['id']} is already stored "
+                             f"with different content")
+        report.count(entity, "new", len(new))
+        if new:
+            batch.rows[entity] = new
+
+
+def _personnel(ctx: _Context, batch: Batch, tenure_rows: dict[Any, dict[str, Any]], report: Report) -> None:
+    """Derive tenures of every person the batch touches and check them."""
+    stored = ctx.store.stored_records("tenure_rows", tenure_rows)
+    fresh = []
+    for key, row in tenure_rows.items():
+        if key in stored and same_content("tenures", stored[key], row):
+            report.count("tenures", "unchanged")
+        else:
+            report.count("tenures", "updated" if key in stored else "new")
+            fresh.append(row)
+    new_changes = batch.rows.get("changes", [])
+    persons = {r["person_id"] for r in fresh} | {c["person_id"] for c in new_changes}
+    if not persons:
+        return
+    _check_change_fields(new_changes, report)
+    stored_rows, stored_changes = ctx.store.personnel_records(persons)
+    rows_by_person: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}
+    for r in stored_rows:
+        r["_src"] = ("stored tenure row", None)
+        rows_by_person.setdefault(r["person_id"], {})[(r["person_id"], r["position_id"], r["start"])] = r
+    for r in fresh:
+        rows_by_person.setdefault(r["person_id"], {})[(r["person_id"], r["position_id"], r["start"])] = r
+    changes_by_person: dict[str, list[dict[str, Any]]] = {}
+    for c in stored_changes:
+        changes_by_person.setdefault(c["person_id"], []).append({**c, "_src": (f"stored change {c['id']}", None)})
+    for c in new_changes:
+        changes_by_person.setdefault(c["person_id"], []).append(c)
+    derived: list[Tenure] = []
+    for person in sorted(persons):
+        tenures, problems = derive_person(person, rows_by_person.get(person, {}).values(),
+                                          changes_by_person.get(person, ()))
+        derived.extend(tenures)
+        for p in problems:
+            report.error(p.source, p.column, p.value, p.rule, p.message)
+    _check_overlaps(ctx, persons, derived, report, rows_by_person, changes_by_person)
+    _check_ranks(ctx, new_changes, report)
+    report.tenures_derived = len(derived)
+    batch.tenure_rows = fresh
+    batch.tenure_persons = persons
+    batch.tenures = derived
+
+
+def _check_change_fields(changes: list[dict[str, Any]], report: Report) -> None:
+    for c in changes:
+        kind = ChangeKind(c["kind"])
+        if kind.opens and not c.get("to_position_id"):
+            report.error(c["_src"], "to_position_id", "", "missing-field",
+                         f"a {kind.value} change needs to_position_id")
+        if kind in (ChangeKind.transfer, ChangeKind.promote, ChangeKind.demote) and not c.get("from_position_id"):
+            report.error(c["_src"], "from_position_id", "", "missing-field",
+                         f"a {kind.value} change needs from_position_id")
+
+
+def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+    """Role and rank of each position, from the batch or the store."""
+    ids = set(ids)
+    batch = ctx.records.get("positions", {})
+    out = {i: (batch[i]["role"], batch[i]["rank"]) for i in ids if i in batch}
+    stored = ctx.store.get_positions(ids - set(out))
+    out.update({i: (p.role.value, p.rank) for i, p in stored.items()})
+    return out
+
+
+def _check_overlaps(ctx: _Context, persons: set[str], derived: list[Tenure], report: Report,
+                    rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> None:
+    touched = {t.position_id for t in derived}
+    info = _positions(ctx, touched)
+    others = [t for t in ctx.store.tenures(position_ids=touched) if t.person_id not in persons]
+    one_holder = {p for p, (role, _) in info.items() if Role(role).one_holder}
+    for a, b in overlaps([*derived, *others], one_holder.__contains__):
+        later = b if b.person_id in persons else a
+        src = _source_of(later, rows_by_person, changes_by_person)
+        report.error(src, "position_id" if later.opened_by == "tenure-row" else "to_position_id",
+                     later.position_id, "overlapping-tenure",
+                     f"position {later.position_id} has one holder at a time, but {a.person_id} "
+                     f"[{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'}) overlap")
+
+
+def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> Source:
+    if t.opened_by == "tenure-row":
+        row = rows_by_person.get(t.person_id, {}).get((t.person_id, t.position_id, t.start))
+        return row["_src"] if row else ("stored tenure row", None)
+    for c in changes_by_person.get(t.person_id, ()):
+        if c["id"] == t.opened_by:
+            return c["_src"]  # type: ignore[no-any-return]
+    return (f"change {t.opened_by}", None)
+
+
+def _check_ranks(ctx: _Context, changes: list[dict[str, Any]], report: Report) -> None:
+    moves = [c for c in changes if c["kind"] in ("transfer", "promote", "demote")
+             and c.get("from_position_id") and c.get("to_position_id")]
+    info = _positions(ctx, {p for c in moves for p in (c["from_position_id"], c["to_position_id"])})
+    expect = {"transfer": (0,), "promote": (1,), "demote": (-1,)}
+    for c in moves:
+        a, b = info.get(c["from_position_id"]), info.get(c["to_position_id"])
+        if not a or not b or a[1] is None or b[1] is None:
+            continue
+        sign = (b[1] > a[1]) - (b[1] < a[1])
+        if sign not in expect[c["kind"]]:
+            report.warn(c["_src"], "kind", c["kind"], "kind-vs-rank",
+                        f"declared {c['kind']} but the rank goes from {a[1]} to {b[1]}")
+
+
+# ---------------------------------------------------------------- entry points
+
+def load_tables(store: Store, tables: RawRows, report: Report, *, dry_run: bool = False,
+                log: dict[str, Any] | None = None,
+                progress: Callable[[str, int], None] | None = None) -> Report:
+    """Validate raw rows and, when there is no error and not ``dry_run``, write them."""
+    started = time.perf_counter()
+    report.dry_run = dry_run
+    batch = prepare(store, tables, report, progress) if report.ok else Batch()
+    if report.ok and not dry_run and (batch.count() or batch.tenures):
+        t = time.perf_counter()
+        store.write(batch, log={**(log or {}), "source": report.source, "counts": report.counts})
+        report.lap("write", t)
+        report.written = True
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def load_dataset(store: Store, folder: str | Path, *, dry_run: bool = False, max_errors: int = MAX_ERRORS,
+                 log: dict[str, Any] | None = None,
+                 progress: Callable[[str, int], None] | None = None) -> Report:
+    """Load a dataset folder (DOMAIN.md section 4) into ``store``: all of it, or nothing.
+
+    Examples
+    --------
+    >>> report = load_dataset(store, "examples/county")  # doctest: +SKIP
+    >>> report.ok, report.counts["persons"]["new"]  # doctest: +SKIP
+    (True, 36)
+    """
+    started = time.perf_counter()
+    report = Report(source=str(folder), max_errors=max_errors)
+    with _gc_paused():
+        tables = read_folder(Path(folder), report)
+        report.lap("read", started)
+        load_tables(store, tables, report, dry_run=dry_run, log=log, progress=progress)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a load builds millions of dicts and no cycles,
+    and each full collection would walk all of them again (quadratic in the dataset)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,0 +1,155 @@
+"""Read one input file (CSV, JSON Lines or .xlsx) into rows of strings, with the
+row number a person would look up in the file. Problems are raised as
+``FileProblem`` naming the file and the place."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+
+
+class FileProblem(Exception):
+    def __init__(self, rule: str, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.row = row
+
+
+Row = tuple[int, dict[str, Any]]
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """Decode UTF-8 (with or without BOM) or GB18030; return ``(text, encoding)``."""
+    if b"\x00" in raw[:4096]:
+        guess = charset_normalizer.from_bytes(raw[:4096]).best()
+        hint = f" (it looks like {guess.encoding})" if guess else ""
+        raise FileProblem("encoding", f"not a text file in UTF-8 or GB18030{hint}: it contains NUL bytes")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    where = 0
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = exc.start
+    guess = charset_normalizer.from_bytes(raw).best()
+    hint = f"; it looks like {guess.encoding}" if guess else ""
+    raise FileProblem(
+        "encoding",
+        f"cannot decode as UTF-8 (byte {where}) or GB18030{hint}; save the file as UTF-8",
+    )
+
+
+def read_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
+    """Return the header and an iterator over ``(row_number, {header: value})``."""
+    if path.stat().st_size == 0:
+        raise FileProblem("empty-file", "the file is empty (0 bytes): it needs at least a header row")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".jsonl":
+        return _read_jsonl(path)
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    raise FileProblem("format", f"unsupported file type {suffix!r}: use .csv, .jsonl or .xlsx")
+
+
+def _read_csv(path: Path) -> tuple[list[str], Iterator[Row]]:
+    text, _ = decode(path.read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise FileProblem("empty-file", "the file has no header row") from None
+    except csv.Error as exc:
+        raise FileProblem("malformed-csv", f"header row is not valid CSV: {exc}", row=1) from None
+    if not any(header):
+        raise FileProblem("empty-file", "the header row is blank", row=1)
+
+    def rows() -> Iterator[Row]:
+        while True:
+            line = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileProblem("malformed-csv", f"not valid CSV: {exc}", row=line) from None
+            if not any(values) or not "".join(values).strip():
+                continue
+            if len(values) != len(header):
+                raise FileProblem(
+                    "malformed-csv",
+                    f"row has {len(values)} fields but the header has {len(header)}",
+                    row=line,
+                )
+            yield line, dict(zip(header, values, strict=True))
+
+    return header, rows()
+
+
+def _read_jsonl(path: Path) -> tuple[list[str], Iterator[Row]]:
+    text, _ = decode(path.read_bytes())
+    records: list[Row] = []
+    header: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FileProblem("malformed-jsonl", f"line is not valid JSON: {exc.msg}", row=number) from None
+        if not isinstance(obj, dict):
+            raise FileProblem("malformed-jsonl", "line is not a JSON object", row=number)
+        header.update(dict.fromkeys(obj))
+        records.append((number, obj))
+    if not records:
+        raise FileProblem("empty-file", "the file has no JSON objects")
+    return list(header), iter(records)
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Row]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FileProblem("malformed-xlsx", f"not a readable .xlsx workbook: {exc}") from None
+    sheet = book.worksheets[0]
+    it = sheet.iter_rows(values_only=True)
+    first = next(it, None)
+    if first is None or not any(c is not None and str(c).strip() for c in first):
+        book.close()
+        raise FileProblem("empty-file", f"the first sheet {sheet.title!r} is empty: it needs a header row")
+    header = [("" if c is None else str(c).strip()) for c in first]
+
+    def rows() -> Iterator[Row]:
+        for number, values in enumerate(it, start=2):
+            cells = ["" if v is None else _cell_text(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            cells = (cells + [""] * len(header))[: len(header)]
+            yield number, dict(zip(header, cells, strict=True))
+        book.close()
+
+    return header, rows()
+
+
+def _cell_text(value: Any) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,142 @@
+"""The canonical input format (DOMAIN.md section 4) as data: files, columns,
+Chinese aliases, types, and the references between files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graph.model import (
+    ActionKind,
+    Category,
+    ChangeKind,
+    LabelledEnum,
+    Level,
+    OrgKind,
+    Outcome,
+    Period,
+    Role,
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool = False
+    type: str = "str"  # str | date | int | enum | list | enumlist
+    enum: type[LabelledEnum] | None = None
+    ref: str | None = None  # the entity whose id this column names
+    aliases: tuple[str, ...] = ()
+
+
+def _c(name: str, *flags: str, aliases: tuple[str, ...] = (), **kw: object) -> Column:
+    return Column(name, required="req" in flags, aliases=aliases, **kw)  # type: ignore[arg-type]
+
+
+ID = ("编号",)
+
+FILES: dict[str, tuple[Column, ...]] = {
+    "organizations": (
+        _c("id", "req", aliases=ID),
+        _c("name", "req", aliases=("名称",)),
+        _c("kind", "req", type="enum", enum=OrgKind, aliases=("类别",)),
+        _c("level", "req", type="enum", enum=Level, aliases=("层级",)),
+        _c("parent_id", ref="organizations", aliases=("上级",)),
+        _c("supervised_by", ref="organizations", aliases=("监督机关",)),
+        _c("valid_from", type="date"),
+        _c("valid_to", type="date"),
+    ),
+    "positions": (
+        _c("id", "req", aliases=ID),
+        _c("org_id", "req", ref="organizations", aliases=("单位",)),
+        _c("title", "req", aliases=("职务",)),
+        _c("role", "req", type="enum", enum=Role, aliases=("角色",)),
+        _c("rank", type="int", aliases=("职级",)),
+        _c("portfolio", type="enumlist", enum=Category, aliases=("分管",)),
+    ),
+    "persons": (
+        _c("id", "req", aliases=ID),
+        _c("name", "req", aliases=("姓名",)),
+        _c("gender", aliases=("性别",)),
+        _c("birth", type="date", aliases=("出生日期",)),
+    ),
+    "tenures": (
+        _c("person_id", "req", ref="persons", aliases=("人员",)),
+        _c("position_id", "req", ref="positions", aliases=("职位",)),
+        _c("start", "req", type="date", aliases=("任职时间",)),
+        _c("end", type="date", aliases=("离任时间",)),
+    ),
+    "changes": (
+        _c("id", "req", aliases=ID),
+        _c("date", "req", type="date", aliases=("日期",)),
+        _c("kind", "req", type="enum", enum=ChangeKind, aliases=("类别",)),
+        _c("person_id", "req", ref="persons", aliases=("人员",)),
+        _c("from_position_id", ref="positions", aliases=("原职位",)),
+        _c("to_position_id", ref="positions", aliases=("新职位",)),
+        _c("source", aliases=("依据",)),
+    ),
+    "duties": (
+        _c("id", "req", aliases=ID),
+        _c("org_id", "req", ref="organizations", aliases=("单位",)),
+        _c("category", "req", type="enum", enum=Category, aliases=("类别",)),
+        _c("parent_duty_id", ref="duties", aliases=("上级责任",)),
+        _c("description", aliases=("内容",)),
+    ),
+    "actions": (
+        _c("id", "req", aliases=ID),
+        _c("date", "req", type="date", aliases=("日期",)),
+        _c("kind", "req", type="enum", enum=ActionKind, aliases=("形式",)),
+        _c("from_org_id", "req", ref="organizations", aliases=("发出单位",)),
+        _c("to_org_id", "req", ref="organizations", aliases=("接收单位",)),
+        _c("category", "req", type="enum", enum=Category, aliases=("类别",)),
+        _c("by_org_id", ref="organizations", aliases=("实施单位",)),
+    ),
+    "cases": (
+        _c("id", "req", aliases=ID),
+        _c("org_id", "req", ref="organizations", aliases=("单位",)),
+        _c("category", "req", type="enum", enum=Category, aliases=("类别",)),
+        _c("start", "req", type="date", aliases=("开始",)),
+        _c("end", type="date", aliases=("结束",)),
+        _c("discovered", type="date", aliases=("发现时间",)),
+        _c("severity", aliases=("严重程度",)),
+        _c("violator_ids", type="list", ref="persons", aliases=("违纪人员",)),
+    ),
+    "accountability": (
+        _c("id", "req", aliases=ID),
+        _c("case_id", "req", ref="cases", aliases=("案件",)),
+        _c("person_id", "req", ref="persons", aliases=("人员",)),
+        _c("outcome", "req", type="enum", enum=Outcome, aliases=("处理结果",)),
+        _c("date", type="date", aliases=("日期",)),
+    ),
+    "standards": (
+        _c("id", "req", aliases=ID),
+        _c("level", "req", type="enum", enum=Level, aliases=("层级",)),
+        _c("action_kind", "req", type="enum", enum=ActionKind, aliases=("形式",)),
+        _c("min_count", "req", type="int", aliases=("最少次数",)),
+        _c("period", "req", type="enum", enum=Period, aliases=("周期",)),
+        _c("org_kind", type="enum", enum=OrgKind),
+        _c("category", type="enum", enum=Category),
+        _c("description", aliases=("说明",)),
+    ),
+}
+
+# Files are loaded (and references resolved) in this order.
+ORDER: tuple[str, ...] = tuple(FILES)
+EXTENSIONS = (".csv", ".jsonl", ".xlsx")
+# Interval columns checked as end >= start, per file.
+INTERVALS = {
+    "organizations": ("valid_from", "valid_to"),
+    "tenures": ("start", "end"),
+    "cases": ("start", "end"),
+}
+
+
+@lru_cache
+def header_map(entity: str) -> dict[str, str]:
+    """Every accepted header (English name or Chinese alias) to its column name."""
+    out: dict[str, str] = {}
+    for col in FILES[entity]:
+        out[col.name] = col.name
+        for alias in col.aliases:
+            out[alias] = col.name
+    return out

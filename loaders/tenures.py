@@ -1,0 +1,181 @@
+"""Derive tenures from tenure rows and personnel changes (DOMAIN.md section 4).
+
+Everything a person has on record (stored and new) is replayed in date order, so
+a back-dated change lands where it belongs. On one date, closes come before
+opens: a transfer on day d ends the old post at d and starts the new one at d.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from graph.model import OPEN_END, ChangeKind, Tenure, to_ordinal
+
+TENURE_ROW = "tenure-row"
+
+
+@dataclass
+class Problem:
+    """A personnel record that cannot be applied; ``source`` is the record's ``_src``."""
+
+    rule: str
+    message: str
+    source: Any
+    column: str | None = None
+    value: str | None = None
+
+
+@dataclass
+class _Open:
+    position_id: str
+    start: str
+    opened_by: str
+    open_kind: str
+    end: str | None = None
+    closed_by: str | None = None
+    close_kind: str | None = None
+
+
+class _Event(NamedTuple):
+    """Sorted by (date, phase, seq): on one date closes (phase 0) come before opens (1)."""
+
+    date: int
+    phase: int
+    seq: int
+    kind: str
+    position_id: str | None
+    date_text: str
+    evidence: str
+    source: Any
+
+
+def tenure_id(person_id: str, position_id: str, start: str) -> str:
+    return f"{person_id}|{position_id}|{start}"
+
+
+def _events(tenure_rows: Iterable[dict[str, Any]], changes: Iterable[dict[str, Any]]) -> list[_Event]:
+    events: list[_Event] = []
+    for row in tenure_rows:
+        src = row.get("_src")
+        events.append(_Event(to_ordinal(row["start"]), 1, len(events), "tenure", row["position_id"],
+                             row["start"], TENURE_ROW, src))
+        if row.get("end"):
+            events.append(_Event(to_ordinal(row["end"]), 0, len(events), "tenure", row["position_id"],
+                                 row["end"], TENURE_ROW, src))
+    for ch in changes:
+        kind = ChangeKind(ch["kind"])
+        day = to_ordinal(ch["date"])
+        if kind.closes:
+            events.append(_Event(day, 0, len(events), kind.value, ch.get("from_position_id"), ch["date"],
+                                 ch["id"], ch.get("_src")))
+        if kind.opens:
+            events.append(_Event(day, 1, len(events), kind.value, ch.get("to_position_id"), ch["date"],
+                                 ch["id"], ch.get("_src")))
+    events.sort()
+    return events
+
+
+def derive_person(
+    person_id: str, tenure_rows: Iterable[dict[str, Any]], changes: Iterable[dict[str, Any]]
+) -> tuple[list[Tenure], list[Problem]]:
+    """Replay one person's records; return their tenures and what could not be applied."""
+    open_: dict[str, _Open] = {}
+    closed: list[_Open] = []
+    problems: list[Problem] = []
+    for ev in _events(tenure_rows, changes):
+        if ev.phase == 0:
+            _close(ev, person_id, open_, closed, problems)
+        else:
+            _open(ev, person_id, open_, closed, problems)
+    tenures = [
+        Tenure(id=tenure_id(person_id, t.position_id, t.start), person_id=person_id,
+               position_id=t.position_id, start=t.start, end=t.end, opened_by=t.opened_by,
+               open_kind=t.open_kind, closed_by=t.closed_by, close_kind=t.close_kind)
+        for t in (*closed, *open_.values())
+    ]
+    tenures.sort(key=lambda t: (t.start_ordinal, t.position_id))
+    return tenures, problems
+
+
+def _close(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open], problems: list[Problem]) -> None:
+    if ev.position_id is None:
+        # remove/retire without from_position_id: ends every open post (retire), or the only one (remove)
+        if not open_ or (ev.kind == ChangeKind.remove.value and len(open_) > 1):
+            held = ", ".join(sorted(open_)) or "none"
+            problems.append(Problem(
+                "close-not-open",
+                f"{ev.kind} on {ev.date_text} names no from_position_id and {person} holds "
+                f"{'several posts' if open_ else 'no post'} then (open: {held})",
+                ev.source, "from_position_id", ""))
+            return
+        targets = list(open_)
+    else:
+        targets = [ev.position_id]
+    for pos in targets:
+        current = open_.pop(pos, None)
+        if current is not None:
+            current.end, current.closed_by, current.close_kind = ev.date_text, ev.evidence, ev.kind
+            closed.append(current)
+            continue
+        same_day = [t for t in closed if t.position_id == pos and t.end is not None
+                    and to_ordinal(t.end) == ev.date]
+        if same_day:  # the same end given twice (a tenure row's end and the change): one fact
+            if same_day[-1].closed_by == TENURE_ROW:
+                same_day[-1].closed_by, same_day[-1].close_kind = ev.evidence, ev.kind
+            continue
+        problems.append(Problem(
+            "close-not-open",
+            f"closing a tenure that is not open: {person} holds no open tenure at position {pos} "
+            f"on {ev.date_text}",
+            ev.source, "from_position_id" if ev.evidence != TENURE_ROW else "end",
+            pos if ev.evidence != TENURE_ROW else ev.date_text))
+
+
+def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open], problems: list[Problem]) -> None:
+    pos = ev.position_id
+    assert pos is not None
+    current = open_.get(pos)
+    if current is not None:
+        if to_ordinal(current.start) == ev.date:  # the same start given twice: one fact
+            if current.opened_by == TENURE_ROW:
+                current.opened_by, current.open_kind = ev.evidence, ev.kind
+            return
+        problems.append(Problem(
+            "already-open",
+            f"{person} already holds position {pos} since {current.start}; cannot open it again on "
+            f"{ev.date_text}",
+            ev.source, "to_position_id" if ev.evidence != TENURE_ROW else "start",
+            pos if ev.evidence != TENURE_ROW else ev.date_text))
+        return
+    for t in closed:  # a tenure row with an end, and a change opening the same post on its start
+        if t.position_id == pos and to_ordinal(t.start) == ev.date:
+            if t.opened_by == TENURE_ROW:
+                t.opened_by, t.open_kind = ev.evidence, ev.kind
+            return
+    open_[pos] = _Open(pos, ev.date_text, ev.evidence, ev.kind)
+
+
+def overlaps(
+    tenures: Iterable[Tenure], one_holder: Callable[[str], bool]
+) -> list[tuple[Tenure, Tenure]]:
+    """Pairs of tenures that overlap on a one-holder position (half-open intervals)."""
+    by_position: dict[str, list[Tenure]] = {}
+    for t in tenures:
+        if one_holder(t.position_id):
+            by_position.setdefault(t.position_id, []).append(t)
+    clashes: list[tuple[Tenure, Tenure]] = []
+    for items in by_position.values():
+        items.sort(key=lambda t: (t.start_ordinal, t.end_ordinal))
+        latest = items[0] if items else None
+        for t in items[1:]:
+            assert latest is not None
+            if t.start_ordinal < latest.end_ordinal and t.start_ordinal < t.end_ordinal:
+                clashes.append((latest, t))
+            if t.end_ordinal > latest.end_ordinal:
+                latest = t
+    return clashes
+
+
+__all__ = ["derive_person", "overlaps", "Problem", "tenure_id", "OPEN_END"]

@@ -1,0 +1,118 @@
+"""As-of lookups (DOMAIN.md section 5.1): who held a post on a date, what a person
+held, an organization's leaders, and a person's career with the kind of each move."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from graph.model import PDate, Role, Tenure, to_ordinal
+from graph.store import Store
+
+
+class PersonRef(BaseModel):
+    id: str
+    name: str
+
+
+class Post(BaseModel):
+    """A tenure seen from the post: the shape used in every JSON answer."""
+
+    position_id: str
+    title: str
+    org_id: str
+    org_name: str
+    role: str
+    rank: int
+    start: str
+    end: str | None = None
+    tenure_id: str
+
+
+class Holding(BaseModel):
+    person: PersonRef
+    post: Post
+
+
+class CareerStep(BaseModel):
+    post: Post
+    movement: str  # first | appoint | concurrent | transfer | promote | demote
+    evidence: list[str]
+    left_by: str | None = None  # the change kind that ended it
+
+
+def as_ordinal(at: str | dt.date | PDate) -> int:
+    """The ordinal day of an ``at`` argument: an ISO date, year or month."""
+    return to_ordinal(at)
+
+
+def posts_of(store: Store, tenures: list[Tenure]) -> list[Post]:
+    """Turn tenures into posts with titles and organization names (two reads)."""
+    positions = store.get_positions({t.position_id for t in tenures})
+    orgs = store.get_organizations({p.org_id for p in positions.values()})
+    out = []
+    for t in tenures:
+        pos = positions[t.position_id]
+        org = orgs.get(pos.org_id)
+        out.append(Post(position_id=pos.id, title=pos.title, org_id=pos.org_id, org_name=org.name if org else "",
+                        role=pos.role.value, rank=pos.rank, start=t.start, end=t.end, tenure_id=t.id))
+    return out
+
+
+def _holdings(store: Store, tenures: list[Tenure]) -> list[Holding]:
+    people = store.get_persons({t.person_id for t in tenures})
+    return [
+        Holding(person=PersonRef(id=t.person_id, name=people[t.person_id].name if t.person_id in people else ""),
+                post=post)
+        for t, post in zip(tenures, posts_of(store, tenures), strict=True)
+    ]
+
+
+def holders(store: Store, position_id: str, at: str | dt.date) -> list[Holding]:
+    """Who held ``position_id`` on ``at`` (half-open tenures: the day a tenure ends, it no longer holds).
+
+    Examples
+    --------
+    >>> [h.person.name for h in holders(store, "P00/sec0", "2020-06-01")]  # doctest: +SKIP
+    ['王伟']
+    """
+    return _holdings(store, store.holders(position_id, as_ordinal(at)))
+
+
+def posts(store: Store, person_id: str, at: str | dt.date) -> list[Post]:
+    """The posts ``person_id`` held on ``at``."""
+    day = as_ordinal(at)
+    return posts_of(store, store.tenures(person_ids=[person_id], overlapping=(day, day + 1)))
+
+
+def leaders(store: Store, org_id: str, at: str | dt.date) -> list[Holding]:
+    """Holders on ``at`` of the organization's leadership positions (every role but staff)."""
+    day = as_ordinal(at)
+    positions = [p.id for p in store.get_positions(org_ids=[org_id]).values() if p.role is not Role.staff]
+    return _holdings(store, store.tenures(position_ids=positions, overlapping=(day, day + 1)))
+
+
+def career(store: Store, person_id: str) -> list[CareerStep]:
+    """Every tenure of a person in date order, with the movement that began it.
+
+    A step opened by a change carries that change's kind; a step from a tenure row
+    is compared by rank with the post held just before (``first`` when none).
+    """
+    tenures = sorted(store.tenures(person_ids=[person_id]), key=lambda t: (t.start_ordinal, t.position_id))
+    steps: list[CareerStep] = []
+    previous: Post | None = None
+    for t, post in zip(tenures, posts_of(store, tenures), strict=True):
+        movement = t.open_kind if t.open_kind != "tenure" else _by_rank(previous, post)
+        evidence = [t.id, *(e for e in (t.opened_by, t.closed_by) if e and e != "tenure-row")]
+        steps.append(CareerStep(post=post, movement=movement, evidence=evidence, left_by=t.close_kind))
+        previous = post
+    return steps
+
+
+def _by_rank(before: Post | None, now: Post) -> str:
+    if before is None:
+        return "first"
+    if now.rank > before.rank:
+        return "promote"
+    return "transfer" if now.rank == before.rank else "demote"
