@@ -147,6 +147,10 @@ class Store(Protocol):
         """The organizations with these ids; all of them when ``ids`` is None."""
         ...
 
+    def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        """Each organization's children in the hierarchy (``LEADS``), commissions included."""
+        ...
+
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]: ...

@@ -26,6 +26,9 @@ CATS = [c.value for c in Category]
 KINDS = list(DEFAULT_WEIGHTS)
 LEVELS = [lv.value for lv in Level]
 # Kind mixes: (inspection, interview, report_hearing, guidance, meeting, countersign, document)
+# Pressure a standard action adds each year to the organizations the default standards cover.
+STANDARD_WEIGHT = {("committee", "township"): DEFAULT_WEIGHTS["interview"],
+                   ("committee", "county"): DEFAULT_WEIGHTS["inspection"]}
 NORMAL_MIX = np.array([0.10, 0.14, 0.16, 0.14, 0.22, 0.09, 0.15])
 WEAK_MIX = np.array([0.02, 0.03, 0.03, 0.02, 0.40, 0.20, 0.30])
 
@@ -278,11 +281,12 @@ class Generator:
         p, rng = self.p, self.rng
         depth = {lv: i for i, lv in enumerate(LEVELS)}
         steep = depth[p.steep_level]
-        # expected count per organization-year by level: village base, growing upwards
-        per_year = {"village": p.village_actions_per_year}
+        weights = np.array([DEFAULT_WEIGHTS[k] for k in KINDS])
+        mean_weight = float(NORMAL_MIX @ weights)
+        # planted pressure per organization-year by level: the village base, growing upwards by 1/fade
+        target = {"village": p.village_actions_per_year * mean_weight}
         for i in range(len(LEVELS) - 2, -1, -1):
-            child = LEVELS[i + 1]
-            per_year[LEVELS[i]] = per_year[child] / (p.steep_fade if i + 1 == steep else p.fade)
+            target[LEVELS[i]] = target[LEVELS[i + 1]] / (p.steep_fade if i + 1 == steep else p.fade)
         committees = [o for o in self.orgs.values() if o.kind == "committee" and o.level in ("county", "township")]
         sinks = self._pick(committees, p.sink_share)
         senders = [o for o in self._senders() if o.level != "central"]
@@ -296,7 +300,8 @@ class Generator:
                 child = self.orgs[cid]
                 if child.kind == "commission":
                     continue
-                expected = per_year[child.level] * years
+                goal = target[child.level] - STANDARD_WEIGHT.get((child.kind, child.level), 0.0)
+                expected = max(goal, 0.0) / mean_weight * years  # standard actions are part of the target
                 if sender.id in sinks:
                     expected *= p.sink_factor
                 if sender.id in weak:
@@ -383,7 +388,7 @@ class Generator:
         for i, org in enumerate(orgs):
             org = org if isinstance(org, _Org) else self.orgs[org]
             start = rng.randint(self.t0, self.t1 - 400)
-            end = start + rng.randint(30, 540)
+            end = min(start + rng.randint(30, 540), self.t1 - 1)
             cat = rng.choice(CATS)
             violators = []
             for pid in org.positions:

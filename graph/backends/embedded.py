@@ -70,7 +70,6 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS tenures_person ON tenures (person_id)",
     """CREATE TABLE IF NOT EXISTS imports (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -117,9 +116,14 @@ class EmbeddedStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk inserts stay in memory
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+            if found != str(SCHEMA_VERSION):
+                raise StoreError(f"store {self.url} has schema version {found}, this rtc needs {SCHEMA_VERSION}: "
+                                 f"load the data into a new directory")
             for ddl in _SCHEMA:
                 self._db.execute(ddl)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.url}: {exc}") from exc
         self._generation = self._data_version()
@@ -143,7 +147,7 @@ class EmbeddedStore:
 
     def _invalidate(self) -> None:
         for name in ("_orgs", "_graph", "_positions", "_positions_by_org", "_tenure_index",
-                     "_action_index", "_cases", "_accountability"):
+                     "_action_index", "_actions_by_recipient", "_cases", "_accountability", "_date_range"):
             self.__dict__.pop(name, None)
 
     def _records(self, entity: str, ids: Iterable[str] | None = None,
@@ -252,6 +256,14 @@ class EmbeddedStore:
             return dict(orgs)
         return {i: orgs[i] for i in ids if i in orgs}
 
+    def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        self._fresh()
+        g, orgs = self._graph, self._orgs
+        return {
+            o: [orgs[c] for c in g.successors(o) if g.edges[o, c]["type"] == "LEADS"]
+            for o in org_ids if o in g
+        }
+
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
@@ -294,9 +306,17 @@ class EmbeddedStore:
     @cached_property
     def _action_index(self) -> ActionTable:
         rows = self._db.execute(
-            "SELECT id, date_ord, kind, category, from_org, to_org, by_org FROM actions ORDER BY date_ord, id"
+            "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions ORDER BY date_ord, id"
         )
         return ActionTable.from_rows(rows)
+
+    @cached_property
+    def _actions_by_recipient(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+        """Row numbers of the action table grouped by recipient, each group in date order."""
+        table = self._action_index
+        order = np.argsort(table.to_org, kind="stable")
+        bounds = np.searchsorted(table.to_org[order], np.arange(len(table.orgs) + 1))
+        return {o: i for i, o in enumerate(table.orgs)}, order, bounds
 
     def actions(
         self, start: int, end: int, *, category: str | None = None,
@@ -304,9 +324,17 @@ class EmbeddedStore:
     ) -> ActionTable:
         self._fresh()
         table = self._action_index
-        lo, hi = np.searchsorted(table.date, [start, end], side="left")
         mask = np.zeros(len(table), dtype=bool)
-        mask[lo:hi] = True
+        if to_orgs is not None:  # few recipients: gather their rows instead of scanning the window
+            codes, order, bounds = self._actions_by_recipient
+            rows = [order[bounds[c]:bounds[c + 1]] for c in (codes.get(o) for o in to_orgs) if c is not None]
+            if rows:
+                idx = np.concatenate(rows)
+                mask[idx[(table.date[idx] >= start) & (table.date[idx] < end)]] = True
+            to_orgs = None
+        else:
+            lo, hi = np.searchsorted(table.date, [start, end], side="left")
+            mask[lo:hi] = True
         if category is not None:
             mask &= table.category == CATEGORIES.index(category)
         codes = {o: i for i, o in enumerate(table.orgs)}
@@ -359,6 +387,11 @@ class EmbeddedStore:
         return {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
 
     def date_range(self) -> tuple[int, int] | None:
+        self._fresh()
+        return self._date_range
+
+    @cached_property
+    def _date_range(self) -> tuple[int, int] | None:
         bounds = [
             self._db.execute("SELECT min(start_ord), max(start_ord), max(CASE WHEN end_ord < ? THEN end_ord END) "
                              "FROM tenures", (OPEN_END,)).fetchone(),

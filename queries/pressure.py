@@ -1,0 +1,235 @@
+"""Pressure and where it fades (DOMAIN.md section 5.3).
+
+Received pressure ``R(o)`` is the sum of the weights of actions sent to ``o`` in a
+window. Every figure here can be explained by ``evidence``: the action ids behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel
+
+from graph.model import Category, Level, Organization, OrgKind, to_ordinal
+from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
+from queries.window import Window, strong_mask, weight_array
+
+CASE_SUPPORT = CATEGORIES.index(Category.case_support.value)
+
+
+@dataclass
+class Pressure:
+    """Everything section 5.3 needs for one window, computed from one read of the actions."""
+
+    window: Window
+    category: str | None
+    orgs: dict[str, Organization]
+    children: dict[str, list[str]]  # non-commission children of each organization
+    received: dict[str, float]  # R(o) for every organization existing in the window (zeros included)
+    actions: ActionTable
+    weights: np.ndarray
+
+    @property
+    def counted(self) -> list[str]:
+        """Organizations in the figures: existing in the window, commissions excepted."""
+        return list(self.received)
+
+
+def _codes(table: ActionTable) -> dict[str, int]:
+    return {o: i for i, o in enumerate(table.orgs)}
+
+
+def exists_in(org: Organization, window: Window) -> bool:
+    """Whether the organization exists at some time in the window (``valid_from``/``valid_to``)."""
+    if org.valid_from and to_ordinal(org.valid_from) >= window.end:
+        return False
+    return not (org.valid_to and to_ordinal(org.valid_to) <= window.start)
+
+
+def pressure(store: Store, window: Window, *, category: str | None = None,
+             weights: dict[str, float] | None = None) -> Pressure:
+    """Read the window's actions once and compute received pressure for every organization.
+
+    Examples
+    --------
+    >>> p = pressure(store, Window.of("2024-01-01", "2025-01-01"))  # doctest: +SKIP
+    >>> p.received["P00-03"]  # doctest: +SKIP
+    5.6
+    """
+    if category is not None and category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
+    orgs = store.get_organizations()
+    table = store.actions(window.start, window.end, category=category)
+    w = weight_array(weights)
+    totals = np.bincount(table.to_org, weights=w[table.kind], minlength=len(table.orgs)) if len(table) else []
+    by_code = dict(zip(table.orgs, totals, strict=False))
+    counted = [o for o in orgs.values() if o.kind is not OrgKind.commission and exists_in(o, window)]
+    received = {o.id: float(by_code.get(o.id, 0.0)) for o in counted}
+    children: dict[str, list[str]] = {}
+    for o in counted:
+        if o.parent_id:
+            children.setdefault(o.parent_id, []).append(o.id)
+    return Pressure(window, category, orgs, children, received, table, w)
+
+
+# ---------------------------------------------------------------- level profile
+
+class LevelRow(BaseModel):
+    level: str
+    orgs: int
+    median: float
+    mean: float
+    fade_ratio_from_above: float | None
+
+
+class Fade(BaseModel):
+    from_level: str
+    to_level: str
+    ratio: float
+
+
+class LevelProfile(BaseModel):
+    window: dict[str, str]
+    category: str | None
+    levels: list[LevelRow]
+    steepest_fade: Fade | None
+
+
+def level_profile(p: Pressure) -> LevelProfile:
+    """Count, median and mean of R per level, and the fade ratio between consecutive levels.
+
+    The fade ratio is ``median R(L+1) / median R(L)``; the steepest fade is the smallest.
+    A level whose median is zero gives no ratio to the level below it.
+    """
+    by_level: dict[str, list[float]] = {}
+    for oid, r in p.received.items():
+        by_level.setdefault(p.orgs[oid].level.value, []).append(r)
+    rows: list[LevelRow] = []
+    above: float | None = None
+    for level in Level:
+        values = by_level.get(level.value)
+        if not values:
+            continue
+        median = float(np.median(values))
+        ratio = (median / above) if above else None
+        rows.append(LevelRow(level=level.value, orgs=len(values), median=round(median, 4),
+                             mean=round(float(np.mean(values)), 4),
+                             fade_ratio_from_above=None if ratio is None else round(ratio, 4)))
+        above = median
+    steep = None
+    for upper, lower in zip(rows, rows[1:], strict=False):
+        if lower.fade_ratio_from_above is not None and (steep is None or lower.fade_ratio_from_above < steep.ratio):
+            steep = Fade(from_level=upper.level, to_level=lower.level, ratio=lower.fade_ratio_from_above)
+    return LevelProfile(window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep)
+
+
+# ---------------------------------------------------------------- per organization
+
+class OrgPressure(BaseModel):
+    org_id: str
+    name: str
+    level: str
+    kind: str
+    received: float
+    children: int
+    children_mean: float | None
+    pass_on_ratio: float | None
+    sink: bool
+    cold: bool
+    sent: int
+    weak_share: float | None
+    commission_share: float | None
+
+
+def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float = 0.5) -> dict[str, OrgPressure]:
+    """Received pressure, pass-on ratio, sink and cold flags, weak-form and commission share per organization.
+
+    A pressure sink receives at least ``min_pressure`` and passes on less than ``sink_ratio``
+    (mean R of its children / its own R). Cold: R below the 25th percentile of its level, or zero.
+    """
+    table = p.actions
+    strong = strong_mask(p.weights)
+    sent = np.bincount(table.from_org, minlength=len(table.orgs)) if len(table) else np.zeros(0)
+    weak = np.bincount(table.from_org, weights=~strong[table.kind], minlength=len(table.orgs)) if len(table) else sent
+    commission_share = commission_shares(p)
+    q25 = _level_quartiles(p)
+    codes = _codes(table)
+    out = {}
+    for oid, r in p.received.items():
+        org = p.orgs[oid]
+        kids = p.children.get(oid, [])
+        mean_kids = float(np.mean([p.received[c] for c in kids])) if kids else None
+        ratio = (mean_kids / r) if (kids and r > 0 and mean_kids is not None) else None
+        c = codes.get(oid)
+        n_sent = int(sent[c]) if c is not None else 0
+        out[oid] = OrgPressure(
+            org_id=oid, name=org.name, level=org.level.value, kind=org.kind.value, received=round(r, 4),
+            children=len(kids), children_mean=None if mean_kids is None else round(mean_kids, 4),
+            pass_on_ratio=None if ratio is None else round(ratio, 4),
+            sink=bool(r >= min_pressure and ratio is not None and ratio < sink_ratio),
+            cold=bool(r == 0 or r < q25[org.level.value]),
+            sent=n_sent, weak_share=round(float(weak[c]) / n_sent, 4) if n_sent and c is not None else None,
+            commission_share=commission_share.get(oid),
+        )
+    return out
+
+
+def _level_quartiles(p: Pressure) -> dict[str, float]:
+    by_level: dict[str, list[float]] = {}
+    for oid, r in p.received.items():
+        by_level.setdefault(p.orgs[oid].level.value, []).append(r)
+    return {lv: float(np.percentile(v, 25)) for lv, v in by_level.items()}
+
+
+def commission_shares(p: Pressure) -> dict[str, float]:
+    """For each committee that sent actions (categories other than case_support): the share done by a commission."""
+    table = p.actions
+    if not len(table):
+        return {}
+    commission = _commission_codes(p)
+    eligible = table.category != CASE_SUPPORT
+    total = np.bincount(table.from_org[eligible], minlength=len(table.orgs))
+    by_commission = np.bincount(table.from_org[eligible & commission[table.by_org]], minlength=len(table.orgs))
+    out = {}
+    for code, org_id in enumerate(table.orgs):
+        org = p.orgs.get(org_id)
+        if org is not None and org.kind is OrgKind.committee and total[code]:
+            out[org_id] = round(float(by_commission[code]) / float(total[code]), 4)
+    return out
+
+
+def _commission_codes(p: Pressure) -> np.ndarray:
+    """Boolean per organization code of the action table: is it a commission."""
+    return np.array([o in p.orgs and p.orgs[o].kind is OrgKind.commission for o in p.actions.orgs], dtype=bool)
+
+
+def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
+    """The action ids behind a figure of ``org_id``: ``received``, ``sent``, ``weak`` or ``commission``."""
+    table = p.actions
+    code = _codes(table).get(org_id, -1)
+    if figure == "received":
+        mask = table.to_org == code
+    elif figure == "sent":
+        mask = table.from_org == code
+    elif figure == "weak":
+        mask = (table.from_org == code) & ~strong_mask(p.weights)[table.kind]
+    elif figure == "commission":
+        commission = _commission_codes(p)
+        mask = ((table.from_org == code) & commission[table.by_org]
+                & (table.category != CASE_SUPPORT))
+    else:
+        raise ValueError(f"unknown figure {figure!r}: received, sent, weak or commission")
+    return [table.ids[i] for i in np.flatnonzero(mask)]
+
+
+def received_by_kind(p: Pressure, org_id: str) -> dict[str, dict[str, float]]:
+    """Count and pressure received by ``org_id`` per action kind (for a scorecard or a view)."""
+    table = p.actions
+    mask = table.to_org == _codes(table).get(org_id, -1)
+    out = {}
+    for code, kind in enumerate(ACTION_KINDS):
+        n = int(np.count_nonzero(mask & (table.kind == code)))
+        if n:
+            out[kind] = {"count": n, "pressure": round(n * float(p.weights[code]), 4)}
+    return out
