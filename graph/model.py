@@ -182,7 +182,7 @@ class PDate:
     the text it was given, so a stored ``2019`` is printed back as ``2019``.
     """
 
-    __slots__ = ("text", "date")
+    __slots__ = ("date", "text")
 
     def __init__(self, text: str) -> None:
         m = _PDATE.match(text.strip())
@@ -202,7 +202,8 @@ class PDate:
 
     @property
     def precision(self) -> Literal["year", "month", "day"]:
-        return ("year", "month", "day")[self.text.count("-")]  # type: ignore[return-value]
+        precisions: tuple[Literal["year", "month", "day"], ...] = ("year", "month", "day")
+        return precisions[self.text.count("-")]
 
     @property
     def ordinal(self) -> int:
@@ -234,6 +235,7 @@ OPEN_END = dt.date.max.toordinal()  # the ordinal of a tenure still in office
 
 
 # ---------------------------------------------------------------- records
+
 
 class Record(BaseModel):
     """Base of every stored record. Unknown input columns land in ``props``."""
@@ -376,7 +378,15 @@ class Standard(Record):
 ENTITY_MODELS: dict[str, type[Record]] = {
     m.entity: m
     for m in (
-        Organization, Position, Person, TenureRow, Change, Duty, Action, Case,
-        Accountability, Standard,
+        Organization,
+        Position,
+        Person,
+        TenureRow,
+        Change,
+        Duty,
+        Action,
+        Case,
+        Accountability,
+        Standard,
     )
 }

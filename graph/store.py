@@ -54,8 +54,12 @@ class ActionTable:
         idx = np.flatnonzero(mask)
         return ActionTable(
             ids=[self.ids[i] for i in idx],
-            date=self.date[idx], kind=self.kind[idx], category=self.category[idx],
-            from_org=self.from_org[idx], to_org=self.to_org[idx], by_org=self.by_org[idx],
+            date=self.date[idx],
+            kind=self.kind[idx],
+            category=self.category[idx],
+            from_org=self.from_org[idx],
+            to_org=self.to_org[idx],
+            by_org=self.by_org[idx],
             orgs=self.orgs,
         )
 
@@ -71,19 +75,26 @@ class ActionTable:
             ids.append(aid)
             for col, value in zip(
                 cols,
-                (date, kinds[kind], cats[cat],
-                 org_index.setdefault(frm, len(org_index)),
-                 org_index.setdefault(to, len(org_index)),
-                 org_index.setdefault(by, len(org_index))),
+                (
+                    date,
+                    kinds[kind],
+                    cats[cat],
+                    org_index.setdefault(frm, len(org_index)),
+                    org_index.setdefault(to, len(org_index)),
+                    org_index.setdefault(by, len(org_index)),
+                ),
                 strict=True,
             ):
                 col.append(value)
         return cls(
             ids=ids,
-            date=np.asarray(cols[0], dtype=np.int32), kind=np.asarray(cols[1], dtype=np.int8),
+            date=np.asarray(cols[0], dtype=np.int32),
+            kind=np.asarray(cols[1], dtype=np.int8),
             category=np.asarray(cols[2], dtype=np.int8),
-            from_org=np.asarray(cols[3], dtype=np.int32), to_org=np.asarray(cols[4], dtype=np.int32),
-            by_org=np.asarray(cols[5], dtype=np.int32), orgs=list(org_index),
+            from_org=np.asarray(cols[3], dtype=np.int32),
+            to_org=np.asarray(cols[4], dtype=np.int32),
+            by_org=np.asarray(cols[5], dtype=np.int32),
+            orgs=list(org_index),
         )
 
 
@@ -162,15 +173,23 @@ class Store(Protocol):
         ...
 
     def tenures(
-        self, *, person_ids: Iterable[str] | None = None, position_ids: Iterable[str] | None = None,
+        self,
+        *,
+        person_ids: Iterable[str] | None = None,
+        position_ids: Iterable[str] | None = None,
         overlapping: tuple[int, int] | None = None,
     ) -> list[Tenure]:
         """Tenures of these persons or positions, optionally only those overlapping ``[from, to)``."""
         ...
 
     def actions(
-        self, start: int, end: int, *, category: str | None = None,
-        from_orgs: Iterable[str] | None = None, to_orgs: Iterable[str] | None = None,
+        self,
+        start: int,
+        end: int,
+        *,
+        category: str | None = None,
+        from_orgs: Iterable[str] | None = None,
+        to_orgs: Iterable[str] | None = None,
     ) -> ActionTable:
         """Actions dated in ``[start, end)``, optionally filtered."""
         ...

@@ -27,8 +27,10 @@ KINDS = list(DEFAULT_WEIGHTS)
 LEVELS = [lv.value for lv in Level]
 # Kind mixes: (inspection, interview, report_hearing, guidance, meeting, countersign, document)
 # Pressure a standard action adds each year to the organizations the default standards cover.
-STANDARD_WEIGHT = {("committee", "township"): DEFAULT_WEIGHTS["interview"],
-                   ("committee", "county"): DEFAULT_WEIGHTS["inspection"]}
+STANDARD_WEIGHT = {
+    ("committee", "township"): DEFAULT_WEIGHTS["interview"],
+    ("committee", "county"): DEFAULT_WEIGHTS["inspection"],
+}
 NORMAL_MIX = np.array([0.10, 0.14, 0.16, 0.14, 0.22, 0.09, 0.15])
 WEAK_MIX = np.array([0.02, 0.03, 0.03, 0.02, 0.40, 0.20, 0.30])
 
@@ -63,14 +65,38 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", townships=8),
     "county": Preset("county", counties=10, townships=13, cases=600, soft_orgs=6, start_year=2016, years=10),
-    "province": Preset("province", cities=12, counties=9, townships=13, departments=(10, 6, 4),
-                       start_year=2016, years=10, cases=5000, soft_orgs=15),
-    "nation": Preset("nation", provinces=31, cities=12, counties=9, townships=13, departments=(10, 6, 4),
-                     start_year=2016, years=10, cases=155000, soft_orgs=100),
+    "province": Preset(
+        "province",
+        cities=12,
+        counties=9,
+        townships=13,
+        departments=(10, 6, 4),
+        start_year=2016,
+        years=10,
+        cases=5000,
+        soft_orgs=15,
+    ),
+    "nation": Preset(
+        "nation",
+        provinces=31,
+        cities=12,
+        counties=9,
+        townships=13,
+        departments=(10, 6, 4),
+        start_year=2016,
+        years=10,
+        cases=155000,
+        soft_orgs=100,
+    ),
 }
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华建国志红文玲斌东海波辉鹏宇浩凯晨阳博峰林倩婷雪梅兰琳亮成荣新春彬德"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华建国志红文玲斌东海波辉鹏宇浩凯晨阳博峰林倩婷雪梅兰琳亮成荣新春彬德"
+)
 PLACE = "东西南北中新安平和兴宁康泰丰华阳山河湖桥溪岭坪石林源田水清云龙凤"
 
 
@@ -139,14 +165,20 @@ class Generator:
                     for ti in range(p.townships):
                         town = self._unit(f"{county.id}-{ti:02d}", f"{self._place()}镇", "township", county.id)
                         for vi in range(p.villages):
-                            self._unit(f"{town.id}-{vi:02d}", f"{self._place()}村党支部", "village", town.id,
-                                       kind="branch")
+                            self._unit(
+                                f"{town.id}-{vi:02d}", f"{self._place()}村党支部", "village", town.id, kind="branch"
+                            )
 
     def _departments(self, parent: _Org, n: int) -> None:
         names = ["组织部", "宣传部", "发改委", "财政局", "教育局", "公安局", "卫健委", "交通局", "农业局", "审计局"]
         for i in range(n):
-            self._org(f"{parent.id}-D{i}", f"{parent.name.removesuffix('委员会')}{names[i % len(names)]}党组",
-                      "party_group", parent.level, parent.id)
+            self._org(
+                f"{parent.id}-D{i}",
+                f"{parent.name.removesuffix('委员会')}{names[i % len(names)]}党组",
+                "party_group",
+                parent.level,
+                parent.id,
+            )
 
     # ------------------------------------------------------------ positions
     def build_positions(self) -> None:
@@ -179,8 +211,12 @@ class Generator:
     def _position(self, org: _Org, role: str, title: str, level: Level, portfolio: list[str] | None = None) -> None:
         pid = f"{org.id}/{role[:3]}{len(org.positions)}"
         self.positions[pid] = {
-            "id": pid, "org_id": org.id, "title": f"{org.name}{title}", "role": role,
-            "rank": default_rank(level, Role(role)), "portfolio": ";".join(portfolio or []),
+            "id": pid,
+            "org_id": org.id,
+            "title": f"{org.name}{title}",
+            "role": role,
+            "rank": default_rank(level, Role(role)),
+            "portfolio": ";".join(portfolio or []),
         }
         org.positions.append(pid)
 
@@ -211,8 +247,9 @@ class Generator:
             term = _Term(pid, start, end, person)
             terms.append(term)
             vacancies.setdefault(end, []).append(pid)
-            tenure_rows.append({"person_id": person, "position_id": pid,
-                                "start": dt.date.fromordinal(start).isoformat(), "end": ""})
+            tenure_rows.append(
+                {"person_id": person, "position_id": pid, "start": dt.date.fromordinal(start).isoformat(), "end": ""}
+            )
         holder: dict[str, _Term | None] = {t.position: t for t in terms}
         month = self._month_after(self.t0, 1)
         while month < self.t1:
@@ -224,16 +261,19 @@ class Generator:
                 if current is not None and current.end == month:
                     leavers.setdefault(self.positions[pid]["rank"], []).append(current)
                     holder[pid] = None
-            for pool in leavers.values():
-                rng.shuffle(pool)
+            for same_rank in leavers.values():
+                rng.shuffle(same_rank)
             for pid in todo:
                 if rng.random() < self.p.late_fill_share:  # the seat stays vacant for a few months
                     vacancies.setdefault(self._month_after(month, rng.randint(1, 3)), []).append(pid)
                     continue
                 rank = self.positions[pid]["rank"]
                 r = rng.random()
-                pool = leavers.get(rank) if r < 0.35 else (
-                    leavers.get(rank - rng.choice((4, 6, 8, 10))) if r < 0.6 else None)
+                pool: list[_Term] | None = (
+                    leavers.get(rank)
+                    if r < 0.35
+                    else (leavers.get(rank - rng.choice((4, 6, 8, 10))) if r < 0.6 else None)
+                )
                 mover = None
                 if pool and pool[-1].position == pid and len(pool) > 1:
                     pool[-1], pool[-2] = pool[-2], pool[-1]
@@ -241,16 +281,32 @@ class Generator:
                     mover = pool.pop()
                 if mover is None:
                     person = self._person()
-                    changes.append({"id": f"X{len(changes):07d}", "date": day, "kind": "appoint",
-                                    "person_id": person, "from_position_id": "", "to_position_id": pid,
-                                    "source": "组织部文件"})
+                    changes.append(
+                        {
+                            "id": f"X{len(changes):07d}",
+                            "date": day,
+                            "kind": "appoint",
+                            "person_id": person,
+                            "from_position_id": "",
+                            "to_position_id": pid,
+                            "source": "组织部文件",
+                        }
+                    )
                 else:
                     person = mover.person
                     a, b = self.positions[mover.position]["rank"], rank
                     kind = "promote" if b > a else "transfer" if b == a else "demote"
-                    changes.append({"id": f"X{len(changes):07d}", "date": day, "kind": kind, "person_id": person,
-                                    "from_position_id": mover.position, "to_position_id": pid,
-                                    "source": "组织部文件"})
+                    changes.append(
+                        {
+                            "id": f"X{len(changes):07d}",
+                            "date": day,
+                            "kind": kind,
+                            "person_id": person,
+                            "from_position_id": mover.position,
+                            "to_position_id": pid,
+                            "source": "组织部文件",
+                        }
+                    )
                 term = _Term(pid, month, self._month_after(month, rng.randint(12, 48)), person)
                 terms.append(term)
                 holder[pid] = term
@@ -258,9 +314,17 @@ class Generator:
             for remaining in leavers.values():  # not moved to another post: they leave
                 for old in remaining:
                     kind = "retire" if rng.random() < 0.3 else "remove"
-                    changes.append({"id": f"X{len(changes):07d}", "date": day, "kind": kind,
-                                    "person_id": old.person, "from_position_id": old.position,
-                                    "to_position_id": "", "source": "组织部文件"})
+                    changes.append(
+                        {
+                            "id": f"X{len(changes):07d}",
+                            "date": day,
+                            "kind": kind,
+                            "person_id": old.person,
+                            "from_position_id": old.position,
+                            "to_position_id": "",
+                            "source": "组织部文件",
+                        }
+                    )
             month = self._month_after(month, 1)
         for t in terms:
             if t.end is not None and t.end >= self.t1:
@@ -308,14 +372,16 @@ class Generator:
                     expected *= 2.0  # a flood of circulars and meetings: as many points, little pressure
                 src.append(sender.id)
                 dst.append(cid)
-                n.append(int(round(expected * rng.uniform(0.9, 1.1))))
+                n.append(round(expected * rng.uniform(0.9, 1.1)))
         counts = np.asarray(n)
         frm = np.repeat(np.asarray(src, dtype=object), counts)
         to = np.repeat(np.asarray(dst, dtype=object), counts)
         total = len(frm)
         dates = self.np.integers(self.t0, self.t1, size=total)
         weak_mask = np.isin(frm, list(weak))
-        kind = np.where(weak_mask, self.np.choice(7, size=total, p=WEAK_MIX), self.np.choice(7, size=total, p=NORMAL_MIX))
+        kind = np.where(
+            weak_mask, self.np.choice(7, size=total, p=WEAK_MIX), self.np.choice(7, size=total, p=NORMAL_MIX)
+        )
         cat = self.np.integers(0, len(CATS), size=total)
         commission_prob = np.where(np.isin(frm, list(heavy)), 0.85, 0.08)
         by_commission = (self.np.random(total) < commission_prob) & (cat != CATS.index("case_support"))
@@ -329,24 +395,37 @@ class Generator:
                 k = KINDS.index("report_hearing")
             commission = self.orgs[f].commission
             by = commission if (by_commission[i] and commission) else f
-            rows.append({"id": f"A{i:08d}", "date": dt.date.fromordinal(int(dates[i])).isoformat(),
-                         "kind": KINDS[k], "from_org_id": f, "to_org_id": t, "category": CATS[int(cat[i])],
-                         "by_org_id": by})
-        rows.extend(self._standard_actions(misses, len(rows)))
+            rows.append(
+                {
+                    "id": f"A{i:08d}",
+                    "date": dt.date.fromordinal(int(dates[i])).isoformat(),
+                    "kind": KINDS[k],
+                    "from_org_id": f,
+                    "to_org_id": t,
+                    "category": CATS[int(cat[i])],
+                    "by_org_id": by,
+                }
+            )
+        rows.extend(self._standard_actions(misses, len(rows), heavy))
         rows.sort(key=lambda r: (r["date"], r["id"]))
         return rows
 
     def _standard_misses(self) -> set[tuple[str, int, str]]:
         """(org, year, kind) where the planted standards are missed."""
-        slots = [(org.id, year, "interview" if org.level == "township" else "inspection")
-                 for org in self.orgs.values() if org.kind == "committee" and org.level in ("township", "county")
-                 for year in range(self.p.start_year, self.p.start_year + self.p.years)]
+        slots = [
+            (org.id, year, "interview" if org.level == "township" else "inspection")
+            for org in self.orgs.values()
+            if org.kind == "committee" and org.level in ("township", "county")
+            for year in range(self.p.start_year, self.p.start_year + self.p.years)
+        ]
         out = set(self.rng.sample(slots, max(1, round(self.p.standard_miss_share * len(slots)))))
         self.truth["standard_misses"] = sorted([list(m) for m in out])
         return out
 
-    def _standard_actions(self, misses: set[tuple[str, int, str]], offset: int) -> list[dict[str, Any]]:
-        rows = []
+    def _standard_actions(
+        self, misses: set[tuple[str, int, str]], offset: int, heavy: set[str]
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
         for org in self.orgs.values():
             if org.kind != "committee" or org.level not in ("township", "county") or not org.parent:
                 continue
@@ -355,19 +434,46 @@ class Generator:
                 if (org.id, year, kind) in misses:
                     continue
                 day = dt.date(year, self.rng.randint(1, 12), self.rng.randint(1, 28)).isoformat()
-                rows.append({"id": f"A{offset + len(rows):08d}", "date": day, "kind": kind,
-                             "from_org_id": org.parent, "to_org_id": org.id,
-                             "category": self.rng.choice(CATS), "by_org_id": org.parent})
+                category = self.rng.choice(CATS)
+                by = org.parent  # a commission-heavy sender lets its commission do these too
+                commission = self.orgs[org.parent].commission
+                if org.parent in heavy and commission and category != "case_support" and self.rng.random() < 0.85:
+                    by = commission
+                rows.append(
+                    {
+                        "id": f"A{offset + len(rows):08d}",
+                        "date": day,
+                        "kind": kind,
+                        "from_org_id": org.parent,
+                        "to_org_id": org.id,
+                        "category": category,
+                        "by_org_id": by,
+                    }
+                )
         return rows
 
     def standards(self) -> list[dict[str, Any]]:
         return [
-            {"id": "S-township-interview", "level": "township", "action_kind": "interview", "min_count": 1,
-             "period": "year", "org_kind": "committee", "category": "",
-             "description": "每个乡镇党委书记每年至少被约谈一次"},
-            {"id": "S-county-inspection", "level": "county", "action_kind": "inspection", "min_count": 1,
-             "period": "year", "org_kind": "committee", "category": "",
-             "description": "每个县级党委每年至少接受一次检查"},
+            {
+                "id": "S-township-interview",
+                "level": "township",
+                "action_kind": "interview",
+                "min_count": 1,
+                "period": "year",
+                "org_kind": "committee",
+                "category": "",
+                "description": "每个乡镇党委书记每年至少被约谈一次",
+            },
+            {
+                "id": "S-county-inspection",
+                "level": "county",
+                "action_kind": "inspection",
+                "min_count": 1,
+                "period": "year",
+                "org_kind": "committee",
+                "category": "",
+                "description": "每个县级党委每年至少接受一次检查",
+            },
         ]
 
     # ------------------------------------------------------------ cases
@@ -381,12 +487,12 @@ class Generator:
         township_pool = [o for o in candidates if o.level == "township"]
         soft = set(o.id for o in rng.sample(township_pool, min(p.soft_orgs, len(township_pool))))
         self.truth["soft_orgs"] = sorted(soft)
-        orgs = [o for o in rng.sample(sorted(soft), len(soft)) for _ in range(8)]
+        orgs = [self.orgs[o] for o in rng.sample(sorted(soft), len(soft)) for _ in range(8)]
         orgs += rng.choices(candidates, weights, k=max(0, p.cases - len(orgs)))
-        cases, outcomes = [], []
+        cases: list[dict[str, Any]] = []
+        outcomes: list[dict[str, Any]] = []
         not_done = []
         for i, org in enumerate(orgs):
-            org = org if isinstance(org, _Org) else self.orgs[org]
             start = rng.randint(self.t0, self.t1 - 400)
             end = min(start + rng.randint(30, 540), self.t1 - 1)
             cat = rng.choice(CATS)
@@ -396,27 +502,57 @@ class Generator:
                     violators += [t.person for t in by_position.get(pid, ()) if t.start <= start < (t.end or 10**9)]
             violators = violators[:2]
             cid = f"K{i:06d}"
-            cases.append({"id": cid, "org_id": org.id, "category": cat,
-                          "start": dt.date.fromordinal(start).isoformat(), "end": dt.date.fromordinal(end).isoformat(),
-                          "discovered": dt.date.fromordinal(min(end + rng.randint(10, 200), self.t1 - 1)).isoformat(),
-                          "severity": rng.choice(("一般", "较重", "严重")), "violator_ids": ";".join(violators)})
+            cases.append(
+                {
+                    "id": cid,
+                    "org_id": org.id,
+                    "category": cat,
+                    "start": dt.date.fromordinal(start).isoformat(),
+                    "end": dt.date.fromordinal(end).isoformat(),
+                    "discovered": dt.date.fromordinal(min(end + rng.randint(10, 200), self.t1 - 1)).isoformat(),
+                    "severity": rng.choice(("一般", "较重", "严重")),
+                    "violator_ids": ";".join(violators),
+                }
+            )
             is_soft = org.id in soft
             decided = dt.date.fromordinal(min(end + rng.randint(60, 300), self.t1 - 1)).isoformat()
             for person in violators:
-                outcome = rng.choice(("criticism", "admonishment")) if is_soft else rng.choice(
-                    ("disciplinary", "disciplinary", "organizational", "admonishment"))
-                outcomes.append({"id": f"Q{len(outcomes):07d}", "case_id": cid, "person_id": person,
-                                 "outcome": outcome, "date": decided})
+                outcome = (
+                    rng.choice(("criticism", "admonishment"))
+                    if is_soft
+                    else rng.choice(("disciplinary", "disciplinary", "organizational", "admonishment"))
+                )
+                outcomes.append(
+                    {
+                        "id": f"Q{len(outcomes):07d}",
+                        "case_id": cid,
+                        "person_id": person,
+                        "outcome": outcome,
+                        "date": decided,
+                    }
+                )
             if violators and rng.random() < (0.85 if is_soft else 0.25):
                 not_done.append(cid)
                 continue
             secretary = next((pid for pid in org.positions if self.positions[pid]["role"] == "secretary"), None)
             for t in by_position.get(secretary or "", ()):
                 if t.start < end and (t.end or 10**9) > start and t.person not in violators:
-                    outcome = rng.choice(("criticism", "admonishment")) if is_soft else rng.choice(
-                        ("criticism", "admonishment", "organizational", "organizational", "disciplinary"))
-                    outcomes.append({"id": f"Q{len(outcomes):07d}", "case_id": cid, "person_id": t.person,
-                                     "outcome": outcome, "date": decided})
+                    outcome = (
+                        rng.choice(("criticism", "admonishment"))
+                        if is_soft
+                        else rng.choice(
+                            ("criticism", "admonishment", "organizational", "organizational", "disciplinary")
+                        )
+                    )
+                    outcomes.append(
+                        {
+                            "id": f"Q{len(outcomes):07d}",
+                            "case_id": cid,
+                            "person_id": t.person,
+                            "outcome": outcome,
+                            "date": decided,
+                        }
+                    )
         self.truth["double_investigation_not_done"] = sorted(not_done)
         return cases, outcomes
 
@@ -432,23 +568,50 @@ class Generator:
                 parent = self.orgs.get(org.parent or "")
                 if parent is not None and parent.kind == "committee":
                     parent_duty = f"{parent.id}#{cat}"
-                rows.append({"id": f"{org.id}#{cat}", "org_id": org.id, "category": cat,
-                             "parent_duty_id": parent_duty, "description": f"{org.name}{Category(cat).zh}主体责任"})
-        skip = {r["id"] for r in rows if r["org_id"] != "C" and not r["org_id"].count("-") >= 4
-                and self.rng.random() < self.p.decomposition_gap_share}
+                rows.append(
+                    {
+                        "id": f"{org.id}#{cat}",
+                        "org_id": org.id,
+                        "category": cat,
+                        "parent_duty_id": parent_duty,
+                        "description": f"{org.name}{Category(cat).zh}主体责任",
+                    }
+                )
+        skip = {
+            r["id"]
+            for r in rows
+            if r["org_id"] != "C"
+            and not r["org_id"].count("-") >= 4
+            and self.rng.random() < self.p.decomposition_gap_share
+        }
         for r in rows:
             if r["parent_duty_id"] in skip:
                 r["parent_duty_id"] = ""
         has_children = {r["parent_duty_id"] for r in rows if r["parent_duty_id"]}
-        gaps = [d for d in skip if d not in has_children and any(
-            self.orgs[c].kind in ("committee", "branch") for c in self.orgs[d.split("#")[0]].children)]
+        gaps = [
+            d
+            for d in skip
+            if d not in has_children
+            and any(self.orgs[c].kind in ("committee", "branch") for c in self.orgs[d.split("#")[0]].children)
+        ]
         self.truth["undecomposed_duties"] = sorted(gaps)
         return rows
 
     # ------------------------------------------------------------ output
     def organizations(self) -> list[dict[str, Any]]:
-        return [{"id": o.id, "name": o.name, "kind": o.kind, "level": o.level, "parent_id": o.parent or "",
-                 "supervised_by": "", "valid_from": "", "valid_to": ""} for o in self.orgs.values()]
+        return [
+            {
+                "id": o.id,
+                "name": o.name,
+                "kind": o.kind,
+                "level": o.level,
+                "parent_id": o.parent or "",
+                "supervised_by": "",
+                "valid_from": "",
+                "valid_to": "",
+            }
+            for o in self.orgs.values()
+        ]
 
 
 def _write_csv(path: Path, rows: Iterable[dict[str, Any]], header: list[str]) -> int:
@@ -489,26 +652,40 @@ def generate(out: str | Path, preset: str | Preset = "tiny", seed: int = 7, **ov
     g.truth["window"] = {"from": dt.date.fromordinal(g.t0).isoformat(), "to": dt.date.fromordinal(g.t1).isoformat()}
     g.truth["worked_examples"] = _moved_leader_cases(g, cases, changes)
     counts = {
-        "organizations": _write_csv(folder / "organizations.csv", g.organizations(),
-                                    ["id", "name", "kind", "level", "parent_id", "supervised_by", "valid_from",
-                                     "valid_to"]),
-        "positions": _write_csv(folder / "positions.csv", g.positions.values(),
-                                ["id", "org_id", "title", "role", "rank", "portfolio"]),
+        "organizations": _write_csv(
+            folder / "organizations.csv",
+            g.organizations(),
+            ["id", "name", "kind", "level", "parent_id", "supervised_by", "valid_from", "valid_to"],
+        ),
+        "positions": _write_csv(
+            folder / "positions.csv", g.positions.values(), ["id", "org_id", "title", "role", "rank", "portfolio"]
+        ),
         "persons": _write_csv(folder / "persons.csv", g.persons.values(), ["id", "name", "gender", "birth"]),
         "tenures": _write_csv(folder / "tenures.csv", tenure_rows, ["person_id", "position_id", "start", "end"]),
-        "changes": _write_csv(folder / "changes.csv", changes,
-                              ["id", "date", "kind", "person_id", "from_position_id", "to_position_id", "source"]),
-        "duties": _write_csv(folder / "duties.csv", duties,
-                             ["id", "org_id", "category", "parent_duty_id", "description"]),
-        "actions": _write_csv(folder / "actions.csv", actions,
-                              ["id", "date", "kind", "from_org_id", "to_org_id", "category", "by_org_id"]),
-        "cases": _write_csv(folder / "cases.csv", cases,
-                            ["id", "org_id", "category", "start", "end", "discovered", "severity", "violator_ids"]),
-        "accountability": _write_csv(folder / "accountability.csv", outcomes,
-                                     ["id", "case_id", "person_id", "outcome", "date"]),
-        "standards": _write_csv(folder / "standards.csv", g.standards(),
-                                ["id", "level", "action_kind", "min_count", "period", "org_kind", "category",
-                                 "description"]),
+        "changes": _write_csv(
+            folder / "changes.csv",
+            changes,
+            ["id", "date", "kind", "person_id", "from_position_id", "to_position_id", "source"],
+        ),
+        "duties": _write_csv(
+            folder / "duties.csv", duties, ["id", "org_id", "category", "parent_duty_id", "description"]
+        ),
+        "actions": _write_csv(
+            folder / "actions.csv", actions, ["id", "date", "kind", "from_org_id", "to_org_id", "category", "by_org_id"]
+        ),
+        "cases": _write_csv(
+            folder / "cases.csv",
+            cases,
+            ["id", "org_id", "category", "start", "end", "discovered", "severity", "violator_ids"],
+        ),
+        "accountability": _write_csv(
+            folder / "accountability.csv", outcomes, ["id", "case_id", "person_id", "outcome", "date"]
+        ),
+        "standards": _write_csv(
+            folder / "standards.csv",
+            g.standards(),
+            ["id", "level", "action_kind", "min_count", "period", "org_kind", "category", "description"],
+        ),
     }
     g.truth["counts"] = counts
     (folder / "truth.json").write_text(json.dumps(g.truth, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -522,7 +699,7 @@ def _moved_leader_cases(g: Generator, cases: list[dict[str, Any]], changes: list
         if c["kind"] in ("promote", "transfer") and c["from_position_id"]:
             moved[(c["person_id"], c["from_position_id"])] = (c["kind"], c["date"])
     by_position: dict[str, list[tuple[str, str]]] = {}
-    for (person, pos), (kind, day) in moved.items():
+    for (_, pos), (kind, day) in moved.items():
         by_position.setdefault(pos, []).append((kind, day))
     out = []
     for case in cases:
@@ -531,9 +708,10 @@ def _moved_leader_cases(g: Generator, cases: list[dict[str, Any]], changes: list
         for pid in org.positions:
             role = g.positions[pid]["role"]
             for kind, day in by_position.get(pid, ()):
-                if day > case["end"] and (role == "secretary" and kind == "promote" or
-                                          role == "member" and case["category"] in g.positions[pid]["portfolio"]
-                                          and kind == "transfer"):
+                if day > case["end"] and (
+                    (role == "secretary" and kind == "promote")
+                    or (role == "member" and case["category"] in g.positions[pid]["portfolio"] and kind == "transfer")
+                ):
                     kinds.add(role)
         if kinds == {"secretary", "member"}:
             out.append(case["id"])

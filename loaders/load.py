@@ -99,6 +99,7 @@ def _text(value: Any) -> str | None:
 
 # ---------------------------------------------------------------- reading files
 
+
 def find_files(folder: Path, report: Report) -> dict[str, Path]:
     """Map each entity to its file in ``folder``; unknown files are warned about."""
     found: dict[str, Path] = {}
@@ -110,12 +111,22 @@ def find_files(folder: Path, report: Report) -> dict[str, Path]:
         if path.name in ("truth.json",) or path.name.startswith("."):
             continue
         if stem not in FILES or suffix not in EXTENSIONS:
-            report.warn((path.name, None), None, None, "unknown-file",
-                        f"ignored: expected one of {', '.join(ORDER)} with {', '.join(EXTENSIONS)}")
+            report.warn(
+                (path.name, None),
+                None,
+                None,
+                "unknown-file",
+                f"ignored: expected one of {', '.join(ORDER)} with {', '.join(EXTENSIONS)}",
+            )
             continue
         if stem in found:
-            report.error((path.name, None), None, None, "duplicate-file",
-                         f"two files for {stem}: {found[stem].name} and {path.name}; keep one")
+            report.error(
+                (path.name, None),
+                None,
+                None,
+                "duplicate-file",
+                f"two files for {stem}: {found[stem].name} and {path.name}; keep one",
+            )
             continue
         found[stem] = path
     return found
@@ -136,8 +147,13 @@ def read_folder(folder: Path, report: Report) -> RawRows:
             continue
         _check_header(entity, path.name, header, report)
         if not tables[entity]:
-            report.error((path.name, None), None, None, "no-rows",
-                         "the file has a header but no data rows: add rows or remove the file")
+            report.error(
+                (path.name, None),
+                None,
+                None,
+                "no-rows",
+                "the file has a header but no data rows: add rows or remove the file",
+            )
     return tables
 
 
@@ -147,11 +163,17 @@ def _check_header(entity: str, name: str, header: list[str], report: Report) -> 
     for col in FILES[entity]:
         if col.required and col.name not in present:
             aliases = f" (or {', '.join(col.aliases)})" if col.aliases else ""
-            report.error((name, 1), col.name, None, "missing-column",
-                         f"required column {col.name}{aliases} is missing; the header has: {', '.join(header)}")
+            report.error(
+                (name, 1),
+                col.name,
+                None,
+                "missing-column",
+                f"required column {col.name}{aliases} is missing; the header has: {', '.join(header)}",
+            )
 
 
 # ---------------------------------------------------------------- parsing rows
+
 
 def _split(value: Any) -> list[str]:
     if isinstance(value, list):
@@ -184,12 +206,12 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
             if col.required:
                 report.error(src, name, "", "missing-field", f"required field {name} is empty")
                 ok = False
-            out[name] = () if col.type in ("list", "enumlist") else None
-        elif col.type != "str" or not isinstance(value, str):
+            out[name] = () if col.datatype in ("list", "enumlist") else None
+        elif col.datatype != "str" or not isinstance(value, str):
             try:
                 out[name] = _convert(col, value)
             except ValueError as exc:
-                report.error(src, name, value, f"bad-{col.type}", str(exc))
+                report.error(src, name, value, f"bad-{col.datatype}", str(exc))
                 ok = False
         else:
             out[name] = value.strip()
@@ -216,20 +238,20 @@ def _enum_value(enum: type[LabelledEnum], text: str) -> str:
 
 
 def _convert(col: Column, value: Any) -> Any:
-    if col.type == "date":
+    if col.datatype == "date":
         return _date_text(str(value))
-    if col.type == "int":
+    if col.datatype == "int":
         try:
             return int(str(value).strip())
         except ValueError:
             raise ValueError(f"not a whole number: {value!r}") from None
-    if col.type == "enum":
+    if col.datatype == "enum":
         assert col.enum is not None
         try:
             return _enum_value(col.enum, str(value))
         except ValueError:
             raise ValueError(f"unknown {col.name} {value!r}; allowed: {col.enum.allowed()}") from None
-    if col.type in ("list", "enumlist"):
+    if col.datatype in ("list", "enumlist"):
         items = _split(value)
         if col.enum is not None:
             try:
@@ -246,6 +268,7 @@ def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------- the batch
+
 
 class _Context:
     """What validation needs to know about ids: the batch first, then the store."""
@@ -304,9 +327,13 @@ def _add_record(entity: str, rec: dict[str, Any], seen: dict[str, dict[str, Any]
         seen[rec["id"]] = rec
     elif not same_content(entity, prior, rec):
         diff = [k for k in rec if not k.startswith("_") and rec.get(k) != prior.get(k)]
-        report.error(rec["_src"], "id", rec["id"], "duplicate-id",
-                     f"id {rec['id']} appears again (first at row {prior['_src'][1]}) with different "
-                     f"{', '.join(diff)}")
+        report.error(
+            rec["_src"],
+            "id",
+            rec["id"],
+            "duplicate-id",
+            f"id {rec['id']} appears again (first at row {prior['_src'][1]}) with different {', '.join(diff)}",
+        )
 
 
 def _add_tenure_row(rec: dict[str, Any], seen: dict[tuple[str, str, str], dict[str, Any]], report: Report) -> None:
@@ -315,9 +342,14 @@ def _add_tenure_row(rec: dict[str, Any], seen: dict[tuple[str, str, str], dict[s
     if prior is None:
         seen[key] = rec
     elif prior.get("end") != rec.get("end") or prior["props"] != rec["props"]:
-        report.error(rec["_src"], "end", rec.get("end"), "duplicate-id",
-                     f"tenure of {key[0]} at {key[1]} from {key[2]} appears again (first at row "
-                     f"{prior['_src'][1]}) with a different end")
+        report.error(
+            rec["_src"],
+            "end",
+            rec.get("end"),
+            "duplicate-id",
+            f"tenure of {key[0]} at {key[1]} from {key[2]} appears again (first at row "
+            f"{prior['_src'][1]}) with a different end",
+        )
 
 
 def _check_references(ctx: _Context, tenure_rows: dict[Any, dict[str, Any]], report: Report) -> None:
@@ -331,9 +363,14 @@ def _check_references(ctx: _Context, tenure_rows: dict[Any, dict[str, Any]], rep
             for r in rows:
                 for v in _values(r.get(col.name)):
                     if v not in known:
-                        report.error(r["_src"], col.name, v, "unknown-reference",
-                                     f"no {col.ref[:-1] if col.ref.endswith('s') else col.ref} with id {v!r} "
-                                     f"in this import or the store")
+                        report.error(
+                            r["_src"],
+                            col.name,
+                            v,
+                            "unknown-reference",
+                            f"no {col.ref[:-1] if col.ref.endswith('s') else col.ref} with id {v!r} "
+                            f"in this import or the store",
+                        )
     _check_cycles(ctx, report)
 
 
@@ -351,12 +388,20 @@ def _check_cycles(ctx: _Context, report: Report) -> None:
         parent = org.get("parent_id")
         while parent:
             if parent in seen:
-                report.error(org["_src"], "parent_id", org["parent_id"], "cycle",
-                             f"the parent chain of {org['id']} comes back to {parent}")
+                report.error(
+                    org["_src"],
+                    "parent_id",
+                    org["parent_id"],
+                    "cycle",
+                    f"the parent chain of {org['id']} comes back to {parent}",
+                )
                 break
             seen.add(parent)
-            parent = orgs[parent].get("parent_id") if parent in orgs else (
-                stored[parent].parent_id if parent in stored else None)
+            parent = (
+                orgs[parent].get("parent_id")
+                if parent in orgs
+                else (stored[parent].parent_id if parent in stored else None)
+            )
 
 
 def _fill_ranks(ctx: _Context, report: Report) -> None:
@@ -366,8 +411,11 @@ def _fill_ranks(ctx: _Context, report: Report) -> None:
     for pos in positions.values():
         if pos["rank"] is not None:
             continue
-        level = orgs[pos["org_id"]]["level"] if pos["org_id"] in orgs else (
-            stored[pos["org_id"]].level.value if pos["org_id"] in stored else None)
+        level = (
+            orgs[pos["org_id"]]["level"]
+            if pos["org_id"] in orgs
+            else (stored[pos["org_id"]].level.value if pos["org_id"] in stored else None)
+        )
         if level is not None:
             pos["rank"] = default_rank(Level(level), Role(pos["role"]))
 
@@ -384,9 +432,14 @@ def _split_new(ctx: _Context, batch: Batch, report: Report) -> None:
             elif same_content(entity, prior, rec):
                 report.count(entity, "unchanged")
             else:
-                report.error(rec["_src"], "id", rec["id"], "duplicate-id",
-                             f"{entity[:-1] if entity.endswith('s') else entity} {rec['id']} is already stored "
-                             f"with different content")
+                report.error(
+                    rec["_src"],
+                    "id",
+                    rec["id"],
+                    "duplicate-id",
+                    f"{entity[:-1] if entity.endswith('s') else entity} {rec['id']} is already stored "
+                    f"with different content",
+                )
         report.count(entity, "new", len(new))
         if new:
             batch.rows[entity] = new
@@ -421,8 +474,9 @@ def _personnel(ctx: _Context, batch: Batch, tenure_rows: dict[Any, dict[str, Any
         changes_by_person.setdefault(c["person_id"], []).append(c)
     derived: list[Tenure] = []
     for person in sorted(persons):
-        tenures, problems = derive_person(person, rows_by_person.get(person, {}).values(),
-                                          changes_by_person.get(person, ()))
+        tenures, problems = derive_person(
+            person, rows_by_person.get(person, {}).values(), changes_by_person.get(person, ())
+        )
         derived.extend(tenures)
         for p in problems:
             report.error(p.source, p.column, p.value, p.rule, p.message)
@@ -438,11 +492,13 @@ def _check_change_fields(changes: list[dict[str, Any]], report: Report) -> None:
     for c in changes:
         kind = ChangeKind(c["kind"])
         if kind.opens and not c.get("to_position_id"):
-            report.error(c["_src"], "to_position_id", "", "missing-field",
-                         f"a {kind.value} change needs to_position_id")
+            report.error(
+                c["_src"], "to_position_id", "", "missing-field", f"a {kind.value} change needs to_position_id"
+            )
         if kind in (ChangeKind.transfer, ChangeKind.promote, ChangeKind.demote) and not c.get("from_position_id"):
-            report.error(c["_src"], "from_position_id", "", "missing-field",
-                         f"a {kind.value} change needs from_position_id")
+            report.error(
+                c["_src"], "from_position_id", "", "missing-field", f"a {kind.value} change needs from_position_id"
+            )
 
 
 def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
@@ -455,8 +511,14 @@ def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | 
     return out
 
 
-def _check_overlaps(ctx: _Context, persons: set[str], derived: list[Tenure], report: Report,
-                    rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> None:
+def _check_overlaps(
+    ctx: _Context,
+    persons: set[str],
+    derived: list[Tenure],
+    report: Report,
+    rows_by_person: dict[str, Any],
+    changes_by_person: dict[str, Any],
+) -> None:
     touched = {t.position_id for t in derived}
     info = _positions(ctx, touched)
     others = [t for t in ctx.store.tenures(position_ids=touched) if t.person_id not in persons]
@@ -464,10 +526,14 @@ def _check_overlaps(ctx: _Context, persons: set[str], derived: list[Tenure], rep
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a
         src = _source_of(later, rows_by_person, changes_by_person)
-        report.error(src, "position_id" if later.opened_by == "tenure-row" else "to_position_id",
-                     later.position_id, "overlapping-tenure",
-                     f"position {later.position_id} has one holder at a time, but {a.person_id} "
-                     f"[{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'}) overlap")
+        report.error(
+            src,
+            "position_id" if later.opened_by == "tenure-row" else "to_position_id",
+            later.position_id,
+            "overlapping-tenure",
+            f"position {later.position_id} has one holder at a time, but {a.person_id} "
+            f"[{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'}) overlap",
+        )
 
 
 def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> Source:
@@ -476,13 +542,17 @@ def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dic
         return row["_src"] if row else ("stored tenure row", None)
     for c in changes_by_person.get(t.person_id, ()):
         if c["id"] == t.opened_by:
-            return c["_src"]  # type: ignore[no-any-return]
+            source: Source = c["_src"]
+            return source
     return (f"change {t.opened_by}", None)
 
 
 def _check_ranks(ctx: _Context, changes: list[dict[str, Any]], report: Report) -> None:
-    moves = [c for c in changes if c["kind"] in ("transfer", "promote", "demote")
-             and c.get("from_position_id") and c.get("to_position_id")]
+    moves = [
+        c
+        for c in changes
+        if c["kind"] in ("transfer", "promote", "demote") and c.get("from_position_id") and c.get("to_position_id")
+    ]
     info = _positions(ctx, {p for c in moves for p in (c["from_position_id"], c["to_position_id"])})
     expect = {"transfer": (0,), "promote": (1,), "demote": (-1,)}
     for c in moves:
@@ -491,15 +561,27 @@ def _check_ranks(ctx: _Context, changes: list[dict[str, Any]], report: Report) -
             continue
         sign = (b[1] > a[1]) - (b[1] < a[1])
         if sign not in expect[c["kind"]]:
-            report.warn(c["_src"], "kind", c["kind"], "kind-vs-rank",
-                        f"declared {c['kind']} but the rank goes from {a[1]} to {b[1]}")
+            report.warn(
+                c["_src"],
+                "kind",
+                c["kind"],
+                "kind-vs-rank",
+                f"declared {c['kind']} but the rank goes from {a[1]} to {b[1]}",
+            )
 
 
 # ---------------------------------------------------------------- entry points
 
-def load_tables(store: Store, tables: RawRows, report: Report, *, dry_run: bool = False,
-                log: dict[str, Any] | None = None,
-                progress: Callable[[str, int], None] | None = None) -> Report:
+
+def load_tables(
+    store: Store,
+    tables: RawRows,
+    report: Report,
+    *,
+    dry_run: bool = False,
+    log: dict[str, Any] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Report:
     """Validate raw rows and, when there is no error and not ``dry_run``, write them."""
     started = time.perf_counter()
     report.dry_run = dry_run
@@ -513,9 +595,15 @@ def load_tables(store: Store, tables: RawRows, report: Report, *, dry_run: bool 
     return report
 
 
-def load_dataset(store: Store, folder: str | Path, *, dry_run: bool = False, max_errors: int = MAX_ERRORS,
-                 log: dict[str, Any] | None = None,
-                 progress: Callable[[str, int], None] | None = None) -> Report:
+def load_dataset(
+    store: Store,
+    folder: str | Path,
+    *,
+    dry_run: bool = False,
+    max_errors: int = MAX_ERRORS,
+    log: dict[str, Any] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Report:
     """Load a dataset folder (DOMAIN.md section 4) into ``store``: all of it, or nothing.
 
     Examples

@@ -2,13 +2,20 @@
 
 Everything a person has on record (stored and new) is replayed in date order, so
 a back-dated change lands where it belongs. On one date, closes come before
-opens: a transfer on day d ends the old post at d and starts the new one at d.
+opens: a transfer on day d ends the old post at d and starts the new one at d. A close
+whose post opens only later that same day (appointed and removed on one date) is
+applied after the opens: a zero-length tenure, which never holds the seat.
+
+Dates are the only order the input has. So a person who leaves a seat and takes the
+same seat again on the same day cannot be told apart from one tenure given twice; it
+is read as the latter. Give such a re-appointment the next day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, NamedTuple
 
 from graph.model import OPEN_END, ChangeKind, Tenure, to_ordinal
@@ -59,20 +66,30 @@ def _events(tenure_rows: Iterable[dict[str, Any]], changes: Iterable[dict[str, A
     events: list[_Event] = []
     for row in tenure_rows:
         src = row.get("_src")
-        events.append(_Event(to_ordinal(row["start"]), 1, len(events), "tenure", row["position_id"],
-                             row["start"], TENURE_ROW, src))
+        events.append(
+            _Event(
+                to_ordinal(row["start"]), 1, len(events), "tenure", row["position_id"], row["start"], TENURE_ROW, src
+            )
+        )
         if row.get("end"):
-            events.append(_Event(to_ordinal(row["end"]), 0, len(events), "tenure", row["position_id"],
-                                 row["end"], TENURE_ROW, src))
+            events.append(
+                _Event(
+                    to_ordinal(row["end"]), 0, len(events), "tenure", row["position_id"], row["end"], TENURE_ROW, src
+                )
+            )
     for ch in changes:
         kind = ChangeKind(ch["kind"])
         day = to_ordinal(ch["date"])
         if kind.closes:
-            events.append(_Event(day, 0, len(events), kind.value, ch.get("from_position_id"), ch["date"],
-                                 ch["id"], ch.get("_src")))
+            events.append(
+                _Event(
+                    day, 0, len(events), kind.value, ch.get("from_position_id"), ch["date"], ch["id"], ch.get("_src")
+                )
+            )
         if kind.opens:
-            events.append(_Event(day, 1, len(events), kind.value, ch.get("to_position_id"), ch["date"],
-                                 ch["id"], ch.get("_src")))
+            events.append(
+                _Event(day, 1, len(events), kind.value, ch.get("to_position_id"), ch["date"], ch["id"], ch.get("_src"))
+            )
     events.sort()
     return events
 
@@ -84,19 +101,42 @@ def derive_person(
     open_: dict[str, _Open] = {}
     closed: list[_Open] = []
     problems: list[Problem] = []
-    for ev in _events(tenure_rows, changes):
-        if ev.phase == 0:
+    events = _events(tenure_rows, changes)
+    for _, same_day in groupby(events, key=lambda ev: ev.date):
+        deferred = []
+        for ev in same_day:
+            if ev.phase == 1:
+                _open(ev, person_id, open_, closed, problems)
+            elif _closable(ev, open_, closed):
+                _close(ev, person_id, open_, closed, problems)
+            else:  # opened later the same day (appointed and removed on one date): close after the opens
+                deferred.append(ev)
+        for ev in deferred:
             _close(ev, person_id, open_, closed, problems)
-        else:
-            _open(ev, person_id, open_, closed, problems)
     tenures = [
-        Tenure(id=tenure_id(person_id, t.position_id, t.start), person_id=person_id,
-               position_id=t.position_id, start=t.start, end=t.end, opened_by=t.opened_by,
-               open_kind=t.open_kind, closed_by=t.closed_by, close_kind=t.close_kind)
+        Tenure(
+            id=tenure_id(person_id, t.position_id, t.start),
+            person_id=person_id,
+            position_id=t.position_id,
+            start=t.start,
+            end=t.end,
+            opened_by=t.opened_by,
+            open_kind=t.open_kind,
+            closed_by=t.closed_by,
+            close_kind=t.close_kind,
+        )
         for t in (*closed, *open_.values())
     ]
     tenures.sort(key=lambda t: (t.start_ordinal, t.position_id))
     return tenures, problems
+
+
+def _closable(ev: _Event, open_: dict[str, _Open], closed: list[_Open]) -> bool:
+    if ev.position_id is None:
+        return bool(open_)
+    return ev.position_id in open_ or any(
+        t.position_id == ev.position_id and t.end is not None and to_ordinal(t.end) == ev.date for t in closed
+    )
 
 
 def _close(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open], problems: list[Problem]) -> None:
@@ -104,11 +144,16 @@ def _close(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open]
         # remove/retire without from_position_id: ends every open post (retire), or the only one (remove)
         if not open_ or (ev.kind == ChangeKind.remove.value and len(open_) > 1):
             held = ", ".join(sorted(open_)) or "none"
-            problems.append(Problem(
-                "close-not-open",
-                f"{ev.kind} on {ev.date_text} names no from_position_id and {person} holds "
-                f"{'several posts' if open_ else 'no post'} then (open: {held})",
-                ev.source, "from_position_id", ""))
+            problems.append(
+                Problem(
+                    "close-not-open",
+                    f"{ev.kind} on {ev.date_text} names no from_position_id and {person} holds "
+                    f"{'several posts' if open_ else 'no post'} then (open: {held})",
+                    ev.source,
+                    "from_position_id",
+                    "",
+                )
+            )
             return
         targets = list(open_)
     else:
@@ -119,18 +164,20 @@ def _close(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open]
             current.end, current.closed_by, current.close_kind = ev.date_text, ev.evidence, ev.kind
             closed.append(current)
             continue
-        same_day = [t for t in closed if t.position_id == pos and t.end is not None
-                    and to_ordinal(t.end) == ev.date]
+        same_day = [t for t in closed if t.position_id == pos and t.end is not None and to_ordinal(t.end) == ev.date]
         if same_day:  # the same end given twice (a tenure row's end and the change): one fact
             if same_day[-1].closed_by == TENURE_ROW:
                 same_day[-1].closed_by, same_day[-1].close_kind = ev.evidence, ev.kind
             continue
-        problems.append(Problem(
-            "close-not-open",
-            f"closing a tenure that is not open: {person} holds no open tenure at position {pos} "
-            f"on {ev.date_text}",
-            ev.source, "from_position_id" if ev.evidence != TENURE_ROW else "end",
-            pos if ev.evidence != TENURE_ROW else ev.date_text))
+        problems.append(
+            Problem(
+                "close-not-open",
+                f"closing a tenure that is not open: {person} holds no open tenure at position {pos} on {ev.date_text}",
+                ev.source,
+                "from_position_id" if ev.evidence != TENURE_ROW else "end",
+                pos if ev.evidence != TENURE_ROW else ev.date_text,
+            )
+        )
 
 
 def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open], problems: list[Problem]) -> None:
@@ -142,12 +189,15 @@ def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open],
             if current.opened_by == TENURE_ROW:
                 current.opened_by, current.open_kind = ev.evidence, ev.kind
             return
-        problems.append(Problem(
-            "already-open",
-            f"{person} already holds position {pos} since {current.start}; cannot open it again on "
-            f"{ev.date_text}",
-            ev.source, "to_position_id" if ev.evidence != TENURE_ROW else "start",
-            pos if ev.evidence != TENURE_ROW else ev.date_text))
+        problems.append(
+            Problem(
+                "already-open",
+                f"{person} already holds position {pos} since {current.start}; cannot open it again on {ev.date_text}",
+                ev.source,
+                "to_position_id" if ev.evidence != TENURE_ROW else "start",
+                pos if ev.evidence != TENURE_ROW else ev.date_text,
+            )
+        )
         return
     for t in closed:  # a tenure row with an end, and a change opening the same post on its start
         if t.position_id == pos and to_ordinal(t.start) == ev.date:
@@ -157,9 +207,7 @@ def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open],
     open_[pos] = _Open(pos, ev.date_text, ev.evidence, ev.kind)
 
 
-def overlaps(
-    tenures: Iterable[Tenure], one_holder: Callable[[str], bool]
-) -> list[tuple[Tenure, Tenure]]:
+def overlaps(tenures: Iterable[Tenure], one_holder: Callable[[str], bool]) -> list[tuple[Tenure, Tenure]]:
     """Pairs of tenures that overlap on a one-holder position (half-open intervals)."""
     by_position: dict[str, list[Tenure]] = {}
     for t in tenures:
@@ -178,4 +226,4 @@ def overlaps(
     return clashes
 
 
-__all__ = ["derive_person", "overlaps", "Problem", "tenure_id", "OPEN_END"]
+__all__ = ["OPEN_END", "Problem", "derive_person", "overlaps", "tenure_id"]

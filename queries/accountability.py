@@ -90,8 +90,13 @@ class AccountabilityResult(BaseModel):
 
 
 def accountability(
-    store: Store, case: str | Case, *, as_of: str | dt.date | None = None, lookback_days: int = 365,
-    depth: int = 1, weights: dict[str, float] | None = None,
+    store: Store,
+    case: str | Case,
+    *,
+    as_of: str | dt.date | None = None,
+    lookback_days: int = 365,
+    depth: int = 1,
+    weights: dict[str, float] | None = None,
 ) -> AccountabilityResult:
     """Everyone accountable for a case, found in their posts at ``as_of``.
 
@@ -126,8 +131,11 @@ def accountability(
     own = store.get_positions(org_ids=[org.id])
     rows += finder.direct(case.violator_ids, (s, e), org.id)
     rows += finder.holders(ResponsibilityKind.first, _by_role(own, Role.secretary), (s, e))
-    rows += finder.holders(ResponsibilityKind.portfolio,
-                           [p for p in _by_role(own, Role.member) if Category(case.category) in p.portfolio], (s, e))
+    rows += finder.holders(
+        ResponsibilityKind.portfolio,
+        [p for p in _by_role(own, Role.member) if Category(case.category) in p.portfolio],
+        (s, e),
+    )
     commission = supervising_commission(store, org)
     if commission is not None:
         theirs = store.get_positions(org_ids=[commission.id])
@@ -137,13 +145,24 @@ def accountability(
     others = [p for p in own.values() if p.role is not Role.staff]
     rows += [r for r in finder.holders(ResponsibilityKind.collective, others, (s, e)) if r.person.id not in listed]
     finder.fill(rows)
-    rows.sort(key=lambda r: (ROLE_ORDER.index(r.role), r.level_up, r.post_then.start if r.post_then else "",
-                             r.person.id))
+    rows.sort(
+        key=lambda r: (ROLE_ORDER.index(r.role), r.level_up, r.post_then.start if r.post_then else "", r.person.id)
+    )
     return AccountabilityResult(
-        case=CaseRef(id=case.id or None, org_id=org.id, org_name=org.name, category=case.category.value,
-                     start=case.start, end=case.end, window_end=from_ordinal(e),
-                     violator_ids=list(case.violator_ids)),
-        as_of=from_ordinal(at), lookback_days=lookback_days, depth=depth, responsible=rows,
+        case=CaseRef(
+            id=case.id or None,
+            org_id=org.id,
+            org_name=org.name,
+            category=case.category.value,
+            start=case.start,
+            end=case.end,
+            window_end=from_ordinal(e),
+            violator_ids=list(case.violator_ids),
+        ),
+        as_of=from_ordinal(at),
+        lookback_days=lookback_days,
+        depth=depth,
+        responsible=rows,
     )
 
 
@@ -168,8 +187,15 @@ def supervising_commission(store: Store, org: Organization) -> Organization | No
     return None
 
 
-def _upstream(store: Store, finder: _Finder, org: Organization, category: str, window: tuple[int, int],
-              depth: int, weights: dict[str, float] | None) -> list[Responsible]:
+def _upstream(
+    store: Store,
+    finder: _Finder,
+    org: Organization,
+    category: str,
+    window: tuple[int, int],
+    depth: int,
+    weights: dict[str, float] | None,
+) -> list[Responsible]:
     """Superiors who sent no strong-form action of the category down the chain, up to ``depth`` levels."""
     rows: list[Responsible] = []
     strong = strong_mask(weight_array(weights))
@@ -185,7 +211,8 @@ def _upstream(store: Store, finder: _Finder, org: Organization, category: str, w
             break  # the pressure was transmitted: the chain of failure stops here
         theirs = store.get_positions(org_ids=[parent.id])
         posts = _by_role(theirs, Role.secretary) + [
-            p for p in _by_role(theirs, Role.member) if Category(category) in p.portfolio]
+            p for p in _by_role(theirs, Role.member) if Category(category) in p.portfolio
+        ]
         found = finder.holders(ResponsibilityKind.upstream, posts, window)
         for r in found:
             r.level_up = level_up
@@ -202,8 +229,9 @@ class _Finder:
         self.store = store
         self.at = at
 
-    def holders(self, role: ResponsibilityKind, positions: Iterable[Position],
-                window: tuple[int, int]) -> list[Responsible]:
+    def holders(
+        self, role: ResponsibilityKind, positions: Iterable[Position], window: tuple[int, int]
+    ) -> list[Responsible]:
         ids = [p.id for p in positions]
         if not ids:
             return []
@@ -217,25 +245,46 @@ class _Finder:
         tenures = self.store.tenures(person_ids=violators, overlapping=window)
         rows = self._rows("direct", tenures, window, prefer_org=org_id)
         missing = [v for v in violators if v not in {r.person.id for r in rows}]
-        rows += [Responsible(role="direct", person=PersonRef(id=v, name=""), post_then=None, overlap_days=0,
-                             posts_now=[], movement="left", evidence=Evidence()) for v in missing]
+        rows += [
+            Responsible(
+                role="direct",
+                person=PersonRef(id=v, name=""),
+                post_then=None,
+                overlap_days=0,
+                posts_now=[],
+                movement="left",
+                evidence=Evidence(),
+            )
+            for v in missing
+        ]
         return rows
 
-    def _rows(self, role: str, tenures: list[Tenure], window: tuple[int, int],
-              prefer_org: str | None = None) -> list[Responsible]:
+    def _rows(
+        self, role: str, tenures: list[Tenure], window: tuple[int, int], prefer_org: str | None = None
+    ) -> list[Responsible]:
         by_person: dict[str, list[Tenure]] = {}
         for t in tenures:
             by_person.setdefault(t.person_id, []).append(t)
         posts = {p.tenure_id: p for p in posts_of(self.store, tenures)}
         rows = []
         for person, held in by_person.items():
+
             def score(t: Tenure) -> tuple[bool, int]:
                 return (prefer_org is not None and posts[t.id].org_id == prefer_org, _overlap(t, window))
+
             best = max(held, key=score)
             others = sorted(t.id for t in held if t is not best)
-            rows.append(Responsible(role=role, person=PersonRef(id=person, name=""), post_then=_then(posts[best.id]),
-                                    overlap_days=_overlap(best, window), posts_now=[], movement="",
-                                    evidence=Evidence(tenures=[best.id, *others])))  # the post then comes first
+            rows.append(
+                Responsible(
+                    role=role,
+                    person=PersonRef(id=person, name=""),
+                    post_then=_then(posts[best.id]),
+                    overlap_days=_overlap(best, window),
+                    posts_now=[],
+                    movement="",
+                    evidence=Evidence(tenures=[best.id, *others]),
+                )
+            )  # the post then comes first
         return rows
 
     def fill(self, rows: list[Responsible]) -> None:
@@ -252,13 +301,18 @@ class _Finder:
             r.person.name = names[r.person.id].name if r.person.id in names else ""
             career = sorted(careers.get(r.person.id, []), key=lambda t: (t.start_ordinal, t.position_id))
             now = [posts[t.id] for t in career if t.start_ordinal <= self.at < t.end_ordinal]
-            r.posts_now = [PostNow(position_id=p.position_id, title=p.title, org_id=p.org_id, org_name=p.org_name,
-                                   start=p.start) for p in now]
+            r.posts_now = [
+                PostNow(position_id=p.position_id, title=p.title, org_id=p.org_id, org_name=p.org_name, start=p.start)
+                for p in now
+            ]
             then = posts.get(r.evidence.tenures[0]) if r.post_then is not None else None
             r.movement = movement(then, now)
             if then is not None:
-                r.path = [_then(posts[t.id]) for t in career
-                          if t.start_ordinal >= to_ordinal(then.start) and t.start_ordinal <= self.at]
+                r.path = [
+                    _then(posts[t.id])
+                    for t in career
+                    if t.start_ordinal >= to_ordinal(then.start) and t.start_ordinal <= self.at
+                ]
             if not now and career:
                 before = [t for t in career if t.start_ordinal <= self.at]
                 r.last_post = _then(posts[before[-1].id]) if before else None
@@ -283,14 +337,15 @@ def _overlap(t: Tenure, window: tuple[int, int]) -> int:
 
 
 def _then(p: Post) -> PostThen:
-    return PostThen(position_id=p.position_id, title=p.title, org_id=p.org_id, org_name=p.org_name,
-                    start=p.start, end=p.end)
+    return PostThen(
+        position_id=p.position_id, title=p.title, org_id=p.org_id, org_name=p.org_name, start=p.start, end=p.end
+    )
 
 
-def adhoc_case(org_id: str, start: str, end: str | None, category: str,
-               violator_ids: Iterable[str] = ()) -> Case:
+def adhoc_case(org_id: str, start: str, end: str | None, category: str, violator_ids: Iterable[str] = ()) -> Case:
     """A case that is not stored, for "what if" questions."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
-    return Case(id="", org_id=org_id, category=Category(category), start=start, end=end,
-                violator_ids=tuple(violator_ids))
+    return Case(
+        id="", org_id=org_id, category=Category(category), start=start, end=end, violator_ids=tuple(violator_ids)
+    )

@@ -38,8 +38,7 @@ def gaps(store: Store, at: str | dt.date) -> list[Gap]:
     for p in positions:
         if p.role.one_holder and p.id not in held:
             org = live[p.org_id]
-            out.append(Gap(kind="vacant", org_id=org.id, org_name=org.name, detail=f"{p.title} is vacant",
-                           ids=[p.id]))
+            out.append(Gap(kind="vacant", org_id=org.id, org_name=org.name, detail=f"{p.title} is vacant", ids=[p.id]))
     members: dict[str, list] = defaultdict(list)
     for p in positions:
         if p.role is Role.member:
@@ -51,20 +50,33 @@ def gaps(store: Store, at: str | dt.date) -> list[Gap]:
         missing = [c.value for c in Category if held_counts[c.value] == 0]
         if missing:
             unassigned = [c for c in missing if counts[c] == 0]
-            detail = (f"no member's portfolio holds {', '.join(unassigned)}" if unassigned else "")
+            detail = f"no member's portfolio holds {', '.join(unassigned)}" if unassigned else ""
             vacant = [c for c in missing if counts[c] > 0]
             if vacant:
                 detail += ("; " if detail else "") + f"the member holding {', '.join(vacant)} is vacant"
             out.append(Gap(kind="no-portfolio-holder", org_id=org_id, org_name=org.name, detail=detail, ids=missing))
         shared = [c for c, n in counts.items() if n > 1]
         if shared:
-            out.append(Gap(kind="shared-portfolio", org_id=org_id, org_name=org.name,
-                           detail=f"{', '.join(shared)} in more than one member's portfolio", ids=shared))
+            out.append(
+                Gap(
+                    kind="shared-portfolio",
+                    org_id=org_id,
+                    org_name=org.name,
+                    detail=f"{', '.join(shared)} in more than one member's portfolio",
+                    ids=shared,
+                )
+            )
     out += _undecomposed(store, live)
     for org in live.values():
         if org.kind is not OrgKind.commission and supervising_commission(store, org) is None:
-            out.append(Gap(kind="no-commission", org_id=org.id, org_name=org.name,
-                           detail="no commission supervises this organization"))
+            out.append(
+                Gap(
+                    kind="no-commission",
+                    org_id=org.id,
+                    org_name=org.name,
+                    detail="no commission supervises this organization",
+                )
+            )
     return out
 
 
@@ -86,9 +98,15 @@ def _undecomposed(store: Store, live: dict[str, Organization]) -> list[Gap]:
     for d in duties.values():
         org = live.get(d.org_id)
         if org is not None and d.id not in decomposed and org.id in has_duty_child:
-            out.append(Gap(kind="undecomposed-duty", org_id=org.id, org_name=org.name,
-                           detail=f"duty {d.id} ({d.category.value}) is not decomposed to any child organization",
-                           ids=[d.id]))
+            out.append(
+                Gap(
+                    kind="undecomposed-duty",
+                    org_id=org.id,
+                    org_name=org.name,
+                    detail=f"duty {d.id} ({d.category.value}) is not decomposed to any child organization",
+                    ids=[d.id],
+                )
+            )
     return out
 
 
@@ -139,11 +157,18 @@ def soft_accountability(store: Store, window: Window | None = None, *, min_outco
     total = Counter[str]()
     for c in per_org.values():
         total.update(c)
-    only = sorted(cid for cid, case in cases.items()
-                  if held.get(cid) and held[cid] <= set(case.violator_ids) and case.violator_ids)
-    return SoftReport(window=window.as_dict() if window else None,
-                      overall_soft_share=_soft_share(total) if total else None,
-                      by_level=levels, by_org=rows, only_violator_held=only)
+    only = sorted(
+        cid
+        for cid, case in cases.items()
+        if held.get(cid) and held[cid] <= set(case.violator_ids) and case.violator_ids
+    )
+    return SoftReport(
+        window=window.as_dict() if window else None,
+        overall_soft_share=_soft_share(total) if total else None,
+        by_level=levels,
+        by_org=rows,
+        only_violator_held=only,
+    )
 
 
 def _soft_share(counts: Counter[str]) -> float:
@@ -152,8 +177,14 @@ def _soft_share(counts: Counter[str]) -> float:
 
 
 def _soft_row(key: str, name: str, level: str, counts: Counter[str]) -> SoftRow:
-    return SoftRow(org_id=key, org_name=name, level=level, outcomes=dict(counts), total=sum(counts.values()),
-                   soft_share=_soft_share(counts))
+    return SoftRow(
+        org_id=key,
+        org_name=name,
+        level=level,
+        outcomes=dict(counts),
+        total=sum(counts.values()),
+        soft_share=_soft_share(counts),
+    )
 
 
 # ---------------------------------------------------------------- coverage and standards
@@ -184,9 +215,16 @@ def coverage(p: Pressure) -> list[Coverage]:
             continue
         for kind in ACTION_KINDS:
             missed = sorted(o for o in members if o not in got[kind])
-            out.append(Coverage(level=level.value, action_kind=kind, orgs=len(members),
-                                covered=len(members) - len(missed),
-                                share=round(1 - len(missed) / len(members), 4), missed=missed))
+            out.append(
+                Coverage(
+                    level=level.value,
+                    action_kind=kind,
+                    orgs=len(members),
+                    covered=len(members) - len(missed),
+                    share=round(1 - len(missed) / len(members), 4),
+                    missed=missed,
+                )
+            )
     return out
 
 
@@ -225,8 +263,13 @@ def standards_compliance(store: Store, window: Window) -> list[Compliance]:
     table = store.actions(window.start, window.end)
     out = []
     for std in sorted(store.get_standards().values(), key=lambda s: s.id):
-        targets = [o for o in orgs.values() if o.level is std.level and (std.org_kind is None or o.kind is std.org_kind)
-                   and o.kind is not OrgKind.commission]
+        targets = [
+            o
+            for o in orgs.values()
+            if o.level is std.level
+            and (std.org_kind is None or o.kind is std.org_kind)
+            and o.kind is not OrgKind.commission
+        ]
         mask = table.kind == ACTION_KINDS.index(std.action_kind.value)
         if std.category is not None:
             mask &= table.category == CATEGORIES.index(std.category.value)
@@ -236,8 +279,9 @@ def standards_compliance(store: Store, window: Window) -> list[Compliance]:
             live = [o for o in targets if _exists_at(o, w.start)]
             met = {o.id: counts[o.id] for o in live if counts[o.id] >= std.min_count}
             missed = {o.id: counts[o.id] for o in live if counts[o.id] < std.min_count}
-            out.append(Compliance(standard_id=std.id, description=std.description, period=w.as_dict(),
-                                  met=met, missed=missed))
+            out.append(
+                Compliance(standard_id=std.id, description=std.description, period=w.as_dict(), met=met, missed=missed)
+            )
     return out
 
 
@@ -266,8 +310,9 @@ class Scorecard(BaseModel):
     evidence_hint: str = "rtc pressure --org ORG --explain received|sent|weak|commission lists the action ids"
 
 
-def scorecard(store: Store, org_id: str, p: Pressure, *, min_pressure: float = 1.0,
-              sink_ratio: float = 0.5) -> Scorecard:
+def scorecard(
+    store: Store, org_id: str, p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float = 0.5
+) -> Scorecard:
     """The indicators of one organization for the window of ``p``: each one explainable."""
     orgs = store.get_organizations([org_id])
     if org_id not in orgs:
@@ -285,15 +330,22 @@ def scorecard(store: Store, org_id: str, p: Pressure, *, min_pressure: float = 1
     soft_row = next((r for r in soft.by_org if r.org_id == org_id), None)
     at = from_ordinal(p.window.end - 1)
     return Scorecard(
-        org_id=org_id, org_name=org.name, level=org.level.value, kind=org.kind.value, window=p.window.as_dict(),
+        org_id=org_id,
+        org_name=org.name,
+        level=org.level.value,
+        kind=org.kind.value,
+        window=p.window.as_dict(),
         received_pressure=figures.received if figures else None,
         pass_on_ratio=figures.pass_on_ratio if figures else None,
-        sink=bool(figures and figures.sink), cold=bool(figures and figures.cold),
+        sink=bool(figures and figures.sink),
+        cold=bool(figures and figures.cold),
         weak_share=figures.weak_share if figures else None,
         commission_share=commission_shares(p).get(org_id),
-        categories_received=cats, category_coverage=round(len(cats) / len(CATEGORIES), 4),
+        categories_received=cats,
+        category_coverage=round(len(cats) / len(CATEGORIES), 4),
         standards_met=[f"{c.standard_id} {c.period['from']}" for c in compliance if org_id in c.met],
         standards_missed=[f"{c.standard_id} {c.period['from']}" for c in compliance if org_id in c.missed],
         gaps=[g for g in gaps(store, at) if g.org_id == org_id],
-        cases=in_window, soft_share=soft_row.soft_share if soft_row else None,
+        cases=in_window,
+        soft_share=soft_row.soft_share if soft_row else None,
     )

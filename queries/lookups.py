@@ -55,16 +55,28 @@ def posts_of(store: Store, tenures: list[Tenure]) -> list[Post]:
     for t in tenures:
         pos = positions[t.position_id]
         org = orgs.get(pos.org_id)
-        out.append(Post(position_id=pos.id, title=pos.title, org_id=pos.org_id, org_name=org.name if org else "",
-                        role=pos.role.value, rank=pos.rank, start=t.start, end=t.end, tenure_id=t.id))
+        out.append(
+            Post(
+                position_id=pos.id,
+                title=pos.title,
+                org_id=pos.org_id,
+                org_name=org.name if org else "",
+                role=pos.role.value,
+                rank=pos.rank,
+                start=t.start,
+                end=t.end,
+                tenure_id=t.id,
+            )
+        )
     return out
 
 
 def _holdings(store: Store, tenures: list[Tenure]) -> list[Holding]:
     people = store.get_persons({t.person_id for t in tenures})
     return [
-        Holding(person=PersonRef(id=t.person_id, name=people[t.person_id].name if t.person_id in people else ""),
-                post=post)
+        Holding(
+            person=PersonRef(id=t.person_id, name=people[t.person_id].name if t.person_id in people else ""), post=post
+        )
         for t, post in zip(tenures, posts_of(store, tenures), strict=True)
     ]
 

@@ -6,6 +6,7 @@ window. Every figure here can be explained by ``evidence``: the action ids behin
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,8 +48,9 @@ def exists_in(org: Organization, window: Window) -> bool:
     return not (org.valid_to and to_ordinal(org.valid_to) <= window.start)
 
 
-def pressure(store: Store, window: Window, *, category: str | None = None,
-             weights: dict[str, float] | None = None) -> Pressure:
+def pressure(
+    store: Store, window: Window, *, category: str | None = None, weights: dict[str, float] | None = None
+) -> Pressure:
     """Read the window's actions once and compute received pressure for every organization.
 
     Examples
@@ -62,7 +64,9 @@ def pressure(store: Store, window: Window, *, category: str | None = None,
     orgs = store.get_organizations()
     table = store.actions(window.start, window.end, category=category)
     w = weight_array(weights)
-    totals = np.bincount(table.to_org, weights=w[table.kind], minlength=len(table.orgs)) if len(table) else []
+    totals: np.ndarray = (
+        np.bincount(table.to_org, weights=w[table.kind], minlength=len(table.orgs)) if len(table) else np.zeros(0)
+    )
     by_code = dict(zip(table.orgs, totals, strict=False))
     counted = [o for o in orgs.values() if o.kind is not OrgKind.commission and exists_in(o, window)]
     received = {o.id: float(by_code.get(o.id, 0.0)) for o in counted}
@@ -74,6 +78,7 @@ def pressure(store: Store, window: Window, *, category: str | None = None,
 
 
 # ---------------------------------------------------------------- level profile
+
 
 class LevelRow(BaseModel):
     level: str
@@ -113,18 +118,25 @@ def level_profile(p: Pressure) -> LevelProfile:
             continue
         median = float(np.median(values))
         ratio = (median / above) if above else None
-        rows.append(LevelRow(level=level.value, orgs=len(values), median=round(median, 4),
-                             mean=round(float(np.mean(values)), 4),
-                             fade_ratio_from_above=None if ratio is None else round(ratio, 4)))
+        rows.append(
+            LevelRow(
+                level=level.value,
+                orgs=len(values),
+                median=round(median, 4),
+                mean=round(float(np.mean(values)), 4),
+                fade_ratio_from_above=None if ratio is None else round(ratio, 4),
+            )
+        )
         above = median
     steep = None
-    for upper, lower in zip(rows, rows[1:], strict=False):
+    for upper, lower in itertools.pairwise(rows):
         if lower.fade_ratio_from_above is not None and (steep is None or lower.fade_ratio_from_above < steep.ratio):
             steep = Fade(from_level=upper.level, to_level=lower.level, ratio=lower.fade_ratio_from_above)
     return LevelProfile(window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep)
 
 
 # ---------------------------------------------------------------- per organization
+
 
 class OrgPressure(BaseModel):
     org_id: str
@@ -164,12 +176,18 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
         c = codes.get(oid)
         n_sent = int(sent[c]) if c is not None else 0
         out[oid] = OrgPressure(
-            org_id=oid, name=org.name, level=org.level.value, kind=org.kind.value, received=round(r, 4),
-            children=len(kids), children_mean=None if mean_kids is None else round(mean_kids, 4),
+            org_id=oid,
+            name=org.name,
+            level=org.level.value,
+            kind=org.kind.value,
+            received=round(r, 4),
+            children=len(kids),
+            children_mean=None if mean_kids is None else round(mean_kids, 4),
             pass_on_ratio=None if ratio is None else round(ratio, 4),
             sink=bool(r >= min_pressure and ratio is not None and ratio < sink_ratio),
             cold=bool(r == 0 or r < q25[org.level.value]),
-            sent=n_sent, weak_share=round(float(weak[c]) / n_sent, 4) if n_sent and c is not None else None,
+            sent=n_sent,
+            weak_share=round(float(weak[c]) / n_sent, 4) if n_sent and c is not None else None,
             commission_share=commission_share.get(oid),
         )
     return out
@@ -216,8 +234,7 @@ def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
         mask = (table.from_org == code) & ~strong_mask(p.weights)[table.kind]
     elif figure == "commission":
         commission = _commission_codes(p)
-        mask = ((table.from_org == code) & commission[table.by_org]
-                & (table.category != CASE_SUPPORT))
+        mask = (table.from_org == code) & commission[table.by_org] & (table.category != CASE_SUPPORT)
     else:
         raise ValueError(f"unknown figure {figure!r}: received, sent, weak or commission")
     return [table.ids[i] for i in np.flatnonzero(mask)]

@@ -19,16 +19,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from graph.model import from_ordinal
 from graph.store import Store, StoreError, open_store
 from loaders.generate import PRESETS, generate
 from loaders.load import Report, load_dataset
-from graph.model import from_ordinal
 from queries import accountability, findings, lookups, pressure
 from queries.window import Window, default_window, latest_date
 from rtc.settings import get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Responsibility transmission chain: where supervision pressure fades, who is accountable.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Responsibility transmission chain: where supervision pressure fades, who is accountable.",
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -74,6 +77,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 
 # ---------------------------------------------------------------- data in
 
+
 @app.command("generate")
 def generate_cmd(
     out: Annotated[Path, typer.Argument(help="Folder to write the dataset to")],
@@ -86,16 +90,24 @@ def generate_cmd(
         raise typer.Exit(2)
     started = time.perf_counter()
     truth = generate(out, preset, seed)
-    console.print(f"wrote {out} in {time.perf_counter() - started:.1f} s: "
-                  + ", ".join(f"{n} {k}" for k, n in truth["counts"].items()))
+    console.print(
+        f"wrote {out} in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{n} {k}" for k, n in truth["counts"].items())
+    )
 
 
 def _progress_load(store: Store, folder: Path, dry_run: bool, quiet: bool = False) -> Report:
     settings = get_settings()
     if quiet:
         return load_dataset(store, folder, dry_run=dry_run, max_errors=settings.max_errors)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("validating", total=10)
 
         def tick(entity: str, rows: int) -> None:
@@ -120,8 +132,11 @@ def _print_report(report: Report) -> None:
     elif report.dry_run:
         console.print("dry run: the dataset is valid; nothing was written.")
     else:
-        console.print(f"loaded in {report.seconds:.1f} s ({report.tenures_derived} tenures derived)"
-                      if report.written else "nothing new: the store already holds this dataset.")
+        console.print(
+            f"loaded in {report.seconds:.1f} s ({report.tenures_derived} tenures derived)"
+            if report.written
+            else "nothing new: the store already holds this dataset."
+        )
 
 
 @app.command("load")
@@ -147,6 +162,7 @@ def load_cmd(
 
 # ---------------------------------------------------------------- reads
 
+
 @app.command("stats")
 def stats_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Counts per entity, and organizations per level and kind."""
@@ -161,8 +177,13 @@ def stats_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         return
     console.print(_table("records", ["entity", "count"], [[k, v] for k, v in counts.items()]))
     kinds = sorted({k for row in by_level.values() for k in row})
-    console.print(_table("organizations by level", ["level", *kinds],
-                         [[lv, *(row.get(k, 0) for k in kinds)] for lv, row in by_level.items()]))
+    console.print(
+        _table(
+            "organizations by level",
+            ["level", *kinds],
+            [[lv, *(row.get(k, 0) for k in kinds)] for lv, row in by_level.items()],
+        )
+    )
 
 
 def _at(value: str) -> str:
@@ -178,7 +199,8 @@ def _at(value: str) -> str:
 def holders_cmd(
     position: Annotated[str, typer.Argument(help="Position id")],
     at: Annotated[str, typer.Option("--at", help="Date (YYYY-MM-DD, YYYY-MM or YYYY)")],
-    store: StoreOpt = None, as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Who held a position on a date."""
     with _store(store) as s:
@@ -189,8 +211,13 @@ def holders_cmd(
     if as_json:
         _emit({"position_id": position, "at": at, "holders": rows})
         return
-    console.print(_table(f"holders of {position} on {at}", ["person", "name", "title", "start", "end"],
-                         [[h.person.id, h.person.name, h.post.title, h.post.start, h.post.end] for h in rows]))
+    console.print(
+        _table(
+            f"holders of {position} on {at}",
+            ["person", "name", "title", "start", "end"],
+            [[h.person.id, h.person.name, h.post.title, h.post.start, h.post.end] for h in rows],
+        )
+    )
     if not rows:
         console.print("vacant on that date")
 
@@ -209,10 +236,16 @@ def career_cmd(
     if as_json:
         _emit({"person": found[person], "career": steps})
         return
-    console.print(_table(f"career of {found[person].name} ({person})",
-                         ["start", "end", "movement", "title", "organization", "rank", "left by"],
-                         [[st.post.start, st.post.end, st.movement, st.post.title, st.post.org_name, st.post.rank,
-                           st.left_by] for st in steps]))
+    console.print(
+        _table(
+            f"career of {found[person].name} ({person})",
+            ["start", "end", "movement", "title", "organization", "rank", "left by"],
+            [
+                [st.post.start, st.post.end, st.movement, st.post.title, st.post.org_name, st.post.rank, st.left_by]
+                for st in steps
+            ],
+        )
+    )
 
 
 # ---------------------------------------------------------------- accountability and pressure
@@ -230,8 +263,10 @@ def _fail(exc: Exception) -> typer.Exit:
 @app.command("accountability")
 def accountability_cmd(
     case: Annotated[str | None, typer.Argument(help="Case id (omit with --org for an ad-hoc case)")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Find people where they are on this date "
-                                              "(default: the latest date in the data)")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Find people where they are on this date (default: the latest date in the data)"),
+    ] = None,
     lookback_days: Annotated[int, typer.Option(help="Upstream window starts this many days before the case")] = 365,
     depth: Annotated[int, typer.Option(help="Levels of upstream failure to follow")] = 1,
     org: Annotated[str | None, typer.Option(help="Ad-hoc case: organization id")] = None,
@@ -239,7 +274,8 @@ def accountability_cmd(
     end: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct end")] = None,
     category: CategoryOpt = None,
     violators: Annotated[str, typer.Option(help="Ad-hoc case: violator ids separated by ;")] = "",
-    store: StoreOpt = None, as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Who must be held accountable for a case, found in their posts today ("double investigation")."""
     with _store(store) as s:
@@ -247,12 +283,14 @@ def accountability_cmd(
             if case is None:
                 if not (org and start and category):
                     raise ValueError("give a CASE id, or --org, --start and --category for an ad-hoc case")
-                target: Any = accountability.adhoc_case(org, start, end, category,
-                                                        [v for v in violators.split(";") if v])
+                target: Any = accountability.adhoc_case(
+                    org, start, end, category, [v for v in violators.split(";") if v]
+                )
             else:
                 target = case
-            result = accountability.accountability(s, target, as_of=as_of, lookback_days=lookback_days, depth=depth,
-                                                   weights=get_settings().weights)
+            result = accountability.accountability(
+                s, target, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=get_settings().weights
+            )
         except (KeyError, ValueError) as exc:
             raise _fail(exc) from None
     if as_json:
@@ -263,17 +301,28 @@ def accountability_cmd(
 
 def _print_accountability(result: accountability.AccountabilityResult) -> None:
     c = result.case
-    console.print(f"[bold]case {c.id or '(ad hoc)'}[/] in {c.org_name} ({c.org_id}), {c.category}, "
-                  f"[{c.start}, {c.window_end}); people found as of {result.as_of}")
+    console.print(
+        f"[bold]case {c.id or '(ad hoc)'}[/] in {c.org_name} ({c.org_id}), {c.category}, "
+        f"[{c.start}, {c.window_end}); people found as of {result.as_of}"
+    )
     rows = []
     for r in result.responsible:
         then = r.post_then
         now = "; ".join(f"{p.title} (since {p.start})" for p in r.posts_now) or (
-            f"left; last post {r.last_post.title}" if r.last_post else "no post")
+            f"left; last post {r.last_post.title}" if r.last_post else "no post"
+        )
         role = r.role + (f" +{r.level_up}" if r.level_up else "")
-        rows.append([role, f"{r.person.name} ({r.person.id})",
-                     f"{then.title} [{then.start}, {then.end or 'open'})" if then else "-", r.overlap_days,
-                     r.movement, now, ", ".join(r.evidence.tenures[:2] + r.evidence.actions[:3])])
+        rows.append(
+            [
+                role,
+                f"{r.person.name} ({r.person.id})",
+                f"{then.title} [{then.start}, {then.end or 'open'})" if then else "-",
+                r.overlap_days,
+                r.movement,
+                now,
+                ", ".join(r.evidence.tenures[:2] + r.evidence.actions[:3]),
+            ]
+        )
     console.print(_table("", ["role", "person", "post then", "overlap days", "movement", "post now", "evidence"], rows))
     if not result.responsible:
         console.print("nobody held a responsible post during the window")
@@ -288,8 +337,13 @@ def _pressure(s: Store, start: str | None, end: str | None, category: str | None
 
 
 @app.command("fades")
-def fades_cmd(start: FromOpt = None, end: ToOpt = None, category: CategoryOpt = None,
-              store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def fades_cmd(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    category: CategoryOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Pressure felt at each level, and the level boundary where it fades most."""
     with _store(store) as s:
         profile = pressure.level_profile(_pressure(s, start, end, category))
@@ -301,10 +355,14 @@ def fades_cmd(start: FromOpt = None, end: ToOpt = None, category: CategoryOpt = 
 
 def _print_profile(profile: pressure.LevelProfile) -> None:
     w = profile.window
-    console.print(_table(f"received pressure per level, [{w['from']}, {w['to']})"
-                         + (f", {profile.category}" if profile.category else ""),
-                         ["level", "organizations", "median", "mean", "fade ratio from above"],
-                         [[r.level, r.orgs, r.median, r.mean, r.fade_ratio_from_above] for r in profile.levels]))
+    console.print(
+        _table(
+            f"received pressure per level, [{w['from']}, {w['to']})"
+            + (f", {profile.category}" if profile.category else ""),
+            ["level", "organizations", "median", "mean", "fade ratio from above"],
+            [[r.level, r.orgs, r.median, r.mean, r.fade_ratio_from_above] for r in profile.levels],
+        )
+    )
     f = profile.steepest_fade
     if f:
         console.print(f"steepest fade: [bold]{f.from_level} -> {f.to_level}[/], ratio {f.ratio}")
@@ -312,14 +370,19 @@ def _print_profile(profile: pressure.LevelProfile) -> None:
 
 @app.command("pressure")
 def pressure_cmd(
-    start: FromOpt = None, end: ToOpt = None, category: CategoryOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    category: CategoryOpt = None,
     level: Annotated[str | None, typer.Option(help="Only organizations of this level")] = None,
     org: Annotated[str | None, typer.Option(help="Only this organization")] = None,
-    explain: Annotated[str | None, typer.Option(help="With --org: list the action ids behind a figure "
-                                                "(received, sent, weak, commission)")] = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(help="With --org: list the action ids behind a figure (received, sent, weak, commission)"),
+    ] = None,
     sinks: Annotated[bool, typer.Option("--sinks", help="Only pressure sinks")] = False,
     top: Annotated[int, typer.Option(help="Rows to show in the table")] = 30,
-    store: StoreOpt = None, as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Received pressure, pass-on ratio, sinks, cold organizations, weak-form and commission share."""
     settings = get_settings()
@@ -332,21 +395,41 @@ def pressure_cmd(
                 ids = pressure.evidence(p, org, explain)
             except ValueError as exc:
                 raise _fail(exc) from None
-            _emit({"org_id": org, "figure": explain, "window": p.window.as_dict(), "actions": ids}) if as_json \
-                else console.print(f"{len(ids)} actions: " + ", ".join(ids))
+            _emit(
+                {"org_id": org, "figure": explain, "window": p.window.as_dict(), "actions": ids}
+            ) if as_json else console.print(f"{len(ids)} actions: " + ", ".join(ids))
             return
         figures = pressure.org_pressures(p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
-    rows = [f for f in figures.values() if (level is None or f.level == level) and (org is None or f.org_id == org)
-            and (not sinks or f.sink)]
+    rows = [
+        f
+        for f in figures.values()
+        if (level is None or f.level == level) and (org is None or f.org_id == org) and (not sinks or f.sink)
+    ]
     rows.sort(key=lambda f: (-f.received, f.org_id))
     if as_json:
         _emit({"window": p.window.as_dict(), "category": category, "organizations": rows, "count": len(rows)})
         return
-    console.print(_table(f"pressure [{p.window.as_dict()['from']}, {p.window.as_dict()['to']}), {len(rows)} orgs",
-                         ["org", "name", "level", "received", "pass-on", "sink", "cold", "sent", "weak share",
-                          "commission share"],
-                         [[f.org_id, f.name, f.level, f.received, f.pass_on_ratio, "yes" if f.sink else "",
-                           "yes" if f.cold else "", f.sent, f.weak_share, f.commission_share] for f in rows[:top]]))
+    console.print(
+        _table(
+            f"pressure [{p.window.as_dict()['from']}, {p.window.as_dict()['to']}), {len(rows)} orgs",
+            ["org", "name", "level", "received", "pass-on", "sink", "cold", "sent", "weak share", "commission share"],
+            [
+                [
+                    f.org_id,
+                    f.name,
+                    f.level,
+                    f.received,
+                    f.pass_on_ratio,
+                    "yes" if f.sink else "",
+                    "yes" if f.cold else "",
+                    f.sent,
+                    f.weak_share,
+                    f.commission_share,
+                ]
+                for f in rows[:top]
+            ],
+        )
+    )
 
 
 findings_app = typer.Typer(help="Gaps, soft accountability, slogans, coverage and standards.", no_args_is_help=True)
@@ -354,8 +437,11 @@ app.add_typer(findings_app, name="findings")
 
 
 @findings_app.command("gaps")
-def gaps_cmd(at: Annotated[str | None, typer.Option("--at", help="Date (default: the latest date in the data)")] = None,
-             store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def gaps_cmd(
+    at: Annotated[str | None, typer.Option("--at", help="Date (default: the latest date in the data)")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Vacant seats, portfolio gaps and overlaps, undecomposed duties, unsupervised organizations."""
     with _store(store) as s:
         day = at or from_ordinal(latest_date(s))
@@ -363,14 +449,23 @@ def gaps_cmd(at: Annotated[str | None, typer.Option("--at", help="Date (default:
     if as_json:
         _emit({"at": day, "gaps": found, "count": len(found)})
         return
-    console.print(_table(f"gaps on {day}: {len(found)}", ["kind", "org", "name", "detail"],
-                         [[g.kind, g.org_id, g.org_name, g.detail] for g in found]))
+    console.print(
+        _table(
+            f"gaps on {day}: {len(found)}",
+            ["kind", "org", "name", "detail"],
+            [[g.kind, g.org_id, g.org_name, g.detail] for g in found],
+        )
+    )
 
 
 @findings_app.command("soft")
-def soft_cmd(start: FromOpt = None, end: ToOpt = None,
-             min_outcomes: Annotated[int, typer.Option(help="Organizations with at least this many outcomes")] = 3,
-             store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def soft_cmd(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    min_outcomes: Annotated[int, typer.Option(help="Organizations with at least this many outcomes")] = 3,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Soft accountability per level and organization; cases where only the violator was held to account."""
     with _store(store) as s:
         window = Window.of(start, end) if start and end else None
@@ -379,12 +474,24 @@ def soft_cmd(start: FromOpt = None, end: ToOpt = None,
         _emit(report)
         return
     console.print(f"overall soft share: {report.overall_soft_share}")
-    console.print(_table("by level", ["level", "outcomes", "total", "soft share"],
-                         [[r.level, r.outcomes, r.total, r.soft_share] for r in report.by_level]))
-    console.print(_table("softest organizations", ["org", "name", "level", "outcomes", "soft share"],
-                         [[r.org_id, r.org_name, r.level, r.outcomes, r.soft_share] for r in report.by_org[:20]]))
-    console.print(f"{len(report.only_violator_held)} cases where only the violator was held to account "
-                  f"(double investigation not done): {', '.join(report.only_violator_held[:10])}")
+    console.print(
+        _table(
+            "by level",
+            ["level", "outcomes", "total", "soft share"],
+            [[r.level, r.outcomes, r.total, r.soft_share] for r in report.by_level],
+        )
+    )
+    console.print(
+        _table(
+            "softest organizations",
+            ["org", "name", "level", "outcomes", "soft share"],
+            [[r.org_id, r.org_name, r.level, r.outcomes, r.soft_share] for r in report.by_org[:20]],
+        )
+    )
+    console.print(
+        f"{len(report.only_violator_held)} cases where only the violator was held to account "
+        f"(double investigation not done): {', '.join(report.only_violator_held[:10])}"
+    )
 
 
 @findings_app.command("slogans")
@@ -397,11 +504,21 @@ def slogans_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = None
         shares = pressure.commission_shares(p)
     rows = sorted(((o, v) for o, v in shares.items() if v > flag), key=lambda x: (-x[1], x[0]))
     if as_json:
-        _emit({"window": p.window.as_dict(), "threshold": flag,
-               "committees": [{"org_id": o, "org_name": p.orgs[o].name, "commission_share": v} for o, v in rows]})
+        _emit(
+            {
+                "window": p.window.as_dict(),
+                "threshold": flag,
+                "committees": [{"org_id": o, "org_name": p.orgs[o].name, "commission_share": v} for o, v in rows],
+            }
+        )
         return
-    console.print(_table(f"commission share above {flag}, [{p.window.as_dict()['from']}, {p.window.as_dict()['to']})",
-                         ["committee", "name", "commission share"], [[o, p.orgs[o].name, v] for o, v in rows]))
+    console.print(
+        _table(
+            f"commission share above {flag}, [{p.window.as_dict()['from']}, {p.window.as_dict()['to']})",
+            ["committee", "name", "commission share"],
+            [[o, p.orgs[o].name, v] for o, v in rows],
+        )
+    )
 
 
 @findings_app.command("coverage")
@@ -413,9 +530,13 @@ def coverage_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = Non
     if as_json:
         _emit({"window": p.window.as_dict(), "coverage": rows})
         return
-    console.print(_table("coverage", ["level", "action kind", "orgs", "covered", "share", "missed (first 5)"],
-                         [[c.level, c.action_kind, c.orgs, c.covered, c.share, ", ".join(c.missed[:5])]
-                          for c in rows]))
+    console.print(
+        _table(
+            "coverage",
+            ["level", "action kind", "orgs", "covered", "share", "missed (first 5)"],
+            [[c.level, c.action_kind, c.orgs, c.covered, c.share, ", ".join(c.missed[:5])] for c in rows],
+        )
+    )
 
 
 @findings_app.command("standards")
@@ -427,14 +548,23 @@ def standards_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = No
     if as_json:
         _emit({"window": p.window.as_dict(), "compliance": rows})
         return
-    console.print(_table("standards", ["standard", "period from", "met", "missed", "missed (first 5)"],
-                         [[c.standard_id, c.period["from"], len(c.met), len(c.missed), ", ".join(list(c.missed)[:5])]
-                          for c in rows]))
+    console.print(
+        _table(
+            "standards",
+            ["standard", "period from", "met", "missed", "missed (first 5)"],
+            [[c.standard_id, c.period["from"], len(c.met), len(c.missed), ", ".join(list(c.missed)[:5])] for c in rows],
+        )
+    )
 
 
 @app.command("scorecard")
-def scorecard_cmd(org: Annotated[str, typer.Argument(help="Organization id")], start: FromOpt = None,
-                  end: ToOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def scorecard_cmd(
+    org: Annotated[str, typer.Argument(help="Organization id")],
+    start: FromOpt = None,
+    end: ToOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """One organization's indicators for a window, each explainable."""
     settings = get_settings()
     with _store(store) as s:
@@ -448,11 +578,17 @@ def scorecard_cmd(org: Annotated[str, typer.Argument(help="Organization id")], s
         return
     data = card.model_dump(mode="json")
     data["gaps"] = [g["detail"] for g in data["gaps"]]
-    console.print(_table(f"scorecard of {card.org_name} ({org})", ["indicator", "value"],
-                         [[k, v] for k, v in data.items() if k not in ("org_id", "org_name")]))
+    console.print(
+        _table(
+            f"scorecard of {card.org_name} ({org})",
+            ["indicator", "value"],
+            [[k, v] for k, v in data.items() if k not in ("org_id", "org_name")],
+        )
+    )
 
 
 # ---------------------------------------------------------------- the main job
+
 
 @app.command("demo")
 def demo_cmd(
@@ -492,22 +628,39 @@ def _demo_findings(s: Store, truth: dict[str, Any]) -> None:
     _print_profile(pressure.level_profile(p))
     figures = pressure.org_pressures(p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
     sinks = sorted((f for f in figures.values() if f.sink), key=lambda f: (f.pass_on_ratio or 0, f.org_id))
-    console.print(f"[bold]5. pressure sinks[/]: {len(sinks)} organizations receive pressure but pass on less "
-                  f"than {settings.sink_ratio} of it; the top 5:")
-    console.print(_table("", ["org", "name", "level", "received", "pass-on ratio"],
-                         [[f.org_id, f.name, f.level, f.received, f.pass_on_ratio] for f in sinks[:5]]))
-    shares = sorted(((o, v) for o, v in pressure.commission_shares(p).items()
-                     if v > settings.commission_share_flag), key=lambda x: (-x[1], x[0]))
-    console.print(f"[bold]6. slogan to the committee, work by the commission[/]: {len(shares)} committees above "
-                  f"{settings.commission_share_flag}; the top 5:")
-    console.print(_table("", ["committee", "name", "commission share"], [[o, p.orgs[o].name, v] for o, v in shares[:5]]))
+    console.print(
+        f"[bold]5. pressure sinks[/]: {len(sinks)} organizations receive pressure but pass on less "
+        f"than {settings.sink_ratio} of it; the top 5:"
+    )
+    console.print(
+        _table(
+            "",
+            ["org", "name", "level", "received", "pass-on ratio"],
+            [[f.org_id, f.name, f.level, f.received, f.pass_on_ratio] for f in sinks[:5]],
+        )
+    )
+    shares = sorted(
+        ((o, v) for o, v in pressure.commission_shares(p).items() if v > settings.commission_share_flag),
+        key=lambda x: (-x[1], x[0]),
+    )
+    console.print(
+        f"[bold]6. slogan to the committee, work by the commission[/]: {len(shares)} committees above "
+        f"{settings.commission_share_flag}; the top 5:"
+    )
+    console.print(
+        _table("", ["committee", "name", "commission share"], [[o, p.orgs[o].name, v] for o, v in shares[:5]])
+    )
     soft = findings.soft_accountability(s)
-    console.print(f"[bold]7. soft accountability[/]: {soft.overall_soft_share:.0%} of outcomes are criticism or "
-                  f"admonishment; in {len(soft.only_violator_held)} cases only the violator was held to account")
+    console.print(
+        f"[bold]7. soft accountability[/]: {soft.overall_soft_share:.0%} of outcomes are criticism or "
+        f"admonishment; in {len(soft.only_violator_held)} cases only the violator was held to account"
+    )
     example = _worked_example(s, truth)
     if example is not None:
-        console.print("[bold]8. one case, its leaders found where they are now[/] (evidence: tenure and action ids; "
-                      f"rtc accountability {example.case.id} --json for all of it)")
+        console.print(
+            "[bold]8. one case, its leaders found where they are now[/] (evidence: tenure and action ids; "
+            f"rtc accountability {example.case.id} --json for all of it)"
+        )
         _print_accountability(example)
 
 

@@ -17,8 +17,9 @@ class Settings(BaseSettings):
     store: str = Field("embedded://./rtc-data", description="Store URL: embedded://PATH")
     batch_size: int = Field(5000, description="Rows per write batch on server backends")
     max_errors: int = Field(1000, description="Errors listed per import report (the count is always exact)")
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS),
-                                      description="Weight of each action kind (JSON in RTC_WEIGHTS)")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS), description="Weight of each action kind (JSON in RTC_WEIGHTS)"
+    )
     min_pressure: float = Field(1.0, description="A pressure sink receives at least this much pressure")
     sink_ratio: float = Field(0.5, description="A pressure sink passes on less than this ratio")
     commission_share_flag: float = Field(0.7, description="Commission share above this is flagged")

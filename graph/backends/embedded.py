@@ -49,8 +49,7 @@ def _columns(entity: str) -> list[str]:
     actions add ``date_ord``."""
     fields = [f for f in ENTITY_MODELS[entity].model_fields if f != "props"]
     plain = [f for f in fields if f not in _TUPLE_FIELDS]
-    return [*plain, *(f for f in fields if f in _TUPLE_FIELDS), "props",
-            *(["date_ord"] if entity == "actions" else [])]
+    return [*plain, *(f for f in fields if f in _TUPLE_FIELDS), "props", *(["date_ord"] if entity == "actions" else [])]
 
 
 def _key(entity: str) -> str:
@@ -59,9 +58,12 @@ def _key(entity: str) -> str:
 
 COLUMNS = {e: _columns(e) for e in ENTITY_MODELS}
 _SCHEMA = [
-    *(f"CREATE TABLE IF NOT EXISTS {e} ("
-      + ", ".join(f'"{c}" {"INTEGER" if c in _INT_FIELDS else "TEXT"}' for c in cols)
-      + f", PRIMARY KEY ({_key(e)})) WITHOUT ROWID" for e, cols in COLUMNS.items()),
+    *(
+        f"CREATE TABLE IF NOT EXISTS {e} ("
+        + ", ".join(f'"{c}" {"INTEGER" if c in _INT_FIELDS else "TEXT"}' for c in cols)
+        + f", PRIMARY KEY ({_key(e)})) WITHOUT ROWID"
+        for e, cols in COLUMNS.items()
+    ),
     "CREATE INDEX IF NOT EXISTS changes_person ON changes (person_id)",
     """CREATE TABLE IF NOT EXISTS tenures (
         id TEXT PRIMARY KEY, person_id TEXT NOT NULL, position_id TEXT NOT NULL,
@@ -83,8 +85,12 @@ def _cell_maker(entity: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
 
     def cells(row: dict[str, Any]) -> tuple[Any, ...]:
         props = row["props"]
-        return (*plain(row), *(_encode(list(row[c])) for c in tuples), _encode(props) if props else "{}",
-                *((to_ordinal(row["date"]),) if dated else ()))
+        return (
+            *plain(row),
+            *(_encode(list(row[c])) for c in tuples),
+            _encode(props) if props else "{}",
+            *((to_ordinal(row["date"]),) if dated else ()),
+        )
 
     return cells
 
@@ -111,8 +117,9 @@ class EmbeddedStore:
         self.url = f"embedded://{path}"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path / "rtc.sqlite3", isolation_level=None,
-                                       check_same_thread=False, timeout=30)
+            self._db = sqlite3.connect(
+                self.path / "rtc.sqlite3", isolation_level=None, check_same_thread=False, timeout=30
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk inserts stay in memory
@@ -120,8 +127,10 @@ class EmbeddedStore:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
             if found != str(SCHEMA_VERSION):
-                raise StoreError(f"store {self.url} has schema version {found}, this rtc needs {SCHEMA_VERSION}: "
-                                 f"load the data into a new directory")
+                raise StoreError(
+                    f"store {self.url} has schema version {found}, this rtc needs {SCHEMA_VERSION}: "
+                    f"load the data into a new directory"
+                )
             for ddl in _SCHEMA:
                 self._db.execute(ddl)
         except (OSError, sqlite3.Error) as exc:
@@ -146,12 +155,21 @@ class EmbeddedStore:
             self._generation = version
 
     def _invalidate(self) -> None:
-        for name in ("_orgs", "_graph", "_positions", "_positions_by_org", "_tenure_index",
-                     "_action_index", "_actions_by_recipient", "_cases", "_accountability", "_date_range"):
+        for name in (
+            "_orgs",
+            "_graph",
+            "_positions",
+            "_positions_by_org",
+            "_tenure_index",
+            "_action_index",
+            "_actions_by_recipient",
+            "_cases",
+            "_accountability",
+            "_date_range",
+        ):
             self.__dict__.pop(name, None)
 
-    def _records(self, entity: str, ids: Iterable[str] | None = None,
-                 where: str = "id") -> Iterator[dict[str, Any]]:
+    def _records(self, entity: str, ids: Iterable[str] | None = None, where: str = "id") -> Iterator[dict[str, Any]]:
         cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
         if ids is None:
             for cells in self._db.execute(f"SELECT {cols} FROM {entity}"):
@@ -179,8 +197,10 @@ class EmbeddedStore:
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         persons = sorted(set(person_ids))
-        return (list(self._records("tenure_rows", persons, where="person_id")),
-                list(self._records("changes", persons, where="person_id")))
+        return (
+            list(self._records("tenure_rows", persons, where="person_id")),
+            list(self._records("changes", persons, where="person_id")),
+        )
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         db = self._db
@@ -195,11 +215,27 @@ class EmbeddedStore:
                 db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
             db.executemany(
                 "INSERT INTO tenures VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                ((t.id, t.person_id, t.position_id, t.start, t.end, t.start_ordinal, t.end_ordinal,
-                  t.opened_by, t.open_kind, t.closed_by, t.close_kind) for t in batch.tenures),
+                (
+                    (
+                        t.id,
+                        t.person_id,
+                        t.position_id,
+                        t.start,
+                        t.end,
+                        t.start_ordinal,
+                        t.end_ordinal,
+                        t.opened_by,
+                        t.open_kind,
+                        t.closed_by,
+                        t.close_kind,
+                    )
+                    for t in batch.tenures
+                ),
             )
-            db.execute("INSERT INTO imports (at, log) VALUES (?, ?)",
-                       (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)))
+            db.execute(
+                "INSERT INTO imports (at, log) VALUES (?, ?)",
+                (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
+            )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -259,10 +295,7 @@ class EmbeddedStore:
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
         g, orgs = self._graph, self._orgs
-        return {
-            o: [orgs[c] for c in g.successors(o) if g.edges[o, c]["type"] == "LEADS"]
-            for o in org_ids if o in g
-        }
+        return {o: [orgs[c] for c in g.successors(o) if g.edges[o, c]["type"] == "LEADS"] for o in org_ids if o in g}
 
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
@@ -289,7 +322,10 @@ class EmbeddedStore:
         return self._tenure_index.on_position(position_id, at, at + 1)
 
     def tenures(
-        self, *, person_ids: Iterable[str] | None = None, position_ids: Iterable[str] | None = None,
+        self,
+        *,
+        person_ids: Iterable[str] | None = None,
+        position_ids: Iterable[str] | None = None,
         overlapping: tuple[int, int] | None = None,
     ) -> list[Tenure]:
         self._fresh()
@@ -319,15 +355,20 @@ class EmbeddedStore:
         return {o: i for i, o in enumerate(table.orgs)}, order, bounds
 
     def actions(
-        self, start: int, end: int, *, category: str | None = None,
-        from_orgs: Iterable[str] | None = None, to_orgs: Iterable[str] | None = None,
+        self,
+        start: int,
+        end: int,
+        *,
+        category: str | None = None,
+        from_orgs: Iterable[str] | None = None,
+        to_orgs: Iterable[str] | None = None,
     ) -> ActionTable:
         self._fresh()
         table = self._action_index
         mask = np.zeros(len(table), dtype=bool)
         if to_orgs is not None:  # few recipients: gather their rows instead of scanning the window
             codes, order, bounds = self._actions_by_recipient
-            rows = [order[bounds[c]:bounds[c + 1]] for c in (codes.get(o) for o in to_orgs) if c is not None]
+            rows = [order[bounds[c] : bounds[c + 1]] for c in (codes.get(o) for o in to_orgs) if c is not None]
             if rows:
                 idx = np.concatenate(rows)
                 mask[idx[(table.date[idx] >= start) & (table.date[idx] < end)]] = True
@@ -352,9 +393,7 @@ class EmbeddedStore:
     def _accountability(self) -> list[Accountability]:
         return [Accountability.model_validate(d) for d in self._records("accountability")]
 
-    def get_cases(
-        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
-    ) -> dict[str, Case]:
+    def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
         self._fresh()
         cases = self._cases
         if ids is not None:
@@ -393,8 +432,10 @@ class EmbeddedStore:
     @cached_property
     def _date_range(self) -> tuple[int, int] | None:
         bounds = [
-            self._db.execute("SELECT min(start_ord), max(start_ord), max(CASE WHEN end_ord < ? THEN end_ord END) "
-                             "FROM tenures", (OPEN_END,)).fetchone(),
+            self._db.execute(
+                "SELECT min(start_ord), max(start_ord), max(CASE WHEN end_ord < ? THEN end_ord END) FROM tenures",
+                (OPEN_END,),
+            ).fetchone(),
             self._db.execute("SELECT min(date_ord), max(date_ord) FROM actions").fetchone(),
         ]
         values = [v for row in bounds for v in row if v is not None]
@@ -426,8 +467,17 @@ class _TenureIndex:
 
     def _tenure(self, i: int) -> Tenure:
         r = self.rows[i]
-        return Tenure(id=r[0], person_id=r[1], position_id=r[2], start=r[3], end=r[4], opened_by=r[7],
-                      open_kind=r[8], closed_by=r[9], close_kind=r[10])
+        return Tenure(
+            id=r[0],
+            person_id=r[1],
+            position_id=r[2],
+            start=r[3],
+            end=r[4],
+            opened_by=r[7],
+            open_kind=r[8],
+            closed_by=r[9],
+            close_kind=r[10],
+        )
 
     def on_position(self, position_id: str, lo: int, hi: int) -> list[Tenure]:
         span = self.by_position.get(position_id)
@@ -441,4 +491,4 @@ class _TenureIndex:
         return [self._tenure(i) for i in self.by_person.get(person_id, ()) if start[i] < hi and end[i] > lo]
 
 
-__all__ = ["EmbeddedStore", "ACTION_KINDS"]
+__all__ = ["ACTION_KINDS", "EmbeddedStore"]

@@ -1,0 +1,80 @@
+"""The embedded store: persistence across processes, and atomic imports under kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from graph.store import StoreError, open_store
+from loaders.generate import generate
+from loaders.load import load_dataset
+
+
+def test_a_second_process_sees_what_the_first_loaded(tmp_path: Path, tiny_dataset: Path) -> None:
+    url = f"embedded://{tmp_path / 'store'}"
+    store = open_store(url)
+    assert load_dataset(store, tiny_dataset).ok
+    counts = store.counts()
+    store.close()
+    out = subprocess.run(
+        [sys.executable, "-c", f"from graph.store import open_store; print(open_store({url!r}).counts())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == str(counts)
+
+
+def test_reads_see_a_write_from_another_connection(tmp_path: Path, tiny_dataset: Path) -> None:
+    url = f"embedded://{tmp_path / 'store'}"
+    reader, writer = open_store(url), open_store(url)
+    assert reader.get_organizations() == {}
+    assert load_dataset(writer, tiny_dataset).ok
+    assert len(reader.get_organizations()) == writer.counts()["organizations"]
+
+
+def test_unknown_scheme_and_unwritable_path(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="unknown store URL"):
+        open_store("mysql://x")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match=str(blocker)):
+        open_store(f"embedded://{blocker}/sub")
+
+
+@pytest.mark.slow
+def test_kill_9_during_an_import_leaves_the_store_before_or_after(tmp_path: Path) -> None:
+    folder = tmp_path / "county"
+    generate(folder, "county", seed=5)
+    store_dir = tmp_path / "store"
+    wal = store_dir / "rtc.sqlite3-wal"
+    killed_mid_write = 0
+    for attempt in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rtc.cli", "load", str(folder), "--store", f"embedded://{store_dir}", "--json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if wal.exists() and wal.stat().st_size > (4 + attempt) * 1024 * 1024:  # the write is under way
+                os.kill(proc.pid, signal.SIGKILL)
+                killed_mid_write += 1
+                break
+            time.sleep(0.005)
+        proc.wait()
+        store = open_store(f"embedded://{store_dir}")
+        counts = store.counts()
+        store.close()
+        assert sum(counts.values()) == 0, f"a killed import left {counts}"
+    assert killed_mid_write == 3
+    store = open_store(f"embedded://{store_dir}")
+    report = load_dataset(store, folder)  # the next load works and completes
+    assert report.ok and report.written
+    assert store.counts()["actions"] == report.counts["actions"]["read"]

@@ -1,0 +1,34 @@
+"""Test helpers: write small datasets in the canonical format."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None, encoding: str = "utf-8") -> Path:
+    header = header or list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: r.get(k, "") for k in header})
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_dataset(folder: Path, **tables: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        write_csv(folder / f"{name}.csv", rows)
+    return folder
+
+
+def organization(id: str, name: str, kind: str, level: str, parent_id: str = "", **extra: Any) -> dict[str, Any]:
+    return {"id": id, "name": name, "kind": kind, "level": level, "parent_id": parent_id, **extra}

@@ -1,0 +1,94 @@
+"""Scenario tests with hand-checked answers (the dataset is described in tests/scenario.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from graph.store import Store
+from queries.accountability import accountability, adhoc_case
+
+AS_OF = "2022-01-01"
+
+
+def rows(store: Store, case: str, **kw: object) -> list[tuple[str, str, str | None, int, str]]:
+    result = accountability(store, case, as_of=AS_OF, **kw)  # type: ignore[arg-type]
+    return [
+        (r.role, r.person.id, r.post_then.position_id if r.post_then else None, r.overlap_days, r.movement)
+        for r in result.responsible
+    ]
+
+
+def days(a: str, b: str) -> int:
+    return (dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days
+
+
+def test_handover_promotion_transfer_retirement_and_two_level_upstream(scenario_store: Store) -> None:
+    upstream = days("2019-03-02", "2020-12-01")  # [s - 365 days, e)
+    assert rows(scenario_store, "K1", depth=2) == [
+        ("direct", "p7", "T/staff", 275, "same"),
+        ("first", "p1", "T/sec", days("2020-03-01", "2020-07-01"), "promoted"),  # handover inside the window
+        ("first", "p2", "T/sec", days("2020-07-01", "2020-12-01"), "same"),
+        ("portfolio", "p3", "T/m1", 275, "transferred"),  # sideways to T2
+        ("supervisory", "p4", "T-JW/dis", 275, "left"),  # retired
+        ("upstream", "p8", "X/sec", upstream, "same"),
+        ("upstream", "p9", "X/m1", upstream, "same"),
+        ("upstream", "p10", "S/sec", upstream, "same"),
+        ("upstream", "p11", "S/m1", upstream, "same"),
+        ("collective", "p5", "T/dep", 275, "same"),
+        ("collective", "p6", "T/m2", 275, "same"),
+    ]
+
+
+def test_posts_now_path_last_post_and_evidence(scenario_store: Store) -> None:
+    result = accountability(scenario_store, "K1", as_of=AS_OF, depth=2)
+    by = {(r.role, r.person.id): r for r in result.responsible}
+    promoted = by[("first", "p1")]
+    assert [p.position_id for p in promoted.posts_now] == ["X/dep"]
+    assert [p.position_id for p in promoted.path] == ["T/sec", "X/dep"]
+    assert promoted.person.name == "张伟"
+    assert promoted.evidence.tenures == ["p1|T/sec|2018-01-01"]
+    retired = by[("supervisory", "p4")]
+    assert retired.posts_now == [] and retired.last_post is not None
+    assert retired.last_post.position_id == "T-JW/dis" and retired.last_post.end == "2021-06-01"
+    assert retired.post_then is not None and retired.post_then.start == "2017"  # precision kept
+    assert by[("upstream", "p8")].evidence.actions == ["a1"]  # only a document was sent
+    assert by[("upstream", "p10")].level_up == 2 and by[("upstream", "p10")].evidence.actions == ["a2"]
+    assert result.case.window_end == "2020-12-01"
+
+
+def test_depth_one_stops_after_one_level_and_strong_action_stops_the_chain(scenario_store: Store) -> None:
+    roles = {(r[0], r[1]) for r in rows(scenario_store, "K1", depth=1)}
+    assert ("upstream", "p8") in roles and ("upstream", "p10") not in roles
+    deep = {(r[0], r[1]) for r in rows(scenario_store, "K1", depth=5)}
+    assert ("upstream", "p12") not in deep  # P sent S an inspection: the failure ends at S
+
+
+def test_case_without_violator_and_vacant_posts(scenario_store: Store) -> None:
+    assert rows(scenario_store, "K2") == [
+        ("upstream", "p8", "X/sec", days("2020-03-01", "2021-09-01"), "same"),
+        ("collective", "p3", "T2/m1", days("2021-03-01", "2021-09-01"), "same"),
+    ]
+
+
+def test_window_before_any_tenure_gives_empty_roles(scenario_store: Store) -> None:
+    assert rows(scenario_store, "K3", depth=2) == []
+
+
+def test_adhoc_case_and_as_of_in_the_past(scenario_store: Store) -> None:
+    case = adhoc_case("T", "2020-03-01", "2020-12-01", "discipline", ["p7"])
+    result = accountability(scenario_store, case, as_of="2020-08-01")
+    by = {(r.role, r.person.id): r.movement for r in result.responsible}
+    assert by[("first", "p1")] == "promoted"
+    assert by[("portfolio", "p3")] == "same"  # not yet transferred on 2020-08-01
+    assert by[("supervisory", "p4")] == "same"
+
+
+def test_unknown_case_and_bad_arguments(scenario_store: Store) -> None:
+    with pytest.raises(KeyError):
+        accountability(scenario_store, "nope")
+    with pytest.raises(ValueError):
+        adhoc_case("T", "2020-01-01", None, "not-a-category")
+    with pytest.raises(ValueError):
+        accountability(scenario_store, "K1", lookback_days=-1)

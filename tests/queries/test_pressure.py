@@ -1,0 +1,99 @@
+"""Pressure figures on the scenario, computed by hand.
+
+Window [2019-01-01, 2021-01-01): a1 X->T document (0.1), a2 S->X meeting (0.2),
+a3 P->S inspection (1.0), a4 X->T inspection on work_style (1.0); a5 (2018) is outside.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph.store import Store
+from loaders.load import load_dataset
+from queries.pressure import commission_shares, evidence, level_profile, org_pressures, pressure, received_by_kind
+from queries.window import Window, default_window
+from tests.helpers import organization, write_dataset
+
+WINDOW = Window.of("2019-01-01", "2021-01-01")
+
+
+def test_received_pressure_and_level_profile(scenario_store: Store) -> None:
+    p = pressure(scenario_store, WINDOW)
+    assert p.received == {"C": 0.0, "P": 0.0, "S": 1.0, "X": pytest.approx(0.2), "T": pytest.approx(1.1), "T2": 0.0}
+    profile = level_profile(p)
+    assert [(r.level, r.orgs, r.median) for r in profile.levels] == [
+        ("central", 1, 0.0),
+        ("province", 1, 0.0),
+        ("city", 1, 1.0),
+        ("county", 1, 0.2),
+        ("township", 2, 0.55),
+    ]
+    assert [r.fade_ratio_from_above for r in profile.levels] == [None, None, None, 0.2, 2.75]
+    assert profile.steepest_fade is not None
+    assert (profile.steepest_fade.from_level, profile.steepest_fade.to_level, profile.steepest_fade.ratio) == (
+        "city",
+        "county",
+        0.2,
+    )
+    assert profile.window == {"from": "2019-01-01", "to": "2021-01-01"}
+
+
+def test_pass_on_sinks_cold_and_weak_share(scenario_store: Store) -> None:
+    figures = org_pressures(pressure(scenario_store, WINDOW), min_pressure=1.0, sink_ratio=0.5)
+    assert figures["S"].pass_on_ratio == 0.2 and figures["S"].sink  # receives 1.0, passes on 0.2
+    assert figures["X"].pass_on_ratio == 2.75 and not figures["X"].sink
+    assert figures["T"].pass_on_ratio is None  # no children
+    assert figures["T2"].cold and not figures["T"].cold
+    assert (figures["X"].weak_share, figures["S"].weak_share, figures["P"].weak_share) == (0.5, 1.0, 0.0)
+
+
+def test_category_weights_and_evidence(scenario_store: Store) -> None:
+    assert pressure(scenario_store, WINDOW, category="discipline").received["T"] == pytest.approx(0.1)
+    assert pressure(scenario_store, WINDOW, weights={"document": 0.5}).received["T"] == pytest.approx(1.5)
+    p = pressure(scenario_store, WINDOW)
+    assert evidence(p, "T") == ["a1", "a4"]
+    assert evidence(p, "X", "sent") == ["a1", "a4"] and evidence(p, "X", "weak") == ["a1"]
+    assert received_by_kind(p, "T") == {
+        "inspection": {"count": 1, "pressure": 1.0},
+        "document": {"count": 1, "pressure": 0.1},
+    }
+    with pytest.raises(ValueError):
+        pressure(scenario_store, WINDOW, category="nope")
+    with pytest.raises(ValueError):
+        pressure(scenario_store, WINDOW, weights={"telepathy": 1.0})
+
+
+def test_default_window_is_named_and_never_today(scenario_store: Store) -> None:
+    w = default_window(scenario_store)
+    assert w.as_dict() == {"from": "2020-01-01", "to": "2021-01-01"}  # last full year before the latest date
+
+
+def test_commission_share_excludes_case_support(store: Store, tmp_path: Path) -> None:
+    folder = write_dataset(
+        tmp_path / "ds",
+        organizations=[
+            organization("X", "县委", "committee", "county"),
+            organization("X-JW", "县纪委", "commission", "county", "X"),
+            organization("T", "镇党委", "committee", "township", "X"),
+        ],
+        actions=[
+            {
+                "id": f"a{i}",
+                "date": "2020-01-0" + str(i + 1),
+                "kind": "interview",
+                "from_org_id": "X",
+                "to_org_id": "T",
+                "category": cat,
+                "by_org_id": by,
+            }
+            for i, (cat, by) in enumerate(
+                [("discipline", "X-JW"), ("education", "X-JW"), ("case_support", "X-JW"), ("work_style", "X")]
+            )
+        ],
+    )
+    assert load_dataset(store, folder).ok
+    p = pressure(store, Window.of("2020", "2021"))
+    assert commission_shares(p) == {"X": pytest.approx(0.6667)}
+    assert evidence(p, "X", "commission") == ["a0", "a1"]

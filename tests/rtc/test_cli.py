@@ -1,0 +1,150 @@
+"""The command line, end to end on small data (the JSON contract of DOMAIN.md and docs/json.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rtc.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture
+def url(tmp_path: Path, scenario_dataset: Path) -> str:
+    url = f"embedded://{tmp_path / 'store'}"
+    run("load", str(scenario_dataset), "--store", url)
+    return url
+
+
+def test_load_twice_then_stats(tmp_path: Path, tiny_dataset: Path) -> None:
+    url = f"embedded://{tmp_path / 'store'}"
+    first = json.loads(run("load", str(tiny_dataset), "--store", url, "--json"))
+    assert first["ok"] and first["written"]
+    stats = json.loads(run("stats", "--store", url, "--json"))
+    second = json.loads(run("load", str(tiny_dataset), "--store", url, "--json"))
+    assert second["ok"] and not second["written"]
+    assert json.loads(run("stats", "--store", url, "--json")) == stats
+    assert stats["organizations_by_level"]["township"]["committee"] == 8
+
+
+def test_bad_load_exits_nonzero_and_writes_a_report(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "persons.csv").write_text("id,name\np1,\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    out = run("load", str(folder), "--store", f"embedded://{tmp_path / 's'}", "--report-file", str(report), code=1)
+    assert "persons.csv, row 2, column name" in out and "nothing was written" in out
+    assert json.loads(report.read_text())["errors"][0]["rule"] == "missing-field"
+
+
+def test_holders_and_career(url: str) -> None:
+    data = json.loads(run("holders", "T/sec", "--at", "2020-06-01", "--store", url, "--json"))
+    assert [h["person"]["id"] for h in data["holders"]] == ["p1"]
+    assert "vacant" in run("holders", "X/dep", "--at", "2020-06-01", "--store", url)
+    career = json.loads(run("career", "p1", "--store", url, "--json"))
+    assert [s["movement"] for s in career["career"]] == ["first", "promote"]
+    run("holders", "nope", "--at", "2020", "--store", url, code=1)
+    run("holders", "T/sec", "--at", "yesterday", "--store", url, code=2)
+
+
+def test_accountability_json_contract(url: str) -> None:
+    data = json.loads(run("accountability", "K1", "--as-of", "2022-01-01", "--depth", "2", "--store", url, "--json"))
+    assert set(data) >= {"case", "as_of", "responsible"} and data["as_of"] == "2022-01-01"
+    row = next(r for r in data["responsible"] if r["role"] == "first" and r["person"]["id"] == "p1")
+    assert set(row) >= {"role", "person", "post_then", "overlap_days", "posts_now", "movement", "evidence"}
+    assert set(row["post_then"]) >= {"position_id", "title", "org_id", "org_name", "start", "end"}
+    assert set(row["posts_now"][0]) >= {"position_id", "title", "org_id", "org_name", "start"}
+    assert set(row["evidence"]) == {"tenures", "actions"}
+    assert row["movement"] == "promoted"
+    roles = [r["role"] for r in data["responsible"]]
+    order = ["direct", "first", "portfolio", "supervisory", "upstream", "collective"]
+    assert roles == sorted(roles, key=order.index)
+    adhoc = json.loads(
+        run(
+            "accountability",
+            "--org",
+            "T",
+            "--start",
+            "2020-03-01",
+            "--end",
+            "2020-12-01",
+            "--category",
+            "discipline",
+            "--violators",
+            "p7",
+            "--as-of",
+            "2022-01-01",
+            "--store",
+            url,
+            "--json",
+        )
+    )
+    assert [r["role"] for r in adhoc["responsible"]][:2] == ["direct", "first"]
+    run("accountability", "K404", "--store", url, code=1)
+
+
+def test_fades_json_contract_and_pressure(url: str) -> None:
+    data = json.loads(run("fades", "--from", "2019-01-01", "--to", "2021-01-01", "--store", url, "--json"))
+    assert data["window"] == {"from": "2019-01-01", "to": "2021-01-01"} and data["category"] is None
+    assert set(data["levels"][0]) == {"level", "orgs", "median", "mean", "fade_ratio_from_above"}
+    assert data["steepest_fade"] == {"from_level": "city", "to_level": "county", "ratio": 0.2}
+    sinks = json.loads(run("pressure", "--from", "2019", "--to", "2021", "--sinks", "--store", url, "--json"))
+    assert [o["org_id"] for o in sinks["organizations"]] == ["S"]
+    explained = json.loads(
+        run(
+            "pressure",
+            "--from",
+            "2019",
+            "--to",
+            "2021",
+            "--org",
+            "T",
+            "--explain",
+            "received",
+            "--store",
+            url,
+            "--json",
+        )
+    )
+    assert explained["actions"] == ["a1", "a4"]
+
+
+def test_findings_and_scorecard(url: str) -> None:
+    gaps = json.loads(run("findings", "gaps", "--at", "2020-06-30", "--store", url, "--json"))
+    assert any(g["kind"] == "vacant" and g["ids"] == ["X/dep"] for g in gaps["gaps"])
+    assert json.loads(run("findings", "soft", "--store", url, "--json"))["only_violator_held"] == []
+    assert "committees" in json.loads(run("findings", "slogans", "--store", url, "--json"))
+    run("findings", "coverage", "--store", url)
+    run("findings", "standards", "--store", url)
+    card = json.loads(run("scorecard", "X", "--from", "2019", "--to", "2021", "--store", url, "--json"))
+    assert card["pass_on_ratio"] == 2.75
+    run("scorecard", "nope", "--store", url, code=1)
+
+
+def test_demo_on_the_tiny_preset(tmp_path: Path) -> None:
+    out = run("demo", "--preset", "tiny", "--store", f"embedded://{tmp_path / 'demo'}")
+    for heading in (
+        "1. generate",
+        "2. load",
+        "3. the store now holds",
+        "4. where pressure fades",
+        "5. pressure sinks",
+        "6. slogan",
+        "7. soft accountability",
+    ):
+        assert heading in out
+    assert "steepest fade:" in out
+
+
+def test_generate_rejects_unknown_preset(tmp_path: Path) -> None:
+    run("generate", str(tmp_path / "x"), "--preset", "galaxy", code=2)
