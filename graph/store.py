@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -38,7 +39,7 @@ class ActionTable:
     proleptic ordinal (``datetime.date.toordinal``).
     """
 
-    ids: list[str]
+    ids: Sequence[str]  # a list, or a numpy string array
     date: np.ndarray
     kind: np.ndarray
     category: np.ndarray
@@ -51,7 +52,11 @@ class ActionTable:
         return len(self.ids)
 
     def take(self, mask: np.ndarray) -> ActionTable:
-        idx = np.flatnonzero(mask)
+        """The rows where ``mask`` is true."""
+        return self.rows(np.flatnonzero(mask))
+
+    def rows(self, idx: np.ndarray) -> ActionTable:
+        """The rows at positions ``idx``, in that order."""
         return ActionTable(
             ids=[self.ids[i] for i in idx],
             date=self.date[idx],
@@ -64,38 +69,37 @@ class ActionTable:
         )
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, int, str, str, str, str, str]]) -> ActionTable:
+    def from_rows(cls, rows: Sequence[tuple[str, int, str, str, str, str, str]]) -> ActionTable:
         """Build from ``(id, date_ordinal, kind, category, from, to, by)`` tuples."""
+        if not rows:
+            empty = np.zeros(0, dtype=np.int32)
+            return cls([], empty, empty.astype(np.int8), empty.astype(np.int8), empty, empty, empty, [])
+        ids, dates, kinds, cats, frm, to, by = zip(*rows, strict=True)
         org_index: dict[str, int] = {}
-        kinds = {k: i for i, k in enumerate(ACTION_KINDS)}
-        cats = {c: i for i, c in enumerate(CATEGORIES)}
-        ids: list[str] = []
-        cols: list[list[int]] = [[], [], [], [], [], []]
-        for aid, date, kind, cat, frm, to, by in rows:
-            ids.append(aid)
-            for col, value in zip(
-                cols,
-                (
-                    date,
-                    kinds[kind],
-                    cats[cat],
-                    org_index.setdefault(frm, len(org_index)),
-                    org_index.setdefault(to, len(org_index)),
-                    org_index.setdefault(by, len(org_index)),
-                ),
-                strict=True,
-            ):
-                col.append(value)
+        for column in (frm, to, by):
+            for o in dict.fromkeys(column):
+                org_index.setdefault(o, len(org_index))
+        kind_code = {k: i for i, k in enumerate(ACTION_KINDS)}
+        cat_code = {c: i for i, c in enumerate(CATEGORIES)}
+
+        def coded(values: tuple[str, ...], codes: dict[str, int], dtype: type) -> np.ndarray:
+            return np.fromiter(map(codes.__getitem__, values), dtype=dtype, count=len(values))
+
         return cls(
-            ids=ids,
-            date=np.asarray(cols[0], dtype=np.int32),
-            kind=np.asarray(cols[1], dtype=np.int8),
-            category=np.asarray(cols[2], dtype=np.int8),
-            from_org=np.asarray(cols[3], dtype=np.int32),
-            to_org=np.asarray(cols[4], dtype=np.int32),
-            by_org=np.asarray(cols[5], dtype=np.int32),
+            ids=list(ids),
+            date=np.fromiter(dates, dtype=np.int32, count=len(dates)),
+            kind=coded(kinds, kind_code, np.int8),
+            category=coded(cats, cat_code, np.int8),
+            from_org=coded(frm, org_index, np.int32),
+            to_org=coded(to, org_index, np.int32),
+            by_org=coded(by, org_index, np.int32),
             orgs=list(org_index),
         )
+
+    @cached_property
+    def codes(self) -> dict[str, int]:
+        """Organization id to its code in ``orgs``."""
+        return {o: i for i, o in enumerate(self.orgs)}
 
 
 @dataclass

@@ -37,10 +37,6 @@ class Pressure:
         return list(self.received)
 
 
-def _codes(table: ActionTable) -> dict[str, int]:
-    return {o: i for i, o in enumerate(table.orgs)}
-
-
 def exists_in(org: Organization, window: Window) -> bool:
     """Whether the organization exists at some time in the window (``valid_from``/``valid_to``)."""
     if org.valid_from and to_ordinal(org.valid_from) >= window.end:
@@ -166,7 +162,7 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
     weak = np.bincount(table.from_org, weights=~strong[table.kind], minlength=len(table.orgs)) if len(table) else sent
     commission_share = commission_shares(p)
     q25 = _level_quartiles(p)
-    codes = _codes(table)
+    codes = table.codes
     out = {}
     for oid, r in p.received.items():
         org = p.orgs[oid]
@@ -225,7 +221,7 @@ def _commission_codes(p: Pressure) -> np.ndarray:
 def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
     """The action ids behind a figure of ``org_id``: ``received``, ``sent``, ``weak`` or ``commission``."""
     table = p.actions
-    code = _codes(table).get(org_id, -1)
+    code = table.codes.get(org_id, -1)
     if figure == "received":
         mask = table.to_org == code
     elif figure == "sent":
@@ -243,7 +239,7 @@ def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
 def received_by_kind(p: Pressure, org_id: str) -> dict[str, dict[str, float]]:
     """Count and pressure received by ``org_id`` per action kind (for a scorecard or a view)."""
     table = p.actions
-    mask = table.to_org == _codes(table).get(org_id, -1)
+    mask = table.to_org == table.codes.get(org_id, -1)
     out = {}
     for code, kind in enumerate(ACTION_KINDS):
         n = int(np.count_nonzero(mask & (table.kind == code)))

@@ -232,6 +232,10 @@ class EmbeddedStore:
                     for t in batch.tenures
                 ),
             )
+            db.execute(  # names the snapshot of the action columns (see _action_index)
+                "INSERT INTO meta VALUES ('generation', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
             db.execute(
                 "INSERT INTO imports (at, log) VALUES (?, ?)",
                 (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
@@ -243,6 +247,8 @@ class EmbeddedStore:
             raise
         self._invalidate()
         self._generation = self._data_version()
+        if batch.rows.get("actions"):
+            self._action_index  # noqa: B018 - writes the snapshot now, so no read pays for it later
 
     def import_log(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT seq, at, log FROM imports ORDER BY seq DESC LIMIT ?", (limit,))
@@ -339,20 +345,53 @@ class EmbeddedStore:
         return out
 
     # ------------------------------------------------------------ actions
-    @cached_property
-    def _action_index(self) -> ActionTable:
-        rows = self._db.execute(
-            "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions ORDER BY date_ord, id"
-        )
-        return ActionTable.from_rows(rows)
+    def _imports_written(self) -> int:
+        """How many imports have been written: names the on-disk snapshot of the action columns."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
 
     @cached_property
-    def _actions_by_recipient(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
-        """Row numbers of the action table grouped by recipient, each group in date order."""
+    def _action_index(self) -> ActionTable:
+        """The actions as sorted columns, read from a snapshot file when one matches the store's generation."""
+        snapshot = self.path / f"actions.{self._imports_written()}.npz"
+        if snapshot.exists():
+            with np.load(snapshot, allow_pickle=False) as data:
+                return ActionTable(
+                    ids=data["ids"], date=data["date"], kind=data["kind"], category=data["category"],
+                    from_org=data["from_org"], to_org=data["to_org"], by_org=data["by_org"],
+                    orgs=data["orgs"].tolist(),
+                )
+        rows = self._db.execute(
+            "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions"
+        ).fetchall()
+        table = ActionTable.from_rows(rows)
+        ids = np.asarray(table.ids, dtype=str)
+        order = np.lexsort((ids, table.date))  # by date, then id
+        table = table.rows(order)
+        table.ids = ids[order]
+        self._save_snapshot(snapshot, table)
+        return table
+
+    def _save_snapshot(self, path: Path, table: ActionTable) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(tmp, ids=np.asarray(table.ids, dtype=str), date=table.date, kind=table.kind,
+                     category=table.category, from_org=table.from_org, to_org=table.to_org, by_org=table.by_org,
+                     orgs=np.asarray(table.orgs, dtype=str))
+            os.replace(tmp, path)  # atomic: a reader sees the old snapshot or the whole new one
+            for old in self.path.glob("actions.*.npz"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:  # a read-only store still answers; it just rebuilds the columns next time
+            tmp.unlink(missing_ok=True)
+
+    @cached_property
+    def _actions_by_recipient(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers of the action table grouped by recipient (each group in date order), and group bounds."""
         table = self._action_index
         order = np.argsort(table.to_org, kind="stable")
         bounds = np.searchsorted(table.to_org[order], np.arange(len(table.orgs) + 1))
-        return {o: i for i, o in enumerate(table.orgs)}, order, bounds
+        return order, bounds
 
     def actions(
         self,
@@ -365,24 +404,20 @@ class EmbeddedStore:
     ) -> ActionTable:
         self._fresh()
         table = self._action_index
-        mask = np.zeros(len(table), dtype=bool)
-        if to_orgs is not None:  # few recipients: gather their rows instead of scanning the window
-            codes, order, bounds = self._actions_by_recipient
-            rows = [order[bounds[c] : bounds[c + 1]] for c in (codes.get(o) for o in to_orgs) if c is not None]
-            if rows:
-                idx = np.concatenate(rows)
-                mask[idx[(table.date[idx] >= start) & (table.date[idx] < end)]] = True
-            to_orgs = None
+        codes = table.codes
+        if to_orgs is not None:  # few recipients: gather their rows instead of slicing the window
+            order, bounds = self._actions_by_recipient
+            wanted = [c for c in (codes.get(o) for o in to_orgs) if c is not None]
+            idx = np.concatenate([order[bounds[c] : bounds[c + 1]] for c in wanted]) if wanted else order[:0]
+            idx = idx[(table.date[idx] >= start) & (table.date[idx] < end)]
         else:
             lo, hi = np.searchsorted(table.date, [start, end], side="left")
-            mask[lo:hi] = True
+            idx = np.arange(lo, hi)
         if category is not None:
-            mask &= table.category == CATEGORIES.index(category)
-        codes = {o: i for i, o in enumerate(table.orgs)}
-        for column, wanted in ((table.from_org, from_orgs), (table.to_org, to_orgs)):
-            if wanted is not None:
-                mask &= np.isin(column, [codes[o] for o in wanted if o in codes])
-        return table.take(mask)
+            idx = idx[table.category[idx] == CATEGORIES.index(category)]
+        if from_orgs is not None:
+            idx = idx[np.isin(table.from_org[idx], [codes[o] for o in from_orgs if o in codes])]
+        return table.rows(np.sort(idx))
 
     # ------------------------------------------------------------ cases and the rest
     @cached_property
