@@ -42,8 +42,12 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 def run(preset: str, samples: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"rtc-bench-{preset}-"))
     url = f"embedded://{work / 'store'}"
-    child = subprocess.run([sys.executable, "-m", "bench.load_job", preset, str(work / "data"), url],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.load_job", preset, str(work / "data"), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     job = json.loads(child.stdout.strip().splitlines()[-1])
     peak_rss_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # ru_maxrss is KiB on Linux
     store = open_store(url)
@@ -75,12 +79,19 @@ def run(preset: str, samples: int) -> dict[str, Any]:
     level_profile(pressure(cold_store, window))
     profile_warm = time.perf_counter() - t
     return {
-        "preset": preset, "backend": "embedded", "rows": job["rows"],
-        "generate_s": job["generate_s"], "load_s": job["load_s"],
-        "generate_load_s": job["generate_s"] + job["load_s"], "load_rows_per_s": job["rows"] / job["load_s"],
-        "load_phases_s": job["phases"], "peak_rss_gb": peak_rss_gb,
-        "holders_us": _percentiles(holder_times), "accountability_ms": _percentiles(acc_times),
-        "level_profile_s": {"cold": profile_cold, "warm": profile_warm}, "samples": samples,
+        "preset": preset,
+        "backend": "embedded",
+        "rows": job["rows"],
+        "generate_s": job["generate_s"],
+        "load_s": job["load_s"],
+        "generate_load_s": job["generate_s"] + job["load_s"],
+        "load_rows_per_s": job["rows"] / job["load_s"],
+        "load_phases_s": job["phases"],
+        "peak_rss_gb": peak_rss_gb,
+        "holders_us": _percentiles(holder_times),
+        "accountability_ms": _percentiles(acc_times),
+        "level_profile_s": {"cold": profile_cold, "warm": profile_warm},
+        "samples": samples,
         "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -98,17 +109,37 @@ def show(r: dict[str, Any]) -> None:
         table.add_column(col)
     rows = [
         ("generate + load", f"{r['generate_load_s']:.1f} s", "<= 60 s", r["generate_load_s"] <= 60),
-        ("  generate / load", f"{r['generate_s']:.1f} s / {r['load_s']:.1f} s "
-                              f"({r['load_rows_per_s']:,.0f} rows/s)", "", None),
+        (
+            "  generate / load",
+            f"{r['generate_s']:.1f} s / {r['load_s']:.1f} s ({r['load_rows_per_s']:,.0f} rows/s)",
+            "",
+            None,
+        ),
         ("peak RSS (generate + load)", f"{r['peak_rss_gb']:.2f} GB", "<= 3 GB", r["peak_rss_gb"] <= 3),
-        ("holders(position, at) median", f"{r['holders_us']['median']:.1f} us", "<= 50 us",
-         r["holders_us"]["median"] <= 50),
-        ("accountability median", f"{r['accountability_ms']['median']:.2f} ms", "<= 2 ms",
-         r["accountability_ms"]["median"] <= 2),
-        ("accountability p99", f"{r['accountability_ms']['p99']:.2f} ms", "<= 10 ms",
-         r["accountability_ms"]["p99"] <= 10),
-        ("level profile, one year (cold)", f"{r['level_profile_s']['cold']:.2f} s", "<= 2 s",
-         r["level_profile_s"]["cold"] <= 2),
+        (
+            "holders(position, at) median",
+            f"{r['holders_us']['median']:.1f} us",
+            "<= 50 us",
+            r["holders_us"]["median"] <= 50,
+        ),
+        (
+            "accountability median",
+            f"{r['accountability_ms']['median']:.2f} ms",
+            "<= 2 ms",
+            r["accountability_ms"]["median"] <= 2,
+        ),
+        (
+            "accountability p99",
+            f"{r['accountability_ms']['p99']:.2f} ms",
+            "<= 10 ms",
+            r["accountability_ms"]["p99"] <= 10,
+        ),
+        (
+            "level profile, one year (cold)",
+            f"{r['level_profile_s']['cold']:.2f} s",
+            "<= 2 s",
+            r["level_profile_s"]["cold"] <= 2,
+        ),
         ("level profile, one year (warm)", f"{r['level_profile_s']['warm']:.3f} s", "", None),
     ]
     for name, measured, target, ok in rows:
@@ -117,8 +148,9 @@ def show(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="province", choices=["tiny", "county", "province"])
     parser.add_argument("--samples", type=int, default=1000, help="random positions and cases to time")
     args = parser.parse_args()

@@ -20,8 +20,17 @@ def main(preset: str, folder: str, store_url: str) -> None:
     if not report.ok:
         raise SystemExit(f"load failed: {report.errors[:3]}")
     rows = sum(c["read"] for c in report.counts.values())
-    print(json.dumps({"generate_s": t1 - t0, "load_s": t2 - t1, "rows": rows, "phases": report.phases,
-                      "worked_examples": truth["worked_examples"]}))
+    print(
+        json.dumps(
+            {
+                "generate_s": t1 - t0,
+                "load_s": t2 - t1,
+                "rows": rows,
+                "phases": report.phases,
+                "worked_examples": truth["worked_examples"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Reads are coarse on purpose: each one is a single round trip on a Cypher server
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
@@ -163,7 +163,8 @@ class Store(Protocol):
         ...
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
-        """Each organization's children in the hierarchy (``LEADS``), commissions included."""
+        """Each organization's children in the hierarchy (``LEADS``, commissions included), by id;
+        organizations without children are left out."""
         ...
 
     def get_positions(
@@ -210,22 +211,44 @@ class Store(Protocol):
 
     def import_log(self, limit: int = 20) -> list[dict[str, Any]]: ...
 
+    def export(self, entity: str) -> Iterator[dict[str, Any]]:
+        """Every stored record of an entity as a plain dict (what ``rtc migrate`` copies)."""
+        ...
 
-def open_store(url: str) -> Store:
-    """Open the backend named by ``url``: ``embedded://PATH`` (the default kind)."""
+
+def open_store(url: str, *, user: str | None = None, password: str | None = None, batch_size: int = 5000) -> Store:
+    """Open the backend named by ``url``.
+
+    - ``embedded://PATH`` (the default kind; a bare path means the same)
+    - ``neo4j://host:7687[/database]``, ``neo4j+s://...``, ``bolt://...`` (``user``/``password`` log in)
+    - ``falkordb://host:6379[/graph]`` (graph ``rtc`` by default; ``password`` if the server has one)
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "embedded", url
-    opener = _BACKENDS.get(scheme)
-    if opener is None:
-        raise StoreError(f"unknown store URL {url!r}: supported schemes are {', '.join(_BACKENDS)}")
-    return opener(rest)
+    if scheme == "embedded":
+        from graph.backends.embedded import EmbeddedStore
 
+        return EmbeddedStore(rest)
+    if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+        from graph.backends.cypher import CypherStore
+        from graph.backends.neo4j import Neo4jTransport
 
-def _open_embedded(path: str) -> Store:
-    from graph.backends.embedded import EmbeddedStore
+        address, _, database = rest.partition("/")
+        transport = Neo4jTransport(
+            f"{scheme}://{address}", user=user or "neo4j", password=password or "", database=database or "neo4j"
+        )
+        return CypherStore(transport, batch_size=batch_size)
+    if scheme == "falkordb":
+        from graph.backends.cypher import CypherStore
+        from graph.backends.falkordb import FalkorTransport
 
-    return EmbeddedStore(path)
-
-
-_BACKENDS = {"embedded": _open_embedded}
+        address, _, graph = rest.partition("/")
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise StoreError(f"store URL {url!r}: write falkordb://HOST:PORT[/GRAPH]")
+        return CypherStore(FalkorTransport(host, int(port), graph or "rtc", password=password), batch_size=batch_size)
+    raise StoreError(
+        f"unknown store URL {url!r}: use embedded://PATH, neo4j://HOST:PORT, bolt://HOST:PORT "
+        "or falkordb://HOST:PORT/GRAPH"
+    )

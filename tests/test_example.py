@@ -20,6 +20,11 @@ def test_readme_walk_through(store: Store) -> None:
     assert [s.movement for s in career(store, "P03")] == ["first", "promote"]
     result = accountability(store, "K-2021-001", as_of="2024-01-01")
     assert [(r.role, r.person.name, r.movement) for r in result.responsible] == [
-        ("direct", "朱文斌", "same"), ("first", "王建国", "promoted"), ("portfolio", "李明", "transferred"),
-        ("supervisory", "孙丽", "left"), ("collective", "张丽华", "same"), ("collective", "刘海涛", "same")]
+        ("direct", "朱文斌", "same"),
+        ("first", "王建国", "promoted"),
+        ("portfolio", "李明", "transferred"),
+        ("supervisory", "孙丽", "left"),
+        ("collective", "张丽华", "same"),
+        ("collective", "刘海涛", "same"),
+    ]
     assert not load_dataset(store, EXAMPLE).written  # loading it twice changes nothing

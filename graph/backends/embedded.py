@@ -250,6 +250,9 @@ class EmbeddedStore:
         if batch.rows.get("actions"):
             self._action_index  # noqa: B018 - writes the snapshot now, so no read pays for it later
 
+    def export(self, entity: str) -> Iterator[dict[str, Any]]:
+        return self._records(entity)
+
     def import_log(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT seq, at, log FROM imports ORDER BY seq DESC LIMIT ?", (limit,))
         return [{"seq": seq, "at": at, **json.loads(log)} for seq, at, log in rows]
@@ -301,7 +304,12 @@ class EmbeddedStore:
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
         g, orgs = self._graph, self._orgs
-        return {o: [orgs[c] for c in g.successors(o) if g.edges[o, c]["type"] == "LEADS"] for o in org_ids if o in g}
+        out = {}
+        for o in org_ids:
+            kids = sorted(c for c in g.successors(o) if g.edges[o, c]["type"] == "LEADS") if o in g else []
+            if kids:
+                out[o] = [orgs[c] for c in kids]
+        return out
 
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
@@ -357,8 +365,13 @@ class EmbeddedStore:
         if snapshot.exists():
             with np.load(snapshot, allow_pickle=False) as data:
                 return ActionTable(
-                    ids=data["ids"], date=data["date"], kind=data["kind"], category=data["category"],
-                    from_org=data["from_org"], to_org=data["to_org"], by_org=data["by_org"],
+                    ids=data["ids"],
+                    date=data["date"],
+                    kind=data["kind"],
+                    category=data["category"],
+                    from_org=data["from_org"],
+                    to_org=data["to_org"],
+                    by_org=data["by_org"],
                     orgs=data["orgs"].tolist(),
                 )
         rows = self._db.execute(
@@ -375,9 +388,17 @@ class EmbeddedStore:
     def _save_snapshot(self, path: Path, table: ActionTable) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
         try:
-            np.savez(tmp, ids=np.asarray(table.ids, dtype=str), date=table.date, kind=table.kind,
-                     category=table.category, from_org=table.from_org, to_org=table.to_org, by_org=table.by_org,
-                     orgs=np.asarray(table.orgs, dtype=str))
+            np.savez(
+                tmp,
+                ids=np.asarray(table.ids, dtype=str),
+                date=table.date,
+                kind=table.kind,
+                category=table.category,
+                from_org=table.from_org,
+                to_org=table.to_org,
+                by_org=table.by_org,
+                orgs=np.asarray(table.orgs, dtype=str),
+            )
             os.replace(tmp, path)  # atomic: a reader sees the old snapshot or the whole new one
             for old in self.path.glob("actions.*.npz"):
                 if old != path:

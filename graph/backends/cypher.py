@@ -1,0 +1,309 @@
+"""The store contract over any Cypher server: one implementation, two thin transports
+(``neo4j.py`` and ``falkordb.py``). Every read is one round trip; writes are
+``UNWIND $rows`` batches, each batch its own transaction.
+
+A server import is not one transaction (a province is millions of rows): its batches
+are applied in order and each is idempotent (``MERGE`` on ids; a person's tenures are
+replaced in the same statement that deletes the old ones), so an import that fails
+part-way says which batch failed and why, and running it again completes it without
+duplicates. The import log records it as ``done`` only at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+from graph import cypher
+from graph.model import (
+    ENTITY_MODELS,
+    OPEN_END,
+    Accountability,
+    Case,
+    Duty,
+    Organization,
+    Person,
+    Position,
+    Standard,
+    Tenure,
+    to_ordinal,
+)
+from graph.store import ActionTable, Batch, StoreError
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_TUPLE_FIELDS = {"portfolio", "violator_ids"}
+
+
+class Transport(Protocol):
+    """What a server driver must do: run one parameterised statement and return rows."""
+
+    url: str
+    dialect: cypher.Dialect
+
+    def read(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]: ...
+
+    def write(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]: ...
+
+    def ensure_unique(self, label: str, prop: str) -> None: ...
+
+    def server(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class BatchFailed(StoreError):
+    """One batch of an import failed; earlier batches are applied and a rerun completes it."""
+
+
+class CypherStore:
+    """The store contract on a Cypher server reached through ``transport``."""
+
+    def __init__(self, transport: Transport, *, batch_size: int = 5000) -> None:
+        self.transport = transport
+        self.url = transport.url
+        self.batch_size = batch_size
+        for statement in cypher.schema(transport.dialect):
+            self._ddl(statement)
+        for entity, label in cypher.LABELS.items():
+            transport.ensure_unique(label, cypher.KEY[entity])
+
+    def _ddl(self, statement: str) -> None:
+        try:
+            self.transport.write(statement)
+        except StoreError:
+            raise
+        except Exception as exc:  # servers raise their own kinds for "index exists"
+            if not any(text in str(exc) for text in self.transport.dialect.already_exists):
+                raise StoreError(f"cannot create the schema on {self.url}: {exc}") from exc
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __repr__(self) -> str:
+        return f"CypherStore({self.url!r})"
+
+    @property
+    def server(self) -> str:
+        return self.transport.server()
+
+    # ------------------------------------------------------------ conversion
+    @staticmethod
+    def _to_node(entity: str, row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in cypher.fields(entity):
+            if f == "props":
+                out[f] = _encode(row.get("props") or {})
+            elif f == "date_ord":
+                out[f] = to_ordinal(row["date"])
+            elif f == "key":
+                out[f] = _tenure_row_key(row)
+            elif f in _TUPLE_FIELDS:
+                out[f] = list(row.get(f) or ())
+            else:
+                out[f] = row.get(f)
+        return out
+
+    @staticmethod
+    def _from_node(entity: str, props: dict[str, Any]) -> dict[str, Any]:
+        rec = {f: props.get(f) for f in ENTITY_MODELS[entity].model_fields}
+        rec["props"] = json.loads(props.get("props") or "{}")
+        for f in _TUPLE_FIELDS.intersection(rec):
+            rec[f] = tuple(rec[f] or ())
+        return rec
+
+    def _read_nodes(self, entity: str, query: str, ids: Iterable[Any] | None = None) -> Iterator[dict[str, Any]]:
+        params = None if ids is None else {"ids": list(ids)}
+        for (props,) in self.transport.read(query, params):
+            yield self._from_node(entity, props)
+
+    # ------------------------------------------------------------ write side
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
+        return {r[0] for r in self.transport.read(cypher.existing_keys(entity), {"ids": list(ids)})}
+
+    def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        if entity == "tenure_rows":
+            keys = {_tenure_row_key(dict(zip(("person_id", "position_id", "start"), k, strict=True))): k for k in ids}
+            found = self._read_nodes(entity, cypher.by_keys(entity), keys)
+            return {(r["person_id"], r["position_id"], r["start"]): r for r in found}
+        return {r["id"]: r for r in self._read_nodes(entity, cypher.by_keys(entity), ids)}
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        persons = sorted(set(person_ids))
+        rows = list(self._read_nodes("tenure_rows", cypher.by_property("tenure_rows", "person_id"), persons))
+        changes = list(self._read_nodes("changes", cypher.by_property("changes", "person_id"), persons))
+        return rows, changes
+
+    def _batches(self, items: Sequence[Any]) -> Iterator[list[Any]]:
+        for i in range(0, len(items), self.batch_size):
+            yield list(items[i : i + self.batch_size])
+
+    def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
+        seq = self.transport.read(cypher.NEXT_IMPORT_SEQ)[0][0]
+        self.transport.write(cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started"})
+        steps = self._steps(batch)
+        for n, (what, query, rows) in enumerate(steps, start=1):
+            try:
+                self.transport.write(query, {"rows": rows} if what != "tenures" else {"persons": rows})
+            except Exception as exc:
+                raise BatchFailed(
+                    f"import into {self.url} failed at batch {n} of {len(steps)} ({what}, {len(rows)} rows): "
+                    f"{exc}. Earlier batches are applied; run the same import again to complete it."
+                ) from exc
+        self.transport.write(cypher.FINISH_IMPORT, {"seq": seq, "status": "done", "log": _encode(log)})
+
+    def _steps(self, batch: Batch) -> list[tuple[str, str, list[Any]]]:
+        """Every batch of the import, in order: nodes, then relationships, then tenures."""
+        steps: list[tuple[str, str, list[Any]]] = []
+        nodes = {**batch.rows, "tenure_rows": batch.tenure_rows}
+        for entity in cypher.LABELS:
+            rows = [self._to_node(entity, r) for r in nodes.get(entity, ())]
+            steps += [(entity, cypher.merge_nodes(entity), b) for b in self._batches(rows)]
+        for entity, rel, prop, other, direction in cypher.RELATIONSHIPS:
+            pairs = [
+                {"id": r["id"], "other": o}
+                for r in batch.rows.get(entity, ())
+                for o in (r.get(prop) if prop in _TUPLE_FIELDS else [r.get(prop)]) or ()
+                if o
+            ]
+            query = cypher.merge_relationships(entity, rel, prop, other, direction)
+            steps += [(f"{entity} {rel}", query, b) for b in self._batches(pairs)]
+        by_person: dict[str, list[dict[str, Any]]] = {p: [] for p in sorted(batch.tenure_persons)}
+        for t in batch.tenures:
+            by_person.setdefault(t.person_id, []).append(
+                {**t.model_dump(), "start_ord": t.start_ordinal, "end_ord": t.end_ordinal}
+            )
+        groups = [{"id": p, "tenures": ts} for p, ts in by_person.items()]
+        steps += [("tenures", cypher.REPLACE_TENURES, b) for b in self._batches(groups)]
+        return steps
+
+    def import_log(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.transport.read(cypher.IMPORT_LOG, {"limit": limit})
+        return [{"seq": seq, "at": at, **json.loads(log)} for seq, at, log in rows]
+
+    # ------------------------------------------------------------ reads
+    def counts(self) -> dict[str, int]:
+        out = {e: int(self.transport.read(cypher.count(label))[0][0]) for e, label in cypher.LABELS.items()}
+        out["tenures"] = int(self.transport.read(cypher.COUNT_TENURES)[0][0])
+        return out
+
+    def date_range(self) -> tuple[int, int] | None:
+        row = self.transport.read(cypher.DATE_RANGE, {"open": OPEN_END})
+        values = [v for v in (row[0] if row else []) if v is not None]
+        for dates in self.transport.read(cypher.CASE_DATES):
+            values.extend(to_ordinal(d) for d in dates if d)
+        return (min(values), max(values)) if values else None
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        query = cypher.all_nodes("organizations") if ids is None else cypher.by_keys("organizations")
+        found = sorted(self._read_nodes("organizations", query, ids), key=lambda r: r["id"])
+        return {r["id"]: Organization.model_validate(r) for r in found}
+
+    def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        out: dict[str, list[Organization]] = {}
+        for parent, props in self.transport.read(cypher.CHILDREN, {"ids": list(org_ids)}):
+            out.setdefault(parent, []).append(Organization.model_validate(self._from_node("organizations", props)))
+        return {o: sorted(kids, key=lambda k: k.id) for o, kids in out.items()}
+
+    def get_positions(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Position]:
+        if org_ids is not None:
+            found = self._read_nodes("positions", cypher.by_property("positions", "org_id"), org_ids)
+        elif ids is None:
+            found = self._read_nodes("positions", cypher.all_nodes("positions"))
+        else:
+            found = self._read_nodes("positions", cypher.by_keys("positions"), ids)
+        return {r["id"]: Position.model_validate(r) for r in sorted(found, key=lambda r: r["id"])}
+
+    def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
+        return {r["id"]: Person.model_validate(r) for r in self._read_nodes("persons", cypher.by_keys("persons"), ids)}
+
+    @staticmethod
+    def _tenure(row: list[Any]) -> Tenure:
+        tid, person, position, start, end, opened_by, open_kind, closed_by, close_kind = row
+        return Tenure(
+            id=tid,
+            person_id=person,
+            position_id=position,
+            start=start,
+            end=end,
+            opened_by=opened_by,
+            open_kind=open_kind,
+            closed_by=closed_by,
+            close_kind=close_kind,
+        )
+
+    def holders(self, position_id: str, at: int) -> list[Tenure]:
+        rows = self.transport.read(cypher.HOLDERS, {"position": position_id, "at": at})
+        return sorted((self._tenure(r) for r in rows), key=lambda t: (t.start_ordinal, t.person_id))
+
+    def tenures(
+        self,
+        *,
+        person_ids: Iterable[str] | None = None,
+        position_ids: Iterable[str] | None = None,
+        overlapping: tuple[int, int] | None = None,
+    ) -> list[Tenure]:
+        lo, hi = overlapping if overlapping else (-1, OPEN_END + 1)
+        out: list[Tenure] = []
+        for query, ids in ((cypher.TENURES_OF_POSITIONS, position_ids), (cypher.TENURES_OF_PERSONS, person_ids)):
+            if ids is not None:
+                rows = self.transport.read(query, {"ids": list(ids), "lo": lo, "hi": hi})
+                out += sorted((self._tenure(r) for r in rows), key=lambda t: (t.position_id, t.start_ordinal, t.id))
+        return out
+
+    def actions(
+        self,
+        start: int,
+        end: int,
+        *,
+        category: str | None = None,
+        from_orgs: Iterable[str] | None = None,
+        to_orgs: Iterable[str] | None = None,
+    ) -> ActionTable:
+        params: dict[str, Any] = {"start": start, "end": end, "category": category}
+        if from_orgs is not None:
+            params["from_orgs"] = list(from_orgs)
+        if to_orgs is not None:
+            params["to_orgs"] = list(to_orgs)
+        query = cypher.actions(category is not None, from_orgs is not None, to_orgs is not None)
+        rows = sorted((tuple(r) for r in self.transport.read(query, params)), key=lambda r: (r[1], r[0]))
+        return ActionTable.from_rows(rows)  # type: ignore[arg-type]
+
+    def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
+        if org_ids is not None:
+            found = self._read_nodes("cases", cypher.by_property("cases", "org_id"), org_ids)
+        elif ids is None:
+            found = self._read_nodes("cases", cypher.all_nodes("cases"))
+        else:
+            found = self._read_nodes("cases", cypher.by_keys("cases"), ids)
+        return {r["id"]: Case.model_validate(r) for r in sorted(found, key=lambda r: r["id"])}
+
+    def get_accountability(self, case_ids: Iterable[str] | None = None) -> list[Accountability]:
+        if case_ids is None:
+            found = self._read_nodes("accountability", cypher.all_nodes("accountability"))
+        else:
+            found = self._read_nodes("accountability", cypher.by_property("accountability", "case_id"), case_ids)
+        return [Accountability.model_validate(r) for r in sorted(found, key=lambda r: r["id"])]
+
+    def get_duties(self, org_ids: Iterable[str] | None = None) -> dict[str, Duty]:
+        duties = [Duty.model_validate(r) for r in self._read_nodes("duties", cypher.all_nodes("duties"))]
+        wanted = None if org_ids is None else set(org_ids)
+        return {d.id: d for d in sorted(duties, key=lambda d: d.id) if wanted is None or d.org_id in wanted}
+
+    def get_standards(self) -> dict[str, Standard]:
+        found = self._read_nodes("standards", cypher.all_nodes("standards"))
+        return {r["id"]: Standard.model_validate(r) for r in sorted(found, key=lambda r: r["id"])}
+
+    def export(self, entity: str) -> Iterator[dict[str, Any]]:
+        return self._read_nodes(entity, cypher.all_nodes(entity))
+
+
+def _tenure_row_key(row: dict[str, Any]) -> str:
+    return f"{row['person_id']}|{row['position_id']}|{row['start']}"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -1,0 +1,234 @@
+"""Every Cypher statement the server backends send, in one place.
+
+Statements are always parameterised: data travels in ``$parameters``. The only text
+formatted into a statement is labels, relationship types and property names, and
+those come from the model (``ENTITY_MODELS``) and the tables below, never from input.
+Dialect differences between Neo4j and FalkorDB live in ``DIALECTS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graph.model import ENTITY_MODELS
+
+# entity (the loader's name) -> node label, and the property that identifies a node
+LABELS: dict[str, str] = {
+    "organizations": "Organization",
+    "positions": "Position",
+    "persons": "Person",
+    "tenure_rows": "TenureRow",
+    "changes": "Change",
+    "duties": "Duty",
+    "actions": "Action",
+    "cases": "Case",
+    "accountability": "Accountability",
+    "standards": "Standard",
+}
+KEY = {entity: ("key" if entity == "tenure_rows" else "id") for entity in LABELS}
+
+
+def fields(entity: str) -> list[str]:
+    """The stored properties of an entity: its model fields (``props`` as JSON text), plus derived ones."""
+    extra = {"actions": ["date_ord"], "tenure_rows": ["key"]}.get(entity, [])
+    return [*ENTITY_MODELS[entity].model_fields, *extra]
+
+
+# (entity, relationship type, property of the row naming the other end, its label, direction)
+# direction "out": (this)-[:TYPE]->(other); "in": (other)-[:TYPE]->(this)
+RELATIONSHIPS: list[tuple[str, str, str, str, str]] = [
+    ("organizations", "LEADS", "parent_id", "Organization", "in"),
+    ("organizations", "SUPERVISED_BY", "supervised_by", "Organization", "out"),
+    ("positions", "HAS_POSITION", "org_id", "Organization", "in"),
+    ("duties", "OF", "org_id", "Organization", "out"),
+    ("duties", "DECOMPOSED_INTO", "parent_duty_id", "Duty", "in"),
+    ("actions", "FROM", "from_org_id", "Organization", "out"),
+    ("actions", "TO", "to_org_id", "Organization", "out"),
+    ("actions", "BY", "by_org_id", "Organization", "out"),
+    ("cases", "IN", "org_id", "Organization", "out"),
+    ("cases", "VIOLATOR", "violator_ids", "Person", "out"),
+    ("accountability", "FOR", "case_id", "Case", "out"),
+    ("accountability", "OF", "person_id", "Person", "out"),
+]
+
+# Indexes the reads need, beyond the identifying property of each label.
+INDEXES: list[tuple[str, str]] = [
+    ("Position", "org_id"),
+    ("Change", "person_id"),
+    ("TenureRow", "person_id"),
+    ("Action", "date_ord"),
+    ("Action", "to_org_id"),
+    ("Action", "from_org_id"),
+    ("Case", "org_id"),
+    ("Accountability", "case_id"),
+    ("Import", "seq"),
+]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    unique: str | None  # DDL for a uniqueness constraint, or None when the transport does it otherwise
+    index: str
+    already_exists: tuple[str, ...]  # error texts that mean "this index is already there"
+
+
+DIALECTS: dict[str, Dialect] = {
+    "neo4j": Dialect(
+        name="neo4j",
+        unique="CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE",
+        index="CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})",
+        already_exists=(),
+    ),
+    "falkordb": Dialect(
+        name="falkordb",
+        unique=None,  # FalkorDB takes constraints through the GRAPH.CONSTRAINT command, on an index
+        index="CREATE INDEX FOR (n:{label}) ON (n.{prop})",
+        already_exists=("already indexed", "already exists"),
+    ),
+}
+
+
+def schema(dialect: Dialect) -> list[str]:
+    """Index (and, where the dialect has it, constraint) statements, idempotent to run again."""
+    out = []
+    for label in (*LABELS.values(), "Import"):
+        prop = "seq" if label == "Import" else ("key" if label == "TenureRow" else "id")
+        if dialect.unique:
+            out.append(dialect.unique.format(name=f"{label.lower()}_{prop}_unique", label=label, prop=prop))
+        elif label != "Import":
+            out.append(dialect.index.format(name=f"{label.lower()}_{prop}", label=label, prop=prop))
+    for label, prop in INDEXES:
+        if label == "Import" and dialect.unique:
+            continue
+        out.append(dialect.index.format(name=f"{label.lower()}_{prop}", label=label, prop=prop))
+    return out
+
+
+# ---------------------------------------------------------------- writes
+
+
+def merge_nodes(entity: str) -> str:
+    """``UNWIND $rows`` and MERGE each node on its key, setting every stored property."""
+    label, key = LABELS[entity], KEY[entity]
+    sets = ", ".join(f"n.{f} = row.{f}" for f in fields(entity) if f != key)
+    return f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.{key}}}) SET {sets}"
+
+
+def merge_relationships(entity: str, rel: str, prop: str, other: str, direction: str) -> str:
+    """``UNWIND $rows`` of ``{id, other}`` pairs and MERGE one relationship each."""
+    label = LABELS[entity]
+    pattern = "(n)-[:{rel}]->(m)" if direction == "out" else "(m)-[:{rel}]->(n)"
+    return (
+        f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) MATCH (m:{other} {{id: row.other}}) "
+        f"MERGE {pattern.format(rel=rel)}"
+    )
+
+
+# Tenures of a group of persons are replaced in one statement, so a retry cannot duplicate them.
+REPLACE_TENURES = (
+    "UNWIND $persons AS person "
+    "MATCH (p:Person {id: person.id}) "
+    "OPTIONAL MATCH (p)-[old:HELD]->(:Position) "
+    "DELETE old "
+    "WITH DISTINCT p, person "
+    "UNWIND person.tenures AS t "
+    "MATCH (q:Position {id: t.position_id}) "
+    "CREATE (p)-[:HELD {id: t.id, start: t.start, end: t.end, start_ord: t.start_ord, end_ord: t.end_ord, "
+    "opened_by: t.opened_by, open_kind: t.open_kind, closed_by: t.closed_by, close_kind: t.close_kind}]->(q)"
+)
+LOG_IMPORT = "CREATE (:Import {seq: $seq, at: $at, log: $log, status: $status})"
+FINISH_IMPORT = "MATCH (i:Import {seq: $seq}) SET i.status = $status, i.log = $log"
+NEXT_IMPORT_SEQ = "OPTIONAL MATCH (i:Import) RETURN coalesce(max(i.seq), 0) + 1"
+IMPORT_LOG = "MATCH (i:Import) WHERE i.status = 'done' RETURN i.seq, i.at, i.log ORDER BY i.seq DESC LIMIT $limit"
+
+# ---------------------------------------------------------------- reads
+
+
+def by_keys(entity: str) -> str:
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN properties(n)"
+
+
+def all_nodes(entity: str) -> str:
+    return f"MATCH (n:{LABELS[entity]}) RETURN properties(n)"
+
+
+def existing_keys(entity: str) -> str:
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN n.{KEY[entity]}"
+
+
+def by_property(entity: str, prop: str) -> str:
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.{prop} IN $ids RETURN properties(n)"
+
+
+def count(label: str) -> str:
+    return f"MATCH (n:{label}) RETURN count(n)"
+
+
+COUNT_TENURES = "MATCH (:Person)-[h:HELD]->(:Position) RETURN count(h)"
+CHILDREN = "MATCH (p:Organization)-[:LEADS]->(c:Organization) WHERE p.id IN $ids RETURN p.id, properties(c)"
+
+# The as-of predicate, written once: tenures are half-open [start, end); an open end is stored as OPEN_END.
+OVERLAPS = "h.start_ord < $hi AND h.end_ord > $lo"
+TENURE_FIELDS = "h.id, p.id, q.id, h.start, h.end, h.opened_by, h.open_kind, h.closed_by, h.close_kind"
+TENURES_OF_POSITIONS = (
+    f"MATCH (p:Person)-[h:HELD]->(q:Position) WHERE q.id IN $ids AND {OVERLAPS} RETURN {TENURE_FIELDS}"
+)
+TENURES_OF_PERSONS = f"MATCH (p:Person)-[h:HELD]->(q:Position) WHERE p.id IN $ids AND {OVERLAPS} RETURN {TENURE_FIELDS}"
+HOLDERS = (
+    "MATCH (p:Person)-[h:HELD]->(q:Position {id: $position}) WHERE h.start_ord <= $at AND $at < h.end_ord "
+    f"RETURN {TENURE_FIELDS}"
+)
+DATE_RANGE = (
+    "MATCH (:Person)-[h:HELD]->(:Position) WITH min(h.start_ord) AS lo, max(h.start_ord) AS hi, "
+    "max(CASE WHEN h.end_ord < $open THEN h.end_ord END) AS ended "
+    "OPTIONAL MATCH (a:Action) RETURN lo, hi, ended, min(a.date_ord), max(a.date_ord)"
+)
+CASE_DATES = "MATCH (c:Case) RETURN c.start, c.end, c.discovered"
+
+
+def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
+    """Actions in ``[$start, $end)``, filtered by the parameters that are given (fixed fragments only)."""
+    where = ["a.date_ord >= $start", "a.date_ord < $end"]
+    if category:
+        where.append("a.category = $category")
+    if from_orgs:
+        where.append("a.from_org_id IN $from_orgs")
+    if to_orgs:
+        where.append("a.to_org_id IN $to_orgs")
+    return (
+        f"MATCH (a:Action) WHERE {' AND '.join(where)} "
+        "RETURN a.id, a.date_ord, a.kind, a.category, a.from_org_id, a.to_org_id, a.by_org_id"
+    )
+
+
+def every_statement(dialect: Dialect) -> list[str]:
+    """All statements a backend of this dialect can send: what the Neo4j front-end check lints."""
+    out = [*schema(dialect)]
+    for entity in LABELS:
+        out += [merge_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
+    out += [merge_relationships(*r) for r in RELATIONSHIPS]
+    out += [
+        by_property("positions", "org_id"),
+        by_property("changes", "person_id"),
+        by_property("tenure_rows", "person_id"),
+        by_property("cases", "org_id"),
+        by_property("accountability", "case_id"),
+    ]
+    out += [count(label) for label in LABELS.values()]
+    out += [
+        COUNT_TENURES,
+        CHILDREN,
+        TENURES_OF_POSITIONS,
+        TENURES_OF_PERSONS,
+        HOLDERS,
+        DATE_RANGE,
+        CASE_DATES,
+        REPLACE_TENURES,
+        LOG_IMPORT,
+        FINISH_IMPORT,
+        NEXT_IMPORT_SEQ,
+        IMPORT_LOG,
+    ]
+    out += [actions(c, f, t) for c in (False, True) for f in (False, True) for t in (False, True)]
+    return out
