@@ -115,8 +115,39 @@ def merge_nodes(entity: str) -> str:
     return f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.{key}}}) SET {sets}"
 
 
+# Properties that every record has (required, or defaulted by the loader): their
+# relationships are created in the same statement as the node.
+MANDATORY = {"org_id", "from_org_id", "to_org_id", "by_org_id", "case_id", "person_id"}
+
+
+def create_nodes(entity: str) -> str:
+    """``UNWIND $rows`` and CREATE each node with its mandatory relationships, in one pass.
+
+    The loader sends only records that are not stored yet, and uniqueness constraints
+    refuse a duplicate, so CREATE is safe here and much faster than MERGE.
+    """
+    label = LABELS[entity]
+    props = ", ".join(f"{f}: row.{f}" for f in fields(entity))
+    query = f"UNWIND $rows AS row CREATE (n:{label} {{{props}}})"
+    rels = [r for r in RELATIONSHIPS if r[0] == entity and r[2] in MANDATORY]
+    if rels:
+        matches = " ".join(f"MATCH (m{i}:{other} {{id: row.{prop}}})" for i, (_, _, prop, other, _) in enumerate(rels))
+        creates = " ".join(
+            f"CREATE (n)-[:{rel}]->(m{i})" if direction == "out" else f"CREATE (m{i})-[:{rel}]->(n)"
+            for i, (_, rel, _, _, direction) in enumerate(rels)
+        )
+        query += f" WITH n, row {matches} {creates}"
+    return query
+
+
+def optional_relationships(entity: str) -> list[tuple[str, str, str, str, str]]:
+    """The relationships of an entity whose property may be empty: written in a statement of their own."""
+    return [r for r in RELATIONSHIPS if r[0] == entity and r[2] not in MANDATORY]
+
+
 def merge_relationships(entity: str, rel: str, prop: str, other: str, direction: str) -> str:
-    """``UNWIND $rows`` of ``{id, other}`` pairs and MERGE one relationship each."""
+    """``UNWIND $rows`` of ``{id, other}`` pairs and MERGE one relationship each (MERGE: an
+    optional reference may be added to a node that is already stored)."""
     label = LABELS[entity]
     pattern = "(n)-[:{rel}]->(m)" if direction == "out" else "(m)-[:{rel}]->(n)"
     return (
@@ -166,6 +197,10 @@ def count(label: str) -> str:
 
 
 COUNT_TENURES = "MATCH (:Person)-[h:HELD]->(:Position) RETURN count(h)"
+ANCESTORS = (
+    "MATCH path = (o:Organization {id: $id})<-[:LEADS*0..]-(a:Organization) "
+    "RETURN length(path), properties(a) ORDER BY length(path)"
+)
 CHILDREN = "MATCH (p:Organization)-[:LEADS]->(c:Organization) WHERE p.id IN $ids RETURN p.id, properties(c)"
 
 # The as-of predicate, written once: tenures are half-open [start, end); an open end is stored as OPEN_END.
@@ -185,6 +220,9 @@ DATE_RANGE = (
     "OPTIONAL MATCH (a:Action) RETURN lo, hi, ended, min(a.date_ord), max(a.date_ord)"
 )
 CASE_DATES = "MATCH (c:Case) RETURN c.start, c.end, c.discovered"
+# The data's date range, computed once per import (an aggregate over every tenure) and kept here.
+SET_DATE_RANGE = "MERGE (m:Meta {key: 'date_range'}) SET m.lo = $lo, m.hi = $hi"
+GET_DATE_RANGE = "MATCH (m:Meta {key: 'date_range'}) RETURN m.lo, m.hi"
 
 
 def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
@@ -206,7 +244,7 @@ def every_statement(dialect: Dialect) -> list[str]:
     """All statements a backend of this dialect can send: what the Neo4j front-end check lints."""
     out = [*schema(dialect)]
     for entity in LABELS:
-        out += [merge_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
+        out += [merge_nodes(entity), create_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
     out += [merge_relationships(*r) for r in RELATIONSHIPS]
     out += [
         by_property("positions", "org_id"),
@@ -224,6 +262,8 @@ def every_statement(dialect: Dialect) -> list[str]:
         HOLDERS,
         DATE_RANGE,
         CASE_DATES,
+        SET_DATE_RANGE,
+        GET_DATE_RANGE,
         REPLACE_TENURES,
         LOG_IMPORT,
         FINISH_IMPORT,

@@ -39,7 +39,7 @@ class ActionTable:
     proleptic ordinal (``datetime.date.toordinal``).
     """
 
-    ids: Sequence[str]  # a list, or a numpy string array
+    ids: Sequence[str] | np.ndarray  # a list, or a numpy string array
     date: np.ndarray
     kind: np.ndarray
     category: np.ndarray
@@ -55,10 +55,14 @@ class ActionTable:
         """The rows where ``mask`` is true."""
         return self.rows(np.flatnonzero(mask))
 
+    def id_list(self, idx: Iterable[int] | np.ndarray) -> list[str]:
+        """The ids at positions ``idx`` as plain strings."""
+        return [str(self.ids[int(i)]) for i in idx]
+
     def rows(self, idx: np.ndarray) -> ActionTable:
         """The rows at positions ``idx``, in that order."""
         return ActionTable(
-            ids=[self.ids[i] for i in idx],
+            ids=self.id_list(idx),
             date=self.date[idx],
             kind=self.kind[idx],
             category=self.category[idx],
@@ -160,6 +164,11 @@ class Store(Protocol):
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         """The organizations with these ids; all of them when ``ids`` is None."""
+        ...
+
+    def ancestors(self, org_id: str) -> list[Organization]:
+        """The organization and its ancestors up the hierarchy: itself first, the root last
+        (empty when the id is unknown)."""
         ...
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:

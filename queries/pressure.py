@@ -233,7 +233,7 @@ def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
         mask = (table.from_org == code) & commission[table.by_org] & (table.category != CASE_SUPPORT)
     else:
         raise ValueError(f"unknown figure {figure!r}: received, sent, weak or commission")
-    return [table.ids[i] for i in np.flatnonzero(mask)]
+    return table.id_list(np.flatnonzero(mask))
 
 
 def received_by_kind(p: Pressure, org_id: str) -> dict[str, dict[str, float]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from graph import cypher
@@ -45,6 +46,14 @@ class Transport(Protocol):
     def read(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]: ...
 
     def write(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]: ...
+
+    def prepare(self, query: str, params: dict[str, Any]) -> Any:
+        """Everything a write needs that the client computes (run in the caller's thread)."""
+        ...
+
+    def send(self, prepared: Any) -> None:
+        """Run a prepared write (run in a sender thread, while the caller prepares the next)."""
+        ...
 
     def ensure_unique(self, label: str, prop: str) -> None: ...
 
@@ -143,32 +152,59 @@ class CypherStore:
         seq = self.transport.read(cypher.NEXT_IMPORT_SEQ)[0][0]
         self.transport.write(cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started"})
         steps = self._steps(batch)
-        for n, (what, query, rows) in enumerate(steps, start=1):
+        # One sender thread applies the batches in order while this thread prepares the next one
+        # (the client's share of a bulk write is as large as the server's).
+        failed: list[tuple[int, str, int, BaseException]] = []
+
+        def send(n: int, what: str, size: int, prepared: Any) -> None:
+            if failed:
+                return  # a batch failed: apply nothing after it
             try:
-                self.transport.write(query, {"rows": rows} if what != "tenures" else {"persons": rows})
+                self.transport.send(prepared)
             except Exception as exc:
-                raise BatchFailed(
-                    f"import into {self.url} failed at batch {n} of {len(steps)} ({what}, {len(rows)} rows): "
-                    f"{exc}. Earlier batches are applied; run the same import again to complete it."
-                ) from exc
+                failed.append((n, what, size, exc))
+
+        with ThreadPoolExecutor(max_workers=1) as sender:
+            pending: list[Future[None]] = []
+            for n, (what, query, rows) in enumerate(steps, start=1):
+                params = {"rows": rows} if what != "tenures" else {"persons": rows}
+                pending.append(sender.submit(send, n, what, len(rows), self.transport.prepare(query, params)))
+                if len(pending) > 2:  # bound the prepared batches waiting in memory
+                    pending.pop(0).result()
+                if failed:
+                    break
+        if failed:
+            n, what, size, exc = failed[0]
+            raise BatchFailed(
+                f"import into {self.url} failed at batch {n} of {len(steps)} ({what}, {size} rows): {exc}. "
+                "Earlier batches are applied; run the same import again to complete it."
+            ) from exc
+        span = self._compute_date_range()
+        if span is not None:
+            self.transport.write(cypher.SET_DATE_RANGE, {"lo": span[0], "hi": span[1]})
         self.transport.write(cypher.FINISH_IMPORT, {"seq": seq, "status": "done", "log": _encode(log)})
 
     def _steps(self, batch: Batch) -> list[tuple[str, str, list[Any]]]:
-        """Every batch of the import, in order: nodes, then relationships, then tenures."""
+        """Every batch of the import, in an order that makes a rerun complete a failed import:
+        nodes (with their mandatory relationships), optional relationships, derived tenures,
+        and last the raw tenure rows and changes. The loader re-derives a person's tenures only
+        when some of their raw records are new, so those records must not be stored before the
+        tenures derived from them."""
+        raw = ("tenure_rows", "changes")
         steps: list[tuple[str, str, list[Any]]] = []
-        nodes = {**batch.rows, "tenure_rows": batch.tenure_rows}
         for entity in cypher.LABELS:
-            rows = [self._to_node(entity, r) for r in nodes.get(entity, ())]
-            steps += [(entity, cypher.merge_nodes(entity), b) for b in self._batches(rows)]
-        for entity, rel, prop, other, direction in cypher.RELATIONSHIPS:
-            pairs = [
-                {"id": r["id"], "other": o}
-                for r in batch.rows.get(entity, ())
-                for o in (r.get(prop) if prop in _TUPLE_FIELDS else [r.get(prop)]) or ()
-                if o
-            ]
-            query = cypher.merge_relationships(entity, rel, prop, other, direction)
-            steps += [(f"{entity} {rel}", query, b) for b in self._batches(pairs)]
+            if entity not in raw:
+                steps += self._node_steps(entity, batch.rows.get(entity, ()), cypher.create_nodes(entity))
+        for entity in cypher.LABELS:
+            for entity_, rel, prop, other, direction in cypher.optional_relationships(entity):
+                pairs = [
+                    {"id": r["id"], "other": o}
+                    for r in batch.rows.get(entity_, ())
+                    for o in (r.get(prop) if prop in _TUPLE_FIELDS else [r.get(prop)]) or ()
+                    if o
+                ]
+                query = cypher.merge_relationships(entity_, rel, prop, other, direction)
+                steps += [(f"{entity_} {rel}", query, b) for b in self._batches(pairs)]
         by_person: dict[str, list[dict[str, Any]]] = {p: [] for p in sorted(batch.tenure_persons)}
         for t in batch.tenures:
             by_person.setdefault(t.person_id, []).append(
@@ -176,7 +212,14 @@ class CypherStore:
             )
         groups = [{"id": p, "tenures": ts} for p, ts in by_person.items()]
         steps += [("tenures", cypher.REPLACE_TENURES, b) for b in self._batches(groups)]
+        # tenure rows may be corrections of stored ones (a new end): MERGE, not CREATE
+        steps += self._node_steps("tenure_rows", batch.tenure_rows, cypher.merge_nodes("tenure_rows"))
+        steps += self._node_steps("changes", batch.rows.get("changes", ()), cypher.create_nodes("changes"))
         return steps
+
+    def _node_steps(self, entity: str, rows: Iterable[dict[str, Any]], query: str) -> list[tuple[str, str, list[Any]]]:
+        converted = [self._to_node(entity, r) for r in rows]
+        return [(entity, query, b) for b in self._batches(converted)]
 
     def import_log(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.transport.read(cypher.IMPORT_LOG, {"limit": limit})
@@ -189,6 +232,12 @@ class CypherStore:
         return out
 
     def date_range(self) -> tuple[int, int] | None:
+        kept = self.transport.read(cypher.GET_DATE_RANGE)
+        if kept and kept[0][0] is not None:
+            return int(kept[0][0]), int(kept[0][1])
+        return self._compute_date_range()
+
+    def _compute_date_range(self) -> tuple[int, int] | None:
         row = self.transport.read(cypher.DATE_RANGE, {"open": OPEN_END})
         values = [v for v in (row[0] if row else []) if v is not None]
         for dates in self.transport.read(cypher.CASE_DATES):
@@ -199,6 +248,10 @@ class CypherStore:
         query = cypher.all_nodes("organizations") if ids is None else cypher.by_keys("organizations")
         found = sorted(self._read_nodes("organizations", query, ids), key=lambda r: r["id"])
         return {r["id"]: Organization.model_validate(r) for r in found}
+
+    def ancestors(self, org_id: str) -> list[Organization]:
+        rows = self.transport.read(cypher.ANCESTORS, {"id": org_id})
+        return [Organization.model_validate(self._from_node("organizations", props)) for _, props in rows]
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         out: dict[str, list[Organization]] = {}
@@ -270,7 +323,7 @@ class CypherStore:
             params["to_orgs"] = list(to_orgs)
         query = cypher.actions(category is not None, from_orgs is not None, to_orgs is not None)
         rows = sorted((tuple(r) for r in self.transport.read(query, params)), key=lambda r: (r[1], r[0]))
-        return ActionTable.from_rows(rows)  # type: ignore[arg-type]
+        return ActionTable.from_rows(rows)
 
     def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
         if org_ids is not None:

@@ -301,6 +301,15 @@ class EmbeddedStore:
             return dict(orgs)
         return {i: orgs[i] for i in ids if i in orgs}
 
+    def ancestors(self, org_id: str) -> list[Organization]:
+        self._fresh()
+        orgs, chain = self._orgs, []
+        current = orgs.get(org_id)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = orgs.get(current.parent_id) if current.parent_id else None
+        return chain
+
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
         g, orgs = self._graph, self._orgs

@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 from falkordb import FalkorDB
+from falkordb.query_result import QueryResult
 
 from graph.cypher import DIALECTS
 from graph.store import StoreError
@@ -29,11 +30,24 @@ class FalkorTransport:
             raise StoreError(f"cannot log in to {self.url}: {exc}") from None
         self._graph = self._db.select_graph(graph)
 
+    def _run(self, command: str, query: str, params: dict[str, Any] | None) -> list[list[Any]]:
+        # The client's own parameter encoder is pure Python and took 80% of a bulk write;
+        # params_header() is the same text, made faster. The result parser is the client's.
+        text = params_header(params) + query if params else query
+        response = self._graph.execute_command(command, self.graph_name, text, "--compact")
+        return QueryResult(self._graph, response).result_set  # type: ignore[no-any-return]
+
+    def prepare(self, query: str, params: dict[str, Any]) -> str:
+        return params_header(params) + query
+
+    def send(self, prepared: str) -> None:
+        self._graph.execute_command("GRAPH.QUERY", self.graph_name, prepared, "--compact")
+
     def read(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        return self._graph.ro_query(query, params or {}).result_set  # type: ignore[no-any-return]
+        return self._run("GRAPH.RO_QUERY", query, params)
 
     def write(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        return self._graph.query(query, params or {}).result_set  # type: ignore[no-any-return]
+        return self._run("GRAPH.QUERY", query, params)
 
     def ensure_unique(self, label: str, prop: str) -> None:
         try:
@@ -52,3 +66,36 @@ class FalkorTransport:
 
     def close(self) -> None:
         self._db.connection.close()
+
+
+def _string(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return _string(v)
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "[" + ",".join(map(_value, v)) + "]"
+    if isinstance(v, dict):
+        return "{" + ",".join(f"`{_key(k)}`:{_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot send a {type(v).__name__} as a FalkorDB parameter")
+
+
+def _key(k: Any) -> str:
+    key = str(k)
+    if not key or "`" in key:
+        raise ValueError(f"a parameter map key must be non-empty and without backticks: {key!r}")
+    return key
+
+
+def params_header(params: dict[str, Any]) -> str:
+    """The ``CYPHER name=value ...`` header FalkorDB reads parameters from (strings escaped
+    like the client does: backslash, then double quote)."""
+    return "CYPHER " + " ".join(f"`{_key(k)}`={_value(v)}" for k, v in params.items()) + " "

@@ -43,6 +43,12 @@ class Neo4jTransport:
     def write(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         return self._run("write", query, params)
 
+    def prepare(self, query: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return query, params
+
+    def send(self, prepared: tuple[str, dict[str, Any]]) -> None:
+        self.write(*prepared)
+
     def ensure_unique(self, label: str, prop: str) -> None:
         """Neo4j's constraints are part of the schema statements (see graph.cypher.DIALECTS)."""
 
