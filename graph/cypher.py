@@ -226,16 +226,22 @@ GET_DATE_RANGE = "MATCH (m:Meta {key: 'date_range'}) RETURN m.lo, m.hi"
 
 
 def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
-    """Actions in ``[$start, $end)``, filtered by the parameters that are given (fixed fragments only)."""
+    """Actions in ``[$start, $end)``, filtered by the parameters that are given (fixed fragments only).
+
+    With recipients given, the match starts from them and follows their ``TO`` edges (a few
+    hundred actions), instead of scanning every action of the window by date.
+    """
     where = ["a.date_ord >= $start", "a.date_ord < $end"]
     if category:
         where.append("a.category = $category")
     if from_orgs:
         where.append("a.from_org_id IN $from_orgs")
+    match = "MATCH (a:Action)"
     if to_orgs:
-        where.append("a.to_org_id IN $to_orgs")
+        match = "MATCH (t:Organization)<-[:TO]-(a:Action)"
+        where.insert(0, "t.id IN $to_orgs")
     return (
-        f"MATCH (a:Action) WHERE {' AND '.join(where)} "
+        f"{match} WHERE {' AND '.join(where)} "
         "RETURN a.id, a.date_ord, a.kind, a.category, a.from_org_id, a.to_org_id, a.by_org_id"
     )
 

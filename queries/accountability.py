@@ -234,6 +234,7 @@ class _Finder:
         for t in held:
             self.held.setdefault(t.position_id, []).append(t)
         self.tenures: dict[str, Tenure] = {}
+        self.careers: dict[str, list[Tenure]] = {}  # every tenure of a person, once read
 
     def role(self, role: str, positions: Iterable[Position], window: tuple[int, int]) -> list[Responsible]:
         tenures = [t for p in positions for t in self.held.get(p.id, ()) if _overlap(t, window) > 0]
@@ -243,7 +244,9 @@ class _Finder:
         violators = list(dict.fromkeys(violators))
         if not violators:
             return []
-        tenures = self.store.tenures(person_ids=violators, overlapping=window)
+        for t in self.store.tenures(person_ids=violators):  # whole careers: fill() needs them too
+            self.careers.setdefault(t.person_id, []).append(t)
+        tenures = [t for v in violators for t in self.careers.get(v, ()) if _overlap(t, window) > 0]
         rows = self._rows("direct", tenures, window, prefer=own)
         found = {r.person.id for r in rows}
         rows += [
@@ -290,8 +293,9 @@ class _Finder:
         if not people:
             return
         names = self.store.get_persons(people)
-        careers: dict[str, list[Tenure]] = {}
-        for t in self.store.tenures(person_ids=people):
+        careers = {p: self.careers.get(p, []) for p in people if p in self.careers}
+        unread = sorted(people - set(careers))
+        for t in self.store.tenures(person_ids=unread) if unread else ():
             careers.setdefault(t.person_id, []).append(t)
         every = {t.id: t for ts in careers.values() for t in ts} | self.tenures
         posts = {p.tenure_id: p for p in posts_of(self.store, list(every.values()))}

@@ -20,12 +20,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graph.model import from_ordinal
-from graph.store import Store, StoreError, open_store
+from graph.store import Store, StoreError
 from loaders.generate import PRESETS, generate
-from loaders.load import Report, load_dataset
+from loaders.load import Report, load_dataset, migrate
 from queries import accountability, findings, lookups, pressure
 from queries.window import Window, default_window, latest_date
-from rtc.settings import get_settings
+from rtc.settings import get_settings, open_configured_store
 
 app = typer.Typer(
     add_completion=False,
@@ -42,7 +42,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 @contextmanager
 def _store(url: str | None) -> Iterator[Store]:
     try:
-        store = open_store(url or get_settings().store)
+        store = open_configured_store(url)
     except StoreError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -585,6 +585,26 @@ def scorecard_cmd(
             [[k, v] for k, v in data.items() if k not in ("org_id", "org_name")],
         )
     )
+
+
+@app.command("migrate")
+def migrate_cmd(
+    source: Annotated[str, typer.Option("--from", help="Store URL to copy from")],
+    target: Annotated[str, typer.Option("--to", help="Store URL to copy into")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a whole dataset between backends (through the loader, so the target validates it)."""
+    with _store(source) as src, _store(target) as dst:
+        try:
+            report = migrate(src, dst, max_errors=get_settings().max_errors)
+        except StoreError as exc:
+            raise _fail(exc) from None
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- the main job

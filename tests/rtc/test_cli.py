@@ -148,3 +148,19 @@ def test_demo_on_the_tiny_preset(tmp_path: Path) -> None:
 
 def test_generate_rejects_unknown_preset(tmp_path: Path) -> None:
     run("generate", str(tmp_path / "x"), "--preset", "galaxy", code=2)
+
+
+def _findings(output: str) -> list[str]:
+    """The demo's output without what legitimately differs: timings, paths and store URLs."""
+    import re
+
+    keep = output.split("4. where pressure fades", 1)[1].split("done in", 1)[0]
+    return [re.sub(r"\d+\.\d+ s\b", "", line) for line in keep.splitlines()]
+
+
+@pytest.mark.slow
+def test_demo_on_falkordb_gives_the_same_findings(tmp_path: Path, falkordb_server: tuple[str, int]) -> None:
+    host, port = falkordb_server
+    embedded = run("demo", "--preset", "tiny", "--store", f"embedded://{tmp_path / 'demo'}")
+    falkor = run("demo", "--preset", "tiny", "--store", f"falkordb://{host}:{port}/demo{tmp_path.name[-6:]}")
+    assert _findings(falkor) == _findings(embedded)
