@@ -139,6 +139,15 @@ def _print_report(report: Report) -> None:
         )
 
 
+def _finish_import(report: Report, as_json: bool) -> None:
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command("load")
 def load_cmd(
     folder: Annotated[Path, typer.Argument(help="Dataset folder (CSV, JSON Lines or .xlsx files)")],
@@ -152,12 +161,7 @@ def load_cmd(
         report = _progress_load(s, folder, dry_run, quiet=as_json)
     if report_file:
         report_file.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-    if as_json:
-        _emit(report.to_dict())
-    else:
-        _print_report(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    _finish_import(report, as_json)
 
 
 # ---------------------------------------------------------------- reads
@@ -599,12 +603,7 @@ def migrate_cmd(
             report = migrate(src, dst, max_errors=get_settings().max_errors)
         except StoreError as exc:
             raise _fail(exc) from None
-    if as_json:
-        _emit(report.to_dict())
-    else:
-        _print_report(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    _finish_import(report, as_json)
 
 
 # ---------------------------------------------------------------- the main job

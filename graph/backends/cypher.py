@@ -122,6 +122,16 @@ class CypherStore:
             rec[f] = tuple(rec[f] or ())
         return rec
 
+    def _select(self, entity: str, ids: Iterable[str] | None, org_ids: Iterable[str] | None) -> list[dict[str, Any]]:
+        """Records of an organization set, of an id set, or all of them; sorted by id."""
+        if org_ids is not None:
+            found = self._read_nodes(entity, cypher.by_property(entity, "org_id"), org_ids)
+        elif ids is None:
+            found = self._read_nodes(entity, cypher.all_nodes(entity))
+        else:
+            found = self._read_nodes(entity, cypher.by_keys(entity), ids)
+        return sorted(found, key=lambda r: r["id"])
+
     def _read_nodes(self, entity: str, query: str, ids: Iterable[Any] | None = None) -> Iterator[dict[str, Any]]:
         params = None if ids is None else {"ids": list(ids)}
         for (props,) in self.transport.read(query, params):
@@ -262,13 +272,7 @@ class CypherStore:
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
-        if org_ids is not None:
-            found = self._read_nodes("positions", cypher.by_property("positions", "org_id"), org_ids)
-        elif ids is None:
-            found = self._read_nodes("positions", cypher.all_nodes("positions"))
-        else:
-            found = self._read_nodes("positions", cypher.by_keys("positions"), ids)
-        return {r["id"]: Position.model_validate(r) for r in sorted(found, key=lambda r: r["id"])}
+        return {r["id"]: Position.model_validate(r) for r in self._select("positions", ids, org_ids)}
 
     def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
         return {r["id"]: Person.model_validate(r) for r in self._read_nodes("persons", cypher.by_keys("persons"), ids)}
@@ -326,13 +330,7 @@ class CypherStore:
         return ActionTable.from_rows(rows)
 
     def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
-        if org_ids is not None:
-            found = self._read_nodes("cases", cypher.by_property("cases", "org_id"), org_ids)
-        elif ids is None:
-            found = self._read_nodes("cases", cypher.all_nodes("cases"))
-        else:
-            found = self._read_nodes("cases", cypher.by_keys("cases"), ids)
-        return {r["id"]: Case.model_validate(r) for r in sorted(found, key=lambda r: r["id"])}
+        return {r["id"]: Case.model_validate(r) for r in self._select("cases", ids, org_ids)}
 
     def get_accountability(self, case_ids: Iterable[str] | None = None) -> list[Accountability]:
         if case_ids is None:
