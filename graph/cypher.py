@@ -196,6 +196,11 @@ def count(label: str) -> str:
     return f"MATCH (n:{label}) RETURN count(n)"
 
 
+FIND_PERSONS = (
+    "MATCH (n:Person) WHERE n.name CONTAINS $q OR n.id = $q "
+    "RETURN properties(n) ORDER BY n.id SKIP $offset LIMIT $limit"
+)
+COUNT_PERSONS = "MATCH (n:Person) WHERE n.name CONTAINS $q OR n.id = $q RETURN count(n)"
 COUNT_TENURES = "MATCH (:Person)-[h:HELD]->(:Position) RETURN count(h)"
 ANCESTORS = (
     "MATCH path = (o:Organization {id: $id})<-[:LEADS*0..]-(a:Organization) "
@@ -261,6 +266,8 @@ def every_statement(dialect: Dialect) -> list[str]:
     ]
     out += [count(label) for label in LABELS.values()]
     out += [
+        FIND_PERSONS,
+        COUNT_PERSONS,
         COUNT_TENURES,
         CHILDREN,
         TENURES_OF_POSITIONS,

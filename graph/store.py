@@ -182,6 +182,10 @@ class Store(Protocol):
 
     def get_persons(self, ids: Iterable[str]) -> dict[str, Person]: ...
 
+    def find_persons(self, q: str, *, limit: int, offset: int) -> tuple[list[Person], int]:
+        """Persons whose name contains ``q`` or whose id is ``q``, by id; a page and the total."""
+        ...
+
     def holders(self, position_id: str, at: int) -> list[Tenure]:
         """Tenures on the position in force at ordinal date ``at`` (``start <= at < end``)."""
         ...

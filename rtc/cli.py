@@ -606,6 +606,45 @@ def migrate_cmd(
     _finish_import(report, as_json)
 
 
+# ---------------------------------------------------------------- the service
+
+keys_app = typer.Typer(help="API keys for `rtc serve` (only their hashes are stored).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("add")
+def keys_add(
+    name: Annotated[str, typer.Argument(help="Who the key is for")],
+    role: Annotated[str, typer.Option(help="reader (all reads), loader (also imports) or admin")] = "reader",
+) -> None:
+    """Create an API key; it is printed once, and only its hash is kept (setting RTC_API_KEYS_FILE)."""
+    from api.keys import add_key
+
+    try:
+        key = add_key(get_settings().api_keys_file, name, role)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    print(key)
+    err.print(f"key for {name!r} ({role}) stored as a hash in {get_settings().api_keys_file}; it is not shown again")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    store: StoreOpt = None,
+) -> None:
+    """Serve the API (uvicorn, one worker). Every route but /health needs a key (rtc keys add)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    if store:
+        settings = settings.model_copy(update={"store": store})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 # ---------------------------------------------------------------- the main job
 
 

@@ -274,6 +274,14 @@ class CypherStore:
     ) -> dict[str, Position]:
         return {r["id"]: Position.model_validate(r) for r in self._select("positions", ids, org_ids)}
 
+    def find_persons(self, q: str, *, limit: int, offset: int) -> tuple[list[Person], int]:
+        params = {"q": q, "limit": limit, "offset": offset}
+        rows = [
+            Person.model_validate(self._from_node("persons", p))
+            for (p,) in self.transport.read(cypher.FIND_PERSONS, params)
+        ]
+        return rows, int(self.transport.read(cypher.COUNT_PERSONS, {"q": q})[0][0])
+
     def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
         return {r["id"]: Person.model_validate(r) for r in self._read_nodes("persons", cypher.by_keys("persons"), ids)}
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
@@ -117,12 +118,11 @@ class EmbeddedStore:
         self.url = f"embedded://{path}"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path / "rtc.sqlite3", isolation_level=None, check_same_thread=False, timeout=30
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk inserts stay in memory
+            # Two connections: reads (shared by threads, one at a time) and writes (an import), so
+            # that in WAL mode a long import does not block readers; they see the last commit.
+            self._wdb = self._connect()
+            self._wdb.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk inserts stay in memory
+            self._db = _Locked(self._connect())
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
@@ -136,9 +136,17 @@ class EmbeddedStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.url}: {exc}") from exc
         self._generation = self._data_version()
+        self._write_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path / "rtc.sqlite3", isolation_level=None, check_same_thread=False, timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
 
     def close(self) -> None:
         self._db.close()
+        self._wdb.close()
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({str(self.path)!r})"
@@ -203,7 +211,15 @@ class EmbeddedStore:
         )
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
-        db = self._db
+        with self._write_lock:
+            self._write(batch, log)
+        self._invalidate()
+        self._generation = self._data_version()
+        if batch.rows.get("actions"):
+            self._action_index  # noqa: B018 - writes the snapshot now, so no read pays for it later
+
+    def _write(self, batch: Batch, log: dict[str, Any]) -> None:
+        db = self._wdb
         try:
             db.execute("BEGIN IMMEDIATE")
             for entity, rows in (*batch.rows.items(), ("tenure_rows", batch.tenure_rows)):
@@ -245,10 +261,6 @@ class EmbeddedStore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        self._invalidate()
-        self._generation = self._data_version()
-        if batch.rows.get("actions"):
-            self._action_index  # noqa: B018 - writes the snapshot now, so no read pays for it later
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
         return self._records(entity)
@@ -331,6 +343,16 @@ class EmbeddedStore:
         if ids is None:
             return dict(positions)
         return {i: positions[i] for i in ids if i in positions}
+
+    def find_persons(self, q: str, *, limit: int, offset: int) -> tuple[list[Person], int]:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = "name LIKE ? ESCAPE '\\' OR id = ?"
+        total = int(self._db.execute(f"SELECT count(*) FROM persons WHERE {where}", (like, q)).fetchone()[0])
+        cols = ", ".join(f'"{c}"' for c in COLUMNS["persons"])
+        rows = self._db.execute(
+            f"SELECT {cols} FROM persons WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (like, q, limit, offset)
+        )
+        return [Person.model_validate(_record("persons", r)) for r in rows], total
 
     def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
         return {d["id"]: Person.model_validate(d) for d in self._records("persons", ids)}
@@ -509,10 +531,35 @@ class EmbeddedStore:
         return (min(values), max(values)) if values else None
 
 
+class _Rows(list[Any]):
+    """A fetched result, with the cursor methods the callers use."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
+class _Locked:
+    """A connection shared by threads: each statement runs and is fetched under a lock."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._lock = threading.Lock()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Rows:
+        with self._lock:
+            return _Rows(self._db.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class _TenureIndex:
     """Tenures as sorted columns, sliced by position or person in O(log n)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: _Locked) -> None:
         rows = db.execute(
             "SELECT id, person_id, position_id, start, end_, start_ord, end_ord, opened_by, open_kind, "
             "closed_by, close_kind FROM tenures ORDER BY position_id, start_ord, person_id"

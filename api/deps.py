@@ -1,0 +1,55 @@
+"""Dependencies: settings, the store opened once by the lifespan hook, and the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from api.keys import Principal, authenticate
+from graph.store import Store
+from rtc.settings import Settings, get_settings
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def _principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer API key")] = None,
+    x_api_key: Annotated[str | None, Header(description="API key (alternative to Authorization)")] = None,
+) -> Principal:
+    key = x_api_key
+    if authorization and authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "an API key is required (Authorization: Bearer KEY)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = authenticate(key, request.app.state.keys)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require(role: str) -> Callable[..., Principal]:
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if not principal.may(role):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {principal.role} role may not do this (needs {role})")
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(require("reader"))]
+Loader = Annotated[Principal, Depends(require("loader"))]

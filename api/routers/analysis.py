@@ -1,0 +1,171 @@
+"""Accountability, pressure, findings and scorecards: the queries of DOMAIN.md section 5."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Reader, SettingsDep, StoreDep
+from api.errors import NotFound
+from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day, window
+from api.schemas import AdhocCase, FadesPublic, GapsPublic, OrgPressurePublic, SlogansPublic
+from queries import accountability, findings, pressure
+from queries.window import Window
+
+cases = APIRouter(tags=["accountability"])
+pressure_router = APIRouter(prefix="/pressure", tags=["pressure"])
+findings_router = APIRouter(prefix="/findings", tags=["findings"])
+scorecard_router = APIRouter(prefix="/scorecard", tags=["findings"])
+
+
+@cases.get("/cases/{case_id:path}/accountability", response_model=accountability.AccountabilityResult)
+def case_accountability(
+    case_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    as_of: AtQuery = None,
+    lookback_days: Annotated[int, Query(ge=0, le=3650)] = 365,
+    depth: Annotated[int, Query(ge=0, le=6)] = 1,
+) -> accountability.AccountabilityResult:
+    """Who is accountable for a stored case, found in their posts at ``as_of``."""
+    if case_id not in store.get_cases([case_id]):
+        raise NotFound(f"no case with id {case_id!r}")
+    return accountability.accountability(
+        store, case_id, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=settings.weights
+    )
+
+
+@cases.post("/accountability", response_model=accountability.AccountabilityResult)
+def adhoc_accountability(
+    body: AdhocCase, store: StoreDep, settings: SettingsDep, _: Reader
+) -> accountability.AccountabilityResult:
+    """The same for a case that is not stored ("what if")."""
+    if not store.get_organizations([body.org_id]):
+        raise NotFound(f"no organization with id {body.org_id!r}")
+    case = accountability.adhoc_case(body.org_id, body.start, body.end, body.category, body.violator_ids)
+    as_of = day(store, body.as_of)
+    return accountability.accountability(
+        store, case, as_of=as_of, lookback_days=body.lookback_days, depth=body.depth, weights=settings.weights
+    )
+
+
+def _pressure(
+    store: StoreDep, settings: SettingsDep, start: str | None, end: str | None, category: CategoryQuery
+) -> pressure.Pressure:
+    return pressure.pressure(
+        store, window(store, start, end), category=category.value if category else None, weights=settings.weights
+    )
+
+
+@pressure_router.get("/levels", response_model=pressure.LevelProfile)
+def levels(
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    category: CategoryQuery = None,
+) -> pressure.LevelProfile:
+    """Pressure received per level (median and mean over organizations, zeros included)."""
+    return pressure.level_profile(_pressure(store, settings, start, end, category))
+
+
+@pressure_router.get("/fades", response_model=FadesPublic)
+def fades(
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    category: CategoryQuery = None,
+) -> FadesPublic:
+    """The fade ratio at each level boundary, and the steepest."""
+    profile = pressure.level_profile(_pressure(store, settings, start, end, category))
+    ratios = [
+        {"from_level": a.level, "to_level": b.level, "ratio": b.fade_ratio_from_above}
+        for a, b in zip(profile.levels, profile.levels[1:], strict=False)
+    ]
+    return FadesPublic(
+        window=profile.window,
+        category=profile.category,
+        fades=ratios,
+        steepest_fade=profile.steepest_fade.model_dump() if profile.steepest_fade else None,
+    )
+
+
+@pressure_router.get("/orgs/{org_id:path}", response_model=OrgPressurePublic)
+def org_pressure(
+    org_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    category: CategoryQuery = None,
+) -> OrgPressurePublic:
+    """One organization's figures, with the action ids behind each."""
+    if not store.get_organizations([org_id]):
+        raise NotFound(f"no organization with id {org_id!r}")
+    p = _pressure(store, settings, start, end, category)
+    figures = pressure.org_pressures(p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
+    own = figures.get(org_id)
+    return OrgPressurePublic(
+        window=p.window.as_dict(),
+        category=p.category,
+        figures=own.model_dump() if own else {},
+        received_by_kind=pressure.received_by_kind(p, org_id),
+        evidence={f: pressure.evidence(p, org_id, f) for f in ("received", "sent", "weak", "commission")},
+    )
+
+
+@findings_router.get("/gaps", response_model=GapsPublic)
+def gaps(store: StoreDep, _: Reader, at: AtQuery = None) -> GapsPublic:
+    when = day(store, at)
+    found = findings.gaps(store, when)
+    return GapsPublic(at=when, gaps=[g.model_dump() for g in found], count=len(found))
+
+
+@findings_router.get("/soft", response_model=findings.SoftReport)
+def soft(
+    store: StoreDep,
+    _: Reader,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    min_outcomes: Annotated[int, Query(ge=1, le=1000)] = 3,
+) -> findings.SoftReport:
+    w = Window.of(start, end) if start and end else None
+    return findings.soft_accountability(store, w, min_outcomes=min_outcomes)
+
+
+@findings_router.get("/slogans", response_model=SlogansPublic)
+def slogans(
+    store: StoreDep, settings: SettingsDep, _: Reader, start: FromQuery = None, end: ToQuery = None
+) -> SlogansPublic:
+    """Committees whose supervision work is done by their commission (case_support excepted)."""
+    p = _pressure(store, settings, start, end, None)
+    flagged = sorted(
+        ((o, v) for o, v in pressure.commission_shares(p).items() if v > settings.commission_share_flag),
+        key=lambda x: (-x[1], x[0]),
+    )
+    return SlogansPublic(
+        window=p.window.as_dict(),
+        threshold=settings.commission_share_flag,
+        committees=[{"org_id": o, "org_name": p.orgs[o].name, "commission_share": v} for o, v in flagged],
+    )
+
+
+@scorecard_router.get("/{org_id:path}", response_model=findings.Scorecard)
+def scorecard(
+    org_id: str, store: StoreDep, settings: SettingsDep, _: Reader, start: FromQuery = None, end: ToQuery = None
+) -> findings.Scorecard:
+    if not store.get_organizations([org_id]):
+        raise NotFound(f"no organization with id {org_id!r}")
+    return findings.scorecard(
+        store,
+        org_id,
+        _pressure(store, settings, start, end, None),
+        min_pressure=settings.min_pressure,
+        sink_ratio=settings.sink_ratio,
+    )

@@ -1,0 +1,33 @@
+"""Query parameters shared by the routers: dates are ISO, validated; windows are named."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+
+from graph.model import Category, from_ordinal, to_ordinal
+from graph.store import Store
+from queries.window import Window, default_window, latest_date
+
+DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+AtQuery = Annotated[
+    str | None,
+    Query(pattern=DATE, description="a date (default: the latest date in the data)", examples=["2022-06-01"]),
+]
+FromQuery = Annotated[
+    str | None, Query(alias="from", pattern=DATE, description="window start", examples=["2024-01-01"])
+]
+ToQuery = Annotated[
+    str | None, Query(alias="to", pattern=DATE, description="window end, exclusive", examples=["2025-01-01"])
+]
+CategoryQuery = Annotated[Category | None, Query(description="only this duty category")]
+
+
+def day(store: Store, at: str | None) -> str:
+    """``at`` checked (a real date), or the latest date in the data."""
+    return from_ordinal(to_ordinal(at)) if at else from_ordinal(latest_date(store))
+
+
+def window(store: Store, start: str | None, end: str | None) -> Window:
+    return default_window(store, start, end)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Reader, StoreDep
+from api.errors import NotFound
+from api.routers.common import AtQuery, day
+from api.schemas import CareerPublic, HoldersPublic, PersonsPublic
+from graph.model import Person
+from queries import lookups
+
+persons = APIRouter(prefix="/persons", tags=["persons"])
+positions = APIRouter(prefix="/positions", tags=["positions"])
+
+
+@persons.get("", response_model=PersonsPublic)
+def search_persons(
+    store: StoreDep,
+    _: Reader,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="part of the name (Chinese works) or the id")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PersonsPublic:
+    found, total = store.find_persons(q, limit=limit, offset=offset)
+    return PersonsPublic(data=found, count=len(found), total=total, limit=limit, offset=offset)
+
+
+def _person(store: StoreDep, person_id: str) -> Person:
+    found = store.get_persons([person_id])
+    if person_id not in found:
+        raise NotFound(f"no person with id {person_id!r}")
+    return found[person_id]
+
+
+@persons.get("/{person_id:path}/career", response_model=CareerPublic)
+def career(person_id: str, store: StoreDep, _: Reader) -> CareerPublic:
+    return CareerPublic(person=_person(store, person_id), career=lookups.career(store, person_id))
+
+
+@positions.get("/{position_id:path}/holders", response_model=HoldersPublic)
+def holders(position_id: str, store: StoreDep, _: Reader, at: AtQuery = None) -> HoldersPublic:
+    if not store.get_positions([position_id]):
+        raise NotFound(f"no position with id {position_id!r}")
+    when = day(store, at)
+    return HoldersPublic(position_id=position_id, at=when, holders=lookups.holders(store, position_id, when))
+
+
+@persons.get("/{person_id:path}", response_model=Person)
+def get_person(person_id: str, store: StoreDep, _: Reader) -> Person:
+    return _person(store, person_id)
