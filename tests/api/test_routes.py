@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -145,7 +146,8 @@ def test_invalid_import_is_422_with_the_report_and_conflict_is_409(api: Api) -> 
     assert bad.status_code == 422 and bad.json()["report"]["errors"][0]["rule"] == "missing-field"
     clash = api.client.post("/imports", headers=h, json={"tables": {"persons": [{"id": "p1", "name": "别人"}]}})
     assert clash.status_code == 409 and clash.json()["import_id"]
-    audit = [json.loads(line) for line in open(api.settings.audit_log, encoding="utf-8")]
+    lines = Path(api.settings.audit_log).read_text(encoding="utf-8").splitlines()
+    audit = [json.loads(line) for line in lines]
     assert [e["outcome"] for e in audit] == ["invalid", "conflict"]
 
 
