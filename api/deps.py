@@ -1,20 +1,31 @@
-"""Dependencies: settings, the store opened once by the lifespan hook, and the caller's role."""
+"""Dependencies: settings, the store opened once by the lifespan hook, and the caller's role.
+
+They are ``async def`` on purpose: none of them blocks, and FastAPI runs a plain ``def``
+dependency in its thread pool, a hop that cost more than the whole lookup it guards."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from api.keys import Principal, authenticate
 from graph.store import Store
-from rtc.settings import Settings, get_settings
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+from rtc.settings import Settings
 
 
-def get_store(request: Request) -> Store:
+async def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (not ``dependency_overrides``: FastAPI analyses an
+    overridden dependency's signature again on every request)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
@@ -22,7 +33,7 @@ def get_store(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def _principal(
+async def _principal(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer API key")] = None,
     x_api_key: Annotated[str | None, Header(description="API key (alternative to Authorization)")] = None,
@@ -42,8 +53,8 @@ def _principal(
     return principal
 
 
-def require(role: str) -> Callable[..., Principal]:
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+def require(role: str) -> Callable[..., Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if not principal.may(role):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {principal.role} role may not do this (needs {role})")
         return principal

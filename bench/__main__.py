@@ -78,7 +78,11 @@ def run(preset: str, samples: int) -> dict[str, Any]:
     t = time.perf_counter()
     level_profile(pressure(cold_store, window))
     profile_warm = time.perf_counter() - t
+    from bench.api import run_api
+
+    api = run_api(url, requests=samples)
     return {
+        "api": api,
         "preset": preset,
         "backend": "embedded",
         "rows": job["rows"],
@@ -142,6 +146,18 @@ def show(r: dict[str, Any]) -> None:
         ),
         ("level profile, one year (warm)", f"{r['level_profile_s']['warm']:.3f} s", "", None),
     ]
+    for c in ("c1", "c10"):
+        h, a = r["api"][c]["health_ms"], r["api"][c]["accountability_ms"]
+        rows += [
+            (f"API GET /health, concurrency {c[1:]}: median / p99", f"{h['median']:.2f} / {h['p99']:.2f} ms", "", None),
+            (
+                f"API GET accountability, concurrency {c[1:]}: median",
+                f"{a['median']:.2f} ms ({a['median'] / h['median']:.1f}x /health)",
+                "<= 5x /health",
+                a["median"] <= 5 * h["median"],
+            ),
+            (f"API GET accountability, concurrency {c[1:]}: p99", f"{a['p99']:.2f} ms", "<= 25 ms", a["p99"] <= 25),
+        ]
     for name, measured, target, ok in rows:
         table.add_row(name, measured, target, "" if ok is None else ("yes" if ok else "NO"))
     Console().print(table)

@@ -61,7 +61,7 @@ class ActionTable:
 
     def rows(self, idx: np.ndarray) -> ActionTable:
         """The rows at positions ``idx``, in that order."""
-        return ActionTable(
+        table = ActionTable(
             ids=self.id_list(idx),
             date=self.date[idx],
             kind=self.kind[idx],
@@ -71,6 +71,9 @@ class ActionTable:
             by_org=self.by_org[idx],
             orgs=self.orgs,
         )
+        if "codes" in self.__dict__:  # same ``orgs``: share the index instead of rebuilding it
+            table.__dict__["codes"] = self.__dict__["codes"]
+        return table
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple[str, int, str, str, str, str, str]]) -> ActionTable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
 from api.errors import NotFound
@@ -28,13 +28,16 @@ def case_accountability(
     as_of: AtQuery = None,
     lookback_days: Annotated[int, Query(ge=0, le=3650)] = 365,
     depth: Annotated[int, Query(ge=0, le=6)] = 1,
-) -> accountability.AccountabilityResult:
+) -> Response:
     """Who is accountable for a stored case, found in their posts at ``as_of``."""
     if case_id not in store.get_cases([case_id]):
         raise NotFound(f"no case with id {case_id!r}")
-    return accountability.accountability(
+    result = accountability.accountability(
         store, case_id, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=settings.weights
     )
+    # The busiest route: the result already is the response model, so pydantic writes the JSON
+    # itself (FastAPI's generic encoder took a third of the request).
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @cases.post("/accountability", response_model=accountability.AccountabilityResult)

@@ -74,6 +74,7 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS imports (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
 ]
+RECHECK_SECONDS = 0.05
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
@@ -136,6 +137,7 @@ class EmbeddedStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.url}: {exc}") from exc
         self._generation = self._data_version()
+        self._checked = time.monotonic()
         self._write_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
@@ -156,7 +158,14 @@ class EmbeddedStore:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def _fresh(self) -> None:
-        """Drop in-memory indexes when another connection has committed since they were built."""
+        """Drop in-memory indexes when another connection has committed since they were built.
+
+        Another process's commit is noticed within ``RECHECK_SECONDS`` (asking SQLite on every
+        read cost more than the read); this store's own writes are seen at once."""
+        now = time.monotonic()
+        if now - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = now
         version = self._data_version()
         if version != self._generation:
             self._invalidate()

@@ -36,6 +36,7 @@ def test_reads_see_a_write_from_another_connection(tmp_path: Path, tiny_dataset:
     reader, writer = open_store(url), open_store(url)
     assert reader.get_organizations() == {}
     assert load_dataset(writer, tiny_dataset).ok
+    time.sleep(0.06)  # another connection's commit is noticed within RECHECK_SECONDS
     assert len(reader.get_organizations()) == writer.counts()["organizations"]
 
 
