@@ -8,9 +8,12 @@ import json
 import tempfile
 import threading
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
@@ -23,7 +26,8 @@ from loaders.load import Report, load_dataset, load_tables
 from loaders.schema import EXTENSIONS, FILES
 
 router = APIRouter(prefix="/imports", tags=["imports"])
-_one_at_a_time = threading.Lock()  # imports are serialised; reads go on meanwhile
+# Imports run in a worker thread of their own, one at a time; reads go on meanwhile.
+_imports = anyio.CapacityLimiter(1)
 
 
 class ImportLog:
@@ -118,8 +122,10 @@ async def create_import(
                             f"unexpected file {name!r}: name files like persons.csv, actions.jsonl or cases.xlsx",
                         )
                     Path(folder, name).write_bytes(await upload.read())
-                with _one_at_a_time:
-                    report = load_dataset(store, folder, dry_run=dry_run, max_errors=settings.max_errors, log=log)
+                report = await anyio.to_thread.run_sync(
+                    partial(load_dataset, store, folder, dry_run=dry_run, max_errors=settings.max_errors, log=log),
+                    limiter=_imports,
+                )
                 report.source = ", ".join(sorted(Path(u.filename or "").name for u in uploads))
         else:
             body = ImportRows.model_validate_json(await request.body())
@@ -130,8 +136,9 @@ async def create_import(
             tables: dict[str, list[tuple[tuple[str, int | None], dict[str, Any]]]] = {
                 name: [((name, n), row) for n, row in enumerate(rows, start=1)] for name, rows in body.tables.items()
             }
-            with _one_at_a_time:
-                load_tables(store, tables, report, dry_run=dry_run or body.dry_run, log=log)
+            await anyio.to_thread.run_sync(
+                partial(load_tables, store, tables, report, dry_run=dry_run or body.dry_run, log=log), limiter=_imports
+            )
     except StoreError as exc:
         return _finish(request, who.name, dry_run, None, str(exc))
     return _finish(request, who.name, report.dry_run, report, None)

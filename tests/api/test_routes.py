@@ -45,7 +45,7 @@ def call(api: Api, method: str, path: str, role: str | None):  # type: ignore[no
     return api.client.request(method, path, headers=api.headers(role), json=body)
 
 
-@pytest.mark.parametrize("method, path", [*READS, ("POST", "/imports")])
+@pytest.mark.parametrize("method, path", [*READS, ("POST", "/imports"), ("GET", "/imports/some-id")])
 def test_no_key_or_a_bad_key_is_401(api: Api, method: str, path: str) -> None:
     for role in (None, "bad"):
         r = call(api, method, path, role)
