@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,6 +23,7 @@ from graph.store import Store, StoreError
 from loaders.generate import PRESETS, generate
 from loaders.load import Report, load_dataset, migrate
 from queries import accountability, findings, lookups, pressure
+from queries.serialize import jsonable
 from queries.window import Window, default_window, latest_date
 from rtc.settings import get_settings, open_configured_store
 
@@ -53,17 +53,7 @@ def _store(url: str | None) -> Iterator[Store]:
 
 
 def _emit(data: Any) -> None:
-    print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
-
-
-def _plain(data: Any) -> Any:
-    if isinstance(data, BaseModel):
-        return data.model_dump(mode="json")
-    if isinstance(data, list):
-        return [_plain(d) for d in data]
-    if isinstance(data, dict):
-        return {k: _plain(v) for k, v in data.items()}
-    return data
+    print(json.dumps(jsonable(data), ensure_ascii=False, indent=2))
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:

@@ -15,19 +15,10 @@ from graph.store import Store, open_store
 from loaders.load import load_dataset
 from queries import findings, lookups, pressure
 from queries.accountability import accountability
+from queries.serialize import jsonable
 from queries.window import Window, default_window
 from rtc.cli import app
 from tests.conftest import BACKENDS, make_store
-
-
-def _dump(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, list):
-        return [_dump(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _dump(v) for k, v in value.items()}
-    return value
 
 
 def answers(store: Store) -> dict[str, Any]:
@@ -39,26 +30,26 @@ def answers(store: Store) -> dict[str, Any]:
     assert span is not None
     days = [rng.randint(span[0], span[1]) for _ in range(20)]
     out["holders"] = [
-        _dump(lookups.holders(store, p, __import__("datetime").date.fromordinal(d)))
+        jsonable(lookups.holders(store, p, __import__("datetime").date.fromordinal(d)))
         for p, d in zip(rng.sample(positions, 20), days, strict=True)
     ]
     persons = sorted({t.person_id for p in positions[:40] for t in store.tenures(position_ids=[p])})
-    out["careers"] = {p: _dump(lookups.career(store, p)) for p in persons[:30]}
+    out["careers"] = {p: jsonable(lookups.career(store, p)) for p in persons[:30]}
     orgs = sorted(store.get_organizations())
     out["leaders"] = {o: sorted(h.person.id for h in lookups.leaders(store, o, "2023-06-01")) for o in orgs[:30]}
-    out["accountability"] = {c: _dump(accountability(store, c, depth=2)) for c in sorted(store.get_cases())}
+    out["accountability"] = {c: jsonable(accountability(store, c, depth=2)) for c in sorted(store.get_cases())}
     window = default_window(store)
     p = pressure.pressure(store, window)
-    out["levels"] = _dump(pressure.level_profile(p))
-    out["orgs"] = _dump(pressure.org_pressures(p))
+    out["levels"] = jsonable(pressure.level_profile(p))
+    out["orgs"] = jsonable(pressure.org_pressures(p))
     out["evidence"] = {o: pressure.evidence(p, o) for o in orgs[:20]}
     full = pressure.pressure(store, Window(span[0], span[1] + 1), category="discipline")
-    out["levels_discipline"] = _dump(pressure.level_profile(full))
-    out["gaps"] = sorted(json.dumps(_dump(g), sort_keys=True) for g in findings.gaps(store, "2023-06-01"))
-    out["soft"] = _dump(findings.soft_accountability(store))
-    out["coverage"] = _dump(findings.coverage(p))
-    out["standards"] = _dump(findings.standards_compliance(store, Window(span[0], span[1] + 1)))
-    out["scorecards"] = {o: _dump(findings.scorecard(store, o, p)) for o in orgs[:5]}
+    out["levels_discipline"] = jsonable(pressure.level_profile(full))
+    out["gaps"] = sorted(json.dumps(jsonable(g), sort_keys=True) for g in findings.gaps(store, "2023-06-01"))
+    out["soft"] = jsonable(findings.soft_accountability(store))
+    out["coverage"] = jsonable(findings.coverage(p))
+    out["standards"] = jsonable(findings.standards_compliance(store, Window(span[0], span[1] + 1)))
+    out["scorecards"] = {o: jsonable(findings.scorecard(store, o, p)) for o in orgs[:5]}
     return out
 
 
