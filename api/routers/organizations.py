@@ -22,7 +22,7 @@ def list_organizations(
     parent: str | None = Query(None, description="only the children of this organization"),
     q: str | None = Query(None, max_length=200, description="part of the name (Chinese works) or the id"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> OrganizationsPublic:
     found = [
         o

@@ -21,7 +21,7 @@ def search_persons(
     _: Reader,
     q: Annotated[str, Query(min_length=1, max_length=200, description="part of the name (Chinese works) or the id")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> PersonsPublic:
     found, total = store.find_persons(q, limit=limit, offset=offset)
     return PersonsPublic(data=found, count=len(found), total=total, limit=limit, offset=offset)
