@@ -122,6 +122,11 @@ def test_errors_are_problem_json(api: Api, path: str, status: int) -> None:
     assert r.json()["status"] == status and r.json()["detail"]
 
 
+def test_adhoc_case_in_an_unknown_organization_is_404(api: Api) -> None:
+    r = api.client.post("/accountability", headers=api.headers("reader"), json={**ADHOC, "org_id": "nope"})
+    assert r.status_code == 404 and "nope" in r.json()["detail"]
+
+
 def test_422_names_the_field(api: Api) -> None:
     r = api.client.get("/organizations?limit=abc", headers=api.headers("reader"))
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "limit"]
