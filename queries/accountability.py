@@ -130,6 +130,8 @@ def accountability(
     positions = store.get_positions(org_ids=org_ids)
     held = store.tenures(position_ids=list(positions), overlapping=wide)
     finder = _Finder(store, at, positions, held)
+    # Everyone who can get a row below, read in one go (one round trip on a server).
+    finder.read_careers(_candidates(case, org, positions, held, window, above))
     own = [p for p in positions.values() if p.org_id == org.id]
     category = Category(case.category)
 
@@ -163,6 +165,29 @@ def accountability(
         depth=depth,
         responsible=rows,
     )
+
+
+def _candidates(
+    case: Case,
+    org: Organization,
+    positions: dict[str, Position],
+    held: list[Tenure],
+    window: tuple[int, int],
+    above: list[Organization],
+) -> set[str]:
+    """The violators, the case organization's leaders and the discipline secretary in the window,
+    and the secretaries and portfolio members of the levels above (in the wider window of ``held``)."""
+    upstream = {o.id for o in above}
+    category = Category(case.category)
+    out = set(case.violator_ids)
+    for t in held:
+        p = positions[t.position_id]
+        if p.org_id in upstream:
+            if p.role is Role.secretary or (p.role is Role.member and category in p.portfolio):
+                out.add(t.person_id)
+        elif p.role.one_holder and _overlap(t, window) > 0:
+            out.add(t.person_id)
+    return out
 
 
 def supervising_commission(
@@ -244,8 +269,7 @@ class _Finder:
         violators = list(dict.fromkeys(violators))
         if not violators:
             return []
-        for t in self.store.tenures(person_ids=violators):  # whole careers: fill() needs them too
-            self.careers.setdefault(t.person_id, []).append(t)
+        self.read_careers(violators)
         tenures = [t for v in violators for t in self.careers.get(v, ()) if _overlap(t, window) > 0]
         rows = self._rows("direct", tenures, window, prefer=own)
         found = {r.person.id for r in rows}
@@ -263,6 +287,14 @@ class _Finder:
             if v not in found
         ]
         return rows
+
+    def read_careers(self, people: Iterable[str]) -> None:
+        """Read the whole careers of these people (those not read yet), in one read."""
+        unread = sorted(set(people) - set(self.careers))
+        for p in unread:
+            self.careers[p] = []
+        for t in self.store.tenures(person_ids=unread) if unread else ():
+            self.careers[t.person_id].append(t)
 
     def _rows(
         self, role: str, tenures: list[Tenure], window: tuple[int, int], prefer: set[str] | None = None
@@ -293,10 +325,8 @@ class _Finder:
         if not people:
             return
         names = self.store.get_persons(people)
-        careers = {p: self.careers.get(p, []) for p in people if p in self.careers}
-        unread = sorted(people - set(careers))
-        for t in self.store.tenures(person_ids=unread) if unread else ():
-            careers.setdefault(t.person_id, []).append(t)
+        self.read_careers(people)  # normally read already
+        careers = self.careers
         every = {t.id: t for ts in careers.values() for t in ts} | self.tenures
         posts = {p.tenure_id: p for p in posts_of(self.store, list(every.values()))}
         for r in rows:
