@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from enum import Enum
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
@@ -231,6 +232,12 @@ def from_ordinal(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` after the month of ``day``."""
+    m = day.month - 1 + months
+    return dt.date(day.year + m // 12, m % 12 + 1, 1)
+
+
 OPEN_END = dt.date.max.toordinal()  # the ordinal of a tenure still in office
 
 
@@ -390,3 +397,13 @@ ENTITY_MODELS: dict[str, type[Record]] = {
         Standard,
     )
 }
+
+
+def ancestor_chain(org_id: str, orgs: Mapping[str, Organization]) -> list[Organization]:
+    """The organization and its ancestors, itself first, from organizations in hand (a cycle stops it)."""
+    chain: list[Organization] = []
+    current = orgs.get(org_id)
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = orgs.get(current.parent_id) if current.parent_id else None
+    return chain

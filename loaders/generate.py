@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.model import DEFAULT_WEIGHTS, Category, Level, Role, default_rank
+from graph.model import DEFAULT_WEIGHTS, Category, Level, Role, add_months, default_rank
 
 CATS = [c.value for c in Category]
 KINDS = list(DEFAULT_WEIGHTS)
@@ -229,9 +229,7 @@ class Generator:
         return pid
 
     def _month_after(self, day: int, months: int) -> int:
-        d = dt.date.fromordinal(day)
-        m = d.month - 1 + months
-        return dt.date(d.year + m // 12, m % 12 + 1, 1).toordinal()
+        return add_months(dt.date.fromordinal(day), months).toordinal()
 
     def build_tenures(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[_Term]]:
         """Initial holders as tenure rows; every later move as a change row."""

@@ -190,6 +190,11 @@ def _candidates(
     return out
 
 
+def nearest_committee(chain: list[Organization]) -> Organization | None:
+    """The first committee in an ancestor-or-self chain (the organization itself first)."""
+    return next((o for o in chain if o.kind is OrgKind.committee), None)
+
+
 def supervising_commission(
     store: Store, org: Organization, chain: list[Organization] | None = None
 ) -> Organization | None:
@@ -197,8 +202,7 @@ def supervising_commission(
     parent is the nearest ancestor-or-self committee (None when that committee has none)."""
     if org.supervised_by:
         return store.get_organizations([org.supervised_by]).get(org.supervised_by)
-    chain = chain if chain is not None else store.ancestors(org.id)
-    committee = next((o for o in chain if o.kind is OrgKind.committee), None)
+    committee = nearest_committee(chain if chain is not None else store.ancestors(org.id))
     if committee is None:
         return None
     kids = store.get_children([committee.id]).get(committee.id, [])

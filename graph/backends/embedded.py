@@ -33,6 +33,7 @@ from graph.model import (
     Position,
     Standard,
     Tenure,
+    ancestor_chain,
     to_ordinal,
 )
 from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Batch, StoreError
@@ -324,12 +325,7 @@ class EmbeddedStore:
 
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
-        orgs, chain = self._orgs, []
-        current = orgs.get(org_id)
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = orgs.get(current.parent_id) if current.parent_id else None
-        return chain
+        return ancestor_chain(org_id, self._orgs)
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
