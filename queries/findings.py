@@ -23,7 +23,7 @@ from graph.model import (
     from_ordinal,
     to_ordinal,
 )
-from graph.store import ACTION_KINDS, CATEGORIES, Store
+from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
 from queries.accountability import nearest_committee
 from queries.pressure import Pressure, commission_shares, exists_in, org_pressures
 from queries.window import Window
@@ -39,12 +39,14 @@ class Gap(BaseModel):
     ids: list[str] = Field(default_factory=list, description="positions, categories or duties concerned")
 
 
-def gaps(store: Store, at: str | dt.date) -> list[Gap]:
-    """Gaps in the responsibility system on date ``at``."""
+def gaps(store: Store, at: str | dt.date, org_ids: list[str] | None = None) -> list[Gap]:
+    """Gaps in the responsibility system on date ``at``; only those of ``org_ids`` when given
+    (the positions and tenures of the other organizations are then not read)."""
     day = to_ordinal(at)
     orgs = store.get_organizations()
     live = {i: o for i, o in orgs.items() if exists_in(o, Window(day, day + 1))}
-    positions = [p for p in store.get_positions().values() if p.org_id in live]
+    wanted = live if org_ids is None else {i: live[i] for i in org_ids if i in live}
+    positions = [p for p in store.get_positions(org_ids=wanted).values() if p.org_id in live]
     held = {t.position_id for t in store.tenures(position_ids=[p.id for p in positions], overlapping=(day, day + 1))}
     out: list[Gap] = []
     for p in positions:
@@ -78,8 +80,8 @@ def gaps(store: Store, at: str | dt.date) -> list[Gap]:
                     ids=shared,
                 )
             )
-    out += _undecomposed(store, live)
-    for org in _unsupervised(orgs, live):
+    out += [g for g in _undecomposed(store, live) if g.org_id in wanted]  # decomposition needs every duty
+    for org in _unsupervised(orgs, wanted):
         out.append(
             Gap(
                 kind="no-commission",
@@ -278,10 +280,13 @@ def periods(window: Window, period: Period) -> list[Window]:
     return out
 
 
-def standards_compliance(store: Store, window: Window) -> list[Compliance]:
-    """For each standard and each whole period in the window: who met it and who missed it, with counts."""
+def standards_compliance(store: Store, window: Window, actions: ActionTable | None = None) -> list[Compliance]:
+    """For each standard and each whole period in the window: who met it and who missed it, with counts.
+
+    ``actions``: the window's actions, when the caller has read them already (all categories).
+    """
     orgs = store.get_organizations()
-    table = store.actions(window.start, window.end)
+    table = actions if actions is not None else store.actions(window.start, window.end)
     out = []
     for std in sorted(store.get_standards().values(), key=lambda s: s.id):
         targets = [
@@ -344,7 +349,8 @@ def scorecard(
     codes = {o: i for i, o in enumerate(table.orgs)}
     got = table.to_org == codes.get(org_id, -1)
     cats = sorted({CATEGORIES[c] for c in np.unique(table.category[got]).tolist()})
-    compliance = [c for c in standards_compliance(store, p.window) if org_id in c.met or org_id in c.missed]
+    every = p.actions if p.category is None else None  # a category-filtered read cannot count for standards
+    compliance = [c for c in standards_compliance(store, p.window, every) if org_id in c.met or org_id in c.missed]
     cases = store.get_cases(org_ids=[org_id])
     in_window = sorted(i for i, c in cases.items() if p.window.contains(to_ordinal(c.start)))
     soft = soft_accountability(store, p.window)
@@ -366,7 +372,7 @@ def scorecard(
         category_coverage=round(len(cats) / len(CATEGORIES), 4),
         standards_met=[f"{c.standard_id} {c.period['from']}" for c in compliance if org_id in c.met],
         standards_missed=[f"{c.standard_id} {c.period['from']}" for c in compliance if org_id in c.missed],
-        gaps=[g for g in gaps(store, at) if g.org_id == org_id],
+        gaps=gaps(store, at, [org_id]),
         cases=in_window,
         soft_share=soft_row.soft_share if soft_row else None,
     )
