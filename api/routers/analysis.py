@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
 from api.errors import NotFound
-from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day, window
+from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day
 from api.schemas import AdhocCase, FadesPublic, GapsPublic, OrgPressurePublic, SlogansPublic
 from queries import accountability, findings, pressure
-from queries.window import Window
+from queries.window import Window, default_window
 
 cases = APIRouter(tags=["accountability"])
 pressure_router = APIRouter(prefix="/pressure", tags=["pressure"])
@@ -64,7 +64,10 @@ def _pressure(
     store: StoreDep, settings: SettingsDep, start: str | None, end: str | None, category: CategoryQuery
 ) -> pressure.Pressure:
     return pressure.pressure(
-        store, window(store, start, end), category=category.value if category else None, weights=settings.weights
+        store,
+        default_window(store, start, end),
+        category=category.value if category else None,
+        weights=settings.weights,
     )
 
 

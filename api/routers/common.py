@@ -8,7 +8,7 @@ from fastapi import Query
 
 from graph.model import Category, from_ordinal, to_ordinal
 from graph.store import Store
-from queries.window import Window, default_window, latest_date
+from queries.window import latest_date
 
 DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 AtQuery = Annotated[
@@ -27,7 +27,3 @@ CategoryQuery = Annotated[Category | None, Query(description="only this duty cat
 def day(store: Store, at: str | None) -> str:
     """``at`` checked (a real date), or the latest date in the data."""
     return from_ordinal(to_ordinal(at)) if at else from_ordinal(latest_date(store))
-
-
-def window(store: Store, start: str | None, end: str | None) -> Window:
-    return default_window(store, start, end)
