@@ -51,10 +51,6 @@ class ActionTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def take(self, mask: np.ndarray) -> ActionTable:
-        """The rows where ``mask`` is true."""
-        return self.rows(np.flatnonzero(mask))
-
     def id_list(self, idx: Iterable[int] | np.ndarray) -> list[str]:
         """The ids at positions ``idx`` as plain strings."""
         return [str(self.ids[int(i)]) for i in idx]

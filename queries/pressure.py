@@ -27,14 +27,9 @@ class Pressure:
     category: str | None
     orgs: dict[str, Organization]
     children: dict[str, list[str]]  # non-commission children of each organization
-    received: dict[str, float]  # R(o) for every organization existing in the window (zeros included)
+    received: dict[str, float]  # R(o) of every organization in the window, commissions excepted, zeros kept
     actions: ActionTable
     weights: np.ndarray
-
-    @property
-    def counted(self) -> list[str]:
-        """Organizations in the figures: existing in the window, commissions excepted."""
-        return list(self.received)
 
 
 def exists_in(org: Organization, window: Window) -> bool:
