@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.keys import load_keys
-from api.routers import analysis, imports, meta, organizations, people
+from api.routers import analysis, imports, meta, organizations, people, views
 from graph.store import Store
 from rtc.settings import Settings, get_settings, open_configured_store
 
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis.findings_router,
         analysis.scorecard_router,
         imports.router,
+        views.router,
     ):
         app.include_router(router)
     return app

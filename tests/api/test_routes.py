@@ -36,6 +36,11 @@ READS = [
     ("GET", "/findings/soft"),
     ("GET", "/findings/slogans?from=2019-01-01&to=2021-01-01"),
     ("GET", "/scorecard/X?from=2019-01-01&to=2021-01-01"),
+    ("GET", "/views/pressure?from=2019-01-01&to=2020-01-01"),
+    ("GET", "/views/pressure?root=C&format=graphml"),
+    ("GET", "/views/cases/K1?as_of=2022-01-01"),
+    ("GET", "/views/persons/p1"),
+    ("GET", "/views/duties/X?format=gexf"),
 ]
 IMPORT = {"tables": {"persons": [{"id": "p99", "name": "新人"}]}}
 
@@ -108,6 +113,11 @@ def test_pagination(api: Api) -> None:
         ("/persons/nope", 404),
         ("/positions/nope/holders", 404),
         ("/scorecard/nope", 404),
+        ("/views/pressure?root=nope", 404),
+        ("/views/cases/nope", 404),
+        ("/views/persons/nope", 404),
+        ("/views/duties/nope", 404),
+        ("/views/pressure?format=png", 422),
         ("/imports/nope", 404),
         ("/positions/T/sec/holders?at=2020-02-30", 422),
         ("/organizations?limit=0", 422),
@@ -120,6 +130,16 @@ def test_errors_are_problem_json(api: Api, path: str, status: int) -> None:
     r = api.client.get(path, headers=api.headers("reader"))
     assert r.status_code == status and r.headers["content-type"] == "application/problem+json"
     assert r.json()["status"] == status and r.json()["detail"]
+
+
+def test_views_are_pages_and_exports(api: Api) -> None:
+    page = api.client.get("/views/cases/K1?as_of=2022-01-01", headers=api.headers("reader"))
+    assert page.headers["content-type"].startswith("text/html") and "case K1" in page.text
+    assert '"id":"person:p1"' in page.text  # the payload the page draws from
+    graphml = api.client.get(
+        "/views/pressure?root=C&from=2019-01-01&to=2020-01-01&format=graphml", headers=api.headers("reader")
+    )
+    assert graphml.headers["content-type"] == "application/xml" and '<node id="S">' in graphml.text
 
 
 def test_adhoc_case_in_an_unknown_organization_is_404(api: Api) -> None:

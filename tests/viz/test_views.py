@@ -1,0 +1,184 @@
+"""The graph each view builds, checked by hand on the scenario (every backend that is up)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from graph.store import Store
+from queries.findings import gaps
+from queries.window import Window
+from viz.duties import duties_view
+from viz.people import MOVEMENT, ROLE_COLORS, case_view, person_view
+from viz.pressure_map import FADE_COLOR, SINK_BORDER, pressure_map
+from viz.view import COLD_TO_HOT, View, heat, render_html, write_view
+
+Y2019 = Window.of("2019-01-01", "2020-01-01")
+
+
+def ids(view: View) -> set[str]:
+    return {n["id"] for n in view.nodes}
+
+
+def edge(view: View, a: str, b: str) -> dict:
+    return next(e for e in view.edges if e["from"] == a and e["to"] == b)
+
+
+def test_heat_scale_runs_cold_to_hot() -> None:
+    assert heat(0, 1.0) == COLD_TO_HOT[0] and heat(1.0, 1.0) == COLD_TO_HOT[-1]
+    assert heat(None, 1.0) == "#d9d9d9" and heat(5, 0) == COLD_TO_HOT[0]
+    # log scale: e - 1 is halfway between 0 and e**2 - 1
+    assert heat(1.718281828, 6.389056) == COLD_TO_HOT[4]
+
+
+def test_pressure_map_root_colours_and_years(scenario_store: Store) -> None:
+    # R in 2019: S 1.0 (inspection), X 0.2 (meeting), T 0.1 (document), T2 0. The top of the
+    # hierarchy has one child at each level down to X, so the map starts at X.
+    view = pressure_map(scenario_store, window=Y2019, as_of="2022-01-01")
+    assert view.data["root"] == "X" and ids(view) == {"X", "T", "T2"}
+    # Colour scale top: the most any shown node got in the window or a year (T: 1.0 in 2020).
+    assert view.node("T")["color"]["background"] == heat(0.1, 1.0)
+    assert view.node("T2")["color"]["background"] == COLD_TO_HOT[0]
+    yearly = view.data["yearly"]
+    k = yearly["ids"].index("T")
+    by_year = dict(zip(yearly["years"], (row[k] for row in yearly["values"]), strict=True))
+    assert by_year["2018"] == 0.8 and by_year["2019"] == 0.1 and by_year["2020"] == 1.0
+    assert yearly["colors"][yearly["years"].index("2020")][k] == COLD_TO_HOT[-1]
+    leaders = dict(view.details["T"])["leaders now"]
+    assert "书记: 王芳" in leaders and "副书记: 陈静" in leaders and "张伟" not in leaders  # p1 left in 2020
+    assert dict(view.details["T"])["received pressure"] == "0.1"
+
+
+def test_pressure_map_sinks_and_fades(scenario_store: Store) -> None:
+    view = pressure_map(scenario_store, root="C", window=Y2019)
+    assert ids(view) == {"C", "P", "S", "X", "T", "T2"}
+    s = view.node("S")  # receives 1.0, its child X 0.2: pass-on 0.2 < 0.5
+    assert s["borderWidth"] == 3 and s["color"]["border"] == SINK_BORDER
+    assert view.node("X")["borderWidth"] == 1  # 0.2 is below min_pressure
+    fade = edge(view, "S", "X")
+    assert fade["dashes"] and fade["color"]["color"] == FADE_COLOR
+    assert not edge(view, "X", "T")["dashes"]  # X receives less than min_pressure
+    assert not edge(view, "P", "S")["dashes"]  # P received nothing
+
+
+def test_pressure_map_collapses_the_deepest_levels_over_budget(scenario_store: Store) -> None:
+    view = pressure_map(scenario_store, root="C", window=Y2019, budget=4)
+    assert ids(view) == {"C", "P", "S", "S::below"}
+    assert view.data["collapsed_levels"] == 2
+    agg = view.node("S::below")
+    assert agg["attrs"]["organizations"] == 3 and agg["shape"] == "square"
+    assert agg["label"].startswith("1 县 + 2 乡镇") and "median 0.2" in agg["label"]  # its head: X
+    assert "rtc view pressure --root S" in dict(view.details["S::below"])["open"]
+    assert edge(view, "S", "S::below")["dashes"]  # the median of X is below half of S's 1.0
+    depth_one = pressure_map(scenario_store, root="C", window=Y2019, depth=1)
+    assert ids(depth_one) == {"C", "P"}
+
+
+def test_pressure_map_unknown_root_is_a_key_error(scenario_store: Store) -> None:
+    with pytest.raises(KeyError, match="nope"):
+        pressure_map(scenario_store, root="nope", window=Y2019)
+
+
+def test_case_chain(scenario_store: Store) -> None:
+    view = case_view(scenario_store, "K1", as_of="2022-01-01")
+    assert {"case:K1", "org:T", "person:p1", "person:p3", "person:p4", "person:p7"} <= ids(view)
+    p1 = view.node("person:p1")  # secretary then, promoted to X's deputy secretary
+    assert p1["label"].startswith(MOVEMENT["promoted"][0]) and p1["color"]["border"] == MOVEMENT["promoted"][1]
+    first = edge(view, "then:T/sec", "person:p1")
+    assert first["color"]["color"] == ROLE_COLORS["first"] and first["label"] == "first 2018-01-01 – 2020-07-01"
+    assert edge(view, "person:p1", "now:X/dep")["label"] == "promoted since 2020-07-01"
+    assert edge(view, "person:p3", "now:T2/m1")["label"] == "transferred since 2021-01-01"
+    assert view.node("person:p4")["label"].startswith(MOVEMENT["left"][0])  # retired
+    assert edge(view, "person:p4", "now:T-JW/dis")["dashes"]  # the last post, dashed
+    assert "2018-01-01 – 2020-07-01" in view.subtitle or "as of 2022-01-01" in view.subtitle
+
+
+def test_career_with_the_cases_in_each_tenure(scenario_store: Store) -> None:
+    view = person_view(scenario_store, "p1")
+    posts = [n for n in view.nodes if n["id"].startswith("post:")]
+    assert [n["name"] for n in posts] == ["书记 甲镇党委", "副书记 某县委"]
+    assert {n["id"] for n in view.nodes if n["id"].startswith("case:")} == {"case:K1"}  # K3 (2010) is before
+    assert edge(view, posts[0]["id"], "case:K1")["label"] == "2020-03-01 – 2020-12-01"
+    assert edge(view, posts[0]["id"], posts[1]["id"])["label"] == "promote"
+    with pytest.raises(KeyError):
+        person_view(scenario_store, "nobody")
+
+
+def test_duties_marks_the_gaps_findings_reports(tiny_store: Store) -> None:
+    orgs = tiny_store.get_organizations()
+    county = next(o.id for o in orgs.values() if o.level.value == "county" and o.kind.value == "committee")
+    view = duties_view(tiny_store, county)
+    at = view.subtitle.split("organizations on ")[1][:10]
+    undecomposed = {i for g in gaps(tiny_store, at, [county]) if g.kind == "undecomposed-duty" for i in g.ids}
+    marked = {n["id"] for n in view.nodes if n.get("attrs", {}).get("gap") and "::missing::" not in n["id"]}
+    assert marked == undecomposed
+    duties = tiny_store.get_duties(org_ids=[county])
+    assert set(duties) <= ids(view)
+    for node in (n for n in view.nodes if "::missing::" in n["id"]):  # a child with no share of the duty
+        duty_id, child = node["id"].split("::missing::")
+        assert orgs[child].parent_id == county
+        assert not any(d.parent_duty_id == duty_id for d in tiny_store.get_duties(org_ids=[child]).values())
+
+
+def test_exports_and_page(scenario_store: Store, tmp_path: Path) -> None:
+    view = pressure_map(scenario_store, root="C", window=Y2019)
+    g = nx.read_graphml(write_view(view, tmp_path / "map.graphml"))
+    assert set(g.nodes) == ids(view) and g.nodes["S"]["sink"] is True and g.nodes["S"]["received"] == 1.0
+    assert set(nx.read_gexf(write_view(view, tmp_path / "map.gexf")).nodes) == ids(view)
+    with pytest.raises(ValueError, match=r"\.html, \.graphml or \.gexf"):
+        write_view(view, tmp_path / "map.png")
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_page_is_self_contained_and_inert() -> None:
+    view = View(kind="case", title="t </script><b>x", subtitle="s")
+    view.nodes.append({"id": "a", "label": "</script><script>alert(1)</script>", "x": 0, "y": 0})
+    page = render_html(view)
+    assert "<script>alert(1)" not in page and "</script><b>x" not in page
+    tags = _Tags()
+    tags.feed(page)
+    assert [t for t, _ in tags.seen] == [
+        "html",
+        "head",
+        "meta",
+        "meta",
+        "meta",
+        "title",
+        "style",
+        "style",
+        "body",
+        "header",
+        "div",
+        "h1",
+        "div",
+        "div",
+        "span",
+        "label",
+        "select",
+        "input",
+        "span",
+        "main",
+        "div",
+        "aside",
+        "section",
+        "h2",
+        "section",
+        "h2",
+        "p",
+        "script",
+        "script",
+        "script",
+    ]
+    assert not [a for _, attrs in tags.seen for a, v in attrs if a in ("src", "href") and v]  # nothing to fetch
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, list]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.seen.append((tag, attrs))

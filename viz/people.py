@@ -1,0 +1,322 @@
+"""The accountability chain of a case and the career of a person: small graphs laid out in
+columns (left to right: what happened, then who, then where they are now)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from graph.model import ResponsibilityKind, from_ordinal, to_ordinal
+from graph.store import Store
+from queries.accountability import PostNow, PostThen, accountability
+from queries.lookups import Post, career
+from viz.view import View
+
+ROLE_COLORS = {
+    "direct": "#d7301f",
+    "first": "#7a0177",
+    "portfolio": "#2171b5",
+    "supervisory": "#238b45",
+    "upstream": "#fd8d3c",
+    "collective": "#737373",
+}
+MOVEMENT = {  # how a movement reads at a glance: a mark on the person, a colour on the edge to the post now
+    "same": ("=", "#737373"),
+    "promoted": ("↑", "#1a9850"),
+    "transferred": ("→", "#2171b5"),
+    "demoted": ("↓", "#d73027"),
+    "left": ("✕", "#000000"),
+    "unknown": ("?", "#bdbdbd"),
+}
+COLUMN = 380.0
+ROW = 90.0
+
+
+def _post_label(title: str, org_name: str) -> str:
+    return f"{title}\n{org_name}"
+
+
+def _span(start: str, end: str | None) -> str:
+    return f"{start} – {end or 'now'}"
+
+
+def case_view(
+    store: Store,
+    case_id: str,
+    *,
+    as_of: str | dt.date | None = None,
+    lookback_days: int = 365,
+    depth: int = 1,
+    weights: dict[str, float] | None = None,
+) -> View:
+    """Case, its organization, the posts then, the people, and their posts now."""
+    result = accountability(store, case_id, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=weights)
+    case = result.case
+    view = View(
+        kind="case",
+        title=f"Accountability chain: case {case.id} in {case.org_name}",
+        subtitle=f"misconduct [{case.start}, {case.window_end}), category {case.category}; "
+        f"posts now as of {result.as_of}; lookback {result.lookback_days} days, depth {result.depth}",
+    )
+    placed: set[str] = set()
+    row = 0  # one row per person: their post then, themselves and their posts now side by side
+
+    def add(node_id: str, column: int, label: str, **options: Any) -> str:
+        if node_id not in placed:
+            placed.add(node_id)
+            view.nodes.append(
+                {
+                    "id": node_id,
+                    "label": label,
+                    "name": label.replace("\n", " "),
+                    "x": column * COLUMN,
+                    "y": row * ROW,
+                    **options,
+                }
+            )
+        return node_id
+
+    case_node = add(
+        f"case:{case.id}",
+        0,
+        f"case {case.id}\n{case.category}",
+        shape="box",
+        color={"background": "#fee0d2", "border": "#cb181d"},
+        font={"size": 16},
+    )
+    view.details[case_node] = [
+        ["case", case.id or "ad hoc"],
+        ["organization", f"{case.org_name} ({case.org_id})"],
+        ["category", case.category],
+        ["misconduct", _span(case.start, case.end)],
+        ["window used", f"[{case.start}, {case.window_end})"],
+        ["violators", ", ".join(case.violator_ids) or "none recorded"],
+    ]
+    org_node = add(
+        f"org:{case.org_id}",
+        1,
+        case.org_name,
+        shape="ellipse",
+        color={"background": "#fdd0a2", "border": "#a63603"},
+        font={"size": 16},
+    )
+    view.details[org_node] = [["organization", f"{case.org_name} ({case.org_id})"]]
+    view.edges.append({"from": case_node, "to": org_node, "label": "in", "color": {"color": "#969696"}})
+
+    rows: dict[str, int] = {}
+    for r in result.responsible:
+        if f"person:{r.person.id}" not in placed:
+            row = rows.setdefault(r.person.id, len(rows))
+        color = ROLE_COLORS.get(r.role, "#737373")
+        mark, move_color = MOVEMENT.get(r.movement, ("?", "#bdbdbd"))
+        person = add(
+            f"person:{r.person.id}",
+            3,
+            f"{mark} {r.person.name}\n{r.movement}",
+            shape="box",
+            color={"background": "#ffffff", "border": move_color},
+            borderWidth=3,
+            font={"size": 16},
+        )
+        view.details.setdefault(person, [["person", f"{r.person.name} ({r.person.id})"]])
+        view.details[person] += [
+            [f"role: {r.role}", ResponsibilityKind(r.role).zh],
+            ["movement since", r.movement],
+            ["overlap with the window", f"{r.overlap_days} days"],
+            ["evidence: tenures", ", ".join(r.evidence.tenures) or "—"],
+            ["evidence: actions", ", ".join(r.evidence.actions) or "—"],
+        ]
+        then = r.post_then or r.last_post
+        if r.post_then is not None:
+            post = _then_node(add, r.post_then)
+            view.edges.append({"from": org_node, "to": post, "color": {"color": "#d9d9d9"}, "dashes": True})
+            view.edges.append(
+                {
+                    "from": post,
+                    "to": person,
+                    "color": {"color": color},
+                    "width": 3,
+                    "label": f"{r.role} {_span(r.post_then.start, r.post_then.end)}",
+                    "title": f"{r.role}: {ResponsibilityKind(r.role).zh}, overlap {r.overlap_days} days",
+                }
+            )
+        elif then is None:
+            view.edges.append({"from": org_node, "to": person, "color": {"color": color}, "width": 3, "label": r.role})
+        for now in r.posts_now:
+            target = _now_node(add, now)
+            view.edges.append(
+                {
+                    "from": person,
+                    "to": target,
+                    "color": {"color": move_color},
+                    "width": 2,
+                    "label": f"{r.movement} since {now.start}",
+                }
+            )
+        if r.movement == "left" and r.last_post is not None:
+            target = _now_node(add, r.last_post, left=True)
+            view.edges.append(
+                {
+                    "from": person,
+                    "to": target,
+                    "color": {"color": move_color},
+                    "dashes": True,
+                    "label": f"left {r.last_post.end or ''}",
+                }
+            )
+    view.legend = [
+        *(
+            {"label": f"{role} {ResponsibilityKind(role).zh}", "color": c, "line": True}
+            for role, c in ROLE_COLORS.items()
+        ),
+        *({"label": f"{mark} {name}", "color": c, "border": c} for name, (mark, c) in MOVEMENT.items()),
+        {"text": "columns: case, organization, posts then, people, posts now"},
+    ]
+    view.data = {"case": case.id, "as_of": result.as_of}
+    return view
+
+
+def _then_node(add: Any, post: PostThen) -> str:
+    node = add(
+        f"then:{post.position_id}",
+        2,
+        _post_label(post.title, post.org_name),
+        shape="box",
+        color={"background": "#f0f0f0", "border": "#636363"},
+    )
+    return str(node)
+
+
+def _now_node(add: Any, post: PostNow | PostThen, *, left: bool = False) -> str:
+    node = add(
+        f"now:{post.position_id}",
+        4,
+        _post_label(post.title, post.org_name) + ("\n(last post)" if left else ""),
+        shape="box",
+        color={"background": "#e5f5e0", "border": "#31a354"},
+    )
+    return str(node)
+
+
+def person_view(store: Store, person_id: str) -> View:
+    """A person's posts in date order, with the cases of each post's organization that fell in the tenure."""
+    persons = store.get_persons([person_id])
+    if person_id not in persons:
+        raise KeyError(f"no person with id {person_id!r}")
+    person = persons[person_id]
+    steps = career(store, person_id)
+    org_ids = sorted({s.post.org_id for s in steps})
+    cases = store.get_cases(org_ids=org_ids)
+    view = View(
+        kind="person",
+        title=f"Career: {person.name} ({person.id})",
+        subtitle=f"{len(steps)} posts; cases of each post's organization that fell within the tenure",
+    )
+    view.nodes.append(
+        {
+            "id": f"person:{person.id}",
+            "label": person.name,
+            "name": person.name,
+            "x": -COLUMN,
+            "y": 0,
+            "shape": "box",
+            "color": {"background": "#ffffff", "border": "#7a0177"},
+            "borderWidth": 3,
+            "font": {"size": 18},
+        }
+    )
+    view.details[f"person:{person.id}"] = [["person", f"{person.name} ({person.id})"], ["posts", str(len(steps))]]
+    previous = f"person:{person.id}"
+    for i, step in enumerate(steps):
+        post = step.post
+        node = f"post:{post.tenure_id}"
+        view.nodes.append(
+            {
+                "id": node,
+                "label": f"{post.title}\n{post.org_name}\n{_span(post.start, post.end)}",
+                "name": f"{post.title} {post.org_name}",
+                "x": i * COLUMN,
+                "y": 0 if i % 2 == 0 else ROW,
+                "shape": "box",
+                "color": {"background": "#f0f0f0", "border": "#636363"},
+            }
+        )
+        view.details[node] = _post_rows(post, step.movement, step.left_by, step.evidence)
+        view.edges.append(
+            {
+                "from": previous,
+                "to": node,
+                "label": step.movement,
+                "width": 2,
+                "color": {"color": _step_color(step.movement)},
+            }
+        )
+        previous = node
+        fell = _cases_in(cases.values(), post)
+        for k, case in enumerate(fell):
+            cnode = f"case:{case.id}"
+            view.nodes.append(
+                {
+                    "id": cnode,
+                    "label": f"case {case.id}\n{case.category}",
+                    "name": f"case {case.id}",
+                    "x": i * COLUMN + (k - (len(fell) - 1) / 2) * 130,
+                    "y": 3 * ROW + (k % 2) * ROW * 0.6,
+                    "shape": "box",
+                    "color": {"background": "#fee0d2", "border": "#cb181d"},
+                }
+            )
+            view.details[cnode] = [
+                ["case", case.id],
+                ["category", case.category.value],
+                ["misconduct", _span(case.start, case.end)],
+                ["organization", post.org_name],
+                ["see", f"rtc view case {case.id}"],
+            ]
+            view.edges.append(
+                {
+                    "from": node,
+                    "to": cnode,
+                    "dashes": True,
+                    "color": {"color": "#cb181d"},
+                    "label": _span(case.start, case.end),
+                }
+            )
+    view.legend = [
+        {"label": "post (title, organization, tenure)", "color": "#f0f0f0", "shape": "box"},
+        {"label": "case in the post's organization during the tenure", "color": "#fee0d2", "shape": "box"},
+        *({"label": m, "color": _step_color(m), "line": True} for m in ("first", "promote", "transfer", "demote")),
+    ]
+    view.data = {"person": person.id}
+    return view
+
+
+def _step_color(movement: str) -> str:
+    return {"promote": "#1a9850", "transfer": "#2171b5", "demote": "#d73027"}.get(movement, "#737373")
+
+
+def _post_rows(post: Post, movement: str, left_by: str | None, evidence: list[str]) -> list[list[str]]:
+    return [
+        ["post", f"{post.title} ({post.position_id})"],
+        ["organization", f"{post.org_name} ({post.org_id})"],
+        ["tenure", _span(post.start, post.end)],
+        ["rank", str(post.rank)],
+        ["began by", movement],
+        ["ended by", left_by or ("—" if post.end is None else "tenure row")],
+        ["evidence", ", ".join(evidence)],
+    ]
+
+
+def _cases_in(cases: Any, post: Post) -> list[Any]:
+    """Cases of the post's organization whose misconduct overlaps the tenure (half-open)."""
+    lo = to_ordinal(post.start)
+    hi = to_ordinal(post.end) if post.end else 10**7
+    out = []
+    for c in cases:
+        if c.org_id != post.org_id:
+            continue
+        s = to_ordinal(c.start)
+        e = to_ordinal(c.end or c.discovered or from_ordinal(s + 1))
+        if s < hi and max(e, s + 1) > lo:
+            out.append(c)
+    return sorted(out, key=lambda c: (c.start, c.id))

@@ -1,0 +1,447 @@
+"""The pressure map: a subtree coloured by received pressure, on level rings.
+
+Layout: a radial tree. The root sits in the middle and each level below it is a ring
+(the level bands of the map); every node's angle is the middle of the arc its subtree
+takes, so a city and its counties point the same way. A flat strip of level bands turns a
+province into a line tens of thousands of pixels wide; rings keep the first zoom readable.
+Labels are sized by ring, and vis-network draws a label only when it is large enough to
+read, so zooming in reveals the deeper levels' names.
+
+Above the node budget, the deepest levels are collapsed, one level at a time, into one
+aggregate node per parent ("312 村 villages, median 0.4"); the aggregate says how to open it
+(the same view rooted at that parent).
+
+Marks: a pressure sink (receives at least ``min_pressure``, passes on less than
+``sink_ratio``) has a thick black border; an edge where pressure fades, a child receiving
+less than ``sink_ratio`` of its parent's pressure (the per-edge form of the pass-on ratio),
+is red and dashed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graph.model import Level, Role, from_ordinal, to_ordinal
+from graph.store import ACTION_KINDS, CATEGORIES, Store
+from queries.pressure import OrgPressure, Pressure, exists_in, level_profile, org_pressures, pressure
+from queries.window import Window, default_window, latest_date, weight_array
+from viz.view import READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font
+
+DEFAULT_BUDGET = 1500
+FADE_COLOR = "#d7301f"
+EDGE_COLOR = "#9e9e9e"
+SINK_BORDER = "#111111"
+RING_STEP = 420.0  # minimum distance between two rings
+GAP = 14.0  # room between two neighbours on a ring
+
+
+@dataclass
+class _Shown:
+    """A node of the map: an organization, or an aggregate of the levels collapsed below one."""
+
+    id: str
+    parent: str | None
+    depth: int  # rings from the root
+    children: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)  # for an aggregate: every organization it holds
+    head: list[str] = field(default_factory=list)  # for an aggregate: its members on the shallowest level
+    size: float = 10.0
+    placed: Placed = field(default_factory=lambda: Placed(0.0, 0.0, 0, 0.0, (0.0, 0.0)))
+
+
+def default_root(p: Pressure) -> str:
+    """The top of the hierarchy; a top with a single child (the central committee above one
+    province) gives way to that child."""
+    tops = sorted(o for o in p.received if not p.orgs[o].parent_id or p.orgs[o].parent_id not in p.received)
+    if not tops:
+        raise ValueError("the store has no organization in this window")
+    root = tops[0]
+    while len(p.children.get(root, [])) == 1:
+        root = p.children[root][0]
+    return root
+
+
+def pressure_map(
+    store: Store,
+    *,
+    root: str | None = None,
+    depth: int | None = None,
+    window: Window | None = None,
+    category: str | None = None,
+    as_of: str | dt.date | None = None,
+    budget: int = DEFAULT_BUDGET,
+    weights: dict[str, float] | None = None,
+    min_pressure: float = 1.0,
+    sink_ratio: float = 0.5,
+) -> View:
+    """Build the pressure map of ``root``'s subtree (``depth`` levels below it; all by default).
+
+    Examples
+    --------
+    >>> view = pressure_map(store, root="P00", budget=1500)  # doctest: +SKIP
+    >>> write_view(view, Path("pressure.html"))  # doctest: +SKIP
+    """
+    if budget < 2:
+        raise ValueError("the node budget must be at least 2")
+    window = window or default_window(store)
+    at = to_ordinal(as_of) if as_of is not None else latest_date(store)
+    p = pressure(store, window, category=category, weights=weights)
+    root = root or default_root(p)
+    if root not in p.received:
+        raise KeyError(f"no organization with id {root!r} in the window (commissions are not on the map)")
+    figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
+    tree = _subtree(p, root, depth)
+    shown, collapsed = _collapse(p, tree, root, budget)
+    _layout(shown, root)
+    yearly = _yearly(store, p, shown, category, weights)
+    leaders = _leaders(store, [s.id for s in shown.values() if not s.members], at)
+    by_kind, by_category = _received_breakdown(p, [s.id for s in shown.values() if not s.members])
+    top = max((figures[s.id].received for s in shown.values() if not s.members), default=0.0)
+    top = max([top, *(v for row in yearly["values"] for v in row if v is not None)])
+
+    w = window.as_dict()
+    where = f"[{w['from']}, {w['to']})" + (f", category {category}" if category else "")
+    view = View(
+        kind="pressure",
+        title=f"Pressure map: {p.orgs[root].name} ({root})",
+        subtitle=f"received pressure in {where}; leaders as of {from_ordinal(at)}",
+    )
+    view.data = {
+        "root": root,
+        "window": w,
+        "as_of": from_ordinal(at),
+        "budget": budget,
+        "collapsed_levels": collapsed,
+        "subtitle": view.subtitle,
+        "subtitle_year": f"received pressure in {{year}}{', category ' + category if category else ''}; "
+        f"leaders as of {from_ordinal(at)}",
+        "rings": _rings(p, shown, root),
+        "yearly": yearly,
+    }
+    outer = max(math.hypot(s.placed.x, s.placed.y) for s in shown.values()) or RING_STEP
+    for s in shown.values():
+        if s.members:
+            _aggregate_node(view, p, figures, s, top, outer, yearly)
+        else:
+            _org_node(view, p, figures[s.id], s, top, outer, yearly, leaders, by_kind, by_category)
+        if s.parent is not None:
+            view.edges.append(_edge(figures, s, min_pressure, sink_ratio))
+    view.legend = [
+        heat_legend(top, "received pressure (log scale, cold to hot)"),
+        {"label": "organization (size: organizations under it)", "color": "#fdae61"},
+        {"label": "aggregate of collapsed levels", "color": "#abd9e9", "shape": "box"},
+        {"label": f"pressure sink (passes on < {sink_ratio})", "color": "#ffffff", "border": SINK_BORDER},
+        {"label": f"pressure fades: child receives < {sink_ratio} of its parent", "color": FADE_COLOR, "line": True},
+        {"label": "leads (hierarchy)", "color": EDGE_COLOR, "line": True},
+        *({"text": ring["label"]} for ring in view.data["rings"]),
+    ]
+    view.options = READABLE_LABELS
+    return view
+
+
+# ---------------------------------------------------------------- tree and collapse
+
+
+def _subtree(p: Pressure, root: str, depth: int | None) -> dict[str, int]:
+    """Every organization under ``root`` (within ``depth``) with its ring number."""
+    out = {root: 0}
+    frontier = [root]
+    d = 0
+    while frontier and (depth is None or d < depth):
+        d += 1
+        frontier = [c for o in frontier for c in sorted(p.children.get(o, []))]
+        out.update((c, d) for c in frontier)
+    return out
+
+
+def _collapse(p: Pressure, tree: dict[str, int], root: str, budget: int) -> tuple[dict[str, _Shown], int]:
+    """Collapse the deepest rings into aggregates until the map fits the budget."""
+    deepest = max(tree.values())
+    keep = deepest
+    while keep > 0:
+        visible = sum(1 for d in tree.values() if d <= keep)
+        parents_below = len({o for o, d in tree.items() if d == keep and any(c in tree for c in p.children.get(o, []))})
+        if visible + (parents_below if keep < deepest else 0) <= budget:
+            break
+        keep -= 1
+    shown: dict[str, _Shown] = {}
+    for oid, d in tree.items():
+        if d <= keep:
+            parent = p.orgs[oid].parent_id if oid != root else None
+            shown[oid] = _Shown(oid, parent, d)
+    if keep < deepest:
+        for oid in [o for o, d in tree.items() if d == keep]:
+            members = _descendants(p, oid, tree)
+            if members:
+                agg = f"{oid}::below"
+                head = sorted(c for c in p.children.get(oid, []) if c in tree)
+                shown[agg] = _Shown(agg, oid, keep + 1, members=members, head=head)
+    for s in shown.values():
+        if s.parent in shown:
+            shown[s.parent].children.append(s.id)
+    sizes = _subtree_sizes(p, root)
+    for s in shown.values():
+        n = len(s.members) if s.members else sizes.get(s.id, 1)
+        s.size = 6.0 + 3.0 * math.log2(1 + n)
+    return shown, deepest - keep
+
+
+def _descendants(p: Pressure, oid: str, tree: dict[str, int]) -> list[str]:
+    out: list[str] = []
+    stack = [c for c in p.children.get(oid, []) if c in tree]
+    while stack:
+        c = stack.pop()
+        out.append(c)
+        stack.extend(k for k in p.children.get(c, []) if k in tree)
+    return sorted(out)
+
+
+def _subtree_sizes(p: Pressure, root: str) -> dict[str, int]:
+    order = [root]
+    for o in order:
+        order.extend(p.children.get(o, []))
+    sizes: dict[str, int] = {}
+    for o in reversed(order):
+        sizes[o] = 1 + sum(sizes[c] for c in p.children.get(o, []))
+    return sizes
+
+
+# ---------------------------------------------------------------- layout
+
+
+def _layout(shown: dict[str, _Shown], root: str) -> None:
+    children = {o: sorted(s.children) for o, s in shown.items()}
+    room = {o: 2 * s.size + GAP for o, s in shown.items()}
+    for o, placed in radial_layout(children, root, room, step=RING_STEP).items():
+        shown[o].placed = placed
+
+
+def _rings(p: Pressure, shown: dict[str, _Shown], root: str) -> list[dict[str, object]]:
+    """One ring per level, labelled with the level's median pressure and its fade from the ring above."""
+    profile = {row.level: row for row in level_profile(p).levels}
+    radius: dict[int, float] = {}
+    levels: dict[int, set[str]] = defaultdict(set)
+    for s in shown.values():
+        if s.depth:
+            radius[s.depth] = math.hypot(s.placed.x, s.placed.y)
+            for m in s.members or [s.id]:
+                levels[s.depth].add(p.orgs[m].level.value)
+    out = []
+    for d in sorted(radius):
+        names = [lv for lv in (x.value for x in Level) if lv in levels[d]]
+        text = " / ".join(f"{Level(lv).zh} {lv}" for lv in names)
+        row = profile.get(names[0]) if len(names) == 1 else None
+        if row is not None:
+            text += f": median {row.median}"
+            if row.fade_ratio_from_above is not None:
+                text += f", x{row.fade_ratio_from_above} of the level above"
+        tag = " / ".join(Level(lv).zh for lv in names)
+        out.append({"radius": round(radius[d], 1), "tag": tag, "label": f"ring {d}: {text}"})
+    return out
+
+
+# ---------------------------------------------------------------- figures per node
+
+
+def _yearly(
+    store: Store, p: Pressure, shown: dict[str, _Shown], category: str | None, weights: dict[str, float] | None
+) -> dict[str, list]:
+    """Received pressure per calendar year for every node (an aggregate: its median), with colours,
+    from one read of the actions of the data's whole span."""
+    span = store.date_range()
+    ids = list(shown)
+    if span is None:
+        return {"ids": ids, "years": [], "values": [], "colors": []}
+    first, last = dt.date.fromordinal(span[0]).year, dt.date.fromordinal(span[1]).year
+    table = store.actions(dt.date(first, 1, 1).toordinal(), dt.date(last + 1, 1, 1).toordinal(), category=category)
+    w = weight_array(weights)
+    years = list(range(first, last + 1))
+    starts = np.array([dt.date(y, 1, 1).toordinal() for y in [*years, last + 1]])
+    year_of = np.searchsorted(starts, table.date, side="right") - 1
+    grid = np.zeros((len(years), len(table.orgs)))
+    if len(table):
+        np.add.at(grid, (year_of, table.to_org), w[table.kind])
+    codes = table.codes
+    values: list[list[float | None]] = []
+    for y in range(len(years)):
+        row: list[float | None] = []
+        year = Window(int(starts[y]), int(starts[y + 1]))
+        for s in shown.values():
+            members = s.head or [s.id]
+            vals = [float(grid[y, codes[m]]) if m in codes else 0.0 for m in members if exists_in(p.orgs[m], year)]
+            row.append(round(float(np.median(vals)), 4) if vals else None)
+        values.append(row)
+    top = max((v for row in values for v in row if v is not None), default=0.0)
+    top = max([top, *(p.received[s.id] for s in shown.values() if not s.members)])
+    colors = [[heat(v, top) for v in row] for row in values]
+    return {"ids": ids, "years": [str(y) for y in years], "values": values, "colors": colors}
+
+
+def _leaders(store: Store, org_ids: list[str], at: int) -> dict[str, list[str]]:
+    """ "title: name" of each organization's leaders on ``at``, from two reads."""
+    positions = {p.id: p for p in store.get_positions(org_ids=org_ids).values() if p.role is not Role.staff}
+    held = store.tenures(position_ids=list(positions), overlapping=(at, at + 1))
+    persons = store.get_persons({t.person_id for t in held})
+    out: dict[str, list[str]] = defaultdict(list)
+    for t in sorted(held, key=lambda t: (-positions[t.position_id].rank, t.position_id)):
+        pos = positions[t.position_id]
+        person = persons.get(t.person_id)
+        out[pos.org_id].append(f"{pos.title}: {person.name if person else t.person_id}")
+    return out
+
+
+def _received_breakdown(p: Pressure, org_ids: list[str]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Count and pressure received per action kind and per category, for each organization."""
+    table = p.actions
+    codes = table.codes
+    wanted = np.array([codes.get(o, -1) for o in org_ids])
+    by_kind: dict[str, dict] = {}
+    by_category: dict[str, dict] = {}
+    if not len(table) or not len(wanted):
+        return by_kind, by_category
+    pos = {c: i for i, c in enumerate(wanted) if c >= 0}
+    mask = np.isin(table.to_org, wanted[wanted >= 0])
+    idx = np.flatnonzero(mask)
+    w = p.weights[table.kind[idx]]
+    for column, names, out in ((table.kind, ACTION_KINDS, by_kind), (table.category, CATEGORIES, by_category)):
+        counts = np.zeros((len(org_ids), len(names)))
+        sums = np.zeros((len(org_ids), len(names)))
+        rows = np.array([pos[c] for c in table.to_org[idx]], dtype=int)
+        np.add.at(counts, (rows, column[idx]), 1)
+        np.add.at(sums, (rows, column[idx]), w)
+        for i, oid in enumerate(org_ids):
+            out[oid] = {names[j]: (int(counts[i, j]), round(float(sums[i, j]), 2)) for j in np.flatnonzero(counts[i])}
+    return by_kind, by_category
+
+
+def _org_node(
+    view: View,
+    p: Pressure,
+    f: OrgPressure,
+    s: _Shown,
+    top: float,
+    outer: float,
+    yearly: dict[str, list],
+    leaders: dict[str, list[str]],
+    by_kind: dict[str, dict],
+    by_category: dict[str, dict],
+) -> None:
+    org = p.orgs[s.id]
+    fill = heat(f.received, top)
+    border = SINK_BORDER if f.sink else "#555555"
+    view.nodes.append(
+        {
+            "id": s.id,
+            "label": org.name,
+            "name": org.name,
+            "x": round(s.placed.x, 1),
+            "y": round(s.placed.y, 1),
+            "size": round(s.size, 1),
+            "shape": "dot",
+            "color": {"background": fill, "border": border, "highlight": {"background": fill, "border": "#000"}},
+            "borderWidth": 3 if f.sink else 1,
+            "font": {"size": ring_font(s.placed, org.name, outer)},
+            "title": f"{org.name} ({s.id}) received {f.received}" + (" — pressure sink" if f.sink else ""),
+            "attrs": {
+                "org_id": s.id,
+                "level": org.level.value,
+                "kind": org.kind.value,
+                "received": f.received,
+                "sink": f.sink,
+                "cold": f.cold,
+                "pass_on_ratio": f.pass_on_ratio if f.pass_on_ratio is not None else -1.0,
+            },
+        }
+    )
+    kinds = by_kind.get(s.id, {})
+    cats = by_category.get(s.id, {})
+    n_actions = sum(c for c, _ in kinds.values())
+    rows = [
+        ["id", s.id],
+        ["level / kind", f"{org.level.zh} {org.level.value} / {org.kind.zh} {org.kind.value}"],
+        ["received pressure", str(f.received)],
+        ["actions behind it", f"{n_actions} (their ids: rtc pressure --org {s.id} --explain received)"],
+        ["pass-on ratio", "—" if f.pass_on_ratio is None else str(f.pass_on_ratio)],
+        ["pressure sink", "yes" if f.sink else "no"],
+        ["cold", "yes" if f.cold else "no"],
+        ["weak-form share sent", "—" if f.weak_share is None else str(f.weak_share)],
+        ["commission share", "—" if f.commission_share is None else str(f.commission_share)],
+        ["leaders now", "; ".join(leaders.get(s.id, [])) or "none on record"],
+    ]
+    rows += [[f"by kind: {k}", f"{c} actions, pressure {v}"] for k, (c, v) in kinds.items()]
+    rows += [[f"by category: {k}", f"{c} actions, pressure {v}"] for k, (c, v) in cats.items()]
+    rows.append(["by year", _by_year(yearly, s.id)])
+    view.details[s.id] = rows
+
+
+def _aggregate_node(
+    view: View,
+    p: Pressure,
+    figures: dict[str, OrgPressure],
+    s: _Shown,
+    top: float,
+    outer: float,
+    yearly: dict[str, list],
+) -> None:
+    by_level: dict[str, list[float]] = defaultdict(list)
+    for m in s.members:
+        by_level[p.orgs[m].level.value].append(figures[m].received)
+    levels = [lv for lv in (x.value for x in Level) if lv in by_level]
+    median = round(float(np.median([figures[m].received for m in s.head])), 2)
+    parent = p.orgs[s.parent or ""]
+    counts = " + ".join(f"{len(by_level[lv])} {Level(lv).zh}" for lv in levels)
+    label = f"{counts}\nmedian {median}"
+    fill = heat(median, top)
+    view.nodes.append(
+        {
+            "id": s.id,
+            "label": label,
+            "name": f"{parent.name} 下属 {counts}",
+            "x": round(s.placed.x, 1),
+            "y": round(s.placed.y, 1),
+            "size": round(s.size, 1),
+            "shape": "square",
+            "color": {"background": fill, "border": "#555555"},
+            "borderWidth": 1,
+            "font": {"size": ring_font(s.placed, label, outer)},
+            "title": f"{counts} under {parent.name}: median pressure {median}; "
+            f"open with rtc view pressure --root {parent.id}",
+            "attrs": {"aggregate_of": parent.id, "organizations": len(s.members), "median": median},
+        }
+    )
+    rows = [["aggregate of", f"{len(s.members)} organizations under {parent.name} ({parent.id})"]]
+    for lv in levels:
+        vals = by_level[lv]
+        sinks = sum(1 for m in s.members if p.orgs[m].level.value == lv and figures[m].sink)
+        rows.append([f"{Level(lv).zh} {lv}", f"{len(vals)}, median {round(float(np.median(vals)), 2)}, {sinks} sinks"])
+    rows.append(["open", f"rtc view pressure --root {parent.id} (API: /views/pressure?root={parent.id})"])
+    rows.append(["median by year", _by_year(yearly, s.id)])
+    view.details[s.id] = rows
+
+
+def _by_year(yearly: dict[str, list], node_id: str) -> str:
+    k = yearly["ids"].index(node_id)
+    return ", ".join(
+        f"{y}: {row[k]}" for y, row in zip(yearly["years"], yearly["values"], strict=True) if row[k] is not None
+    )
+
+
+def _edge(figures: dict[str, OrgPressure], s: _Shown, min_pressure: float, sink_ratio: float) -> dict[str, object]:
+    """Parent to child; red and dashed where the child (an aggregate: its median) receives less
+    than ``sink_ratio`` of what its parent receives."""
+    parent = figures[s.parent or ""]
+    child = float(np.median([figures[m].received for m in s.head])) if s.head else figures[s.id].received
+    fades = parent.received >= min_pressure and child < sink_ratio * parent.received
+    return {
+        "from": s.parent,
+        "to": s.id,
+        "color": {"color": FADE_COLOR if fades else EDGE_COLOR},
+        "width": 3 if fades else 1,
+        "dashes": bool(fades),
+        "title": f"{parent.received} -> {round(child, 2)}" + (" (fades)" if fades else ""),
+    }

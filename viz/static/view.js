@@ -1,0 +1,169 @@
+// rtc views: one network drawn from the payload the Python side wrote into the page.
+// No request leaves the page: everything it needs is in the payload.
+(function () {
+  "use strict";
+  var payload = JSON.parse(document.getElementById("rtc-payload").textContent);
+  var nodes = new vis.DataSet(payload.nodes);
+  var edges = new vis.DataSet(payload.edges);
+  var container = document.getElementById("graph");
+  var network = new vis.Network(container, { nodes: nodes, edges: edges }, payload.options);
+  var data = payload.data || {};
+
+  window.rtcView = { network: network, nodes: nodes, edges: edges, payload: payload, firstDraw: null };
+  network.once("afterDrawing", function () {
+    window.rtcView.firstDraw = performance.now();
+    document.body.setAttribute("data-drawn", "1");
+  });
+
+  // Level rings (pressure map) or level bands (top-down views), drawn behind the nodes.
+  network.on("beforeDrawing", function (ctx) {
+    ctx.save();
+    (data.rings || []).forEach(function (ring) {
+      var scale = network.getScale();
+      ctx.beginPath();
+      ctx.arc(0, 0, ring.radius, 0, 2 * Math.PI);
+      ctx.lineWidth = 2 / scale;
+      ctx.strokeStyle = "rgba(120,120,120,0.25)";
+      ctx.stroke();
+      var size = 13 / scale;  // the ring's tag keeps one size on screen
+      ctx.font = size + "px sans-serif";
+      var x = ring.radius * Math.cos(-2.2), y = ring.radius * Math.sin(-2.2);
+      var w = ctx.measureText(ring.tag).width;
+      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fillRect(x - w / 2 - size * 0.3, y - size, w + size * 0.6, size * 1.3);
+      ctx.fillStyle = "rgba(60,60,60,0.9)";
+      ctx.textAlign = "center";
+      ctx.fillText(ring.tag, x, y);
+    });
+    (data.bands || []).forEach(function (band, i) {
+      ctx.fillStyle = i % 2 ? "rgba(0,0,0,0.035)" : "rgba(0,0,0,0.0)";
+      ctx.fillRect(band.x0, band.y0, band.x1 - band.x0, band.y1 - band.y0);
+      ctx.font = (band.font || 16) + "px sans-serif";
+      ctx.fillStyle = "rgba(60,60,60,0.8)";
+      ctx.textAlign = "left";
+      ctx.fillText(band.label, band.x0 + 6, band.y0 + (band.font || 16) + 4);
+    });
+    ctx.restore();
+  });
+
+  // ------------------------------------------------------------ legend
+  var legend = document.getElementById("legend");
+  payload.legend.forEach(function (item) {
+    var row = document.createElement("div");
+    if (item.text) {
+      row.className = "legend-text";
+      row.textContent = item.text;
+    } else if (item.gradient) {
+      row.innerHTML = "";
+      var label = document.createElement("div");
+      label.textContent = item.label;
+      var bar = document.createElement("div");
+      bar.className = "gradient";
+      bar.style.background = "linear-gradient(to right, " + item.gradient.join(", ") + ")";
+      var ticks = document.createElement("div");
+      ticks.className = "ticks";
+      item.ticks.forEach(function (t) {
+        var s = document.createElement("span");
+        s.textContent = t;
+        ticks.appendChild(s);
+      });
+      row.appendChild(label);
+      row.appendChild(bar);
+      row.appendChild(ticks);
+    } else {
+      row.className = "legend-row";
+      var sw = document.createElement("span");
+      sw.className = "swatch" + (item.shape === "box" ? " box" : "") + (item.line ? " line" : "") + (item.dashes ? " dashed" : "");
+      if (item.line) sw.style.borderTopColor = item.color; else sw.style.background = item.color;
+      if (item.border) sw.style.border = "3px solid " + item.border;
+      var text = document.createElement("span");
+      text.textContent = item.label;
+      row.appendChild(sw);
+      row.appendChild(text);
+    }
+    legend.appendChild(row);
+  });
+
+  // ------------------------------------------------------------ details on click
+  var details = document.getElementById("details");
+  function showDetails(id) {
+    var rows = payload.details[id];
+    var node = nodes.get(id);
+    details.innerHTML = "<h2>details</h2>";
+    var h = document.createElement("div");
+    h.style.fontWeight = "bold";
+    h.textContent = node ? (node.name || node.label || id) : id;
+    details.appendChild(h);
+    var table = document.createElement("table");
+    (rows || [["id", id]]).forEach(function (r) {
+      var tr = document.createElement("tr");
+      r.forEach(function (cell) {
+        var td = document.createElement("td");
+        td.textContent = cell;
+        tr.appendChild(td);
+      });
+      table.appendChild(tr);
+    });
+    details.appendChild(table);
+  }
+  network.on("click", function (params) {
+    if (params.nodes.length) showDetails(params.nodes[0]);
+  });
+  window.rtcView.showDetails = showDetails;
+
+  // ------------------------------------------------------------ search by name or id
+  var search = document.getElementById("search");
+  var result = document.getElementById("search-result");
+  var matches = [], current = -1, lastQuery = "";
+  function find(query) {
+    var q = query.trim().toLowerCase();
+    if (!q) return [];
+    return nodes.get({
+      filter: function (n) {
+        return String(n.name || n.label || "").toLowerCase().indexOf(q) >= 0 || String(n.id).toLowerCase() === q;
+      },
+      fields: ["id"],
+    }).map(function (n) { return n.id; });
+  }
+  function go(query) {
+    if (query !== lastQuery) { matches = find(query); current = -1; lastQuery = query; }
+    if (!matches.length) { result.textContent = query.trim() ? "not found" : ""; return null; }
+    current = (current + 1) % matches.length;
+    var id = matches[current];
+    network.selectNodes([id]);
+    network.focus(id, { scale: Math.max(network.getScale(), 1.0), animation: false });
+    showDetails(id);
+    result.textContent = (current + 1) + " of " + matches.length;
+    return id;
+  }
+  search.addEventListener("keydown", function (ev) { if (ev.key === "Enter") go(search.value); });
+  window.rtcView.search = go;
+
+  // ------------------------------------------------------------ year selector (pressure map)
+  var yearly = data.yearly;
+  if (yearly && yearly.years.length) {
+    var box = document.getElementById("year-box");
+    var select = document.getElementById("year");
+    var windowOption = document.createElement("option");
+    windowOption.value = "";
+    windowOption.textContent = "window";
+    select.appendChild(windowOption);
+    yearly.years.forEach(function (y) {
+      var o = document.createElement("option");
+      o.value = y;
+      o.textContent = y;
+      select.appendChild(o);
+    });
+    box.hidden = false;
+    var original = {};
+    payload.nodes.forEach(function (n) { original[n.id] = n.color; });
+    select.addEventListener("change", function () {
+      var i = yearly.years.indexOf(select.value);
+      var updates = yearly.ids.map(function (id, k) {
+        return { id: id, color: i < 0 ? original[id] : { background: yearly.colors[i][k], border: (original[id] || {}).border } };
+      });
+      nodes.update(updates);
+      document.getElementById("subtitle").textContent = i < 0 ? data.subtitle : data.subtitle_year.replace("{year}", select.value);
+    });
+  }
+})();

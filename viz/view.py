@@ -1,0 +1,259 @@
+"""What every view shares: the ``View`` a builder returns, the cold-to-hot colour scale,
+the offline HTML page, and the GraphML/GEXF exports.
+
+A builder (``viz.pressure_map``, ``viz.people``, ``viz.duties``) computes a ``View``: nodes
+with their positions already laid out (physics is off), edges, a legend, the details shown
+when a node is clicked, and any data the page needs on its own (the per-year pressures).
+pyvis holds the graph and its options; the page is our own template, because pyvis's
+templates fetch Bootstrap and other assets from CDNs even in its ``in_line`` mode. Every
+script and style sheet (vis-network from the pyvis wheel, our ``static/``) is inlined, so a
+written file opens offline and makes no request at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pyvis.network import Network
+
+HERE = Path(__file__).parent
+EXPORT_FORMATS = ("html", "graphml", "gexf")
+
+# Cold (blue) to hot (red): ColorBrewer's RdYlBu, reversed.
+COLD_TO_HOT = ["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090", "#fdae61", "#f46d43", "#d73027"]
+NO_DATA = "#d9d9d9"
+
+
+@dataclass
+class View:
+    """One view, ready to be written as HTML or exported as a graph."""
+
+    kind: str  # pressure | case | person | duties
+    title: str
+    subtitle: str  # the window and as_of the figures are for
+    nodes: list[dict[str, Any]] = field(default_factory=list)  # vis-network node options; "name" is searched
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    legend: list[dict[str, Any]] = field(default_factory=list)  # {label, color, shape?, dashes?} or a gradient
+    details: dict[str, list[list[str]]] = field(default_factory=dict)  # node id -> [label, value] rows
+    data: dict[str, Any] = field(default_factory=dict)  # for the page's own script (years, rings)
+    options: dict[str, Any] = field(default_factory=dict)  # vis-network options on top of the shared ones
+
+    def node(self, node_id: str) -> dict[str, Any]:
+        return next(n for n in self.nodes if n["id"] == node_id)
+
+
+# ---------------------------------------------------------------- colours
+
+
+def _hex(c: str) -> tuple[int, int, int]:
+    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
+
+
+def heat(value: float | None, top: float) -> str:
+    """The colour of ``value`` on a log scale from 0 (coldest) to ``top`` (hottest); grey for no data.
+
+    Pressure spans orders of magnitude between a province and a village, so the scale is
+    ``log(1 + value) / log(1 + top)``: a linear one would paint every village the same blue.
+    """
+    if value is None or math.isnan(value):
+        return NO_DATA
+    t = 0.0 if top <= 0 else min(max(math.log1p(max(value, 0.0)) / math.log1p(top), 0.0), 1.0)
+    pos = t * (len(COLD_TO_HOT) - 1)
+    i = min(int(pos), len(COLD_TO_HOT) - 2)
+    a, b = _hex(COLD_TO_HOT[i]), _hex(COLD_TO_HOT[i + 1])
+    f = pos - i
+    return "#{:02x}{:02x}{:02x}".format(*(round(x + (y - x) * f) for x, y in zip(a, b, strict=True)))
+
+
+def heat_legend(top: float, title: str) -> dict[str, Any]:
+    """A gradient legend entry for ``heat`` with five labelled ticks."""
+    ticks = [round(math.expm1(math.log1p(top) * i / 4), 2) for i in range(5)] if top > 0 else [0.0]
+    return {"gradient": COLD_TO_HOT, "label": title, "ticks": ticks}
+
+
+# ---------------------------------------------------------------- layout
+
+
+@dataclass
+class Placed:
+    """Where the radial layout put a node."""
+
+    x: float
+    y: float
+    depth: int  # ring number, 0 for the root
+    angle: float
+    arc: tuple[float, float]  # the angles its subtree takes
+
+
+def radial_layout(
+    children: dict[str, list[str]], root: str, room: dict[str, float], *, step: float
+) -> dict[str, Placed]:
+    """A radial tree: the root in the middle, each level a ring, each node in the middle of the
+    arc its subtree takes, arcs in proportion to the room (arc length) each subtree needs, and
+    rings far enough apart (at least ``step``) that neighbours on a ring do not overlap."""
+    order, depth = [root], {root: 0}
+    for o in order:
+        for c in children.get(o, []):
+            depth[c] = depth[o] + 1
+            order.append(c)
+    weight: dict[str, float] = {}
+    for o in reversed(order):
+        weight[o] = max(room[o], sum(weight[c] for c in children.get(o, [])))
+    arc = {root: (0.0, 2 * math.pi)}
+    for o in order:
+        start, end = arc[o]
+        cursor = start
+        for c in children.get(o, []):
+            share = (end - start) * weight[c] / weight[o] if weight[o] else 0.0
+            arc[c] = (cursor, cursor + share)
+            cursor += share
+    need: dict[int, float] = {}
+    for o in order:
+        span = arc[o][1] - arc[o][0]
+        if depth[o] and span > 0:
+            need[depth[o]] = max(need.get(depth[o], 0.0), room[o] / span)
+    radius = [0.0]
+    for d in range(1, max(depth.values()) + 1):
+        radius.append(max(radius[-1] + step, need.get(d, 0.0)))
+    out = {}
+    for o in order:
+        angle = (arc[o][0] + arc[o][1]) / 2
+        r = radius[depth[o]]
+        out[o] = Placed(r * math.cos(angle), r * math.sin(angle), depth[o], angle, arc[o])
+    return out
+
+
+def ring_font(placed: Placed, label: str, outer: float) -> int:
+    """A label as large as the room on its ring allows: neighbours on a ring sit side by side
+    at the top and bottom (the label's width counts) and one above the other at the sides
+    (its height counts); capped so the first zoom, which fits the outermost ring, reads."""
+    cap = outer * 0.08 / max(placed.depth, 1)
+    if placed.depth == 0:
+        return int(max(cap, 14))
+    arc = math.hypot(placed.x, placed.y) * (placed.arc[1] - placed.arc[0])
+    chars = max(len(line) for line in label.split("\n"))
+    c, s = abs(math.cos(placed.angle)), abs(math.sin(placed.angle))
+    return int(max(10, min(cap, arc / (1.3 * c + chars * s + 0.1))))
+
+
+# Labels too small to read at the current zoom are not drawn: zooming in reveals them.
+READABLE_LABELS = {"nodes": {"scaling": {"label": {"enabled": True, "drawThreshold": 8, "maxVisible": 40}}}}
+
+
+# ---------------------------------------------------------------- HTML
+
+
+@cache
+def _asset(name: str) -> str:
+    """A vis-network file shipped inside the pyvis wheel (read once)."""
+    return resources.files("pyvis").joinpath("templates", "lib", "vis-9.1.2", name).read_text(encoding="utf-8")
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def to_pyvis(view: View) -> Network:
+    """The view as a pyvis network: positions fixed, physics off."""
+    net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
+    for n in view.nodes:
+        options = {k: v for k, v in n.items() if k not in ("id", "label", "attrs")}
+        net.add_node(n["id"], label=n.get("label", n["id"]), **options)
+    for e in view.edges:
+        net.add_edge(e["from"], e["to"], **{k: v for k, v in e.items() if k not in ("from", "to")})
+    options = json.loads(json.dumps(_OPTIONS))
+    for key, value in view.options.items():
+        options[key] = {**options.get(key, {}), **value}
+    net.set_options(json.dumps(options))
+    return net
+
+
+_OPTIONS = {
+    "physics": {"enabled": False},
+    "layout": {"improvedLayout": False},
+    "interaction": {"hover": True, "tooltipDelay": 150, "hideEdgesOnDrag": True, "navigationButtons": False},
+    "nodes": {"font": {"face": "Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, sans-serif"}},
+    "edges": {"smooth": False, "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}}},
+}
+
+
+def _script_json(data: Any) -> str:
+    """JSON safe inside a <script> element (no ``</script>`` or ``<!--`` can close it)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_html(view: View) -> str:
+    """The view as one self-contained HTML page (no request leaves it)."""
+    net = to_pyvis(view)
+    nodes, edges, _heading, _height, _width, options = net.get_network_data()
+    payload = {
+        "kind": view.kind,
+        "nodes": nodes,
+        "edges": edges,
+        "options": json.loads(options),
+        "legend": view.legend,
+        "details": view.details,
+        "data": view.data,
+    }
+    template = _environment().get_template("view.html.j2")
+    return template.render(
+        title=view.title,
+        subtitle=view.subtitle,
+        vis_js=_asset("vis-network.min.js"),
+        vis_css=_asset("vis-network.css"),
+        view_js=(HERE / "static" / "view.js").read_text(encoding="utf-8"),
+        view_css=(HERE / "static" / "view.css").read_text(encoding="utf-8"),
+        payload=_script_json(payload),
+    )
+
+
+# ---------------------------------------------------------------- exports
+
+
+def to_networkx(view: View) -> nx.DiGraph:
+    """The view as a networkx graph with plain attributes (what GraphML and GEXF can hold)."""
+    g = nx.DiGraph(title=view.title, subtitle=view.subtitle, kind=view.kind)
+    for n in view.nodes:
+        attrs = {k: v for k, v in n.items() if k != "id" and isinstance(v, str | int | float | bool)}
+        attrs.update(n.get("attrs", {}))
+        g.add_node(n["id"], **attrs)
+    for e in view.edges:
+        attrs = {k: v for k, v in e.items() if k not in ("from", "to") and isinstance(v, str | int | float | bool)}
+        if isinstance(e.get("color"), dict):
+            attrs["color"] = e["color"].get("color", "")
+        g.add_edge(e["from"], e["to"], **attrs)
+    return g
+
+
+def render(view: View, fmt: str) -> str:
+    """The view as text: ``html`` (the page), ``graphml`` or ``gexf``."""
+    if fmt == "html":
+        return render_html(view)
+    if fmt == "graphml":
+        return "\n".join(nx.generate_graphml(to_networkx(view)))
+    if fmt == "gexf":
+        return "\n".join(nx.generate_gexf(to_networkx(view)))
+    raise ValueError(f"unknown format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
+
+
+def write_view(view: View, out: Path) -> Path:
+    """Write the view by the file's suffix: ``.html`` (the page), ``.graphml`` or ``.gexf``."""
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"cannot write {out.name}: the file name must end in .html, .graphml or .gexf")
+    text = render(view, fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")  # nothing half-written under the real name
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out
