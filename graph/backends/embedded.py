@@ -341,6 +341,13 @@ class EmbeddedStore:
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
         self._fresh()
+        if org_ids is not None and "_positions" not in self.__dict__:
+            # Cold: read only these organizations' positions; the full index costs seconds on a
+            # province, and a one-off command (rtc view, rtc holders) may never need it.
+            wanted = {o: i for i, o in enumerate(dict.fromkeys(org_ids))}
+            found = [Position.model_validate(d) for d in self._records("positions", list(wanted), where="org_id")]
+            found.sort(key=lambda p: (wanted[p.org_id], p.id))  # the order the index gives
+            return {p.id: p for p in found}
         positions = self._positions
         if org_ids is not None:
             by_org = self._positions_by_org
@@ -379,14 +386,30 @@ class EmbeddedStore:
         overlapping: tuple[int, int] | None = None,
     ) -> list[Tenure]:
         self._fresh()
-        index = self._tenure_index
         lo, hi = overlapping if overlapping else (-1, OPEN_END + 1)
+        if person_ids is None and position_ids is not None and "_tenure_index" not in self.__dict__:
+            return self._position_tenures(list(position_ids), lo, hi)
+        index = self._tenure_index
         out: list[Tenure] = []
         for pos in position_ids or ():
             out.extend(index.on_position(pos, lo, hi))
         for person in person_ids or ():
             out.extend(index.of_person(person, lo, hi))
         return out
+
+    def _position_tenures(self, position_ids: list[str], lo: int, hi: int) -> list[Tenure]:
+        """Cold: the tenures of a few positions straight from SQLite, in the index's order."""
+        rows = []
+        for chunk in _chunks(list(dict.fromkeys(position_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows += self._db.execute(
+                f"SELECT {_TENURE_COLUMNS} FROM tenures "
+                f"WHERE position_id IN ({marks}) AND start_ord < ? AND end_ord > ?",
+                [*chunk, hi, lo],
+            ).fetchall()
+        order = {p: i for i, p in enumerate(position_ids)}
+        rows.sort(key=lambda r: (order[r[2]], r[5], r[1]))
+        return [_tenure(r) for r in rows]
 
     # ------------------------------------------------------------ actions
     def _imports_written(self) -> int:
@@ -561,13 +584,31 @@ class _Locked:
         self._db.close()
 
 
+_TENURE_COLUMNS = (
+    "id, person_id, position_id, start, end_, start_ord, end_ord, opened_by, open_kind, closed_by, close_kind"
+)
+
+
+def _tenure(r: tuple[Any, ...]) -> Tenure:
+    return Tenure(
+        id=r[0],
+        person_id=r[1],
+        position_id=r[2],
+        start=r[3],
+        end=r[4],
+        opened_by=r[7],
+        open_kind=r[8],
+        closed_by=r[9],
+        close_kind=r[10],
+    )
+
+
 class _TenureIndex:
     """Tenures as sorted columns, sliced by position or person in O(log n)."""
 
     def __init__(self, db: _Locked) -> None:
         rows = db.execute(
-            "SELECT id, person_id, position_id, start, end_, start_ord, end_ord, opened_by, open_kind, "
-            "closed_by, close_kind FROM tenures ORDER BY position_id, start_ord, person_id"
+            f"SELECT {_TENURE_COLUMNS} FROM tenures ORDER BY position_id, start_ord, person_id"
         ).fetchall()
         self.rows = rows
         self.start = np.fromiter((r[5] for r in rows), dtype=np.int64, count=len(rows))
@@ -583,18 +624,7 @@ class _TenureIndex:
             idx.sort(key=lambda i: (rows[i][5], rows[i][2]))
 
     def _tenure(self, i: int) -> Tenure:
-        r = self.rows[i]
-        return Tenure(
-            id=r[0],
-            person_id=r[1],
-            position_id=r[2],
-            start=r[3],
-            end=r[4],
-            opened_by=r[7],
-            open_kind=r[8],
-            closed_by=r[9],
-            close_kind=r[10],
-        )
+        return _tenure(self.rows[i])
 
     def on_position(self, position_id: str, lo: int, hi: int) -> list[Tenure]:
         span = self.by_position.get(position_id)

@@ -79,3 +79,24 @@ def test_kill_9_during_an_import_leaves_the_store_before_or_after(tmp_path: Path
     report = load_dataset(store, folder)  # the next load works and completes
     assert report.ok and report.written
     assert store.counts()["actions"] == report.counts["actions"]["read"]
+
+
+def test_cold_reads_answer_as_the_indexes_do(tmp_path: Path, tiny_dataset: Path) -> None:
+    """Before its indexes are built, the store reads a few organizations' positions and a few
+    positions' tenures straight from SQLite: the same answers, in the same order."""
+    url = f"embedded://{tmp_path}"
+    assert load_dataset(open_store(url), tiny_dataset).ok
+    cold, warm = open_store(url), open_store(url)
+    orgs = sorted(warm.get_organizations())[::7]
+    warm.get_positions()
+    span = warm.date_range()
+    assert span is not None
+    positions = list(warm.get_positions(org_ids=orgs))
+    warm.holders(positions[0], span[0])  # builds the tenure index
+    assert "_positions" in warm.__dict__ and "_tenure_index" in warm.__dict__
+    assert list(cold.get_positions(org_ids=orgs).items()) == list(warm.get_positions(org_ids=orgs).items())
+    for window in (None, (span[0], span[0] + 1), ((span[0] + span[1]) // 2, span[1])):
+        assert cold.tenures(position_ids=positions, overlapping=window) == warm.tenures(
+            position_ids=positions, overlapping=window
+        )
+    assert "_positions" not in cold.__dict__ and "_tenure_index" not in cold.__dict__

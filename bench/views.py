@@ -1,0 +1,66 @@
+"""The pressure map benchmark: file written (in a fresh `rtc view` process, and from a warm
+store as the API serves it), its size, and its first draw in headless Chromium.
+
+    python -m bench.views embedded://PATH   # on a store already loaded
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from graph.store import open_store
+from viz.browser import open_view
+from viz.pressure_map import pressure_map
+from viz.view import write_view
+
+RUNS = 3
+
+
+def run_views(url: str) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="rtc-bench-views-"))
+    out = work / "pressure-map.html"
+    cold = []
+    for _ in range(RUNS):  # a fresh process: interpreter start, imports, the store's first reads
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "rtc.cli", "view", "pressure", "--store", url, "--out", str(out)],
+            check=True,
+            capture_output=True,
+        )
+        cold.append(time.perf_counter() - t)
+    store = open_store(url)
+    pressure_map(store)  # warm: the store's indexes are built, as in a running API
+    warm, nodes = [], 0
+    for _ in range(RUNS):
+        t = time.perf_counter()
+        view = pressure_map(store)
+        write_view(view, out)
+        warm.append(time.perf_counter() - t)
+        nodes = len(view.nodes)
+    store.close()
+    with_start, page = [], []
+    for _ in range(RUNS):
+        with open_view(out) as opened:
+            with_start.append(opened.loaded - opened.started)
+            page.append(opened.first_draw_ms / 1000)
+            assert opened.errors() == [] and opened.outside_requests() == []
+    return {
+        "nodes": nodes,
+        "size_mb": out.stat().st_size / 1e6,
+        "write_cold_process_s": statistics.median(cold),
+        "write_warm_store_s": statistics.median(warm),
+        "first_draw_with_browser_start_s": statistics.median(with_start),
+        "first_draw_page_s": statistics.median(page),
+        "runs": RUNS,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_views(sys.argv[1]), indent=1))
