@@ -153,8 +153,11 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
     """
     table = p.actions
     strong = strong_mask(p.weights)
-    sent = np.bincount(table.from_org, minlength=len(table.orgs)) if len(table) else np.zeros(0)
-    weak = np.bincount(table.from_org, weights=~strong[table.kind], minlength=len(table.orgs)) if len(table) else sent
+    # minlength: an empty table (no action in the window) may still name organizations
+    sent = np.bincount(table.from_org.astype(np.int64), minlength=len(table.orgs))
+    weak = np.bincount(
+        table.from_org.astype(np.int64), weights=~strong[table.kind].astype(bool), minlength=len(table.orgs)
+    )
     commission_share = commission_shares(p)
     q25 = _level_quartiles(p)
     codes = table.codes

@@ -97,3 +97,11 @@ def test_commission_share_excludes_case_support(store: Store, tmp_path: Path) ->
     p = pressure(store, Window.of("2020", "2021"))
     assert commission_shares(p) == {"X": pytest.approx(0.6667)}
     assert evidence(p, "X", "commission") == ["a0", "a1"]
+
+
+def test_a_window_with_no_action_of_the_category(scenario_store: Store) -> None:
+    """Found by schemathesis through /views/pressure: no action in the window raised IndexError."""
+    p = pressure(scenario_store, Window.of("2024-01-01", "2025-01-01"), category="discipline")
+    figures = org_pressures(p)
+    assert figures["T"].received == 0 and figures["T"].sent == 0 and figures["T"].weak_share is None
+    assert figures["T"].cold and not figures["T"].sink
