@@ -155,7 +155,7 @@ def duties_view(
     }
     view.options = READABLE_LABELS
     view.legend = [
-        *({"label": f"{c}", "color": color, "shape": "box"} for c, color in CATEGORY_COLORS.items()),
+        *({"label": f"{c.zh} {c.value}", "color": CATEGORY_COLORS[c.value], "shape": "box"} for c in Category),
         {
             "label": "duty not decomposed (its organization has children)",
             "color": "#ffffff",

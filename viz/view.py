@@ -139,9 +139,10 @@ def ring_font(placed: Placed, label: str, outer: float) -> int:
     if placed.depth == 0:
         return int(max(cap, 14))
     arc = math.hypot(placed.x, placed.y) * (placed.arc[1] - placed.arc[0])
-    chars = max(len(line) for line in label.split("\n"))
+    lines = label.split("\n")
+    chars = max(len(line) for line in lines)
     c, s = abs(math.cos(placed.angle)), abs(math.sin(placed.angle))
-    return int(max(10, min(cap, arc / (1.3 * c + chars * s + 0.1))))
+    return int(max(10, min(cap, arc / (1.3 * len(lines) * c + chars * s + 0.1))))
 
 
 # Labels too small to read at the current zoom are not drawn: zooming in reveals them.

@@ -1,0 +1,55 @@
+"""Write the screenshots in docs/views/: each view of a loaded store, drawn in headless Chromium.
+
+    python -m bench.screenshots embedded://PATH [CASE_ID PERSON_ID ORG_ID]
+
+Without ids it takes the first case whose secretary was promoted and a portfolio member
+transferred (as `rtc demo` does), that case's secretary, and the case's county.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from graph.store import open_store
+from queries.accountability import accountability
+from viz.browser import open_view
+from viz.duties import duties_view
+from viz.people import case_view, person_view
+from viz.pressure_map import pressure_map
+from viz.view import View, write_view
+
+DOCS = Path(__file__).parent.parent / "docs" / "views"
+
+
+def _example(store) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    for case_id in sorted(store.get_cases()):
+        result = accountability(store, case_id)
+        moves = {(r.role, r.movement) for r in result.responsible}
+        if ("first", "promoted") in moves and ("portfolio", "transferred") in moves:
+            person = next(r.person.id for r in result.responsible if r.role == "first")
+            county = store.ancestors(result.case.org_id)[1].id
+            return case_id, person, county
+    raise SystemExit("no case with a promoted secretary and a transferred portfolio member")
+
+
+def main() -> None:
+    store = open_store(sys.argv[1])
+    case_id, person_id, org_id = sys.argv[2:5] if len(sys.argv) >= 5 else _example(store)
+    views: dict[str, View] = {
+        "pressure-map": pressure_map(store),
+        "case": case_view(store, case_id),
+        "person": person_view(store, person_id),
+        "duties": duties_view(store, org_id),
+    }
+    work = Path(tempfile.mkdtemp(prefix="rtc-shots-"))
+    for name, view in views.items():
+        page = write_view(view, work / f"{name}.html")
+        with open_view(page) as opened:
+            assert opened.errors() == [] and opened.outside_requests() == []
+            print(opened.screenshot(DOCS / f"{name}.png"), f"{len(view.nodes)} nodes")
+
+
+if __name__ == "__main__":
+    main()
