@@ -131,7 +131,8 @@ def test_findings_and_scorecard(url: str) -> None:
     run("scorecard", "nope", "--store", url, code=1)
 
 
-def test_demo_on_the_tiny_preset(tmp_path: Path) -> None:
+def test_demo_on_the_tiny_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the views go to ./rtc-views
     out = run("demo", "--preset", "tiny", "--store", f"embedded://{tmp_path / 'demo'}")
     for heading in (
         "1. generate",
@@ -141,9 +142,13 @@ def test_demo_on_the_tiny_preset(tmp_path: Path) -> None:
         "5. pressure sinks",
         "6. slogan",
         "7. soft accountability",
+        "9. views",
     ):
         assert heading in out
     assert "steepest fade:" in out
+    for page in ("pressure-map.html", "case.html"):
+        assert (tmp_path / "rtc-views" / page).stat().st_size > 100_000
+        assert page in out.replace("\n", "")
 
 
 def test_generate_rejects_unknown_preset(tmp_path: Path) -> None:
@@ -159,8 +164,28 @@ def _findings(output: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_demo_on_falkordb_gives_the_same_findings(tmp_path: Path, falkordb_server: tuple[str, int]) -> None:
+def test_demo_on_falkordb_gives_the_same_findings(
+    tmp_path: Path, falkordb_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     host, port = falkordb_server
     embedded = run("demo", "--preset", "tiny", "--store", f"embedded://{tmp_path / 'demo'}")
     falkor = run("demo", "--preset", "tiny", "--store", f"falkordb://{host}:{port}/demo{tmp_path.name[-6:]}")
     assert _findings(falkor) == _findings(embedded)
+
+
+def test_view_commands_write_pages_and_exports(url: str, tmp_path: Path) -> None:
+    for args in (
+        ["pressure", "--root", "C", "--from", "2019-01-01", "--to", "2020-01-01"],
+        ["case", "K1", "--as-of", "2022-01-01"],
+        ["person", "p1"],
+        ["duties", "X"],
+    ):
+        out = tmp_path / f"{args[0]}.html"
+        assert "wrote" in run("view", *args, "--out", str(out), "--store", url)
+        assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    run("view", "pressure", "--root", "C", "--out", str(tmp_path / "map.gexf"), "--store", url)
+    assert "<gexf" in (tmp_path / "map.gexf").read_text(encoding="utf-8")
+    assert "must end in .html" in run("view", "person", "p1", "--out", str(tmp_path / "x.svg"), "--store", url, code=2)
+    assert "no case" in run("view", "case", "nope", "--out", str(tmp_path / "n.html"), "--store", url, code=1)
+    assert not (tmp_path / "n.html").exists() and not (tmp_path / "x.svg").exists()
