@@ -14,6 +14,7 @@ from api import errors
 from api.keys import load_keys
 from api.routers import analysis, imports, meta, organizations, people, views
 from graph.store import Store
+from queries.accountability import accountability
 from rtc.settings import Settings, get_settings, open_configured_store
 
 
@@ -27,6 +28,9 @@ def _warm(store: Store) -> None:
         if positions:
             store.holders(next(iter(positions)), span[0])
         store.actions(span[1], span[1] + 1, to_orgs=[])
+        cases = store.get_cases()
+        if cases:  # whatever else the busiest route builds lazily (the hierarchy graph, the cases)
+            accountability(store, next(iter(cases)))
     gc.collect()
     gc.freeze()
 

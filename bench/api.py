@@ -1,10 +1,16 @@
 """API benchmark: one uvicorn worker (``rtc serve``) on loopback over the embedded store;
-GET /cases/{id}/accountability against GET /health in the same run, at concurrency 1 and 10."""
+GET /cases/{id}/accountability against GET /health in the same run, at concurrency 1 and 10.
+
+The load comes from ``wrk`` (Debian's package: ``apt-get install wrk``) when it is installed:
+a C client leaves the two cores to the server, where ten Python client threads took a share
+of them and added their own waits to every figure. Without it, a Python client (httpx
+threads) is used; the JSON says which (``client``)."""
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +48,42 @@ def _latencies(base: str, headers: dict[str, str], paths: list[str], concurrency
     for t in threads:
         t.join()
     return out
+
+
+WRK_SECONDS = 10
+_LUA = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i], {["Authorization"] = "%s"})
+end
+"""
+
+
+def _wrk(base: str, headers: dict[str, str], paths: list[str], concurrency: int, work: Path) -> dict[str, float]:
+    """Median and p99 (ms) from wrk's latency distribution, over ``WRK_SECONDS`` seconds."""
+    listing = work / f"paths-{concurrency}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = work / f"paths-{concurrency}.lua"
+    script.write_text(_LUA % (listing, headers["Authorization"]))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{WRK_SECONDS}s", "--latency", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            value = parts[1]
+            unit = next(u for u in ("us", "ms", "s") if value.endswith(u))
+            found[parts[0]] = float(value[: -len(unit)]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return {"median": found["50%"], "p99": found["99%"]}
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -85,13 +127,17 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
         rng = random.Random(2)
         headers = {"Authorization": f"Bearer {key}"}
         _latencies(base, headers, [f"/cases/{c}/accountability" for c in cases[:50]], 1)  # warm the indexes
-        result: dict[str, Any] = {"requests": requests, "store": store_url}
+        client = "wrk" if shutil.which("wrk") else "httpx"
+        result: dict[str, Any] = {"requests": requests, "store": store_url, "client": client}
         for concurrency in (1, 10):
-            health = _latencies(base, headers, ["/health"] * requests, concurrency)
-            acc = _latencies(
-                base, headers, [f"/cases/{rng.choice(cases)}/accountability" for _ in range(requests)], concurrency
-            )
-            result[f"c{concurrency}"] = {"health_ms": _stats(health), "accountability_ms": _stats(acc)}
+            acc_paths = [f"/cases/{rng.choice(cases)}/accountability" for _ in range(requests)]
+            if client == "wrk":
+                health_ms = _wrk(base, headers, ["/health"], concurrency, work)
+                acc_ms = _wrk(base, headers, acc_paths, concurrency, work)
+            else:
+                health_ms = _stats(_latencies(base, headers, ["/health"] * requests, concurrency))
+                acc_ms = _stats(_latencies(base, headers, acc_paths, concurrency))
+            result[f"c{concurrency}"] = {"health_ms": health_ms, "accountability_ms": acc_ms}
         return result
     finally:
         server.terminate()
