@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import json
 import random
 from collections.abc import Iterable
@@ -121,8 +122,25 @@ class _Term:
 
 
 class Generator:
-    def __init__(self, preset: Preset, seed: int) -> None:
+    """One shard of a dataset: every province of ``provinces`` (default: all of the preset's),
+    with ids numbered from ``offsets`` (so shards written one after another never collide).
+    ``central`` says whether this shard writes the central committee and its commission; a
+    shard without them still builds them (they are its provinces' parent) but gives them no
+    positions, and leaves their rows to the shard that owns them."""
+
+    def __init__(
+        self,
+        preset: Preset,
+        seed: int,
+        *,
+        provinces: range | None = None,
+        offsets: dict[str, int] | None = None,
+        central: bool = True,
+    ) -> None:
         self.p = preset
+        self.provinces = provinces if provinces is not None else range(preset.provinces)
+        self.offsets = {"U": 0, "X": 0, "A": 0, "K": 0, "Q": 0, **(offsets or {})}
+        self.central = central
         self.rng = random.Random(seed)
         self.np = np.random.default_rng(seed)
         self.orgs: dict[str, _Org] = {}
@@ -153,7 +171,7 @@ class Generator:
     def build_hierarchy(self) -> None:
         p = self.p
         self._unit("C", "中央", "central", None)
-        for pi in range(p.provinces):
+        for pi in self.provinces:
             prov = self._unit(f"P{pi:02d}", f"{self._place()}省", "province", "C")
             self._departments(prov, p.departments[0])
             for ci in range(p.cities):
@@ -186,6 +204,8 @@ class Generator:
         overlap_orgs: list[str] = []
         for org in self.orgs.values():
             level = Level(org.level)
+            if not self.central and org.level == "central":
+                continue  # another shard owns the central committee
             if org.kind == "commission":
                 self._position(org, "discipline_secretary", "纪委书记", level)
                 self._position(org, "staff", "纪检干部", level)
@@ -222,7 +242,7 @@ class Generator:
 
     # ------------------------------------------------------------ people and moves
     def _person(self) -> str:
-        pid = f"U{len(self.persons):07d}"
+        pid = f"U{self.offsets['U'] + len(self.persons):07d}"
         name = self.rng.choice(SURNAMES) + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
         birth = self.rng.randint(1960, 1995)
         self.persons[pid] = {"id": pid, "name": name, "gender": self.rng.choice("男女"), "birth": str(birth)}
@@ -281,7 +301,7 @@ class Generator:
                     person = self._person()
                     changes.append(
                         {
-                            "id": f"X{len(changes):07d}",
+                            "id": f"X{self.offsets['X'] + len(changes):07d}",
                             "date": day,
                             "kind": "appoint",
                             "person_id": person,
@@ -296,7 +316,7 @@ class Generator:
                     kind = "promote" if b > a else "transfer" if b == a else "demote"
                     changes.append(
                         {
-                            "id": f"X{len(changes):07d}",
+                            "id": f"X{self.offsets['X'] + len(changes):07d}",
                             "date": day,
                             "kind": kind,
                             "person_id": person,
@@ -314,7 +334,7 @@ class Generator:
                     kind = "retire" if rng.random() < 0.3 else "remove"
                     changes.append(
                         {
-                            "id": f"X{len(changes):07d}",
+                            "id": f"X{self.offsets['X'] + len(changes):07d}",
                             "date": day,
                             "kind": kind,
                             "person_id": old.person,
@@ -395,7 +415,7 @@ class Generator:
             by = commission if (by_commission[i] and commission) else f
             rows.append(
                 {
-                    "id": f"A{i:08d}",
+                    "id": f"A{self.offsets['A'] + i:08d}",
                     "date": dt.date.fromordinal(int(dates[i])).isoformat(),
                     "kind": KINDS[k],
                     "from_org_id": f,
@@ -439,7 +459,7 @@ class Generator:
                     by = commission
                 rows.append(
                     {
-                        "id": f"A{offset + len(rows):08d}",
+                        "id": f"A{self.offsets['A'] + offset + len(rows):08d}",
                         "date": day,
                         "kind": kind,
                         "from_org_id": org.parent,
@@ -499,7 +519,7 @@ class Generator:
                 if self.positions[pid]["role"] in ("member", "staff") and rng.random() < 0.5:
                     violators += [t.person for t in by_position.get(pid, ()) if t.start <= start < (t.end or 10**9)]
             violators = violators[:2]
-            cid = f"K{i:06d}"
+            cid = f"K{self.offsets['K'] + i:06d}"
             cases.append(
                 {
                     "id": cid,
@@ -522,7 +542,7 @@ class Generator:
                 )
                 outcomes.append(
                     {
-                        "id": f"Q{len(outcomes):07d}",
+                        "id": f"Q{self.offsets['Q'] + len(outcomes):07d}",
                         "case_id": cid,
                         "person_id": person,
                         "outcome": outcome,
@@ -544,7 +564,7 @@ class Generator:
                     )
                     outcomes.append(
                         {
-                            "id": f"Q{len(outcomes):07d}",
+                            "id": f"Q{self.offsets['Q'] + len(outcomes):07d}",
                             "case_id": cid,
                             "person_id": t.person,
                             "outcome": outcome,
@@ -612,19 +632,67 @@ class Generator:
         ]
 
 
-def _write_csv(path: Path, rows: Iterable[dict[str, Any]], header: list[str]) -> int:
-    n = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
+HEADERS = {
+    "organizations": ["id", "name", "kind", "level", "parent_id", "supervised_by", "valid_from", "valid_to"],
+    "positions": ["id", "org_id", "title", "role", "rank", "portfolio"],
+    "persons": ["id", "name", "gender", "birth"],
+    "tenures": ["person_id", "position_id", "start", "end"],
+    "changes": ["id", "date", "kind", "person_id", "from_position_id", "to_position_id", "source"],
+    "duties": ["id", "org_id", "category", "parent_duty_id", "description"],
+    "actions": ["id", "date", "kind", "from_org_id", "to_org_id", "category", "by_org_id"],
+    "cases": ["id", "org_id", "category", "start", "end", "discovered", "severity", "violator_ids"],
+    "accountability": ["id", "case_id", "person_id", "outcome", "date"],
+    "standards": ["id", "level", "action_kind", "min_count", "period", "org_kind", "category", "description"],
+}
+TRUTH_LISTS = (
+    "portfolio_gap_orgs",
+    "portfolio_overlap_orgs",
+    "sinks",
+    "commission_heavy",
+    "weak_heavy",
+    "standard_misses",
+    "soft_orgs",
+    "double_investigation_not_done",
+    "undecomposed_duties",
+    "worked_examples",
+)
+
+
+class _Files:
+    """One CSV writer per entity, open for the whole run: shards append to them in turn."""
+
+    def __init__(self, folder: Path) -> None:
+        self.handles = {e: (folder / f"{e}.csv").open("w", encoding="utf-8", newline="") for e in HEADERS}
+        self.writers = {e: csv.DictWriter(fh, fieldnames=HEADERS[e]) for e, fh in self.handles.items()}
+        for w in self.writers.values():
+            w.writeheader()
+        self.counts = dict.fromkeys(HEADERS, 0)
+
+    def write(self, entity: str, rows: Iterable[dict[str, Any]]) -> int:
+        n = 0
+        writer = self.writers[entity]
         for row in rows:
             writer.writerow(row)
             n += 1
-    return n
+        self.counts[entity] += n
+        return n
+
+    def close(self) -> None:
+        for fh in self.handles.values():
+            fh.close()
+
+
+def _share(total: int, parts: int, k: int) -> int:
+    """Part ``k`` of ``total`` split into ``parts`` nearly equal whole parts."""
+    return total // parts + (1 if k < total % parts else 0)
 
 
 def generate(out: str | Path, preset: str | Preset = "tiny", seed: int = 7, **overrides: Any) -> dict[str, Any]:
     """Write a dataset folder for ``preset`` and return what was planted (also ``truth.json``).
+
+    A preset of several provinces is generated one province at a time (a shard), each
+    appended to the files before the next is built, so memory stays that of one province
+    however many there are. Shard ``k`` has its own seed; ids run on across shards.
 
     Examples
     --------
@@ -637,57 +705,63 @@ def generate(out: str | Path, preset: str | Preset = "tiny", seed: int = 7, **ov
         spec = replace(spec, **overrides)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    g = Generator(spec, seed)
+    files = _Files(folder)
+    truth: dict[str, Any] = {}
+    offsets = {"U": 0, "X": 0, "A": 0, "K": 0, "Q": 0}
+    shards = 1 if spec.provinces == 1 else spec.provinces
+    try:
+        for k in range(shards):
+            if shards == 1:
+                g = Generator(spec, seed)
+            else:
+                part = replace(spec, cases=_share(spec.cases, shards, k), soft_orgs=_share(spec.soft_orgs, shards, k))
+                g = Generator(part, seed * 100_003 + k, provinces=range(k, k + 1), offsets=offsets, central=k == 0)
+            written = _write_shard(g, files)
+            for key, n in written.items():
+                offsets[key] += n
+            for key, value in g.truth.items():
+                if key in TRUTH_LISTS:
+                    truth.setdefault(key, []).extend(value)
+                else:
+                    truth.setdefault(key, value)
+            del g
+            gc.collect()
+    finally:
+        files.close()
+    truth["preset"] = asdict(spec)
+    truth["seed"] = seed
+    truth["worked_examples"] = truth.get("worked_examples", [])[:50]
+    truth["counts"] = files.counts
+    (folder / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    return truth
+
+
+def _write_shard(g: Generator, files: _Files) -> dict[str, int]:
+    """Build one shard, append its rows, and return how many ids of each series it used."""
+    spec = g.p
     g.build_hierarchy()
     g.build_positions()
     tenure_rows, changes, terms = g.build_tenures()
     actions = g.build_actions()
     cases, outcomes = g.build_cases(terms)
     duties = g.build_duties()
-    levels = LEVELS
-    steep = levels.index(spec.steep_level)
-    g.truth["steepest_fade"] = {"from_level": levels[steep - 1], "to_level": levels[steep]}
+    steep = LEVELS.index(spec.steep_level)
+    g.truth["steepest_fade"] = {"from_level": LEVELS[steep - 1], "to_level": LEVELS[steep]}
     g.truth["window"] = {"from": dt.date.fromordinal(g.t0).isoformat(), "to": dt.date.fromordinal(g.t1).isoformat()}
     g.truth["worked_examples"] = _moved_leader_cases(g, cases, changes)
-    counts = {
-        "organizations": _write_csv(
-            folder / "organizations.csv",
-            g.organizations(),
-            ["id", "name", "kind", "level", "parent_id", "supervised_by", "valid_from", "valid_to"],
-        ),
-        "positions": _write_csv(
-            folder / "positions.csv", g.positions.values(), ["id", "org_id", "title", "role", "rank", "portfolio"]
-        ),
-        "persons": _write_csv(folder / "persons.csv", g.persons.values(), ["id", "name", "gender", "birth"]),
-        "tenures": _write_csv(folder / "tenures.csv", tenure_rows, ["person_id", "position_id", "start", "end"]),
-        "changes": _write_csv(
-            folder / "changes.csv",
-            changes,
-            ["id", "date", "kind", "person_id", "from_position_id", "to_position_id", "source"],
-        ),
-        "duties": _write_csv(
-            folder / "duties.csv", duties, ["id", "org_id", "category", "parent_duty_id", "description"]
-        ),
-        "actions": _write_csv(
-            folder / "actions.csv", actions, ["id", "date", "kind", "from_org_id", "to_org_id", "category", "by_org_id"]
-        ),
-        "cases": _write_csv(
-            folder / "cases.csv",
-            cases,
-            ["id", "org_id", "category", "start", "end", "discovered", "severity", "violator_ids"],
-        ),
-        "accountability": _write_csv(
-            folder / "accountability.csv", outcomes, ["id", "case_id", "person_id", "outcome", "date"]
-        ),
-        "standards": _write_csv(
-            folder / "standards.csv",
-            g.standards(),
-            ["id", "level", "action_kind", "min_count", "period", "org_kind", "category", "description"],
-        ),
-    }
-    g.truth["counts"] = counts
-    (folder / "truth.json").write_text(json.dumps(g.truth, ensure_ascii=False, indent=1), encoding="utf-8")
-    return g.truth
+    owned = [o for o in g.organizations() if g.central or o["level"] != "central"]
+    files.write("organizations", owned)
+    files.write("positions", g.positions.values())
+    files.write("persons", g.persons.values())
+    files.write("tenures", tenure_rows)
+    files.write("changes", changes)
+    files.write("duties", (d for d in duties if g.central or g.orgs[d["org_id"]].level != "central"))
+    files.write("actions", actions)
+    files.write("cases", cases)
+    files.write("accountability", outcomes)
+    if g.central:
+        files.write("standards", g.standards())
+    return {"U": len(g.persons), "X": len(changes), "A": len(actions), "K": len(cases), "Q": len(outcomes)}
 
 
 def _moved_leader_cases(g: Generator, cases: list[dict[str, Any]], changes: list[dict[str, Any]]) -> list[str]:

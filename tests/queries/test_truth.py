@@ -17,10 +17,16 @@ from queries.window import Window
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict]:
-    folder = tmp_path_factory.mktemp("county")
-    truth = generate(folder, "county", seed=11)
+# The county preset is one generator run; the small "nation" (three provinces) is generated
+# one province at a time, with ids running on across the shards: both must plant what they say.
+SHARDED = {"cities": 1, "counties": 4, "townships": 13, "departments": (2, 2, 2), "cases": 900, "soft_orgs": 6}
+
+
+@pytest.fixture(scope="module", params=["county", "nation"])
+def planted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict]:
+    folder = tmp_path_factory.mktemp(request.param)
+    overrides = {"provinces": 3, **SHARDED} if request.param == "nation" else {}
+    truth = generate(folder, request.param, seed=11, **overrides)
     store = open_store(f"embedded://{tmp_path_factory.mktemp('store')}")
     assert load_dataset(store, folder).ok
     return store, json.loads(Path(folder, "truth.json").read_text(encoding="utf-8")) | {"counts": truth["counts"]}
