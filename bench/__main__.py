@@ -191,6 +191,12 @@ def show(r: dict[str, Any]) -> None:
 
 
 def show_falkordb(r: dict[str, Any]) -> None:
+    if "load_error" in r:
+        Console().print(
+            f"[bold]{r['preset']} on FalkorDB[/]: generated {r['rows']:,} rows in {r['generate_s']:.0f} s "
+            f"(peak RSS {r['generate_rss_gb']:.2f} GB); load NOT done: {r['load_error']}"
+        )
+        return
     table = Table(
         title=f"rtc benchmark: {r['preset']} preset, FalkorDB on loopback ({r['server']}), {r['rows']:,} rows"
     )

@@ -8,6 +8,7 @@ RSS is measured alone (``ru_maxrss`` of the process itself, printed with the tim
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -19,9 +20,13 @@ from loaders.generate import generate
 from loaders.load import load_dataset
 
 
-def run_job(*args: str) -> dict[str, Any]:
-    """Run this module in a child process and return what it printed."""
-    child = subprocess.run([sys.executable, "-m", "bench.load_job", *args], capture_output=True, text=True, check=False)
+def run_job(*args: str, max_gb: float | None = None) -> dict[str, Any]:
+    """Run this module in a child process and return what it printed; ``max_gb`` caps its
+    address space."""
+    env = {**os.environ, **({"RTC_BENCH_MAX_GB": str(max_gb)} if max_gb else {})}
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.load_job", *args], capture_output=True, text=True, check=False, env=env
+    )
     if child.returncode != 0:
         raise RuntimeError(f"bench.load_job {' '.join(args)} failed:\n{child.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
@@ -33,6 +38,10 @@ def _peak_rss_gb() -> float:
 
 
 def main(mode: str, *args: str) -> None:
+    cap = os.environ.get("RTC_BENCH_MAX_GB")
+    if cap:  # a loader that would outgrow the machine fails fast with MemoryError instead
+        limit = int(float(cap) * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     started = time.perf_counter()
     if mode == "generate":
         preset, folder = args

@@ -226,7 +226,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     sizes_all = {f"{p}/{b}": r["rows"] for (p, b), r in by_cell.items()}
-    return {"presets": presets, "rows_per_cell": sizes_all, "figures": rows}
+    notes = [f"{p} on {b}: {r['load_error']}" for (p, b), r in by_cell.items() if "load_error" in r]
+    return {"presets": presets, "rows_per_cell": sizes_all, "figures": rows, "notes": notes}
 
 
 def show_summary(summary: dict[str, Any]) -> None:
@@ -256,4 +257,7 @@ def show_summary(summary: dict[str, Any]) -> None:
             row["target"],
             verdict,
         )
-    Console(width=200).print(table)  # wide enough for every preset's column, also into a file
+    console = Console(width=200)  # wide enough for every preset's column, also into a file
+    console.print(table)
+    for note in summary.get("notes", []):
+        console.print(f"[bold]not measured[/]: {note}")

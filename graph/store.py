@@ -20,6 +20,7 @@ from graph.model import (
     Category,
     Duty,
     Organization,
+    OrgKind,
     Person,
     Position,
     Standard,
@@ -106,6 +107,27 @@ class ActionTable:
 
 
 @dataclass
+class OrgContext:
+    """See ``Store.org_context``."""
+
+    chain: list[Organization]  # the organization first, the root last; empty for an unknown id
+    commissions: dict[str, list[Organization]]  # by organization of the chain, sorted by id
+    positions: dict[str, Position]  # of the chain (up to reach) and of their commissions, sorted by id
+
+
+def org_context_from(store: Store, org_id: str, reach: int | None = None) -> OrgContext:
+    """``org_context`` from the store's other reads (for a store where they are cheap)."""
+    chain = store.ancestors(org_id)
+    kids = store.get_children([o.id for o in chain])
+    commissions = {o: [k for k in ks if k.kind is OrgKind.commission] for o, ks in kids.items()}
+    commissions = {o: ks for o, ks in commissions.items() if ks}
+    near = chain if reach is None else chain[: reach + 1]
+    org_ids = [o.id for o in near] + [k.id for o in near for k in commissions.get(o.id, [])]
+    positions = store.get_positions(org_ids=org_ids)
+    return OrgContext(chain, commissions, {i: positions[i] for i in sorted(positions)})
+
+
+@dataclass
 class Batch:
     """One import, validated and ready to write atomically.
 
@@ -168,6 +190,13 @@ class Store(Protocol):
     def ancestors(self, org_id: str) -> list[Organization]:
         """The organization and its ancestors up the hierarchy: itself first, the root last
         (empty when the id is unknown)."""
+        ...
+
+    def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
+        """The organization's ancestor-or-self chain, the commissions under each organization of
+        the chain, and the positions of the organizations up to ``reach`` levels above it (all by
+        default) and of their commissions: what an accountability lookup reads first, in one
+        round trip on a server."""
         ...
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:

@@ -118,16 +118,22 @@ def accountability(
     if lookback_days < 0 or depth < 0:
         raise ValueError("lookback_days and depth must not be negative")
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
-    chain = store.ancestors(case.org_id)
+    # The chain, its commissions and the positions of the levels in play: one read. The
+    # supervising commission is nearly always that of the organization or its parent.
+    context = store.org_context(case.org_id, reach=depth + 1)
+    chain = context.chain
     if not chain:
         raise KeyError(f"no organization with id {case.org_id!r}")
     org, above = chain[0], chain[1 : depth + 1]
     s = to_ordinal(case.start)
     e = max(to_ordinal(case.end or case.discovered or from_ordinal(at + 1)), s + 1)
     window, wide = (s, e), (s - lookback_days, e)
-    commission = supervising_commission(store, org, chain)
-    org_ids = [org.id, *([commission.id] if commission else []), *(o.id for o in above)]
-    positions = store.get_positions(org_ids=org_ids)
+    commission = supervising_commission(store, org, chain, context.commissions)
+    org_ids = {org.id, *([commission.id] if commission else []), *(o.id for o in above)}
+    positions = {i: p for i, p in context.positions.items() if p.org_id in org_ids}
+    if commission is not None and commission.id not in {p.org_id for p in context.positions.values()}:
+        # supervised_by outside the chain, or a committee further up: its positions are not in hand
+        positions |= store.get_positions(org_ids=[commission.id])
     held = store.tenures(position_ids=list(positions), overlapping=wide)
     finder = _Finder(store, at, positions, held)
     # Everyone who can get a row below, read in one go (one round trip on a server).
@@ -196,15 +202,21 @@ def nearest_committee(chain: list[Organization]) -> Organization | None:
 
 
 def supervising_commission(
-    store: Store, org: Organization, chain: list[Organization] | None = None
+    store: Store,
+    org: Organization,
+    chain: list[Organization] | None = None,
+    commissions: dict[str, list[Organization]] | None = None,
 ) -> Organization | None:
     """The commission that supervises ``org``: its ``supervised_by``, else the commission whose
-    parent is the nearest ancestor-or-self committee (None when that committee has none)."""
+    parent is the nearest ancestor-or-self committee (None when that committee has none).
+    ``chain`` and ``commissions`` (from ``Store.org_context``) save the reads when at hand."""
     if org.supervised_by:
         return store.get_organizations([org.supervised_by]).get(org.supervised_by)
     committee = nearest_committee(chain if chain is not None else store.ancestors(org.id))
     if committee is None:
         return None
+    if commissions is not None:
+        return next(iter(commissions.get(committee.id, [])), None)
     kids = store.get_children([committee.id]).get(committee.id, [])
     return next((k for k in kids if k.kind is OrgKind.commission), None)
 

@@ -31,7 +31,7 @@ from graph.model import (
     Tenure,
     to_ordinal,
 )
-from graph.store import ActionTable, Batch, StoreError
+from graph.store import ActionTable, Batch, OrgContext, StoreError
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TUPLE_FIELDS = {"portfolio", "violator_ids"}
@@ -262,6 +262,26 @@ class CypherStore:
     def ancestors(self, org_id: str) -> list[Organization]:
         rows = self.transport.read(cypher.ANCESTORS, {"id": org_id})
         return [Organization.model_validate(self._from_node("organizations", props)) for _, props in rows]
+
+    def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
+        chain: list[tuple[int, Organization]] = []
+        commissions: dict[str, list[Organization]] = {}
+        positions: dict[str, Position] = {}
+        params = {"id": org_id, "reach": 1000 if reach is None else reach}
+        for part, depth, owner, node in self.transport.read(cypher.ORG_CONTEXT, params):
+            if part == "chain":
+                chain.append((depth, Organization.model_validate(self._from_node("organizations", node))))
+            elif part == "commission":
+                org = Organization.model_validate(self._from_node("organizations", node))
+                commissions.setdefault(owner, []).append(org)
+            else:
+                position = Position.model_validate(self._from_node("positions", node))
+                positions[position.id] = position
+        return OrgContext(
+            [o for _, o in sorted(chain, key=lambda x: x[0])],
+            {o: sorted(ks, key=lambda k: k.id) for o, ks in commissions.items()},
+            {i: positions[i] for i in sorted(positions)},
+        )
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         out: dict[str, list[Organization]] = {}

@@ -36,7 +36,7 @@ from graph.model import (
     ancestor_chain,
     to_ordinal,
 )
-from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Batch, StoreError
+from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Batch, OrgContext, StoreError, org_context_from
 
 SCHEMA_VERSION = 2
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -326,6 +326,9 @@ class EmbeddedStore:
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
         return ancestor_chain(org_id, self._orgs)
+
+    def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
+        return org_context_from(self, org_id, reach)
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from graph.store import Store
+from loaders.load import load_dataset
 from queries.accountability import accountability, adhoc_case
+from tests import scenario
+from tests.helpers import write_dataset
 
 AS_OF = "2022-01-01"
 
@@ -92,3 +96,24 @@ def test_unknown_case_and_bad_arguments(scenario_store: Store) -> None:
         adhoc_case("T", "2020-01-01", None, "not-a-category")
     with pytest.raises(ValueError):
         accountability(scenario_store, "K1", lookback_days=-1)
+
+
+def test_an_explicit_supervising_commission_outside_the_chain(store: Store, tmp_path: Path) -> None:
+    """T is supervised by the commission of its sibling T2 (``supervised_by``), not by its own:
+    the supervisory row is T2's discipline secretary, whose post is not in T's chain."""
+    orgs = [{**o, "supervised_by": "T2-JW"} if o["id"] == "T" else o for o in scenario.ORGS]
+    folder = write_dataset(
+        tmp_path / "data",
+        organizations=orgs,
+        positions=scenario._positions(),
+        persons=[*scenario.PERSONS, {"id": "p13", "name": "钱进"}],
+        tenures=[*scenario.TENURES, {"person_id": "p13", "position_id": "T2-JW/dis", "start": "2019-01-01"}],
+        changes=scenario.CHANGES,
+        actions=scenario.ACTIONS,
+        cases=scenario.CASES,
+    )
+    assert load_dataset(store, folder).ok
+    rows = accountability(store, "K1", as_of="2022-01-01").responsible
+    assert [(r.person.id, r.post_then and r.post_then.position_id) for r in rows if r.role == "supervisory"] == [
+        ("p13", "T2-JW/dis")
+    ]
