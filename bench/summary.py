@@ -261,3 +261,34 @@ def show_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     for note in summary.get("notes", []):
         console.print(f"[bold]not measured[/]: {note}")
+
+
+def to_markdown(summary: dict[str, Any]) -> str:
+    """The summary table as Markdown (for docs/performance.md)."""
+    presets = summary["presets"]
+    head = ["backend", "figure", *presets, "k", "k county→province", "target", "ok"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in summary["figures"]:
+        ok = row["ok"]
+        verdict = "" if not ok else ("yes" if all(ok.values()) else "**no**")
+        k, k_cp = row["k"], row["k_county_province"]
+        cells = [
+            row["backend"],
+            row["figure"],
+            *(_fmt(row["values"].get(p), row["unit"]) for p in presets),
+            "" if k is None else f"{k:.2f}",
+            "" if k_cp is None else f"{k_cp:.2f}",
+            row["target"],
+            verdict,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [f"\nNot measured: {note}" for note in summary.get("notes", [])]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    print(to_markdown(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))))

@@ -4,8 +4,10 @@ row number a person would look up in the file. Problems are raised as
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,15 +50,19 @@ def decode(raw: bytes) -> tuple[str, str]:
     )
 
 
-def read_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
-    """Return the header and an iterator over ``(row_number, {header: value})``."""
+def read_rows(path: Path, *, stream: bool = False) -> tuple[list[str], Iterator[Row]]:
+    """Return the header and an iterator over ``(row_number, {header: value})``.
+
+    ``stream=True`` reads CSV and JSON Lines a block at a time (memory does not grow with the
+    file): the encoding is chosen from the first megabyte, so a decoding problem further on is
+    raised where it is met, and a JSON Lines header is the keys of its first object."""
     if path.stat().st_size == 0:
         raise FileProblem("empty-file", "the file is empty (0 bytes): it needs at least a header row")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv_stream(path) if stream else _read_csv(path)
     if suffix == ".jsonl":
-        return _read_jsonl(path)
+        return _read_jsonl_stream(path) if stream else _read_jsonl(path)
     if suffix == ".xlsx":
         return _read_xlsx(path)
     raise FileProblem("format", f"unsupported file type {suffix!r}: use .csv, .jsonl or .xlsx")
@@ -64,7 +70,41 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
 
 def _read_csv(path: Path) -> tuple[list[str], Iterator[Row]]:
     text, _ = decode(path.read_bytes())
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    return _csv_rows(io.StringIO(text, newline=""))
+
+
+def _sniff(path: Path) -> str:
+    """The encoding of a file, judged on its first megabyte (see ``decode``)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    decode(head)  # raises the same FileProblem as a whole-file read
+    return "utf-8"
+
+
+def _guarded(fh: io.TextIOBase) -> Iterator[str]:
+    """Lines of a streamed file, a decoding error turned into a FileProblem; closed at the end."""
+    try:
+        with fh:
+            yield from fh
+    except UnicodeDecodeError as exc:
+        raise FileProblem(
+            "encoding", f"cannot decode byte {exc.start} of a block ({exc.reason}); save as UTF-8"
+        ) from None
+
+
+def _read_csv_stream(path: Path) -> tuple[list[str], Iterator[Row]]:
+    fh = path.open(encoding=_sniff(path), newline="")
+    return _csv_rows(_guarded(fh))
+
+
+def _csv_rows(source: Iterator[str] | io.StringIO) -> tuple[list[str], Iterator[Row]]:
+    reader = csv.reader(source, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -114,6 +154,29 @@ def _read_jsonl(path: Path) -> tuple[list[str], Iterator[Row]]:
     if not records:
         raise FileProblem("empty-file", "the file has no JSON objects")
     return list(header), iter(records)
+
+
+def _read_jsonl_stream(path: Path) -> tuple[list[str], Iterator[Row]]:
+    fh = path.open(encoding=_sniff(path))
+    numbered = enumerate(_guarded(fh), start=1)
+
+    def objects() -> Iterator[Row]:
+        for number, line in numbered:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FileProblem("malformed-jsonl", f"line is not valid JSON: {exc.msg}", row=number) from None
+            if not isinstance(obj, dict):
+                raise FileProblem("malformed-jsonl", "line is not a JSON object", row=number)
+            yield number, obj
+
+    rows = objects()
+    first = next(rows, None)
+    if first is None:
+        raise FileProblem("empty-file", "the file has no JSON objects")
+    return list(first[1]), itertools.chain([first], rows)
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Row]]:

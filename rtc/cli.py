@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sys
@@ -15,13 +16,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graph.model import from_ordinal
 from graph.store import Store, StoreError
 from loaders.generate import PRESETS, generate
 from loaders.load import Report, load_dataset, migrate
+from loaders.stream import stream_dataset, wants_streaming
 from queries import accountability, findings, lookups, pressure
 from queries.serialize import jsonable
 from queries.window import Window, default_window, latest_date
@@ -90,24 +92,28 @@ def generate_cmd(
     )
 
 
-def _progress_load(store: Store, folder: Path, dry_run: bool, quiet: bool = False) -> Report:
+def _progress_load(
+    store: Store, folder: Path, dry_run: bool, quiet: bool = False, stream: bool | None = None
+) -> Report:
     settings = get_settings()
+    streamed = wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream
+    load = functools.partial(stream_dataset if streamed else load_dataset, store, folder, dry_run=dry_run)
     if quiet:
-        return load_dataset(store, folder, dry_run=dry_run, max_errors=settings.max_errors)
+        return load(max_errors=settings.max_errors)
     with Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} files"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task("validating", total=10)
+        task = bar.add_task("validating (streamed, in chunks)" if streamed else "validating")
+        done: dict[str, int] = {}
 
         def tick(entity: str, rows: int) -> None:
-            bar.update(task, advance=1, description=f"validated {entity} ({rows} rows)")
+            done[entity] = done.get(entity, 0) + rows
+            bar.update(task, description=f"validated {entity}: {done[entity]:,} rows")
 
-        return load_dataset(store, folder, dry_run=dry_run, max_errors=settings.max_errors, progress=tick)
+        return load(max_errors=settings.max_errors, progress=tick)
 
 
 def _print_report(report: Report) -> None:
@@ -148,11 +154,19 @@ def load_cmd(
     store: StoreOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")] = False,
     report_file: Annotated[Path | None, typer.Option(help="Write the full report (JSON) here")] = None,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Validate and write in chunks, in bounded memory (default: for a server store and "
+            "a folder over RTC_STREAM_ABOVE_MB)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a dataset folder and load it, all of it or nothing."""
     with _store(store) as s:
-        report = _progress_load(s, folder, dry_run, quiet=as_json)
+        report = _progress_load(s, folder, dry_run, quiet=as_json, stream=stream)
     if report_file:
         report_file.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     _finish_import(report, as_json)

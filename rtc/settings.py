@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     api_keys_file: str = Field("./rtc-keys.json", description="Hashed API keys (written by `rtc keys add`)")
     audit_log: str = Field("./rtc-imports.jsonl", description="Every import through the API: who, when, what, outcome")
     max_upload_bytes: int = Field(200 * 1024 * 1024, description="Largest import upload the API accepts")
+    stream_above_mb: float = Field(
+        256, description="`rtc load` into a server store streams a dataset folder larger than this (MB)"
+    )
     views_dir: str = Field("./rtc-views", description="Where `rtc demo` writes its views (HTML)")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default)")
 

@@ -115,8 +115,11 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
 class EmbeddedStore:
     """The default, in-process store under one data directory."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, action_snapshot: bool = True) -> None:
+        """``action_snapshot=False``: no snapshot of the action columns after an import (a
+        streamed load's scratch store, which never reads them, must not hold them all)."""
         self.path = Path(path)
+        self.action_snapshot = action_snapshot
         self.url = f"embedded://{path}"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -225,7 +228,7 @@ class EmbeddedStore:
             self._write(batch, log)
         self._invalidate()
         self._generation = self._data_version()
-        if batch.rows.get("actions"):
+        if batch.rows.get("actions") and self.action_snapshot:
             self._action_index  # noqa: B018 - writes the snapshot now, so no read pays for it later
 
     def _write(self, batch: Batch, log: dict[str, Any]) -> None:
@@ -273,7 +276,21 @@ class EmbeddedStore:
             raise
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
-        return self._records(entity)
+        """Every record of ``entity``, read lazily over a connection of its own (memory stays flat)."""
+        cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+        return (_record(entity, cells) for cells in self._stream(f"SELECT {cols} FROM {entity}"))
+
+    def persons_with_personnel(self) -> Iterator[str]:
+        """Every person with a tenure row or a derived tenure, in id order (read lazily)."""
+        query = "SELECT person_id FROM tenures UNION SELECT person_id FROM tenure_rows ORDER BY 1"
+        return (person for (person,) in self._stream(query))
+
+    def _stream(self, query: str) -> Iterator[tuple[Any, ...]]:
+        db = self._connect()
+        try:
+            yield from db.execute(query)
+        finally:
+            db.close()
 
     def import_log(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT seq, at, log FROM imports ORDER BY seq DESC LIMIT ?", (limit,))
@@ -318,6 +335,8 @@ class EmbeddedStore:
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         self._fresh()
+        if ids is not None and "_orgs" not in self.__dict__:  # cold: these only, from SQLite
+            return {d["id"]: Organization.model_validate(d) for d in self._records("organizations", list(ids))}
         orgs = self._orgs
         if ids is None:
             return dict(orgs)
@@ -351,6 +370,10 @@ class EmbeddedStore:
             found = [Position.model_validate(d) for d in self._records("positions", list(wanted), where="org_id")]
             found.sort(key=lambda p: (wanted[p.org_id], p.id))  # the order the index gives
             return {p.id: p for p in found}
+        if ids is not None and org_ids is None and "_positions" not in self.__dict__:
+            wanted_ids = list(dict.fromkeys(ids))
+            by_id = {d["id"]: Position.model_validate(d) for d in self._records("positions", wanted_ids)}
+            return {i: by_id[i] for i in wanted_ids if i in by_id}
         positions = self._positions
         if org_ids is not None:
             by_org = self._positions_by_org
@@ -390,8 +413,11 @@ class EmbeddedStore:
     ) -> list[Tenure]:
         self._fresh()
         lo, hi = overlapping if overlapping else (-1, OPEN_END + 1)
-        if person_ids is None and position_ids is not None and "_tenure_index" not in self.__dict__:
-            return self._position_tenures(list(position_ids), lo, hi)
+        if "_tenure_index" not in self.__dict__ and (person_ids is None) != (position_ids is None):
+            # cold: a few positions' or persons' tenures straight from SQLite
+            if position_ids is not None:
+                return self._cold_tenures("position_id", list(position_ids), lo, hi)
+            return self._cold_tenures("person_id", list(person_ids or ()), lo, hi)
         index = self._tenure_index
         out: list[Tenure] = []
         for pos in position_ids or ():
@@ -400,18 +426,21 @@ class EmbeddedStore:
             out.extend(index.of_person(person, lo, hi))
         return out
 
-    def _position_tenures(self, position_ids: list[str], lo: int, hi: int) -> list[Tenure]:
-        """Cold: the tenures of a few positions straight from SQLite, in the index's order."""
+    def _cold_tenures(self, column: str, keys: list[str], lo: int, hi: int) -> list[Tenure]:
+        """The tenures of a few positions (or persons) straight from SQLite, in the index's order:
+        by the keys as given, then by start (and person, or position)."""
         rows = []
-        for chunk in _chunks(list(dict.fromkeys(position_ids))):
+        for chunk in _chunks(list(dict.fromkeys(keys))):
             marks = ",".join("?" * len(chunk))
             rows += self._db.execute(
-                f"SELECT {_TENURE_COLUMNS} FROM tenures "
-                f"WHERE position_id IN ({marks}) AND start_ord < ? AND end_ord > ?",
+                f"SELECT {_TENURE_COLUMNS} FROM tenures WHERE {column} IN ({marks}) AND start_ord < ? AND end_ord > ?",
                 [*chunk, hi, lo],
             ).fetchall()
-        order = {p: i for i, p in enumerate(position_ids)}
-        rows.sort(key=lambda r: (order[r[2]], r[5], r[1]))
+        order = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+        if column == "position_id":
+            rows.sort(key=lambda r: (order[r[2]], r[5], r[1]))
+        else:
+            rows.sort(key=lambda r: (order[r[1]], r[5], r[2]))
         return [_tenure(r) for r in rows]
 
     # ------------------------------------------------------------ actions

@@ -95,8 +95,15 @@ def test_cold_reads_answer_as_the_indexes_do(tmp_path: Path, tiny_dataset: Path)
     warm.holders(positions[0], span[0])  # builds the tenure index
     assert "_positions" in warm.__dict__ and "_tenure_index" in warm.__dict__
     assert list(cold.get_positions(org_ids=orgs).items()) == list(warm.get_positions(org_ids=orgs).items())
+    persons = sorted({t.person_id for t in warm.tenures(position_ids=positions)})[::3]
     for window in (None, (span[0], span[0] + 1), ((span[0] + span[1]) // 2, span[1])):
         assert cold.tenures(position_ids=positions, overlapping=window) == warm.tenures(
             position_ids=positions, overlapping=window
         )
-    assert "_positions" not in cold.__dict__ and "_tenure_index" not in cold.__dict__
+        assert cold.tenures(person_ids=persons, overlapping=window) == warm.tenures(
+            person_ids=persons, overlapping=window
+        )
+    some = [*positions[::2], "nope"]
+    assert list(cold.get_positions(some).items()) == list(warm.get_positions(some).items())
+    assert cold.get_organizations([*orgs, "nope"]) == warm.get_organizations([*orgs, "nope"])
+    assert not {"_positions", "_tenure_index", "_orgs"} & set(cold.__dict__)

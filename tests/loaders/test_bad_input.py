@@ -1,7 +1,9 @@
-"""Each bad input gets a clear error naming file, row, column, value and rule, and nothing is written."""
+"""Each bad input gets a clear error naming file, row, column, value and rule, and nothing is written:
+through the in-memory loader and the streaming one (in chunks of two rows), the same findings."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +11,8 @@ import openpyxl
 import pytest
 
 from graph.store import Store
-from loaders.load import Finding, load_dataset
+from loaders.load import Finding, Report, load_dataset
+from loaders.stream import stream_dataset
 from tests.helpers import organization, write_csv, write_dataset
 
 ORGS = [organization("X", "县委", "committee", "county"), organization("T", "镇党委", "committee", "township", "X")]
@@ -20,79 +23,89 @@ POSITIONS = [
 PERSONS = [{"id": "p1", "name": "张伟"}, {"id": "p2", "name": "王芳"}]
 
 
+Load = Callable[..., Report]
+
+
+@pytest.fixture(params=["in-memory", "streamed"])
+def load(request: pytest.FixtureRequest) -> Load:
+    if request.param == "in-memory":
+        return load_dataset
+    return functools.partial(stream_dataset, chunk_rows=2)
+
+
 def base(folder: Path) -> Path:
     return write_dataset(folder, organizations=ORGS, positions=POSITIONS, persons=PERSONS)
 
 
-def only_error(store: Store, folder: Path) -> Finding:
+def only_error(store: Store, folder: Path, load: Load) -> Finding:
     before = store.counts()
-    report = load_dataset(store, folder)
+    report = load(store, folder)
     assert not report.ok and not report.written
     assert store.counts() == before, "a batch with an error must write nothing"
     assert report.errors, report
     return report.errors[0]
 
 
-def test_malformed_csv_row(store: Store, tmp_path: Path) -> None:
+def test_malformed_csv_row(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     (folder / "persons.csv").write_text("id,name\np1,张伟\np2,王芳,extra\n", encoding="utf-8")
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.rule) == ("persons.csv", 3, "malformed-csv")
     assert "3 fields" in e.message
 
 
-def test_unterminated_quote(store: Store, tmp_path: Path) -> None:
+def test_unterminated_quote(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     (folder / "persons.csv").write_text('id,name\np1,"张伟\n', encoding="utf-8")
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.rule) == ("persons.csv", "malformed-csv")
 
 
-def test_wrong_encoding(store: Store, tmp_path: Path) -> None:
+def test_wrong_encoding(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     (folder / "persons.csv").write_bytes("id,name\np1,José Müller, ok\n".encode("utf-16"))
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.rule) == ("persons.csv", "encoding")
     assert "UTF-8" in e.message
 
 
-def test_latin1_bytes(store: Store, tmp_path: Path) -> None:
+def test_latin1_bytes(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     (folder / "persons.csv").write_bytes("id,name\np1,Café \n".encode("latin-1"))
-    assert only_error(store, folder).rule == "encoding"
+    assert only_error(store, folder, load).rule == "encoding"
 
 
-def test_missing_required_column(store: Store, tmp_path: Path) -> None:
+def test_missing_required_column(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "gender": "男"}])
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.column, e.rule) == ("persons.csv", 1, "name", "missing-column")
     assert "姓名" in e.message  # names the Chinese alias too
 
 
-def test_missing_required_field(store: Store, tmp_path: Path) -> None:
+def test_missing_required_field(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张伟"}, {"id": "p2", "name": ""}])
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.row, e.column, e.rule) == (3, "name", "missing-field")
 
 
-def test_unknown_enum_value_lists_the_allowed(store: Store, tmp_path: Path) -> None:
+def test_unknown_enum_value_lists_the_allowed(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "positions.csv", [{"id": "T/sec", "org_id": "T", "title": "书记", "role": "king"}])
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.column, e.value, e.rule) == ("positions.csv", 2, "role", "king", "bad-enum")
     assert "secretary" in e.message and "discipline_secretary" in e.message
 
 
-def test_unknown_id_reference(store: Store, tmp_path: Path) -> None:
+def test_unknown_id_reference(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "tenures.csv", [{"person_id": "ghost", "position_id": "T/sec", "start": "2020-01-01"}])
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.column, e.value, e.rule) == ("tenures.csv", 2, "person_id", "ghost", "unknown-reference")
 
 
-def test_end_before_start_and_bad_date(store: Store, tmp_path: Path) -> None:
+def test_end_before_start_and_bad_date(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(
         folder / "tenures.csv",
@@ -101,13 +114,13 @@ def test_end_before_start_and_bad_date(store: Store, tmp_path: Path) -> None:
             {"person_id": "p2", "position_id": "T/staff", "start": "2020-02-30"},
         ],
     )
-    report = load_dataset(store, folder)
+    report = load(store, folder)
     rules = {(e.row, e.column, e.rule) for e in report.errors}
     assert rules == {(2, "end", "end-before-start"), (3, "start", "bad-date")}
     assert report.error_count == 2  # every error of the batch, not only the first
 
 
-def test_overlapping_tenures_on_a_one_holder_position(store: Store, tmp_path: Path) -> None:
+def test_overlapping_tenures_on_a_one_holder_position(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(
         folder / "tenures.csv",
@@ -118,32 +131,32 @@ def test_overlapping_tenures_on_a_one_holder_position(store: Store, tmp_path: Pa
             {"person_id": "p2", "position_id": "T/staff", "start": "2019-01-01"},
         ],
     )
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.value, e.rule) == ("tenures.csv", 3, "T/sec", "overlapping-tenure")
     assert "p1" in e.message and "p2" in e.message
 
 
-def test_overlap_with_a_stored_tenure(store: Store, tmp_path: Path) -> None:
+def test_overlap_with_a_stored_tenure(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path / "a")
     write_csv(folder / "tenures.csv", [{"person_id": "p1", "position_id": "T/sec", "start": "2019-01-01"}])
-    assert load_dataset(store, folder).ok
+    assert load(store, folder).ok
     second = tmp_path / "b"
     second.mkdir()
     write_csv(
         second / "changes.csv",
         [{"id": "c1", "date": "2020-01-01", "kind": "appoint", "person_id": "p2", "to_position_id": "T/sec"}],
     )
-    e = only_error(store, second)
+    e = only_error(store, second, load)
     assert (e.file, e.row, e.rule) == ("changes.csv", 2, "overlapping-tenure")
 
 
-def test_closing_a_tenure_that_is_not_open(store: Store, tmp_path: Path) -> None:
+def test_closing_a_tenure_that_is_not_open(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(
         folder / "changes.csv",
         [{"id": "c1", "date": "2020-01-01", "kind": "remove", "person_id": "p1", "from_position_id": "T/sec"}],
     )
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.column, e.value, e.rule) == (
         "changes.csv",
         2,
@@ -153,27 +166,27 @@ def test_closing_a_tenure_that_is_not_open(store: Store, tmp_path: Path) -> None
     )
 
 
-def test_duplicate_id_with_different_content(store: Store, tmp_path: Path) -> None:
+def test_duplicate_id_with_different_content(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张伟"}, {"id": "p1", "name": "张三"}])
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.row, e.column, e.value, e.rule) == (3, "id", "p1", "duplicate-id")
     assert "name" in e.message
 
 
-def test_duplicate_id_against_the_store(store: Store, tmp_path: Path) -> None:
-    assert load_dataset(store, base(tmp_path / "a")).ok
+def test_duplicate_id_against_the_store(store: Store, tmp_path: Path, load: Load) -> None:
+    assert load(store, base(tmp_path / "a")).ok
     folder = tmp_path / "b"
     folder.mkdir()
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张三"}])
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.rule) == ("persons.csv", "duplicate-id") and "already stored" in e.message
 
 
-def test_same_content_again_is_skipped(store: Store, tmp_path: Path) -> None:
+def test_same_content_again_is_skipped(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张伟"}, {"id": "p1", "name": "张伟"}])
-    report = load_dataset(store, folder)
+    report = load(store, folder)
     assert report.ok and report.counts["persons"] == {"read": 2, "new": 1, "unchanged": 0, "updated": 0}
 
 
@@ -184,53 +197,53 @@ def test_same_content_again_is_skipped(store: Store, tmp_path: Path) -> None:
         (lambda p: p.write_text("id,org_id,category,start\n", encoding="utf-8"), "no-rows"),
     ],
 )
-def test_empty_files(store: Store, tmp_path: Path, writer: Callable[[Path], None], rule: str) -> None:
+def test_empty_files(store: Store, tmp_path: Path, load: Load, writer: Callable[[Path], None], rule: str) -> None:
     folder = base(tmp_path)
     writer(folder / "cases.csv")
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.rule) == ("cases.csv", rule)
 
 
-def test_xlsx_with_an_empty_sheet(store: Store, tmp_path: Path) -> None:
+def test_xlsx_with_an_empty_sheet(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     book = openpyxl.Workbook()
     book.active.title = "人员"
     book.save(folder / "cases.xlsx")
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.rule) == ("cases.xlsx", "empty-file") and "人员" in e.message
 
 
-def test_two_files_for_one_entity(store: Store, tmp_path: Path) -> None:
+def test_two_files_for_one_entity(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     (folder / "persons.jsonl").write_text('{"id": "p9", "name": "x"}\n', encoding="utf-8")
-    assert only_error(store, folder).rule == "duplicate-file"
+    assert only_error(store, folder, load).rule == "duplicate-file"
 
 
-def test_bad_jsonl_line(store: Store, tmp_path: Path) -> None:
+def test_bad_jsonl_line(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     (folder / "persons.csv").unlink()
     (folder / "persons.jsonl").write_text('{"id": "p1", "name": "张伟"}\n{"id": "p2", "name": \n', encoding="utf-8")
-    e = only_error(store, folder)
+    e = only_error(store, folder, load)
     assert (e.file, e.row, e.rule) == ("persons.jsonl", 2, "malformed-jsonl")
 
 
-def test_error_list_is_capped_but_counted(store: Store, tmp_path: Path) -> None:
+def test_error_list_is_capped_but_counted(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": f"p{i}", "name": "", "birth": "x"} for i in range(50)])
-    report = load_dataset(store, folder, max_errors=10)
+    report = load(store, folder, max_errors=10)
     assert report.error_count == 100 and len(report.errors) == 10
 
 
 HOSTILE = ['O\'Brien "the" `x`', "}) MATCH (n) DETACH DELETE n //", "a;b", "RETURN 1", "{$param}", "\\'; DROP TABLE x"]
 
 
-def test_cypher_looking_and_quote_laden_strings_are_data(store: Store, tmp_path: Path) -> None:
+def test_cypher_looking_and_quote_laden_strings_are_data(store: Store, tmp_path: Path, load: Load) -> None:
     persons = [{"id": f"id-{i}-{s}", "name": s} for i, s in enumerate(HOSTILE)]
     persons = [p for p in persons if ";" not in p["id"]]
     folder = write_dataset(
         tmp_path, organizations=[organization("o'1`}", 'x"}', "committee", "county")], persons=persons
     )
-    report = load_dataset(store, folder)
+    report = load(store, folder)
     assert report.ok, report.errors
     found = store.get_persons([p["id"] for p in persons])
     assert {p.id: p.name for p in found.values()} == {p["id"]: p["name"] for p in persons}

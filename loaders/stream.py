@@ -1,0 +1,338 @@
+"""Streaming load: a dataset of any size into a store, in bounded memory.
+
+``load_dataset`` validates a whole import in memory; a national dataset does not fit. This
+loader reads every file in chunks of ``chunk_rows`` rows and holds no more than a chunk at
+a time, in three passes:
+
+0. **ids**: every id each file declares goes into an on-disk index (SQLite), so that a
+   reference to a record further down a file, or in a file not read yet, is known.
+1. **validate**: each file, chunk by chunk, through the same ``prepare`` as the in-memory
+   loader (every rule of DOMAIN.md section 4, the same messages), against an overlay of the
+   target store and a scratch embedded store on disk that receives each valid chunk. Tenure
+   rows and changes are first spilled to disk and read back grouped by person, so a chunk
+   holds all of a person's rows and changes: each person's tenures are derived once, from
+   everything, and checked for overlaps per position against what earlier chunks and the
+   target hold. The state kept is on disk, per person and per position.
+2. **write**: when no chunk had an error (and not a dry run), the scratch, which holds
+   exactly what the import adds, is copied into the target in batches: entity by entity,
+   then the tenure rows and derived tenures person by person.
+
+As with ``load_dataset``, an import with any error writes nothing to the target. Unlike it,
+the write is a sequence of batches, not one transaction: a target that fails in the middle
+leaves the batches before the failing one, the report names it, and loading again completes
+the import (records already written are skipped as unchanged).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from graph.backends.embedded import EmbeddedStore
+from graph.model import Organization, Position, Tenure
+from graph.store import Batch, Store
+from loaders.load import MAX_ERRORS, Report, Source, _check_header, _gc_paused, find_files, prepare
+from loaders.readers import FileProblem, read_rows
+from loaders.schema import FILES, ORDER, header_map
+
+CHUNK_ROWS = 100_000
+NO_ROWS = "the file has a header but no data rows: add rows or remove the file"
+_SQL_CHUNK = 900
+
+
+def _batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, n)):
+        yield chunk
+
+
+class _Ids:
+    """Every id the import's files declare, per entity, in a SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
+
+    def add(self, entity: str, ids: Iterable[str]) -> None:
+        self.db.execute("BEGIN")
+        self.db.executemany("INSERT OR IGNORE INTO ids VALUES (?, ?)", ((entity, i) for i in ids))
+        self.db.execute("COMMIT")
+
+    def known(self, entity: str, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        out: set[str] = set()
+        for i in range(0, len(wanted), _SQL_CHUNK):
+            chunk = wanted[i : i + _SQL_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id FROM ids WHERE entity = ? AND id IN ({marks})"
+            out.update(r[0] for r in self.db.execute(query, [entity, *chunk]))
+        return out
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _Overlay:
+    """The store as ``prepare`` sees it during a streamed import: what the chunks validated so
+    far added (the scratch store) over what the target holds, and every id the files declare.
+    Only the reads ``prepare`` makes are here."""
+
+    def __init__(self, scratch: EmbeddedStore, target: Store, ids: _Ids) -> None:
+        self.scratch, self.target, self.ids = scratch, target, ids
+        self.url = target.url
+
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
+        wanted = set(ids)
+        found = self.ids.known(entity, wanted)
+        rest = wanted - found
+        return found | (self.target.existing_ids(entity, rest) if rest else set())
+
+    def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        wanted = list(ids)
+        out = self.scratch.stored_records(entity, wanted)
+        rest = [i for i in wanted if i not in out]
+        if rest:
+            out.update(self.target.stored_records(entity, rest))
+        return out
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        persons = list(person_ids)
+        old_rows, old_changes = self.target.personnel_records(persons)
+        rows, changes = self.scratch.personnel_records(persons)
+        mine = {c["id"] for c in changes}
+        # the target's rows first: a row this import changed (another end) replaces it
+        return [*old_rows, *rows], [*(c for c in old_changes if c["id"] not in mine), *changes]
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        wanted = list(ids or ())
+        out = self.scratch.get_organizations(wanted)
+        rest = [i for i in wanted if i not in out]
+        return {**self.target.get_organizations(rest), **out} if rest else out
+
+    def get_positions(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Position]:
+        wanted = list(ids or ())
+        out = self.scratch.get_positions(wanted)
+        rest = [i for i in wanted if i not in out]
+        return {**self.target.get_positions(rest), **out} if rest else out
+
+    def tenures(
+        self,
+        *,
+        person_ids: Iterable[str] | None = None,
+        position_ids: Iterable[str] | None = None,
+        overlapping: tuple[int, int] | None = None,
+    ) -> list[Tenure]:
+        positions = list(position_ids or ())
+        mine = self.scratch.tenures(position_ids=positions, overlapping=overlapping)
+        theirs = self.target.tenures(position_ids=positions, overlapping=overlapping)
+        # A person whose tenures this import derived again has them in the scratch only.
+        redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
+        return [*mine, *(t for t in theirs if t.person_id not in redone)]
+
+
+def wants_streaming(store: Store, folder: str | Path, above_mb: float) -> bool:
+    """Whether to stream a load: a dataset folder over ``above_mb`` going to a server store.
+    The embedded store keeps loading in one transaction (its own memory grows with the data
+    anyway: it keeps indexes in memory)."""
+    if store.url.startswith("embedded://") or not Path(folder).is_dir():
+        return False
+    size = sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
+    return size > above_mb * 1e6
+
+
+def stream_dataset(
+    store: Store,
+    folder: str | Path,
+    *,
+    dry_run: bool = False,
+    max_errors: int = MAX_ERRORS,
+    chunk_rows: int = CHUNK_ROWS,
+    log: dict[str, Any] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Report:
+    """Load a dataset folder into ``store`` in bounded memory (see the module's docstring).
+
+    Examples
+    --------
+    >>> report = stream_dataset(store, "nation/", chunk_rows=100_000)  # doctest: +SKIP
+    >>> report.ok, report.counts["actions"]["new"]  # doctest: +SKIP
+    (True, 14820240)
+    """
+    started = time.perf_counter()
+    report = Report(source=str(folder), max_errors=max_errors, dry_run=dry_run)
+    files = find_files(Path(folder), report)
+    with tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
+        ids = _Ids(Path(tmp) / "ids.sqlite3")
+        scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False)
+        try:
+            _declare_ids(files, ids)
+            t = report.lap("ids", started)
+            overlay = _Overlay(scratch, store, ids)
+            for entity in ORDER:
+                if entity == "tenures":  # with changes: by person
+                    _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, progress)
+                elif entity != "changes" and entity in files:
+                    _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, progress)
+            t = report.lap("validate", t)
+            if report.ok and not dry_run:
+                _copy(scratch, store, report, chunk_rows, {**(log or {}), "source": report.source})
+                report.lap("write", t)
+        finally:
+            ids.close()
+            scratch.close()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _declare_ids(files: dict[str, Path], ids: _Ids) -> None:
+    for entity, path in files.items():
+        if not any(col.name == "id" for col in FILES[entity]):
+            continue
+        names = {h for h, name in header_map(entity).items() if name == "id"}
+        try:
+            header, rows = read_rows(path, stream=True)
+            key = next((h for h in header if h in names), None)
+            if key is None:
+                continue  # pass 1 reports the missing column
+            for chunk in _batched((str(row.get(key) or "").strip() for _, row in rows), 50_000):
+                ids.add(entity, (i for i in chunk if i))
+        except FileProblem:
+            continue  # pass 1 reports it, with its place
+
+
+def _validate_file(
+    entity: str,
+    path: Path,
+    overlay: _Overlay,
+    scratch: EmbeddedStore,
+    report: Report,
+    chunk_rows: int,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    try:
+        header, rows = read_rows(path, stream=True)
+    except FileProblem as exc:
+        report.error((path.name, exc.row), None, None, exc.rule, str(exc))
+        return
+    _check_header(entity, path.name, header, report)
+    if not report.ok:
+        return
+    seen = 0
+    numbered: Iterator[tuple[Source, dict[str, Any]]] = (((path.name, n), row) for n, row in rows)
+    try:
+        for chunk in _batched(numbered, chunk_rows):
+            seen += len(chunk)
+            _validate_chunk({entity: chunk}, overlay, scratch, report, progress)
+    except FileProblem as exc:
+        report.error((path.name, exc.row), None, None, exc.rule, str(exc))
+    if seen == 0:
+        report.error((path.name, None), None, None, "no-rows", NO_ROWS)
+
+
+def _validate_personnel(
+    files: dict[str, Path],
+    ids: _Ids,
+    overlay: _Overlay,
+    scratch: EmbeddedStore,
+    report: Report,
+    chunk_rows: int,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    """Tenure rows and changes, spilled to disk, then validated in chunks of whole persons."""
+    db = ids.db
+    db.execute("CREATE TABLE personnel (person TEXT, entity TEXT, file TEXT, row INTEGER, raw TEXT)")
+    for entity in ("tenures", "changes"):
+        path = files.get(entity)
+        if path is None:
+            continue
+        try:
+            header, rows = read_rows(path, stream=True)
+            _check_header(entity, path.name, header, report)
+            names = {h for h, name in header_map(entity).items() if name == "person_id"}
+            key = next((h for h in header if h in names), "")
+            seen = 0
+            for chunk in _batched(rows, 50_000):
+                seen += len(chunk)
+                db.execute("BEGIN")
+                db.executemany(
+                    "INSERT INTO personnel VALUES (?, ?, ?, ?, ?)",
+                    ((str(r.get(key) or "").strip(), entity, path.name, n, json.dumps(r)) for n, r in chunk),
+                )
+                db.execute("COMMIT")
+            if seen == 0:
+                report.error((path.name, None), None, None, "no-rows", NO_ROWS)
+        except FileProblem as exc:
+            report.error((path.name, exc.row), None, None, exc.rule, str(exc))
+    if not report.ok:
+        return
+    db.execute("CREATE INDEX personnel_person ON personnel (person)")
+    cursor = db.execute("SELECT person, entity, file, row, raw FROM personnel ORDER BY person, entity, file, row")
+    tables: dict[str, list[tuple[Source, dict[str, Any]]]] = {"tenures": [], "changes": []}
+    size, person = 0, None
+    for who, entity, name, number, raw in cursor:
+        if who != person and size >= chunk_rows:  # a chunk ends between two persons
+            _validate_chunk(tables, overlay, scratch, report, progress)
+            tables, size = {"tenures": [], "changes": []}, 0
+        person = who
+        tables[entity].append(((name, number), json.loads(raw)))
+        size += 1
+    if size:
+        _validate_chunk(tables, overlay, scratch, report, progress)
+
+
+def _validate_chunk(
+    tables: dict[str, list[tuple[Source, dict[str, Any]]]],
+    overlay: _Overlay,
+    scratch: EmbeddedStore,
+    report: Report,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    part = Report(source=report.source, max_errors=report.max_errors)
+    batch = prepare(overlay, tables, part)  # type: ignore[arg-type]
+    if part.ok and (batch.count() or batch.tenures or batch.tenure_rows):
+        scratch.write(batch, log={})
+    _merge(report, part)
+    if progress:
+        for entity, rows in tables.items():
+            progress(entity, len(rows))
+
+
+def _merge(report: Report, part: Report) -> None:
+    report.error_count += part.error_count
+    report.errors += part.errors[: max(0, report.max_errors - len(report.errors))]
+    report.warnings += part.warnings[: max(0, report.max_errors - len(report.warnings))]
+    for entity, counts in part.counts.items():
+        for what, n in counts.items():
+            report.count(entity, what, n)
+    report.tenures_derived += part.tenures_derived
+    for phase, seconds in part.phases.items():
+        report.phases[phase] = round(report.phases.get(phase, 0.0) + seconds, 3)
+
+
+def _copy(scratch: EmbeddedStore, target: Store, report: Report, chunk_rows: int, log: dict[str, Any]) -> None:
+    """Write what the scratch holds into the target, a batch at a time (each logged as a part)."""
+    part = 0
+    for entity in ORDER:
+        if entity == "tenures":
+            continue
+        for rows in _batched(scratch.export(entity), chunk_rows):
+            part += 1
+            target.write(Batch(rows={entity: rows}), log={**log, "part": part, "entity": entity})
+    persons = scratch.persons_with_personnel()
+    for chunk in _batched(persons, max(1, chunk_rows // 10)):
+        part += 1
+        rows, _changes = scratch.personnel_records(chunk)
+        tenures = scratch.tenures(person_ids=chunk)
+        batch = Batch(tenure_rows=rows, tenure_persons=set(chunk), tenures=tenures)
+        target.write(batch, log={**log, "part": part, "entity": "tenures"})
+    report.written = part > 0
