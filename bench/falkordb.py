@@ -62,89 +62,104 @@ def _fresh_graph(port: int, name: str) -> CypherStore:
     return store
 
 
-LOADER_CAP_GB = 6  # the nation's loader: a failure within minutes, not a machine out of memory
+LOADER_CAP_GB = 4  # the streaming loader's address space on the nation: a runaway fails, not the machine
+
+
+def _reads(store: CypherStore, url: str, samples: int) -> dict[str, Any]:
+    """Accountability, holders and a one-year level profile on the loaded graph."""
+    cases = sorted(store.get_cases())
+    rng = random.Random(1)
+    accountability(store, cases[0])
+    times = []
+    for case in (rng.choice(cases) for _ in range(samples)):
+        t = time.perf_counter()
+        accountability(store, case)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    span = store.date_range()
+    assert span is not None
+    positions = list(store.get_positions(org_ids=[store.get_cases([c])[c].org_id for c in cases[:200]]))
+    holders = []
+    for _ in range(samples):
+        pos, day = rng.choice(positions), rng.randint(span[0], span[1])
+        t = time.perf_counter()
+        store.holders(pos, day)
+        holders.append((time.perf_counter() - t) * 1000)
+    holders.sort()
+    year = dt.date.fromordinal(span[1]).year - 1
+    t = time.perf_counter()
+    level_profile(pressure(open_store(url), Window.of(f"{year}-01-01", f"{year + 1}-01-01")))
+    return {
+        "accountability_ms": {
+            "median": times[len(times) // 2],
+            "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+        },
+        "holders_ms": {"median": holders[len(holders) // 2], "p99": holders[int(len(holders) * 0.99)]},
+        "level_profile_s": {"cold": time.perf_counter() - t},
+    }
 
 
 def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]:
+    """Generate the preset, load it twice (the in-memory loader, then the streaming one into a
+    graph of its own; the nation streamed only), time the reads, and compare the load with the
+    server's bare CREATE and with one MERGE per row (not on the nation)."""
     work = Path(tempfile.mkdtemp(prefix=f"rtc-bench-falkordb-{preset}-"))
     folder = work / "data"
     gen = run_job("generate", preset, str(folder))
     port = free_port()
     server = start_local_server(port, work, "--appendonly", "no")
     try:
-        url = f"falkordb://127.0.0.1:{port}/rtc"
-        try:  # the loader in a process of its own: its peak RSS
-            job = run_job("load", str(folder), url, max_gb=LOADER_CAP_GB if preset == "nation" else None)
-        except RuntimeError as exc:
-            if preset != "nation":
-                raise
-            # The loader validates a whole import in memory: the nation does not fit. Say so.
-            return {
-                "preset": preset,
-                "backend": "falkordb",
-                "server": "",
-                "rows": sum(gen["counts"].values()),
-                "generate_s": gen["generate_s"],
-                "generate_rss_gb": gen["peak_rss_gb"],
-                "load_error": f"the loader failed under a {LOADER_CAP_GB} GB cap: {str(exc).strip().splitlines()[-1]}",
-            }
-        load_s, rows, phases = job["load_s"], job["rows"], job["phases"]
-        store = open_store(url, batch_size=batch)
-        assert isinstance(store, CypherStore)
-        cases = sorted(store.get_cases())
-        rng = random.Random(1)
-        accountability(store, cases[0])
-        times = []
-        for case in (rng.choice(cases) for _ in range(samples)):
-            t = time.perf_counter()
-            accountability(store, case)
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        span = store.date_range()
-        assert span is not None
-        positions = list(store.get_positions())
-        holders = []
-        for _ in range(samples):
-            pos, day = rng.choice(positions), rng.randint(span[0], span[1])
-            t = time.perf_counter()
-            store.holders(pos, day)
-            holders.append((time.perf_counter() - t) * 1000)
-        holders.sort()
-        year = dt.date.fromordinal(span[1]).year - 1
-        t = time.perf_counter()
-        level_profile(pressure(open_store(url), Window.of(f"{year}-01-01", f"{year + 1}-01-01")))
-        profile_s = time.perf_counter() - t
-        # The comparisons write into graphs of their own, fresh like the one the load started from,
-        # so they neither slow the reads above nor run against a larger graph than the load did.
-        nodes = _rows(folder)
-        ceiling_s = _ceiling(_fresh_graph(port, "ceiling"), nodes, batch)
-        merge_rate = _merge_per_row(_fresh_graph(port, "merge_per_row"), nodes["actions"], 2000)
-        return {
+        out: dict[str, Any] = {
             "preset": preset,
             "backend": "falkordb",
-            "server": store.server,
-            "rows": rows,
             "batch_size": batch,
             "generate_s": gen["generate_s"],
             "generate_rss_gb": gen["peak_rss_gb"],
-            "load_s": load_s,
-            "load_rss_gb": job["peak_rss_gb"],
-            "load_rows_per_s": rows / load_s,
-            "write_s": phases["write"],
-            "write_rows_per_s": rows / phases["write"],
-            "load_phases_s": phases,
-            "ceiling_create_s": ceiling_s,
-            "ceiling_rows_per_s": rows / ceiling_s,
-            "merge_per_row_rows_per_s": merge_rate,
-            "accountability_ms": {
-                "median": times[len(times) // 2],
-                "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
-            },
-            "holders_ms": {"median": holders[len(holders) // 2], "p99": holders[int(len(holders) * 0.99)]},
-            "level_profile_s": {"cold": profile_s},
             "samples": samples,
             "counts": gen["counts"],
         }
+        streamed_url = f"falkordb://127.0.0.1:{port}/streamed"
+        if preset != "nation":  # the in-memory loader, in a process of its own: its peak RSS
+            url = f"falkordb://127.0.0.1:{port}/rtc"
+            job = run_job("load", str(folder), url)
+            rows, phases = job["rows"], job["phases"]
+            out.update(
+                rows=rows,
+                load_s=job["load_s"],
+                load_rss_gb=job["peak_rss_gb"],
+                load_rows_per_s=rows / job["load_s"],
+                write_s=phases["write"],
+                write_rows_per_s=rows / phases["write"],
+                load_phases_s=phases,
+            )
+        try:
+            streamed = run_job("load-stream", str(folder), streamed_url, max_gb=LOADER_CAP_GB)
+        except RuntimeError as exc:
+            out.update(rows=out.get("rows", sum(gen["counts"].values())), server="", stream_error=str(exc)[-500:])
+            return out
+        out.update(
+            rows=streamed["rows"],
+            stream_load_s=streamed["load_s"],
+            stream_rss_gb=streamed["peak_rss_gb"],
+            stream_rows_per_s=streamed["rows"] / streamed["load_s"],
+            stream_phases_s=streamed["phases"],
+        )
+        read_url = streamed_url if preset == "nation" else url
+        store = open_store(read_url, batch_size=batch)
+        assert isinstance(store, CypherStore)
+        out["server"] = store.server
+        out.update(_reads(store, read_url, samples))
+        if preset != "nation":
+            # The comparisons write into graphs of their own, fresh like the one the load started
+            # from, so they neither slow the reads above nor run against a larger graph.
+            nodes = _rows(folder)
+            ceiling_s = _ceiling(_fresh_graph(port, "ceiling"), nodes, batch)
+            out.update(
+                ceiling_create_s=ceiling_s,
+                ceiling_rows_per_s=out["rows"] / ceiling_s,
+                merge_per_row_rows_per_s=_merge_per_row(_fresh_graph(port, "merge_per_row"), nodes["actions"], 2000),
+            )
+        return out
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -3,6 +3,7 @@ RSS is measured alone (``ru_maxrss`` of the process itself, printed with the tim
 
     python -m bench.load_job generate PRESET FOLDER
     python -m bench.load_job load FOLDER STORE_URL
+    python -m bench.load_job load-stream FOLDER STORE_URL
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from graph.store import open_store
 from loaders.generate import generate
 from loaders.load import load_dataset
+from loaders.stream import stream_dataset
 
 
 def run_job(*args: str, max_gb: float | None = None) -> dict[str, Any]:
@@ -47,10 +49,10 @@ def main(mode: str, *args: str) -> None:
         preset, folder = args
         truth = generate(folder, preset, seed=7)
         out = {"generate_s": time.perf_counter() - started, "counts": truth["counts"]}
-    elif mode == "load":
+    elif mode in ("load", "load-stream"):
         folder, url = args
         store = open_store(url)
-        report = load_dataset(store, folder)
+        report = (stream_dataset if mode == "load-stream" else load_dataset)(store, folder)
         store.close()
         if not report.ok:
             raise SystemExit(f"load failed: {[str(e) for e in report.errors[:3]]}")

@@ -240,7 +240,9 @@ DATE_RANGE = (
     "max(CASE WHEN h.end_ord < $open THEN h.end_ord END) AS ended "
     "OPTIONAL MATCH (a:Action) RETURN lo, hi, ended, min(a.date_ord), max(a.date_ord)"
 )
-CASE_DATES = "MATCH (c:Case) RETURN c.start, c.end, c.discovered"
+# ISO dates of any precision sort as their first day does ("2020" < "2020-01-05" < "2020-12"), so the
+# server can take the extremes of the case dates: none of the cases travels to the client.
+CASE_DATES = "MATCH (c:Case) RETURN min(c.start), max(c.start), max(c.end), max(c.discovered)"
 # The data's date range, computed once per import (an aggregate over every tenure) and kept here.
 SET_DATE_RANGE = "MERGE (m:Meta {key: 'date_range'}) SET m.lo = $lo, m.hi = $hi"
 GET_DATE_RANGE = "MATCH (m:Meta {key: 'date_range'}) RETURN m.lo, m.hi"

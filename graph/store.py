@@ -135,12 +135,15 @@ class Batch:
     records as plain dicts with the model's fields (keys starting ``_`` are not stored).
     ``tenure_rows`` are upserted by ``(person_id, position_id, start)``.
     ``tenures`` replaces every derived tenure of the persons in ``tenure_persons``.
+    ``settles_import``: False for every part of a streamed import but the last, so a store
+    recomputes what depends on all of its data (the date range) once.
     """
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tenure_rows: list[dict[str, Any]] = field(default_factory=list)
     tenure_persons: set[str] = field(default_factory=set)
     tenures: list[Tenure] = field(default_factory=list)
+    settles_import: bool = True
 
     def count(self) -> int:
         return sum(len(v) for v in self.rows.values()) + len(self.tenure_rows)

@@ -25,6 +25,7 @@ the import (records already written are skipped as unchanged).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import sqlite3
@@ -173,7 +174,7 @@ def stream_dataset(
     files = find_files(Path(folder), report)
     with tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
         ids = _Ids(Path(tmp) / "ids.sqlite3")
-        scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False)
+        scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=64)
         try:
             _declare_ids(files, ids)
             t = report.lap("ids", started)
@@ -302,6 +303,7 @@ def _validate_chunk(
     if part.ok and (batch.count() or batch.tenures or batch.tenure_rows):
         scratch.write(batch, log={})
     _merge(report, part)
+    gc.collect()  # the collector is paused during a load; what a chunk left behind goes now
     if progress:
         for entity, rows in tables.items():
             progress(entity, len(rows))
@@ -320,19 +322,31 @@ def _merge(report: Report, part: Report) -> None:
 
 
 def _copy(scratch: EmbeddedStore, target: Store, report: Report, chunk_rows: int, log: dict[str, Any]) -> None:
-    """Write what the scratch holds into the target, a batch at a time (each logged as a part)."""
-    part = 0
-    for entity in ORDER:
-        if entity == "tenures":
-            continue
-        for rows in _batched(scratch.export(entity), chunk_rows):
-            part += 1
-            target.write(Batch(rows={entity: rows}), log={**log, "part": part, "entity": entity})
-    persons = scratch.persons_with_personnel()
-    for chunk in _batched(persons, max(1, chunk_rows // 10)):
-        part += 1
-        rows, _changes = scratch.personnel_records(chunk)
-        tenures = scratch.tenures(person_ids=chunk)
-        batch = Batch(tenure_rows=rows, tenure_persons=set(chunk), tenures=tenures)
-        target.write(batch, log={**log, "part": part, "entity": "tenures"})
-    report.written = part > 0
+    """Write what the scratch holds into the target, a batch at a time (each logged as a part);
+    the last part settles the import (the target's date range)."""
+    parts: Iterator[tuple[str, Batch]] = itertools.chain(
+        (
+            (entity, Batch(rows={entity: rows}))
+            for entity in ORDER
+            if entity != "tenures"
+            for rows in _batched(scratch.export(entity), chunk_rows)
+        ),
+        (
+            ("tenures", _personnel_batch(scratch, chunk))
+            for chunk in _batched(scratch.persons_with_personnel(), max(1, chunk_rows // 10))
+        ),
+    )
+    written = 0
+    ahead = next(parts, None)
+    while ahead is not None:
+        (entity, batch), ahead = ahead, next(parts, None)
+        batch.settles_import = ahead is None
+        written += 1
+        target.write(batch, log={**log, "part": written, "entity": entity})
+        gc.collect()
+    report.written = written > 0
+
+
+def _personnel_batch(scratch: EmbeddedStore, persons: list[str]) -> Batch:
+    rows, _changes = scratch.personnel_records(persons)  # the changes went with the other entities
+    return Batch(tenure_rows=rows, tenure_persons=set(persons), tenures=scratch.tenures(person_ids=persons))

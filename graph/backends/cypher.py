@@ -189,9 +189,10 @@ class CypherStore:
                 f"import into {self.url} failed at batch {n} of {len(steps)} ({what}, {size} rows): {exc}. "
                 "Earlier batches are applied; run the same import again to complete it."
             ) from exc
-        span = self._compute_date_range()
-        if span is not None:
-            self.transport.write(cypher.SET_DATE_RANGE, {"lo": span[0], "hi": span[1]})
+        if batch.settles_import:  # an aggregate over every tenure: once per import, not per part
+            span = self._compute_date_range()
+            if span is not None:
+                self.transport.write(cypher.SET_DATE_RANGE, {"lo": span[0], "hi": span[1]})
         self.transport.write(cypher.FINISH_IMPORT, {"seq": seq, "status": "done", "log": _encode(log)})
 
     def _steps(self, batch: Batch) -> list[tuple[str, str, list[Any]]]:
@@ -251,7 +252,7 @@ class CypherStore:
         row = self.transport.read(cypher.DATE_RANGE, {"open": OPEN_END})
         values = [v for v in (row[0] if row else []) if v is not None]
         for dates in self.transport.read(cypher.CASE_DATES):
-            values.extend(to_ordinal(d) for d in dates if d)
+            values.extend(to_ordinal(d) for d in dates if d)  # one row: the extremes
         return (min(values), max(values)) if values else None
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:

@@ -115,9 +115,10 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
 class EmbeddedStore:
     """The default, in-process store under one data directory."""
 
-    def __init__(self, path: str | os.PathLike[str], *, action_snapshot: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, action_snapshot: bool = True, cache_mb: int = 256) -> None:
         """``action_snapshot=False``: no snapshot of the action columns after an import (a
-        streamed load's scratch store, which never reads them, must not hold them all)."""
+        streamed load's scratch store, which never reads them, must not hold them all);
+        ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory)."""
         self.path = Path(path)
         self.action_snapshot = action_snapshot
         self.url = f"embedded://{path}"
@@ -126,7 +127,7 @@ class EmbeddedStore:
             # Two connections: reads (shared by threads, one at a time) and writes (an import), so
             # that in WAL mode a long import does not block readers; they see the last commit.
             self._wdb = self._connect()
-            self._wdb.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk inserts stay in memory
+            self._wdb.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
             self._db = _Locked(self._connect())
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
