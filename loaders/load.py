@@ -24,6 +24,7 @@ from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, Column, header_m
 from loaders.tenures import derive_person, overlaps
 
 MAX_ERRORS = 1000
+NO_ROWS = "the file has a header but no data rows: add rows or remove the file"
 Source = tuple[str, int | None]  # (file name, row number)
 
 
@@ -152,7 +153,7 @@ def read_folder(folder: Path, report: Report) -> RawRows:
                 None,
                 None,
                 "no-rows",
-                "the file has a header but no data rows: add rows or remove the file",
+                NO_ROWS,
             )
     return tables
 

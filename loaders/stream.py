@@ -38,12 +38,11 @@ from typing import Any
 from graph.backends.embedded import EmbeddedStore
 from graph.model import Organization, Position, Tenure
 from graph.store import Batch, Store
-from loaders.load import MAX_ERRORS, Report, Source, _check_header, _gc_paused, find_files, prepare
+from loaders.load import MAX_ERRORS, NO_ROWS, Report, Source, _check_header, _gc_paused, find_files, prepare
 from loaders.readers import FileProblem, read_rows
 from loaders.schema import FILES, ORDER, header_map
 
 CHUNK_ROWS = 100_000
-NO_ROWS = "the file has a header but no data rows: add rows or remove the file"
 _SQL_CHUNK = 900
 
 
