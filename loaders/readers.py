@@ -9,7 +9,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +138,18 @@ def _csv_rows(source: Iterator[str] | io.StringIO) -> tuple[list[str], Iterator[
 
 def _read_jsonl(path: Path) -> tuple[list[str], Iterator[Row]]:
     text, _ = decode(path.read_bytes())
-    records: list[Row] = []
+    records = list(_jsonl_objects(enumerate(text.splitlines(), start=1)))
     header: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for _, obj in records:
+        header.update(dict.fromkeys(obj))
+    if not records:
+        raise FileProblem("empty-file", "the file has no JSON objects")
+    return list(header), iter(records)
+
+
+def _jsonl_objects(lines: Iterable[tuple[int, str]]) -> Iterator[Row]:
+    """The JSON objects of numbered lines (blank lines skipped)."""
+    for number, line in lines:
         if not line.strip():
             continue
         try:
@@ -149,30 +158,11 @@ def _read_jsonl(path: Path) -> tuple[list[str], Iterator[Row]]:
             raise FileProblem("malformed-jsonl", f"line is not valid JSON: {exc.msg}", row=number) from None
         if not isinstance(obj, dict):
             raise FileProblem("malformed-jsonl", "line is not a JSON object", row=number)
-        header.update(dict.fromkeys(obj))
-        records.append((number, obj))
-    if not records:
-        raise FileProblem("empty-file", "the file has no JSON objects")
-    return list(header), iter(records)
+        yield number, obj
 
 
 def _read_jsonl_stream(path: Path) -> tuple[list[str], Iterator[Row]]:
-    fh = path.open(encoding=_sniff(path))
-    numbered = enumerate(_guarded(fh), start=1)
-
-    def objects() -> Iterator[Row]:
-        for number, line in numbered:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FileProblem("malformed-jsonl", f"line is not valid JSON: {exc.msg}", row=number) from None
-            if not isinstance(obj, dict):
-                raise FileProblem("malformed-jsonl", "line is not a JSON object", row=number)
-            yield number, obj
-
-    rows = objects()
+    rows = _jsonl_objects(enumerate(_guarded(path.open(encoding=_sniff(path))), start=1))
     first = next(rows, None)
     if first is None:
         raise FileProblem("empty-file", "the file has no JSON objects")
