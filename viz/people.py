@@ -10,6 +10,7 @@ from graph.model import ResponsibilityKind, from_ordinal, to_ordinal
 from graph.store import Store
 from queries.accountability import PostNow, PostThen, accountability
 from queries.lookups import Post, career
+from queries.window import latest_date
 from viz.view import View
 
 ROLE_COLORS = {
@@ -210,7 +211,8 @@ def person_view(store: Store, person_id: str) -> View:
     view = View(
         kind="person",
         title=f"Career: {person.name} ({person.id})",
-        subtitle=f"{len(steps)} posts; cases of each post's organization that fell within the tenure",
+        subtitle=f"{len(steps)} posts as of {from_ordinal(latest_date(store))} (the latest date in the data); "
+        "the cases of each post's organization that fell within the tenure",
     )
     view.nodes.append(
         {

@@ -50,6 +50,7 @@ def test_pressure_map_root_colours_and_years(scenario_store: Store) -> None:
     leaders = dict(view.details["T"])["leaders now"]
     assert "书记: 王芳" in leaders and "副书记: 陈静" in leaders and "张伟" not in leaders  # p1 left in 2020
     assert dict(view.details["T"])["received pressure"] == "0.1"
+    assert view.subtitle == "received pressure in [2019-01-01, 2020-01-01); leaders as of 2022-01-01"
 
 
 def test_pressure_map_sinks_and_fades(scenario_store: Store) -> None:
@@ -93,7 +94,9 @@ def test_case_chain(scenario_store: Store) -> None:
     assert edge(view, "person:p3", "now:T2/m1")["label"] == "transferred since 2021-01-01"
     assert view.node("person:p4")["label"].startswith(MOVEMENT["left"][0])  # retired
     assert edge(view, "person:p4", "now:T-JW/dis")["dashes"]  # the last post, dashed
-    assert "2018-01-01 – 2020-07-01" in view.subtitle or "as of 2022-01-01" in view.subtitle
+    assert view.subtitle.startswith(
+        "misconduct [2020-03-01, 2020-12-01), category discipline; posts now as of 2022-01-01"
+    )
 
 
 def test_career_with_the_cases_in_each_tenure(scenario_store: Store) -> None:
@@ -103,6 +106,7 @@ def test_career_with_the_cases_in_each_tenure(scenario_store: Store) -> None:
     assert {n["id"] for n in view.nodes if n["id"].startswith("case:")} == {"case:K1"}  # K3 (2010) is before
     assert edge(view, posts[0]["id"], "case:K1")["label"] == "2020-03-01 – 2020-12-01"
     assert edge(view, posts[0]["id"], posts[1]["id"])["label"] == "promote"
+    assert view.subtitle.startswith("2 posts as of 2021-09-01")  # the latest date in the scenario
     with pytest.raises(KeyError):
         person_view(scenario_store, "nobody")
 
