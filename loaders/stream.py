@@ -322,18 +322,23 @@ def _merge(report: Report, part: Report) -> None:
 
 def _copy(scratch: EmbeddedStore, target: Store, report: Report, chunk_rows: int, log: dict[str, Any]) -> None:
     """Write what the scratch holds into the target, a batch at a time (each logged as a part);
-    the last part settles the import (the target's date range)."""
+    the last part settles the import (the target's date range).
+
+    The order makes a rerun complete a failed copy, as a server import does: records, then
+    each person's tenure rows with the tenures derived from them, and the changes last. A
+    change already stored is not new to a rerun, so the tenures it shapes must be stored first.
+    """
+
+    def records(entities: Iterable[str]) -> Iterator[tuple[str, Batch]]:
+        for entity in entities:
+            for rows in _batched(scratch.export(entity), chunk_rows):
+                yield entity, Batch(rows={entity: rows})
+
+    people = _batched(scratch.persons_with_personnel(), max(1, chunk_rows // 10))
     parts: Iterator[tuple[str, Batch]] = itertools.chain(
-        (
-            (entity, Batch(rows={entity: rows}))
-            for entity in ORDER
-            if entity != "tenures"
-            for rows in _batched(scratch.export(entity), chunk_rows)
-        ),
-        (
-            ("tenures", _personnel_batch(scratch, chunk))
-            for chunk in _batched(scratch.persons_with_personnel(), max(1, chunk_rows // 10))
-        ),
+        records(e for e in ORDER if e not in ("tenures", "changes")),
+        (("tenures", _personnel_batch(scratch, chunk)) for chunk in people),
+        records(["changes"]),
     )
     written = 0
     ahead = next(parts, None)
