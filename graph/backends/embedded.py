@@ -72,6 +72,8 @@ _SCHEMA = [
         start TEXT NOT NULL, end_ TEXT, start_ord INTEGER NOT NULL, end_ord INTEGER NOT NULL,
         opened_by TEXT NOT NULL, open_kind TEXT NOT NULL, closed_by TEXT, close_kind TEXT) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS tenures_person ON tenures (person_id)",
+    # a few positions' tenures read straight from SQLite (a cold store, a streamed load's overlap check)
+    "CREATE INDEX IF NOT EXISTS tenures_position ON tenures (position_id, start_ord)",
     """CREATE TABLE IF NOT EXISTS imports (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
 ]
