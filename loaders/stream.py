@@ -120,6 +120,8 @@ class _Overlay:
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
+        if org_ids is not None:
+            raise NotImplementedError("prepare() reads positions by id only")
         wanted = list(ids or ())
         out = self.scratch.get_positions(wanted)
         rest = [i for i in wanted if i not in out]

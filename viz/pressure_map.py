@@ -120,7 +120,7 @@ def pressure_map(
         "subtitle": view.subtitle,
         "subtitle_year": f"received pressure in {{year}}{', category ' + category if category else ''}; "
         f"leaders as of {from_ordinal(at)}",
-        "rings": _rings(p, shown, root),
+        "rings": _rings(p, shown),
         "yearly": yearly,
     }
     outer = max(math.hypot(s.placed.x, s.placed.y) for s in shown.values()) or RING_STEP
@@ -221,7 +221,7 @@ def _layout(shown: dict[str, _Shown], root: str) -> None:
         shown[o].placed = placed
 
 
-def _rings(p: Pressure, shown: dict[str, _Shown], root: str) -> list[dict[str, object]]:
+def _rings(p: Pressure, shown: dict[str, _Shown]) -> list[dict[str, object]]:
     """One ring per level, labelled with the level's median pressure and its fade from the ring above."""
     profile = {row.level: row for row in level_profile(p).levels}
     radius: dict[int, float] = {}
