@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import platform
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench import percentiles
 from bench.load_job import run_job
 from bench.summary import show_summary, summarize
 from graph.store import open_store
@@ -36,11 +36,6 @@ from queries.pressure import level_profile, pressure
 from queries.window import Window
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"median": statistics.median(ordered), "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]}
 
 
 def run(preset: str, samples: int) -> dict[str, Any]:
@@ -96,8 +91,8 @@ def run(preset: str, samples: int) -> dict[str, Any]:
         "load_rows_per_s": job["rows"] / job["load_s"],
         "load_phases_s": job["phases"],
         "peak_rss_gb": max(gen["peak_rss_gb"], job["peak_rss_gb"]),
-        "holders_us": _percentiles(holder_times),
-        "accountability_ms": _percentiles(acc_times),
+        "holders_us": percentiles(holder_times),
+        "accountability_ms": percentiles(acc_times),
         "level_profile_s": {"cold": profile_cold, "warm": profile_warm},
         "samples": samples,
         "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},

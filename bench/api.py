@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bench import percentiles
 from graph.backends.falkordb import free_port
 from graph.store import open_store
 
@@ -86,11 +86,6 @@ def _wrk(base: str, headers: dict[str, str], paths: list[str], concurrency: int,
     return {"median": found["50%"], "p99": found["99%"]}
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {"median": statistics.median(ordered), "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]}
-
-
 def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
     """``store_url`` must hold a loaded dataset (the embedded benchmark's store)."""
     work = Path(tempfile.mkdtemp(prefix="rtc-bench-api-"))
@@ -135,8 +130,8 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
                 health_ms = _wrk(base, headers, ["/health"], concurrency, work)
                 acc_ms = _wrk(base, headers, acc_paths, concurrency, work)
             else:
-                health_ms = _stats(_latencies(base, headers, ["/health"] * requests, concurrency))
-                acc_ms = _stats(_latencies(base, headers, acc_paths, concurrency))
+                health_ms = percentiles(_latencies(base, headers, ["/health"] * requests, concurrency))
+                acc_ms = percentiles(_latencies(base, headers, acc_paths, concurrency))
             result[f"c{concurrency}"] = {"health_ms": health_ms, "accountability_ms": acc_ms}
         return result
     finally:
