@@ -25,6 +25,7 @@ the import (records already written are skipped as unchanged).
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import json
@@ -96,12 +97,11 @@ class _Overlay:
         return found | (self.target.existing_ids(entity, rest) if rest else set())
 
     def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
-        wanted = list(ids)
-        out = self.scratch.stored_records(entity, wanted)
-        rest = [i for i in wanted if i not in out]
-        if rest:
-            out.update(self.target.stored_records(entity, rest))
-        return out
+        return _layered(
+            functools.partial(self.scratch.stored_records, entity),
+            functools.partial(self.target.stored_records, entity),
+            ids,
+        )
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         persons = list(person_ids)
@@ -112,20 +112,14 @@ class _Overlay:
         return [*old_rows, *rows], [*(c for c in old_changes if c["id"] not in mine), *changes]
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
-        wanted = list(ids or ())
-        out = self.scratch.get_organizations(wanted)
-        rest = [i for i in wanted if i not in out]
-        return {**self.target.get_organizations(rest), **out} if rest else out
+        return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())
 
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
         if org_ids is not None:
             raise NotImplementedError("prepare() reads positions by id only")
-        wanted = list(ids or ())
-        out = self.scratch.get_positions(wanted)
-        rest = [i for i in wanted if i not in out]
-        return {**self.target.get_positions(rest), **out} if rest else out
+        return _layered(self.scratch.get_positions, self.target.get_positions, ids or ())
 
     def tenures(
         self,
@@ -140,6 +134,16 @@ class _Overlay:
         # A person whose tenures this import derived again has them in the scratch only.
         redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
         return [*mine, *(t for t in theirs if t.person_id not in redone)]
+
+
+def _layered(
+    first: Callable[[list[Any]], dict[Any, Any]], then: Callable[[list[Any]], dict[Any, Any]], ids: Iterable[Any]
+) -> dict[Any, Any]:
+    """Records by id from ``first`` (the scratch), the ones it lacks from ``then`` (the target)."""
+    wanted = list(ids)
+    out = first(wanted)
+    rest = [i for i in wanted if i not in out]
+    return {**then(rest), **out} if rest else out
 
 
 def wants_streaming(store: Store, folder: str | Path, above_mb: float) -> bool:
