@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from enum import Enum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -320,11 +320,11 @@ class Tenure(BaseModel):
     closed_by: str | None = None
     close_kind: str | None = None
 
-    @property
+    @cached_property  # a tenure is frozen; the queries read these thousands of times a second
     def start_ordinal(self) -> int:
         return to_ordinal(self.start)
 
-    @property
+    @cached_property
     def end_ordinal(self) -> int:
         return OPEN_END if self.end is None else to_ordinal(self.end)
 
@@ -402,8 +402,10 @@ ENTITY_MODELS: dict[str, type[Record]] = {
 def ancestor_chain(org_id: str, orgs: Mapping[str, Organization]) -> list[Organization]:
     """The organization and its ancestors, itself first, from organizations in hand (a cycle stops it)."""
     chain: list[Organization] = []
+    seen: set[str] = set()
     current = orgs.get(org_id)
-    while current is not None and current not in chain:
+    while current is not None and current.id not in seen:
         chain.append(current)
+        seen.add(current.id)
         current = orgs.get(current.parent_id) if current.parent_id else None
     return chain

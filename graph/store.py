@@ -6,7 +6,7 @@ Reads are coarse on purpose: each one is a single round trip on a Cypher server
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
@@ -115,12 +115,19 @@ class OrgContext:
     positions: dict[str, Position]  # of the chain (up to reach) and of their commissions, sorted by id
 
 
-def org_context_from(store: Store, org_id: str, reach: int | None = None) -> OrgContext:
-    """``org_context`` from the store's other reads (for a store where they are cheap)."""
+def org_context_from(
+    store: Store,
+    org_id: str,
+    reach: int | None = None,
+    commissions_of: Mapping[str, list[Organization]] | None = None,
+) -> OrgContext:
+    """``org_context`` from the store's other reads (for a store where they are cheap).
+    ``commissions_of``: each organization's commissions, when the store keeps them in hand."""
     chain = store.ancestors(org_id)
-    kids = store.get_children([o.id for o in chain])
-    commissions = {o: [k for k in ks if k.kind is OrgKind.commission] for o, ks in kids.items()}
-    commissions = {o: ks for o, ks in commissions.items() if ks}
+    if commissions_of is None:
+        kids = store.get_children([o.id for o in chain])
+        commissions_of = {o: [k for k in ks if k.kind is OrgKind.commission] for o, ks in kids.items()}
+    commissions = {o.id: commissions_of[o.id] for o in chain if commissions_of.get(o.id)}
     near = chain if reach is None else chain[: reach + 1]
     org_ids = [o.id for o in near] + [k.id for o in near for k in commissions.get(o.id, [])]
     positions = store.get_positions(org_ids=org_ids)

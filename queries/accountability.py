@@ -345,6 +345,13 @@ class _Finder:
         careers = self.careers
         every = {t.id: t for ts in careers.values() for t in ts} | self.tenures
         posts = {p.tenure_id: p for p in posts_of(self.store, list(every.values()))}
+        made: dict[str, PostThen] = {}  # one PostThen a tenure, however many rows and paths show it
+
+        def then_of(tenure_id: str) -> PostThen:
+            if tenure_id not in made:
+                made[tenure_id] = _then(posts[tenure_id])
+            return made[tenure_id]
+
         for r in rows:
             r.person.name = names[r.person.id].name if r.person.id in names else ""
             career = sorted(careers.get(r.person.id, []), key=lambda t: (t.start_ordinal, t.position_id))
@@ -354,14 +361,14 @@ class _Finder:
                 for p in now
             ]
             then = posts[r.evidence.tenures[0]] if r.evidence.tenures else None
-            r.post_then = _then(then) if then else None
+            r.post_then = then_of(then.tenure_id) if then else None
             r.movement = movement(then, now)
             if then is not None:
                 start = to_ordinal(then.start)
-                r.path = [_then(posts[t.id]) for t in career if start <= t.start_ordinal <= self.at]
+                r.path = [then_of(t.id) for t in career if start <= t.start_ordinal <= self.at]
             if not now and career:
                 before = [t for t in career if t.start_ordinal <= self.at]
-                r.last_post = _then(posts[before[-1].id]) if before else None
+                r.last_post = then_of(before[-1].id) if before else None
 
 
 def movement(then: Post | None, now: list[Post]) -> str:

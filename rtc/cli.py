@@ -761,7 +761,7 @@ def serve_cmd(
     settings = get_settings()
     if store:
         settings = settings.model_copy(update={"store": store})
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=settings.access_log)
 
 
 # ---------------------------------------------------------------- the main job

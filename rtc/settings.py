@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     )
     views_dir: str = Field("./rtc-views", description="Where `rtc demo` writes its views (HTML)")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default)")
+    access_log: bool = Field(
+        False,
+        description="`rtc serve` logs every request line. Off by default: the URLs name the persons "
+        "and cases looked up, and stderr is rarely kept as carefully as the data",
+    )
 
 
 @lru_cache

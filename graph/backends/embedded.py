@@ -29,6 +29,7 @@ from graph.model import (
     Case,
     Duty,
     Organization,
+    OrgKind,
     Person,
     Position,
     Standard,
@@ -78,6 +79,7 @@ _SCHEMA = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
 ]
 RECHECK_SECONDS = 0.05
+PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
@@ -184,6 +186,9 @@ class EmbeddedStore:
             "_graph",
             "_positions",
             "_positions_by_org",
+            "_children",
+            "_commissions",
+            "_person_cache",
             "_tenure_index",
             "_action_index",
             "_actions_by_recipient",
@@ -350,17 +355,28 @@ class EmbeddedStore:
         return ancestor_chain(org_id, self._orgs)
 
     def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
-        return org_context_from(self, org_id, reach)
+        self._fresh()
+        return org_context_from(self, org_id, reach, self._commissions)
+
+    @cached_property
+    def _commissions(self) -> dict[str, list[Organization]]:
+        """Each organization's commissions (children of kind commission), sorted by id."""
+        kinds = {o: [k for k in kids if k.kind is OrgKind.commission] for o, kids in self._children.items()}
+        return {o: kids for o, kids in kinds.items() if kids}
+
+    @cached_property
+    def _children(self) -> dict[str, list[Organization]]:
+        """Each organization's children (LEADS), sorted by id; the busiest read's first step."""
+        out: dict[str, list[Organization]] = {}
+        for org in sorted(self._orgs.values(), key=lambda o: o.id):
+            if org.parent_id:
+                out.setdefault(org.parent_id, []).append(org)
+        return out
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
-        g, orgs = self._graph, self._orgs
-        out = {}
-        for o in org_ids:
-            kids = sorted(c for c in g.successors(o) if g.edges[o, c]["type"] == "LEADS") if o in g else []
-            if kids:
-                out[o] = [orgs[c] for c in kids]
-        return out
+        children = self._children
+        return {o: list(children[o]) for o in org_ids if o in children}
 
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
@@ -396,7 +412,22 @@ class EmbeddedStore:
         return [Person.model_validate(_record("persons", r)) for r in rows], total
 
     def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
-        return {d["id"]: Person.model_validate(d) for d in self._records("persons", ids)}
+        """From SQLite, through a cache of the persons read before (dropped with the other
+        indexes when the data changes; emptied when it reaches ``PERSON_CACHE`` entries)."""
+        self._fresh()
+        cache = self._person_cache
+        wanted = list(ids)
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            if len(cache) + len(missing) > PERSON_CACHE:
+                cache.clear()
+            for d in self._records("persons", missing):
+                cache[d["id"]] = Person.model_validate(d)
+        return {i: cache[i] for i in wanted if i in cache}
+
+    @cached_property
+    def _person_cache(self) -> dict[str, Person]:
+        return {}
 
     # ------------------------------------------------------------ tenures
     @cached_property
@@ -646,8 +677,9 @@ class _TenureIndex:
             f"SELECT {_TENURE_COLUMNS} FROM tenures ORDER BY position_id, start_ord, person_id"
         ).fetchall()
         self.rows = rows
-        self.start = np.fromiter((r[5] for r in rows), dtype=np.int64, count=len(rows))
-        self.end = np.fromiter((r[6] for r in rows), dtype=np.int64, count=len(rows))
+        self.start: list[int] = [r[5] for r in rows]  # lists: a numpy scalar read costs 5x more
+        self.end: list[int] = [r[6] for r in rows]
+        self.made: list[Tenure | None] = [None] * len(rows)  # tenures are frozen: built once
         self.by_position: dict[str, tuple[int, int]] = {}
         for i, r in enumerate(rows):
             lo, _ = self.by_position.get(r[2], (i, i))
@@ -659,7 +691,10 @@ class _TenureIndex:
             idx.sort(key=lambda i: (rows[i][5], rows[i][2]))
 
     def _tenure(self, i: int) -> Tenure:
-        return _tenure(self.rows[i])
+        made = self.made[i]
+        if made is None:
+            made = self.made[i] = _tenure(self.rows[i])
+        return made
 
     def on_position(self, position_id: str, lo: int, hi: int) -> list[Tenure]:
         span = self.by_position.get(position_id)

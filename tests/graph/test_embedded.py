@@ -40,6 +40,31 @@ def test_reads_see_a_write_from_another_connection(tmp_path: Path, tiny_dataset:
     assert len(reader.get_organizations()) == writer.counts()["organizations"]
 
 
+def test_cached_reads_see_an_import_from_another_connection(tmp_path: Path, tiny_dataset: Path) -> None:
+    """Persons, children and commissions are kept in memory: a commit elsewhere drops them."""
+    url = f"embedded://{tmp_path / 'store'}"
+    reader, writer = open_store(url), open_store(url)
+    assert load_dataset(writer, tiny_dataset).ok
+    person = next(iter(reader.persons_with_personnel()))
+    leaf = next(o for o in reader.get_organizations().values() if o.level.value == "village")
+    parent = leaf.parent_id
+    assert parent is not None
+    assert reader.get_persons([person, "NEW-P"]).keys() == {person}
+    before = [o.id for o in reader.org_context(leaf.id).commissions.get(parent, [])]
+    level = reader.get_organizations([parent])[parent].level.value
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "persons.csv").write_text("id,name\nNEW-P,新人\n", encoding="utf-8")
+    (more / "organizations.csv").write_text(
+        f"id,name,kind,level,parent_id\nNEW-JW,新纪委,commission,{level},{parent}\n", encoding="utf-8"
+    )
+    assert load_dataset(writer, more).ok
+    time.sleep(0.06)
+    assert reader.get_persons([person, "NEW-P"])["NEW-P"].name == "新人"
+    assert [o.id for o in reader.org_context(leaf.id).commissions[parent]] == sorted([*before, "NEW-JW"])
+    assert "NEW-JW" in [o.id for o in reader.get_children([parent])[parent]]
+
+
 def test_unknown_scheme_and_unwritable_path(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="unknown store URL"):
         open_store("mysql://x")

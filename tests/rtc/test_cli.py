@@ -189,3 +189,24 @@ def test_view_commands_write_pages_and_exports(url: str, tmp_path: Path) -> None
     assert "must end in .html" in run("view", "person", "p1", "--out", str(tmp_path / "x.svg"), "--store", url, code=2)
     assert "no case" in run("view", "case", "nope", "--out", str(tmp_path / "n.html"), "--store", url, code=1)
     assert not (tmp_path / "n.html").exists() and not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.parametrize(("env", "logged"), [(None, False), ("true", True)])
+def test_serve_logs_request_lines_only_when_asked(
+    env: str | None, logged: bool, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """URLs name persons and cases: uvicorn's access log is off unless RTC_ACCESS_LOG turns it on."""
+    import uvicorn
+
+    from rtc.settings import get_settings
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    if env is not None:
+        monkeypatch.setenv("RTC_ACCESS_LOG", env)
+    get_settings.cache_clear()
+    try:
+        run("serve", "--store", url, "--port", "8123")
+    finally:
+        get_settings.cache_clear()
+    assert seen["access_log"] is logged and seen["port"] == 8123
