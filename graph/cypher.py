@@ -25,6 +25,7 @@ LABELS: dict[str, str] = {
     "accountability": "Accountability",
     "standards": "Standard",
 }
+LISTS = ("portfolio", "violator_ids")  # properties that hold a list
 KEY = {entity: ("key" if entity == "tenure_rows" else "id") for entity in LABELS}
 
 
@@ -156,6 +157,25 @@ def merge_relationships(entity: str, rel: str, prop: str, other: str, direction:
     )
 
 
+def relink(entity: str, rel: str, prop: str, other: str, direction: str) -> str:
+    """MERGE an optional relationship for every stored node naming the other end. An import
+    that failed after writing nodes and before their optional relationships left nodes a rerun
+    does not send again (they are stored): the next import to finish links them from here."""
+    label = LABELS[entity]
+    pattern = "(n)-[:{rel}]->(m)" if direction == "out" else "(m)-[:{rel}]->(n)"
+    if prop in LISTS:
+        match = f"MATCH (n:{label}) WHERE n.{prop} IS NOT NULL UNWIND n.{prop} AS o MATCH (m:{other} {{id: o}})"
+    else:
+        match = f"MATCH (n:{label}) WHERE n.{prop} IS NOT NULL MATCH (m:{other} {{id: n.{prop}}})"
+    return f"{match} MERGE {pattern.format(rel=rel)}"
+
+
+UNFINISHED_IMPORTS = "MATCH (i:Import) WHERE i.status = 'started' AND i.seq < $seq RETURN count(i)"
+MARK_FAILED = "MATCH (i:Import) WHERE i.status = 'started' AND i.seq < $seq SET i.status = 'failed'"
+
+# The properties of a HELD relationship (a derived tenure), in the order REPLACE_TENURES sets them.
+HELD_FIELDS = ["id", "start", "end", "start_ord", "end_ord", "opened_by", "open_kind", "closed_by", "close_kind"]
+
 # Tenures of a group of persons are replaced in one statement, so a retry cannot duplicate them.
 REPLACE_TENURES = (
     "UNWIND $persons AS person "
@@ -165,9 +185,11 @@ REPLACE_TENURES = (
     "WITH DISTINCT p, person "
     "UNWIND person.tenures AS t "
     "MATCH (q:Position {id: t.position_id}) "
-    "CREATE (p)-[:HELD {id: t.id, start: t.start, end: t.end, start_ord: t.start_ord, end_ord: t.end_ord, "
-    "opened_by: t.opened_by, open_kind: t.open_kind, closed_by: t.closed_by, close_kind: t.close_kind}]->(q)"
+    f"CREATE (p)-[:HELD {{{', '.join(f'{f}: t.{f}' for f in HELD_FIELDS)}}}]->(q)"
 )
+# FalkorDB only, for GRAPH.BULK (not sent to Neo4j, so not linted): the graph's nodes, the
+# highest internal id, and how many are data (not the import log or the date range).
+BULK_STATE = "MATCH (n) RETURN count(n), coalesce(max(ID(n)), -1), sum(CASE WHEN n:Import OR n:Meta THEN 0 ELSE 1 END)"
 LOG_IMPORT = "CREATE (:Import {seq: $seq, at: $at, log: $log, status: $status})"
 FINISH_IMPORT = "MATCH (i:Import {seq: $seq}) SET i.status = $status, i.log = $log"
 NEXT_IMPORT_SEQ = "OPTIONAL MATCH (i:Import) RETURN coalesce(max(i.seq), 0) + 1"
@@ -275,6 +297,8 @@ def every_statement(dialect: Dialect) -> list[str]:
     for entity in LABELS:
         out += [merge_nodes(entity), create_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
     out += [merge_relationships(*r) for r in RELATIONSHIPS]
+    out += [relink(*r) for r in RELATIONSHIPS if r[2] not in MANDATORY]
+    out += [UNFINISHED_IMPORTS, MARK_FAILED]
     out += [
         by_property("positions", "org_id"),
         by_property("changes", "person_id"),

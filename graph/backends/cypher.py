@@ -11,9 +11,10 @@ duplicates. The import log records it as ``done`` only at the end.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -34,7 +35,10 @@ from graph.model import (
 from graph.store import ActionTable, Batch, OrgContext, StoreError
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_TUPLE_FIELDS = {"portfolio", "violator_ids"}
+_TUPLE_FIELDS = set(cypher.LISTS)
+# One unit of an import's writes: what it is, its rows, and a function run in the caller's
+# thread that does the client's share (encoding) and returns what the sender thread runs.
+_Work = tuple[str, int, Callable[[], Callable[[], None]]]
 
 
 class Transport(Protocol):
@@ -161,24 +165,26 @@ class CypherStore:
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         seq = self.transport.read(cypher.NEXT_IMPORT_SEQ)[0][0]
         self.transport.write(cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started"})
-        steps = self._steps(batch)
+        work = self._bulk_work(batch) if hasattr(self.transport, "bulk") else None
+        if work is None:
+            work = self._statement_work(self._steps(batch))
         # One sender thread applies the batches in order while this thread prepares the next one
         # (the client's share of a bulk write is as large as the server's).
         failed: list[tuple[int, str, int, BaseException]] = []
 
-        def send(n: int, what: str, size: int, prepared: Any) -> None:
+        def send(n: int, what: str, size: int, apply: Callable[[], None]) -> None:
             if failed:
                 return  # a batch failed: apply nothing after it
             try:
-                self.transport.send(prepared)
+                apply()
             except Exception as exc:
                 failed.append((n, what, size, exc))
 
+        total = len(work)
         with ThreadPoolExecutor(max_workers=1) as sender:
             pending: list[Future[None]] = []
-            for n, (what, query, rows) in enumerate(steps, start=1):
-                params = {"rows": rows} if what != "tenures" else {"persons": rows}
-                pending.append(sender.submit(send, n, what, len(rows), self.transport.prepare(query, params)))
+            for n, (what, size, prepare) in enumerate(work, start=1):
+                pending.append(sender.submit(send, n, what, size, prepare()))
                 if len(pending) > 2:  # bound the prepared batches waiting in memory
                     pending.pop(0).result()
                 if failed:
@@ -186,14 +192,116 @@ class CypherStore:
         if failed:
             n, what, size, exc = failed[0]
             raise BatchFailed(
-                f"import into {self.url} failed at batch {n} of {len(steps)} ({what}, {size} rows): {exc}. "
+                f"import into {self.url} failed at batch {n} of {total} ({what}, {size} rows): {exc}. "
                 "Earlier batches are applied; run the same import again to complete it."
             ) from exc
+        if batch.settles_import and self.transport.read(cypher.UNFINISHED_IMPORTS, {"seq": seq})[0][0]:
+            # An earlier import failed part-way: nodes it stored may lack optional relationships.
+            for relationship in cypher.RELATIONSHIPS:
+                if relationship[2] not in cypher.MANDATORY:
+                    self.transport.write(cypher.relink(*relationship))
+            self.transport.write(cypher.MARK_FAILED, {"seq": seq})
         if batch.settles_import:  # an aggregate over every tenure: once per import, not per part
             span = self._compute_date_range()
             if span is not None:
                 self.transport.write(cypher.SET_DATE_RANGE, {"lo": span[0], "hi": span[1]})
         self.transport.write(cypher.FINISH_IMPORT, {"seq": seq, "status": "done", "log": _encode(log)})
+
+    def _statement_work(self, steps: list[tuple[str, str, list[Any]]]) -> list[_Work]:
+        """``UNWIND`` statements: prepared (parameters encoded) here, sent by the sender thread."""
+
+        def prepare(what: str, query: str, rows: list[Any]) -> Callable[[], None]:
+            prepared = self.transport.prepare(query, {"rows": rows} if what != "tenures" else {"persons": rows})
+            return lambda: self.transport.send(prepared)
+
+        return [(what, len(rows), functools.partial(prepare, what, query, rows)) for what, query, rows in steps]
+
+    def _bulk_work(self, batch: Batch) -> list[_Work] | None:
+        """The import as ``GRAPH.BULK`` commands, when the graph holds no data yet (a first load):
+        nodes get the internal ids after the highest one, so relationships are written by id,
+        with no lookup. The commands come in the order of ``_steps`` and each holds whole
+        batches (a label's nodes with their mandatory relationships, then optional relationships,
+        tenures, tenure rows, changes), so a failure leaves what a failed statement import
+        leaves, and a rerun completes it the same way. None: not a first load, or a reference
+        outside the import (statements then)."""
+        count, highest, data = self.transport.read(cypher.BULK_STATE)[0]
+        if data or count != highest + 1:  # data stored, or ids with holes (deleted nodes are reused)
+            return None
+        raw = ("tenure_rows", "changes")
+        rows: dict[str, Sequence[dict[str, Any]]] = {e: batch.rows.get(e, ()) for e in cypher.LABELS if e not in raw}
+        rows |= {"tenure_rows": batch.tenure_rows, "changes": batch.rows.get("changes", ())}
+        ids: dict[str, dict[Any, int]] = {}
+        next_id = count
+        for entity in [e for e in cypher.LABELS if e not in raw] + list(raw):
+            key = cypher.KEY[entity]
+            keys = [_tenure_row_key(r) for r in rows[entity]] if key == "key" else [r[key] for r in rows[entity]]
+            ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
+            next_id += len(keys)
+        refs = [(r, [o for row in rows[r[0]] for o in _others(row, r[2])]) for r in cypher.RELATIONSHIPS]
+        refs.append((("tenures", "HELD", "person_id", "Person", "out"), [t.person_id for t in batch.tenures]))
+        refs.append((("tenures", "HELD", "position_id", "Position", "in"), [t.position_id for t in batch.tenures]))
+        if any(o not in ids[other] for (_, _, _, other, _), others in refs for o in others):
+            return None
+        return list(self._bulk_commands(rows, ids, batch.tenures))
+
+    def _bulk_commands(
+        self, rows: dict[str, Sequence[dict[str, Any]]], ids: dict[str, dict[Any, int]], tenures: list[Tenure]
+    ) -> Iterator[_Work]:
+        bulk = self.transport.bulk  # type: ignore[attr-defined]
+        block = self.transport.bulk_block  # type: ignore[attr-defined]
+        size = self.batch_size * 10
+
+        def command(what: str, n: int, make: Callable[[], tuple[int, int, list[bytes], list[bytes]]]) -> _Work:
+            def prepare() -> Callable[[], None]:
+                args = make()
+                return lambda: bulk(*args)
+
+            return what, n, prepare
+
+        def nodes(entity: str, chunk: Sequence[dict[str, Any]]) -> tuple[int, int, list[bytes], list[bytes]]:
+            label, props = cypher.LABELS[entity], cypher.fields(entity)
+            converted = [self._to_node(entity, r) for r in chunk]
+            blocks, edges = [], 0
+            for _, rel, prop, other, direction in cypher.RELATIONSHIPS:
+                if _ == entity and prop in cypher.MANDATORY:
+                    mine, theirs = ids[label], ids[other]
+                    ends = [(mine[r["id"]], theirs[r[prop]]) for r in converted]
+                    ends = ends if direction == "out" else [(b, a) for a, b in ends]
+                    blocks.append(block(rel, [], [{}] * len(ends), ends))
+                    edges += len(ends)
+            return len(converted), edges, [block(label, props, converted)], blocks
+
+        def optional(entity: str, rel: str, prop: str, other: str, direction: str) -> Iterator[_Work]:
+            mine, theirs = ids[cypher.LABELS[entity]], ids[other]
+            pairs = [(mine[r["id"]], theirs[o]) for r in rows[entity] for o in _others(r, prop)]
+            pairs = pairs if direction == "out" else [(b, a) for a, b in pairs]
+            for i in range(0, len(pairs), size):
+                ends = pairs[i : i + size]
+                yield command(f"{entity} {rel}", len(ends), functools.partial(edges_only, rel, ends))
+
+        def edges_only(rel: str, ends: list[tuple[int, int]]) -> tuple[int, int, list[bytes], list[bytes]]:
+            return 0, len(ends), [], [block(rel, [], [{}] * len(ends), ends)]
+
+        def held(chunk: list[Tenure]) -> tuple[int, int, list[bytes], list[bytes]]:
+            people, posts = ids["Person"], ids["Position"]
+            props = [{**t.model_dump(), "start_ord": t.start_ordinal, "end_ord": t.end_ordinal} for t in chunk]
+            ends = [(people[t.person_id], posts[t.position_id]) for t in chunk]
+            return 0, len(chunk), [], [block("HELD", cypher.HELD_FIELDS, props, ends)]
+
+        raw = ("tenure_rows", "changes")
+        for entity in [e for e in cypher.LABELS if e not in raw]:
+            for i in range(0, len(rows[entity]), size):
+                chunk = rows[entity][i : i + size]
+                yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
+        for relationship in cypher.RELATIONSHIPS:
+            if relationship[2] not in cypher.MANDATORY:
+                yield from optional(*relationship)
+        for i in range(0, len(tenures), size):
+            yield command("tenures", len(tenures[i : i + size]), functools.partial(held, tenures[i : i + size]))
+        for entity in raw:
+            for i in range(0, len(rows[entity]), size):
+                chunk = rows[entity][i : i + size]
+                yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
 
     def _steps(self, batch: Batch) -> list[tuple[str, str, list[Any]]]:
         """Every batch of the import, in an order that makes a rerun complete a failed import:
@@ -379,6 +487,12 @@ class CypherStore:
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
         return self._read_nodes(entity, cypher.all_nodes(entity))
+
+
+def _others(row: dict[str, Any], prop: str) -> list[Any]:
+    """The ids a record's property names (a list property names several; empty names none)."""
+    value = row.get(prop)
+    return [o for o in (value if prop in _TUPLE_FIELDS else [value]) or () if o]
 
 
 def _tenure_row_key(row: dict[str, Any]) -> str:

@@ -4,8 +4,10 @@ the server; reads use ``ro_query``."""
 from __future__ import annotations
 
 import socket
+import struct
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,19 @@ class FalkorTransport:
     def write(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         return self._run("GRAPH.QUERY", query, params)
 
+    def bulk_block(
+        self, name: str, props: list[str], rows: Iterable[dict[str, Any]], ends: Iterable[tuple[int, int]] | None = None
+    ) -> bytes:
+        return bulk_entities(name, props, rows, ends)
+
+    def bulk(self, nodes: int, edges: int, labels: list[bytes], types: list[bytes]) -> None:
+        """One ``GRAPH.BULK`` command: nodes (ids given in order after the graph's highest) and
+        relationships between internal ids, in FalkorDB's binary format (``bulk_entities``).
+        One Redis command, so applied whole or not at all."""
+        self._db.connection.execute_command(
+            "GRAPH.BULK", self.graph_name, nodes, edges, len(labels), len(types), *labels, *types
+        )
+
     def ensure_unique(self, label: str, prop: str) -> None:
         try:
             self._db.connection.execute_command(
@@ -107,6 +122,45 @@ def params_header(params: dict[str, Any]) -> str:
     """The ``CYPHER name=value ...`` header FalkorDB reads parameters from (strings escaped
     like the client does: backslash, then double quote)."""
     return "CYPHER " + " ".join(f"`{_key(k)}`={_value(v)}" for k, v in params.items()) + " "
+
+
+# GRAPH.BULK's binary format (FalkorDB's bulk loader, entity_file.py): a header names the label
+# or relationship type and its properties; then each entity (a relationship first gives its two
+# internal ids) lists its values, each a type byte and the value; null (type 0) sets nothing.
+_NULL, _BOOL, _DOUBLE, _STRING, _LONG, _ARRAY = b"\x00", 1, 2, b"\x03", 4, 5
+_PAIR = struct.Struct("=QQ")
+
+
+def _bulk_value(v: Any) -> bytes:
+    if isinstance(v, str):
+        if "\x00" in v:
+            raise ValueError("GRAPH.BULK cannot carry a NUL character")
+        return _STRING + v.encode() + b"\x00"
+    if v is None:
+        return _NULL
+    if isinstance(v, bool):
+        return struct.pack("=B?", _BOOL, v)
+    if isinstance(v, int):
+        return struct.pack("=Bq", _LONG, v)
+    if isinstance(v, float):
+        return struct.pack("=Bd", _DOUBLE, v)
+    if isinstance(v, list | tuple):
+        return struct.pack("=Bq", _ARRAY, len(v)) + b"".join(map(_bulk_value, v))
+    raise TypeError(f"cannot bulk-load a {type(v).__name__}")
+
+
+def bulk_entities(
+    name: str, props: list[str], rows: Iterable[dict[str, Any]], ends: Iterable[tuple[int, int]] | None = None
+) -> bytes:
+    """The binary block of one label's nodes (``ends`` None) or one type's relationships."""
+    head = name.encode() + b"\x00" + struct.pack("=I", len(props)) + b"".join(p.encode() + b"\x00" for p in props)
+    value = _bulk_value
+    if ends is None:
+        body = [b"".join([value(row[p]) for p in props]) for row in rows]
+    else:
+        pair = _PAIR.pack
+        body = [pair(a, b) + b"".join([value(row[p]) for p in props]) for row, (a, b) in zip(rows, ends, strict=True)]
+    return head + b"".join(body)
 
 
 def start_local_server(port: int, workdir: Path, *extra: str) -> subprocess.Popen[bytes]:
