@@ -187,9 +187,18 @@ REPLACE_TENURES = (
     "MATCH (q:Position {id: t.position_id}) "
     f"CREATE (p)-[:HELD {{{', '.join(f'{f}: t.{f}' for f in HELD_FIELDS)}}}]->(q)"
 )
-# FalkorDB only, for GRAPH.BULK (not sent to Neo4j, so not linted): the graph's nodes, the
-# highest internal id, and how many are data (not the import log or the date range).
-BULK_STATE = "MATCH (n) RETURN count(n), coalesce(max(ID(n)), -1), sum(CASE WHEN n:Import OR n:Meta THEN 0 ELSE 1 END)"
+# FalkorDB only, for GRAPH.BULK (not sent to Neo4j, so not linted): the graph's node count and
+# highest internal id (equal but one when no node was ever deleted: new ids then follow on).
+BULK_STATE = "MATCH (n) RETURN count(n), coalesce(max(ID(n)), -1)"
+NODE_COUNT = "MATCH (n) RETURN count(n)"
+HELD_OF_PERSONS = "MATCH (p:Person)-[h:HELD]->(:Position) WHERE p.id IN $ids RETURN count(h)"
+
+
+def internal_ids(entity: str) -> str:
+    """The internal ids of stored nodes, by key (FalkorDB only, for GRAPH.BULK)."""
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN n.{KEY[entity]}, ID(n)"
+
+
 LOG_IMPORT = "CREATE (:Import {seq: $seq, at: $at, log: $log, status: $status})"
 FINISH_IMPORT = "MATCH (i:Import {seq: $seq}) SET i.status = $status, i.log = $log"
 NEXT_IMPORT_SEQ = "OPTIONAL MATCH (i:Import) RETURN coalesce(max(i.seq), 0) + 1"

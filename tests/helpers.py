@@ -1,4 +1,4 @@
-"""Test helpers: write small datasets in the canonical format."""
+"""Test helpers: write small datasets in the canonical format; compare stores."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 from typing import Any
+
+from graph.store import Store
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None, encoding: str = "utf-8") -> Path:
@@ -32,3 +34,31 @@ def write_dataset(folder: Path, **tables: list[dict[str, Any]]) -> Path:
 
 def organization(id: str, name: str, kind: str, level: str, parent_id: str = "", **extra: Any) -> dict[str, Any]:
     return {"id": id, "name": name, "kind": kind, "level": level, "parent_id": parent_id, **extra}
+
+
+ENTITIES = [  # every stored entity, in load order
+    "organizations",
+    "positions",
+    "persons",
+    "tenure_rows",
+    "changes",
+    "duties",
+    "actions",
+    "cases",
+    "accountability",
+    "standards",
+]
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    persons = sorted({t.person_id for t in store.tenures(position_ids=list(store.get_positions()))})
+
+    def canonical(records: Any) -> list[str]:
+        return sorted(
+            json.dumps(r if isinstance(r, dict) else r.model_dump(), sort_keys=True, default=list) for r in records
+        )
+
+    return {
+        **{e: canonical(store.export(e)) for e in ENTITIES},
+        "tenures": canonical(store.tenures(person_ids=persons)),
+    }

@@ -77,6 +77,7 @@ class CypherStore:
         self.transport = transport
         self.url = transport.url
         self.batch_size = batch_size
+        self._dense_count = -1  # the graph's node count after this store's last bulk import
         for statement in cypher.schema(transport.dialect):
             self._ddl(statement)
         for entity, label in cypher.LABELS.items():
@@ -166,6 +167,7 @@ class CypherStore:
         seq = self.transport.read(cypher.NEXT_IMPORT_SEQ)[0][0]
         self.transport.write(cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started"})
         work = self._bulk_work(batch) if hasattr(self.transport, "bulk") else None
+        bulk = work is not None
         if work is None:
             work = self._statement_work(self._steps(batch))
         # One sender thread applies the batches in order while this thread prepares the next one
@@ -206,6 +208,8 @@ class CypherStore:
             if span is not None:
                 self.transport.write(cypher.SET_DATE_RANGE, {"lo": span[0], "hi": span[1]})
         self.transport.write(cypher.FINISH_IMPORT, {"seq": seq, "status": "done", "log": _encode(log)})
+        if bulk:  # this store deletes no node: the ids are still dense, and the next import knows it
+            self._dense_count = self.transport.read(cypher.NODE_COUNT)[0][0]
 
     def _statement_work(self, steps: list[tuple[str, str, list[Any]]]) -> list[_Work]:
         """``UNWIND`` statements: prepared (parameters encoded) here, sent by the sender thread."""
@@ -217,16 +221,20 @@ class CypherStore:
         return [(what, len(rows), functools.partial(prepare, what, query, rows)) for what, query, rows in steps]
 
     def _bulk_work(self, batch: Batch) -> list[_Work] | None:
-        """The import as ``GRAPH.BULK`` commands, when the graph holds no data yet (a first load):
-        nodes get the internal ids after the highest one, so relationships are written by id,
-        with no lookup. The commands come in the order of ``_steps`` and each holds whole
-        batches (a label's nodes with their mandatory relationships, then optional relationships,
-        tenures, tenure rows, changes), so a failure leaves what a failed statement import
-        leaves, and a rerun completes it the same way. None: not a first load, or a reference
-        outside the import (statements then)."""
-        count, highest, data = self.transport.read(cypher.BULK_STATE)[0]
-        if data or count != highest + 1:  # data stored, or ids with holes (deleted nodes are reused)
-            return None
+        """The import as ``GRAPH.BULK`` commands, when no node of the graph was ever deleted:
+        new nodes then get the internal ids after the highest one, so every relationship is
+        written by id, with no lookup (the other end, when stored before, is looked up once).
+        The commands come in the order of ``_steps`` and each holds whole batches (a label's
+        nodes with their mandatory relationships, then optional relationships, tenures, tenure
+        rows, changes), so a failure leaves what a failed statement import leaves, and a rerun
+        completes it the same way. None (statements then): ids with holes, a tenure row that
+        corrects a stored one, or persons whose stored tenures must be replaced."""
+        read = self.transport.read
+        count = read(cypher.NODE_COUNT)[0][0]
+        if count != self._dense_count:  # not what this store left: look for holes (a scan)
+            count, highest = read(cypher.BULK_STATE)[0]
+            if count != highest + 1:
+                return None
         raw = ("tenure_rows", "changes")
         rows: dict[str, Sequence[dict[str, Any]]] = {e: batch.rows.get(e, ()) for e in cypher.LABELS if e not in raw}
         rows |= {"tenure_rows": batch.tenure_rows, "changes": batch.rows.get("changes", ())}
@@ -237,12 +245,32 @@ class CypherStore:
             keys = [_tenure_row_key(r) for r in rows[entity]] if key == "key" else [r[key] for r in rows[entity]]
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
             next_id += len(keys)
-        refs = [(r, [o for row in rows[r[0]] for o in _others(row, r[2])]) for r in cypher.RELATIONSHIPS]
-        refs.append((("tenures", "HELD", "person_id", "Person", "out"), [t.person_id for t in batch.tenures]))
-        refs.append((("tenures", "HELD", "position_id", "Position", "in"), [t.position_id for t in batch.tenures]))
-        if any(o not in ids[other] for (_, _, _, other, _), others in refs for o in others):
-            return None
+        if ids["TenureRow"] and self._internal_ids("tenure_rows", list(ids["TenureRow"])):
+            return None  # corrections of stored rows: MERGE
+        people = sorted({t.person_id for t in batch.tenures} | set(batch.tenure_persons))
+        if people and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
+            return None  # their stored tenures are replaced: statements delete them first
+        wanted: dict[str, set[Any]] = {}
+        for entity, _, prop, other, _ in cypher.RELATIONSHIPS:
+            wanted.setdefault(other, set()).update(o for row in rows[entity] for o in _others(row, prop))
+        wanted.setdefault("Person", set()).update(t.person_id for t in batch.tenures)
+        wanted.setdefault("Position", set()).update(t.position_id for t in batch.tenures)
+        by_label = {label: entity for entity, label in cypher.LABELS.items()}
+        for label, others in wanted.items():
+            stored = others - ids[label].keys()
+            if stored:
+                found = self._internal_ids(by_label[label], list(stored))
+                if len(found) < len(stored):
+                    return None  # a reference to nothing: let the statements say so
+                ids[label] |= found
         return list(self._bulk_commands(rows, ids, batch.tenures))
+
+    def _internal_ids(self, entity: str, keys: list[Any]) -> dict[Any, int]:
+        out: dict[Any, int] = {}
+        for i in range(0, len(keys), self.batch_size):
+            found = self.transport.read(cypher.internal_ids(entity), {"ids": keys[i : i + self.batch_size]})
+            out.update((key, node) for key, node in found)
+        return out
 
     def _bulk_commands(
         self, rows: dict[str, Sequence[dict[str, Any]]], ids: dict[str, dict[Any, int]], tenures: list[Tenure]

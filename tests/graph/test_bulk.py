@@ -13,6 +13,8 @@ import pytest
 from graph.backends.cypher import BatchFailed, CypherStore
 from graph.store import open_store
 from loaders.load import load_dataset
+from loaders.stream import stream_dataset
+from tests.helpers import snapshot
 
 
 def _fresh(server: tuple[str, int]) -> CypherStore:
@@ -89,3 +91,47 @@ def test_a_bulk_load_that_fails_midway_is_completed_by_loading_again(
     assert fingerprint(store) == by_statements
     statuses = store.transport.read("MATCH (i:Import) RETURN i.status ORDER BY i.seq")
     assert [s for (s,) in statuses] == ["failed", "done"]
+
+
+def test_a_streamed_load_goes_in_bulk_part_after_part(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, by_statements: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each part after the first refers to nodes of earlier parts: their ids are looked up, and
+    the part still goes in bulk (the personnel parts too: their persons hold no tenure yet)."""
+    store = _fresh(falkordb_server)
+    calls = _count_bulk(store, monkeypatch)
+    statements: list[str] = []
+    real_work = store._statement_work
+    monkeypatch.setattr(
+        store, "_statement_work", lambda steps: statements.extend(s[0] for s in steps) or real_work(steps)
+    )
+    report = stream_dataset(store, tiny_dataset, chunk_rows=300)
+    assert report.ok and report.written
+    assert statements == [] and len(calls) > 20
+    assert fingerprint(store) == by_statements
+
+
+def test_statements_take_over_where_bulk_cannot(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later import that re-derives a person's stored tenures (a new change) needs them
+    deleted first: statements do it, with the same result as on the embedded store."""
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    store = _fresh(falkordb_server)
+    for target in (reference, store):
+        assert load_dataset(target, tiny_dataset).ok
+    people = sorted(reference.persons_with_personnel())
+    last = next(t for t in reference.tenures(person_ids=people) if t.end is None)  # a post held now
+    person = last.person_id
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "changes.csv").write_text(
+        f"id,date,kind,person_id,from_position_id\nX-1,2099-01-01,retire,{person},{last.position_id}\n",
+        encoding="utf-8",
+    )
+    calls = _count_bulk(store, monkeypatch)
+    for target in (reference, store):
+        report = load_dataset(target, more)
+        assert report.ok and report.written, report.errors[:3]
+    assert calls == []
+    assert snapshot(store) == snapshot(reference)

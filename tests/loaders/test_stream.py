@@ -3,7 +3,6 @@ write completed by running the load again."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,34 +12,7 @@ from graph.store import Batch, Store, open_store
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
 from loaders.stream import stream_dataset, wants_streaming
-from tests.helpers import write_csv
-
-ENTITIES = [
-    "organizations",
-    "positions",
-    "persons",
-    "tenure_rows",
-    "changes",
-    "duties",
-    "actions",
-    "cases",
-    "accountability",
-    "standards",
-]
-
-
-def snapshot(store: Store) -> dict[str, Any]:
-    persons = sorted({t.person_id for t in store.tenures(position_ids=list(store.get_positions()))})
-
-    def canonical(records: Any) -> list[str]:
-        return sorted(
-            json.dumps(r if isinstance(r, dict) else r.model_dump(), sort_keys=True, default=list) for r in records
-        )
-
-    return {
-        **{e: canonical(store.export(e)) for e in ENTITIES},
-        "tenures": canonical(store.tenures(person_ids=persons)),
-    }
+from tests.helpers import snapshot, write_csv
 
 
 def test_streamed_in_small_chunks_equals_in_memory(tiny_dataset: Path, tmp_path: Path) -> None:
