@@ -17,7 +17,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from graph.model import ChangeKind, LabelledEnum, Level, PDate, Role, Tenure, default_rank, to_ordinal
+from graph.model import (
+    ChangeKind,
+    LabelledEnum,
+    Level,
+    Organization,
+    PDate,
+    Position,
+    Role,
+    Tenure,
+    default_rank,
+    to_ordinal,
+)
 from graph.store import Batch, Store
 from loaders.readers import FileProblem, read_rows
 from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, Column, header_map
@@ -269,6 +280,46 @@ def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------- the batch
+
+
+class NothingStored:
+    """The reads ``prepare`` makes, answered for a store that holds nothing yet. A first load
+    then asks the store nothing: on a server each of these reads was a round trip carrying
+    thousands of ids, for an answer that could only be empty."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
+        return set()
+
+    def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        return {}
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return [], []
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        return {}
+
+    def get_positions(
+        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
+    ) -> dict[str, Position]:
+        return {}
+
+    def tenures(
+        self,
+        *,
+        person_ids: Iterable[str] | None = None,
+        position_ids: Iterable[str] | None = None,
+        overlapping: tuple[int, int] | None = None,
+    ) -> list[Tenure]:
+        return []
+
+
+def as_prepare_reads(store: Store) -> Store:
+    """``store``, or ``NothingStored`` when it holds nothing (one count per entity to know)."""
+    return store if any(store.counts().values()) else NothingStored(store.url)  # type: ignore[return-value]
 
 
 class _Context:
@@ -586,7 +637,7 @@ def load_tables(
     """Validate raw rows and, when there is no error and not ``dry_run``, write them."""
     started = time.perf_counter()
     report.dry_run = dry_run
-    batch = prepare(store, tables, report, progress) if report.ok else Batch()
+    batch = prepare(as_prepare_reads(store), tables, report, progress) if report.ok else Batch()
     if report.ok and not dry_run and (batch.count() or batch.tenures):
         t = time.perf_counter()
         store.write(batch, log={**(log or {}), "source": report.source, "counts": report.counts})

@@ -39,7 +39,17 @@ from typing import Any
 from graph.backends.embedded import EmbeddedStore
 from graph.model import Organization, Position, Tenure
 from graph.store import Batch, Store
-from loaders.load import MAX_ERRORS, NO_ROWS, Report, Source, _check_header, _gc_paused, find_files, prepare
+from loaders.load import (
+    MAX_ERRORS,
+    NO_ROWS,
+    Report,
+    Source,
+    _check_header,
+    _gc_paused,
+    as_prepare_reads,
+    find_files,
+    prepare,
+)
 from loaders.readers import FileProblem, read_rows
 from loaders.schema import FILES, ORDER, header_map
 
@@ -87,44 +97,39 @@ class _Overlay:
     Only the reads ``prepare`` makes are here."""
 
     def __init__(self, scratch: EmbeddedStore, target: Store, ids: _Ids) -> None:
-        self.scratch, self.target, self.ids = scratch, target, ids
+        self.scratch, self.target, self.ids = scratch, as_prepare_reads(target), ids
         self.url = target.url
-        # A first load (an empty target) asks the target nothing: on a server, each chunk made
-        # round trips with thousands of ids that could only come back empty.
-        self.empty = not any(target.counts().values())
 
     def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
         wanted = set(ids)
         found = self.ids.known(entity, wanted)
         rest = wanted - found
-        return found | (self.target.existing_ids(entity, rest) if rest and not self.empty else set())
+        return found | (self.target.existing_ids(entity, rest) if rest else set())
 
     def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
         return _layered(
             functools.partial(self.scratch.stored_records, entity),
-            _nothing if self.empty else functools.partial(self.target.stored_records, entity),
+            functools.partial(self.target.stored_records, entity),
             ids,
         )
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         persons = list(person_ids)
-        old_rows, old_changes = ([], []) if self.empty else self.target.personnel_records(persons)
+        old_rows, old_changes = self.target.personnel_records(persons)
         rows, changes = self.scratch.personnel_records(persons)
         mine = {c["id"] for c in changes}
         # the target's rows first: a row this import changed (another end) replaces it
         return [*old_rows, *rows], [*(c for c in old_changes if c["id"] not in mine), *changes]
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
-        return _layered(
-            self.scratch.get_organizations, _nothing if self.empty else self.target.get_organizations, ids or ()
-        )
+        return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())
 
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
         if org_ids is not None:
             raise NotImplementedError("prepare() reads positions by id only")
-        return _layered(self.scratch.get_positions, _nothing if self.empty else self.target.get_positions, ids or ())
+        return _layered(self.scratch.get_positions, self.target.get_positions, ids or ())
 
     def tenures(
         self,
@@ -135,16 +140,10 @@ class _Overlay:
     ) -> list[Tenure]:
         positions = list(position_ids or ())
         mine = self.scratch.tenures(position_ids=positions, overlapping=overlapping)
-        if self.empty:
-            return mine
         theirs = self.target.tenures(position_ids=positions, overlapping=overlapping)
         # A person whose tenures this import derived again has them in the scratch only.
         redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
         return [*mine, *(t for t in theirs if t.person_id not in redone)]
-
-
-def _nothing(ids: list[Any]) -> dict[Any, Any]:
-    return {}
 
 
 def _layered(

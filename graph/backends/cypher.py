@@ -105,18 +105,17 @@ class CypherStore:
     # ------------------------------------------------------------ conversion
     @staticmethod
     def _to_node(entity: str, row: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in cypher.fields(entity):
+        plain, special = _node_fields(entity)
+        out = {f: row.get(f) for f in plain}
+        for f in special:
             if f == "props":
                 out[f] = _encode(row.get("props") or {})
             elif f == "date_ord":
                 out[f] = to_ordinal(row["date"])
             elif f == "key":
                 out[f] = _tenure_row_key(row)
-            elif f in _TUPLE_FIELDS:
-                out[f] = list(row.get(f) or ())
             else:
-                out[f] = row.get(f)
+                out[f] = list(row.get(f) or ())
         return out
 
     @staticmethod
@@ -245,10 +244,14 @@ class CypherStore:
             keys = [_tenure_row_key(r) for r in rows[entity]] if key == "key" else [r[key] for r in rows[entity]]
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
             next_id += len(keys)
-        if ids["TenureRow"] and self._internal_ids("tenure_rows", list(ids["TenureRow"])):
+
+        def holds(label: str) -> bool:  # any node of the label (a count the server keeps)
+            return bool(read(cypher.count(label))[0][0])
+
+        if ids["TenureRow"] and holds("TenureRow") and self._internal_ids("tenure_rows", list(ids["TenureRow"])):
             return None  # corrections of stored rows: MERGE
         people = sorted({t.person_id for t in batch.tenures} | set(batch.tenure_persons))
-        if people and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
+        if people and holds("Person") and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
             return None  # their stored tenures are replaced: statements delete them first
         wanted: dict[str, set[Any]] = {}
         for entity, _, prop, other, _ in cypher.RELATIONSHIPS:
@@ -312,7 +315,7 @@ class CypherStore:
 
         def held(chunk: list[Tenure]) -> tuple[int, int, list[bytes], list[bytes]]:
             people, posts = ids["Person"], ids["Position"]
-            props = [{**t.model_dump(), "start_ord": t.start_ordinal, "end_ord": t.end_ordinal} for t in chunk]
+            props = [{**t.__dict__, "start_ord": t.start_ordinal, "end_ord": t.end_ordinal} for t in chunk]
             ends = [(people[t.person_id], posts[t.position_id]) for t in chunk]
             return 0, len(chunk), [], [block("HELD", cypher.HELD_FIELDS, props, ends)]
 
@@ -515,6 +518,14 @@ class CypherStore:
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
         return self._read_nodes(entity, cypher.all_nodes(entity))
+
+
+@functools.cache
+def _node_fields(entity: str) -> tuple[list[str], list[str]]:
+    """An entity's stored properties: those copied as they are, and those converted."""
+    special = {"props", "date_ord", "key", *_TUPLE_FIELDS}
+    fields = cypher.fields(entity)
+    return [f for f in fields if f not in special], [f for f in fields if f in special]
 
 
 def _others(row: dict[str, Any], prop: str) -> list[Any]:

@@ -155,12 +155,21 @@ def bulk_entities(
     """The binary block of one label's nodes (``ends`` None) or one type's relationships."""
     head = name.encode() + b"\x00" + struct.pack("=I", len(props)) + b"".join(p.encode() + b"\x00" for p in props)
     value = _bulk_value
+
+    # Strings are most values: encoded inline (a call each cost a third of the encoding); one
+    # with a NUL character goes to _bulk_value, which refuses it.
+    def row_bytes(row: dict[str, Any]) -> bytes:
+        return b"".join(
+            [
+                b"\x03" + v.encode() + b"\x00" if type(v) is str and "\x00" not in v else value(v)
+                for v in map(row.__getitem__, props)
+            ]
+        )
+
     if ends is None:
-        body = [b"".join([value(row[p]) for p in props]) for row in rows]
-    else:
-        pair = _PAIR.pack
-        body = [pair(a, b) + b"".join([value(row[p]) for p in props]) for row, (a, b) in zip(rows, ends, strict=True)]
-    return head + b"".join(body)
+        return head + b"".join(map(row_bytes, rows))
+    pair = _PAIR.pack
+    return head + b"".join(pair(a, b) + row_bytes(row) for row, (a, b) in zip(rows, ends, strict=True))
 
 
 def start_local_server(port: int, workdir: Path, *extra: str) -> subprocess.Popen[bytes]:

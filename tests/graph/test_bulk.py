@@ -135,3 +135,16 @@ def test_statements_take_over_where_bulk_cannot(
         assert report.ok and report.written, report.errors[:3]
     assert calls == []
     assert snapshot(store) == snapshot(reference)
+
+
+def test_the_binary_format_refuses_what_it_cannot_carry() -> None:
+    from graph.backends.falkordb import bulk_entities
+
+    block = bulk_entities("Person", ["id", "n", "tags", "gone"], [{"id": "张", "n": 3, "tags": ["a"], "gone": None}])
+    assert block == b"Person\x00\x04\x00\x00\x00id\x00n\x00tags\x00gone\x00" + "\x03张\x00".encode() + (
+        b"\x04\x03\x00\x00\x00\x00\x00\x00\x00" + b"\x05\x01\x00\x00\x00\x00\x00\x00\x00\x03a\x00" + b"\x00"
+    )
+    with pytest.raises(ValueError, match="NUL"):
+        bulk_entities("Person", ["id"], [{"id": "a\x00b"}])
+    with pytest.raises(TypeError, match="dict"):
+        bulk_entities("Person", ["id"], [{"id": {"nested": 1}}])
