@@ -199,7 +199,14 @@ def internal_ids(entity: str) -> str:
     return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN n.{KEY[entity]}, ID(n)"
 
 
-LOG_IMPORT = "CREATE (:Import {seq: $seq, at: $at, log: $log, status: $status})"
+# What changes when an import starts or finishes: the client's caches are kept while it does not.
+# (A graph emptied and loaded again has imports of the same numbers: each has a random token.)
+GENERATION = (
+    "MATCH (i:Import) WITH count(i) AS n, max(i.seq) AS top, "
+    "sum(CASE WHEN i.status = 'done' THEN 1 ELSE 0 END) AS done "
+    "MATCH (j:Import {seq: top}) RETURN n, top, done, j.token"
+)
+LOG_IMPORT = "CREATE (:Import {seq: $seq, at: $at, log: $log, status: $status, token: $token})"
 FINISH_IMPORT = "MATCH (i:Import {seq: $seq}) SET i.status = $status, i.log = $log"
 NEXT_IMPORT_SEQ = "OPTIONAL MATCH (i:Import) RETURN coalesce(max(i.seq), 0) + 1"
 IMPORT_LOG = "MATCH (i:Import) WHERE i.status = 'done' RETURN i.seq, i.at, i.log ORDER BY i.seq DESC LIMIT $limit"
@@ -307,7 +314,7 @@ def every_statement(dialect: Dialect) -> list[str]:
         out += [merge_nodes(entity), create_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
     out += [merge_relationships(*r) for r in RELATIONSHIPS]
     out += [relink(*r) for r in RELATIONSHIPS if r[2] not in MANDATORY]
-    out += [UNFINISHED_IMPORTS, MARK_FAILED]
+    out += [UNFINISHED_IMPORTS, MARK_FAILED, GENERATION]
     out += [
         by_property("positions", "org_id"),
         by_property("changes", "person_id"),

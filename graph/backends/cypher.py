@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
@@ -66,6 +67,10 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+RECHECK_SECONDS = 0.05  # another client's import is noticed within this
+CACHE_ENTRIES = 200_000  # organizations or positions kept by id (emptied when full)
+
+
 class BatchFailed(StoreError):
     """One batch of an import failed; earlier batches are applied and a rerun completes it."""
 
@@ -78,6 +83,12 @@ class CypherStore:
         self.url = transport.url
         self.batch_size = batch_size
         self._dense_count = -1  # the graph's node count after this store's last bulk import
+        # Organizations and positions read by id, kept until an import starts or finishes
+        # (checked at most every RECHECK_SECONDS, as the embedded store does): the busiest
+        # read asks for the same upper levels again and again.
+        self._cache: dict[str, dict[str, Any]] = {"organizations": {}, "positions": {}}
+        self._generation: Any = None
+        self._checked = -RECHECK_SECONDS
         for statement in cypher.schema(transport.dialect):
             self._ddl(statement)
         for entity, label in cypher.LABELS.items():
@@ -163,8 +174,17 @@ class CypherStore:
             yield list(items[i : i + self.batch_size])
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
+        try:
+            self._write(batch, log=log)
+        finally:
+            self._forget()  # this store's own writes are seen at once
+
+    def _write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         seq = self.transport.read(cypher.NEXT_IMPORT_SEQ)[0][0]
-        self.transport.write(cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started"})
+        token = uuid.uuid4().hex
+        self.transport.write(
+            cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started", "token": token}
+        )
         work = self._bulk_work(batch) if hasattr(self.transport, "bulk") else None
         bulk = work is not None
         if work is None:
@@ -394,9 +414,41 @@ class CypherStore:
             values.extend(to_ordinal(d) for d in dates if d)  # one row: the extremes
         return (min(values), max(values)) if values else None
 
+    def _fresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = now
+        generation = tuple(next(iter(self.transport.read(cypher.GENERATION)), ()))
+        if generation != self._generation:
+            self._forget()
+            self._generation = generation
+
+    def _forget(self) -> None:
+        for cache in self._cache.values():
+            cache.clear()
+        self._checked = -RECHECK_SECONDS
+
+    def _by_id(self, entity: str, ids: Iterable[str], read: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+        """Records by id, sorted by id: from the cache, the others read (and kept)."""
+        self._fresh()
+        cache = self._cache[entity]
+        wanted = sorted(set(ids))
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            if len(cache) + len(missing) > CACHE_ENTRIES:
+                cache.clear()
+            cache.update(read(missing))
+        return {i: cache[i] for i in wanted if i in cache}
+
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
-        query = cypher.all_nodes("organizations") if ids is None else cypher.by_keys("organizations")
-        found = sorted(self._read_nodes("organizations", query, ids), key=lambda r: r["id"])
+        if ids is not None:
+            return self._by_id("organizations", ids, self._read_organizations)
+        found = sorted(self._read_nodes("organizations", cypher.all_nodes("organizations")), key=lambda r: r["id"])
+        return {r["id"]: Organization.model_validate(r) for r in found}
+
+    def _read_organizations(self, ids: list[str]) -> dict[str, Organization]:
+        found = self._read_nodes("organizations", cypher.by_keys("organizations"), ids)
         return {r["id"]: Organization.model_validate(r) for r in found}
 
     def ancestors(self, org_id: str) -> list[Organization]:
@@ -432,7 +484,12 @@ class CypherStore:
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
+        if ids is not None and org_ids is None:
+            return self._by_id("positions", ids, self._read_positions)
         return {r["id"]: Position.model_validate(r) for r in self._select("positions", ids, org_ids)}
+
+    def _read_positions(self, ids: list[str]) -> dict[str, Position]:
+        return {r["id"]: Position.model_validate(r) for r in self._select("positions", ids, None)}
 
     def find_persons(self, q: str, *, limit: int, offset: int) -> tuple[list[Person], int]:
         params = {"q": q, "limit": limit, "offset": offset}
