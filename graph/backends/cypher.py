@@ -3,6 +3,7 @@
 ``UNWIND $rows`` batches, each batch its own transaction.
 
 A server import is not one transaction (a province is millions of rows): its batches
+(``UNWIND`` statements, or on FalkorDB ``GRAPH.BULK`` commands where they can be used)
 are applied in order and each is idempotent (``MERGE`` on ids; a person's tenures are
 replaced in the same statement that deletes the old ones), so an import that fails
 part-way says which batch failed and why, and running it again completes it without
@@ -11,6 +12,7 @@ duplicates. The import log records it as ``done`` only at the end.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
@@ -174,8 +176,12 @@ class CypherStore:
             yield list(items[i : i + self.batch_size])
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
+        # Imports into one graph take turns (bulk ids assume no other client creates nodes
+        # meanwhile); a transport without a lock (Neo4j: statements only) needs none.
+        lock = getattr(self.transport, "import_lock", contextlib.nullcontext)
         try:
-            self._write(batch, log=log)
+            with lock():
+                self._write(batch, log=log)
         finally:
             self._forget()  # this store's own writes are seen at once
 
@@ -313,8 +319,8 @@ class CypherStore:
             label, props = cypher.LABELS[entity], cypher.fields(entity)
             converted = [self._to_node(entity, r) for r in chunk]
             blocks, edges = [], 0
-            for _, rel, prop, other, direction in cypher.RELATIONSHIPS:
-                if _ == entity and prop in cypher.MANDATORY:
+            for owner, rel, prop, other, direction in cypher.RELATIONSHIPS:
+                if owner == entity and prop in cypher.MANDATORY:
                     mine, theirs = ids[label], ids[other]
                     ends = [(mine[r["id"]], theirs[r[prop]]) for r in converted]
                     ends = ends if direction == "out" else [(b, a) for a, b in ends]

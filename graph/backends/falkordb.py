@@ -3,11 +3,13 @@ the server; reads use ``ro_query``."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import subprocess
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from falkordb.query_result import QueryResult
 
 from graph.cypher import DIALECTS
 from graph.store import StoreError
+
+LOCK_SECONDS = 60  # the import lock's time to live, renewed every third of it
 
 
 class FalkorTransport:
@@ -58,6 +62,27 @@ class FalkorTransport:
 
     def write(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
         return self._run("GRAPH.QUERY", query, params)
+
+    @contextlib.contextmanager
+    def import_lock(self) -> Iterator[None]:
+        """Held for a whole import, so imports into this graph take turns. A Redis lock with a
+        time to live, renewed while the import runs: a client that dies frees it within a minute."""
+        lock = self._db.connection.lock(f"rtc:import:{self.graph_name}", timeout=LOCK_SECONDS, thread_local=False)
+        lock.acquire()
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(LOCK_SECONDS / 3):
+                lock.reacquire()
+
+        keeper = threading.Thread(target=renew, daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+            lock.release()
 
     def bulk_block(
         self, name: str, props: list[str], rows: Iterable[dict[str, Any]], ends: Iterable[tuple[int, int]] | None = None

@@ -148,3 +148,21 @@ def test_the_binary_format_refuses_what_it_cannot_carry() -> None:
         bulk_entities("Person", ["id"], [{"id": "a\x00b"}])
     with pytest.raises(TypeError, match="dict"):
         bulk_entities("Person", ["id"], [{"id": {"nested": 1}}])
+
+
+def test_imports_into_one_graph_take_turns(falkordb_server: tuple[str, int], tiny_dataset: Path) -> None:
+    """Bulk ids assume no other client creates nodes meanwhile: a second import waits."""
+    import threading
+    import time
+
+    first = _fresh(falkordb_server)
+    second = open_store(first.url)
+    assert isinstance(second, CypherStore)
+    reports: list[Any] = []
+    with first.transport.import_lock():  # type: ignore[attr-defined]
+        waiting = threading.Thread(target=lambda: reports.append(load_dataset(second, tiny_dataset)))
+        waiting.start()
+        time.sleep(0.5)
+        assert waiting.is_alive() and first.counts()["organizations"] == 0
+    waiting.join(timeout=60)
+    assert reports and reports[0].ok and first.counts()["organizations"] > 0
