@@ -73,7 +73,10 @@ class FalkorTransport:
 
         def renew() -> None:
             while not stop.wait(LOCK_SECONDS / 3):
-                lock.reacquire()
+                try:
+                    lock.reacquire()
+                except redis.exceptions.RedisError:
+                    return  # the server is gone (the import fails and says so) or the lock lapsed
 
         keeper = threading.Thread(target=renew, daemon=True)
         keeper.start()
@@ -82,7 +85,8 @@ class FalkorTransport:
         finally:
             stop.set()
             keeper.join()
-            lock.release()
+            with contextlib.suppress(redis.exceptions.RedisError):  # a dead server frees it anyway
+                lock.release()
 
     def bulk_block(
         self, name: str, props: list[str], rows: Iterable[dict[str, Any]], ends: Iterable[tuple[int, int]] | None = None
