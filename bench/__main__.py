@@ -207,17 +207,25 @@ def show_falkordb(r: dict[str, Any]) -> None:
             ("  loader process peak RSS", f"{r['load_rss_gb']:.2f} GB", "", None),
         ]
     if "ceiling_rows_per_s" in r:
-        load, ceiling, merge = r["load_rows_per_s"], r["ceiling_rows_per_s"], r["merge_per_row_rows_per_s"]
+        # The ceiling and one MERGE per row write rows already in hand: they are compared with
+        # the load's writes (its validation excluded); the whole load's ratio is shown beside.
+        load, write = r["load_rows_per_s"], r["write_rows_per_s"]
+        ceiling, merge = r["ceiling_rows_per_s"], r["merge_per_row_rows_per_s"]
         rows += [
             ("bare UNWIND CREATE of the same rows (nodes only)", f"{ceiling:,.0f} rows/s", "the ceiling", None),
             (
-                "load / ceiling",
-                f"{load / ceiling:.2f} (write phase {r['write_rows_per_s'] / ceiling:.2f})",
+                "writes / ceiling",
+                f"{write / ceiling:.2f} (whole load {load / ceiling:.2f})",
                 ">= 0.6",
-                load / ceiling >= 0.6,
+                write / ceiling >= 0.6,
             ),
             ("one MERGE per row", f"{merge:,.0f} rows/s", "", None),
-            ("load / one MERGE per row", f"{load / merge:.1f}x", ">= 20x", load / merge >= 20),
+            (
+                "writes / one MERGE per row",
+                f"{write / merge:.1f}x (whole load {load / merge:.1f}x)",
+                ">= 20x",
+                write / merge >= 20,
+            ),
         ]
     nation = r["preset"] == "nation"
     if "stream_rows_per_s" in r:
