@@ -74,7 +74,7 @@ def _wrk(base: str, headers: dict[str, str], paths: list[str], concurrency: int,
     script = work / f"paths-{concurrency}.lua"
     script.write_text(_LUA % (listing, headers["Authorization"]))
     out = subprocess.run(
-        [*_client_cpus(), "wrk", "-t1", f"-c{concurrency}", f"-d{WRK_SECONDS}s", "--latency", "-s", str(script), base],
+        [*_pinning()[1], "wrk", "-t1", f"-c{concurrency}", f"-d{WRK_SECONDS}s", "--latency", "-s", str(script), base],
         capture_output=True,
         text=True,
         check=True,
@@ -91,19 +91,13 @@ def _wrk(base: str, headers: dict[str, str], paths: list[str], concurrency: int,
     return {"median": found["50%"], "p99": found["99%"]}
 
 
-def _cpus() -> list[int]:
-    return sorted(os.sched_getaffinity(0))
-
-
-def _server_cpus() -> list[str]:
-    """``taskset`` prefix for the server: the first CPU, when there are two or more."""
-    cpus = _cpus()
-    return ["taskset", "-c", str(cpus[0])] if len(cpus) > 1 and shutil.which("taskset") else []
-
-
-def _client_cpus() -> list[str]:
-    cpus = _cpus()
-    return ["taskset", "-c", ",".join(map(str, cpus[1:]))] if len(cpus) > 1 and shutil.which("taskset") else []
+def _pinning() -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for the server (the first CPU) and the client (the others), when
+    there are two CPUs or more; empty otherwise."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or not shutil.which("taskset"):
+        return [], []
+    return ["taskset", "-c", str(cpus[0])], ["taskset", "-c", ",".join(map(str, cpus[1:]))]
 
 
 def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
@@ -119,7 +113,7 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
     ).stdout.strip()
     port = free_port()
     server = subprocess.Popen(
-        [*_server_cpus(), sys.executable, "-m", "rtc.cli", "serve", "--port", str(port), "--store", store_url],
+        [*_pinning()[0], sys.executable, "-m", "rtc.cli", "serve", "--port", str(port), "--store", store_url],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,7 +142,7 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
             "requests": requests,
             "store": store_url,
             "client": client,
-            "pinned": bool(_server_cpus()),
+            "pinned": bool(_pinning()[0]),
         }
         for concurrency in (1, 10):
             if client == "wrk":

@@ -6,7 +6,7 @@ Reads are coarse on purpose: each one is a single round trip on a Cypher server
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
@@ -115,6 +115,26 @@ class OrgContext:
     positions: dict[str, Position]  # of the chain (up to reach) and of their commissions, sorted by id
 
 
+def commissions_among(children: Mapping[str, list[Organization]]) -> dict[str, list[Organization]]:
+    """Of each organization's children, its commissions (organizations with none left out)."""
+    kinds = {o: [k for k in kids if k.kind is OrgKind.commission] for o, kids in children.items()}
+    return {o: kids for o, kids in kinds.items() if kids}
+
+
+def read_through(
+    cache: dict[Any, Any], ids: Iterable[Any], read: Callable[[list[Any]], Mapping[Any, Any]], limit: int
+) -> dict[Any, Any]:
+    """Records by id in the order of ``ids``: from ``cache``, the others from ``read`` (and kept;
+    the cache is emptied first when they would take it over ``limit`` entries)."""
+    wanted = list(dict.fromkeys(ids))
+    missing = [i for i in wanted if i not in cache]
+    if missing:
+        if len(cache) + len(missing) > limit:
+            cache.clear()
+        cache.update(read(missing))
+    return {i: cache[i] for i in wanted if i in cache}
+
+
 def org_context_from(
     store: Store,
     org_id: str,
@@ -125,8 +145,7 @@ def org_context_from(
     ``commissions_of``: each organization's commissions, when the store keeps them in hand."""
     chain = store.ancestors(org_id)
     if commissions_of is None:
-        kids = store.get_children([o.id for o in chain])
-        commissions_of = {o: [k for k in ks if k.kind is OrgKind.commission] for o, ks in kids.items()}
+        commissions_of = commissions_among(store.get_children([o.id for o in chain]))
     commissions = {o.id: commissions_of[o.id] for o in chain if commissions_of.get(o.id)}
     near = chain if reach is None else chain[: reach + 1]
     org_ids = [o.id for o in near] + [k.id for o in near for k in commissions.get(o.id, [])]

@@ -35,13 +35,16 @@ from graph.model import (
     Tenure,
     to_ordinal,
 )
-from graph.store import ActionTable, Batch, OrgContext, StoreError
+from graph.store import ActionTable, Batch, OrgContext, StoreError, read_through
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TUPLE_FIELDS = set(cypher.LISTS)
 # One unit of an import's writes: what it is, its rows, and a function run in the caller's
 # thread that does the client's share (encoding) and returns what the sender thread runs.
 _Work = tuple[str, int, Callable[[], Callable[[], None]]]
+# The raw personnel records are written after everything else (see ``_steps``).
+_RAW = ("tenure_rows", "changes")
+_RECORDS = tuple(e for e in cypher.LABELS if e not in _RAW)
 
 
 class Transport(Protocol):
@@ -260,12 +263,10 @@ class CypherStore:
             count, highest = read(cypher.BULK_STATE)[0]
             if count != highest + 1:
                 return None
-        raw = ("tenure_rows", "changes")
-        rows: dict[str, Sequence[dict[str, Any]]] = {e: batch.rows.get(e, ()) for e in cypher.LABELS if e not in raw}
-        rows |= {"tenure_rows": batch.tenure_rows, "changes": batch.rows.get("changes", ())}
+        rows = _records_of(batch)
         ids: dict[str, dict[Any, int]] = {}
         next_id = count
-        for entity in [e for e in cypher.LABELS if e not in raw] + list(raw):
+        for entity in rows:  # in the order the commands send the nodes
             key = cypher.KEY[entity]
             keys = [_tenure_row_key(r) for r in rows[entity]] if key == "key" else [r[key] for r in rows[entity]]
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
@@ -341,12 +342,11 @@ class CypherStore:
 
         def held(chunk: list[Tenure]) -> tuple[int, int, list[bytes], list[bytes]]:
             people, posts = ids["Person"], ids["Position"]
-            props = [{**t.__dict__, "start_ord": t.start_ordinal, "end_ord": t.end_ordinal} for t in chunk]
+            props = [_tenure_props(t) for t in chunk]
             ends = [(people[t.person_id], posts[t.position_id]) for t in chunk]
             return 0, len(chunk), [], [block("HELD", cypher.HELD_FIELDS, props, ends)]
 
-        raw = ("tenure_rows", "changes")
-        for entity in [e for e in cypher.LABELS if e not in raw]:
+        for entity in _RECORDS:
             for i in range(0, len(rows[entity]), size):
                 chunk = rows[entity][i : i + size]
                 yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
@@ -355,7 +355,7 @@ class CypherStore:
                 yield from optional(*relationship)
         for i in range(0, len(tenures), size):
             yield command("tenures", len(tenures[i : i + size]), functools.partial(held, tenures[i : i + size]))
-        for entity in raw:
+        for entity in _RAW:
             for i in range(0, len(rows[entity]), size):
                 chunk = rows[entity][i : i + size]
                 yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
@@ -366,31 +366,23 @@ class CypherStore:
         and last the raw tenure rows and changes. The loader re-derives a person's tenures only
         when some of their raw records are new, so those records must not be stored before the
         tenures derived from them."""
-        raw = ("tenure_rows", "changes")
+        rows = _records_of(batch)
         steps: list[tuple[str, str, list[Any]]] = []
-        for entity in cypher.LABELS:
-            if entity not in raw:
-                steps += self._node_steps(entity, batch.rows.get(entity, ()), cypher.create_nodes(entity))
+        for entity in _RECORDS:
+            steps += self._node_steps(entity, rows[entity], cypher.create_nodes(entity))
         for entity in cypher.LABELS:
             for entity_, rel, prop, other, direction in cypher.optional_relationships(entity):
-                pairs = [
-                    {"id": r["id"], "other": o}
-                    for r in batch.rows.get(entity_, ())
-                    for o in (r.get(prop) if prop in _TUPLE_FIELDS else [r.get(prop)]) or ()
-                    if o
-                ]
+                pairs = [{"id": r["id"], "other": o} for r in rows[entity_] for o in _others(r, prop)]
                 query = cypher.merge_relationships(entity_, rel, prop, other, direction)
                 steps += [(f"{entity_} {rel}", query, b) for b in self._batches(pairs)]
         by_person: dict[str, list[dict[str, Any]]] = {p: [] for p in sorted(batch.tenure_persons)}
         for t in batch.tenures:
-            by_person.setdefault(t.person_id, []).append(
-                {**t.model_dump(), "start_ord": t.start_ordinal, "end_ord": t.end_ordinal}
-            )
+            by_person.setdefault(t.person_id, []).append(_tenure_props(t))
         groups = [{"id": p, "tenures": ts} for p, ts in by_person.items()]
         steps += [("tenures", cypher.REPLACE_TENURES, b) for b in self._batches(groups)]
         # tenure rows may be corrections of stored ones (a new end): MERGE, not CREATE
-        steps += self._node_steps("tenure_rows", batch.tenure_rows, cypher.merge_nodes("tenure_rows"))
-        steps += self._node_steps("changes", batch.rows.get("changes", ()), cypher.create_nodes("changes"))
+        steps += self._node_steps("tenure_rows", rows["tenure_rows"], cypher.merge_nodes("tenure_rows"))
+        steps += self._node_steps("changes", rows["changes"], cypher.create_nodes("changes"))
         return steps
 
     def _node_steps(self, entity: str, rows: Iterable[dict[str, Any]], query: str) -> list[tuple[str, str, list[Any]]]:
@@ -438,14 +430,7 @@ class CypherStore:
     def _by_id(self, entity: str, ids: Iterable[str], read: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
         """Records by id, sorted by id: from the cache, the others read (and kept)."""
         self._fresh()
-        cache = self._cache[entity]
-        wanted = sorted(set(ids))
-        missing = [i for i in wanted if i not in cache]
-        if missing:
-            if len(cache) + len(missing) > CACHE_ENTRIES:
-                cache.clear()
-            cache.update(read(missing))
-        return {i: cache[i] for i in wanted if i in cache}
+        return read_through(self._cache[entity], sorted(set(ids)), read, CACHE_ENTRIES)
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         if ids is not None:
@@ -589,6 +574,17 @@ def _node_fields(entity: str) -> tuple[list[str], list[str]]:
     special = {"props", "date_ord", "key", *_TUPLE_FIELDS}
     fields = cypher.fields(entity)
     return [f for f in fields if f not in special], [f for f in fields if f in special]
+
+
+def _records_of(batch: Batch) -> dict[str, Sequence[dict[str, Any]]]:
+    """A batch's records by entity, in the order they are written: the raw personnel last."""
+    rows: dict[str, Sequence[dict[str, Any]]] = {e: batch.rows.get(e, ()) for e in _RECORDS}
+    return rows | {"tenure_rows": batch.tenure_rows, "changes": batch.rows.get("changes", ())}
+
+
+def _tenure_props(t: Tenure) -> dict[str, Any]:
+    """A derived tenure as the properties of its HELD relationship (and its position's id)."""
+    return {**{f: getattr(t, f) for f in Tenure.model_fields}, "start_ord": t.start_ordinal, "end_ord": t.end_ordinal}
 
 
 def _others(row: dict[str, Any], prop: str) -> list[Any]:

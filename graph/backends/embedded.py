@@ -29,7 +29,6 @@ from graph.model import (
     Case,
     Duty,
     Organization,
-    OrgKind,
     Person,
     Position,
     Standard,
@@ -37,7 +36,17 @@ from graph.model import (
     ancestor_chain,
     to_ordinal,
 )
-from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Batch, OrgContext, StoreError, org_context_from
+from graph.store import (
+    ACTION_KINDS,
+    CATEGORIES,
+    ActionTable,
+    Batch,
+    OrgContext,
+    StoreError,
+    commissions_among,
+    org_context_from,
+    read_through,
+)
 
 SCHEMA_VERSION = 2
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -361,8 +370,7 @@ class EmbeddedStore:
     @cached_property
     def _commissions(self) -> dict[str, list[Organization]]:
         """Each organization's commissions (children of kind commission), sorted by id."""
-        kinds = {o: [k for k in kids if k.kind is OrgKind.commission] for o, kids in self._children.items()}
-        return {o: kids for o, kids in kinds.items() if kids}
+        return commissions_among(self._children)
 
     @cached_property
     def _children(self) -> dict[str, list[Organization]]:
@@ -415,15 +423,10 @@ class EmbeddedStore:
         """From SQLite, through a cache of the persons read before (dropped with the other
         indexes when the data changes; emptied when it reaches ``PERSON_CACHE`` entries)."""
         self._fresh()
-        cache = self._person_cache
-        wanted = list(ids)
-        missing = [i for i in wanted if i not in cache]
-        if missing:
-            if len(cache) + len(missing) > PERSON_CACHE:
-                cache.clear()
-            for d in self._records("persons", missing):
-                cache[d["id"]] = Person.model_validate(d)
-        return {i: cache[i] for i in wanted if i in cache}
+        return read_through(self._person_cache, ids, self._read_persons, PERSON_CACHE)
+
+    def _read_persons(self, ids: list[str]) -> dict[str, Person]:
+        return {d["id"]: Person.model_validate(d) for d in self._records("persons", ids)}
 
     @cached_property
     def _person_cache(self) -> dict[str, Person]:
