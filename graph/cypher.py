@@ -307,6 +307,13 @@ def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
     )
 
 
+def received(category: bool) -> str:
+    """Each recipient's action kinds in ``[$start, $end)``: one row per organization, not per action
+    (the server's reply, not its scan, is what a year of a nation's actions costs)."""
+    where = "a.date_ord >= $start AND a.date_ord < $end" + (" AND a.category = $category" if category else "")
+    return f"MATCH (a:Action) WHERE {where} RETURN a.to_org_id, collect(a.kind)"
+
+
 def every_statement(dialect: Dialect) -> list[str]:
     """All statements a backend of this dialect can send: what the Neo4j front-end check lints."""
     out = [*schema(dialect)]
@@ -343,4 +350,5 @@ def every_statement(dialect: Dialect) -> list[str]:
         IMPORT_LOG,
     ]
     out += [actions(c, f, t) for c in (False, True) for f in (False, True) for t in (False, True)]
+    out += [received(False), received(True)]
     return out

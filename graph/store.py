@@ -269,6 +269,12 @@ class Store(Protocol):
         """Actions dated in ``[start, end)``, optionally filtered."""
         ...
 
+    def received_counts(self, start: int, end: int, *, category: str | None = None) -> tuple[list[str], np.ndarray]:
+        """How many actions dated in ``[start, end)`` each organization received, by kind: the
+        recipients (sorted) and a matrix of one row each, a column per ``ACTION_KINDS`` code.
+        What received pressure needs, without reading the actions themselves."""
+        ...
+
     def get_cases(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Case]: ...
@@ -284,6 +290,17 @@ class Store(Protocol):
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
         """Every stored record of an entity as a plain dict (what ``rtc migrate`` copies)."""
         ...
+
+
+def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.ndarray]:
+    """``received_counts`` from rows of a recipient and its actions' kinds (what a server returns)."""
+    code = {k: i for i, k in enumerate(ACTION_KINDS)}
+    pairs = sorted((str(org), list(kinds)) for org, kinds in recipients)
+    matrix = np.zeros((len(pairs), len(ACTION_KINDS)), dtype=np.int64)
+    for row, (_, kinds) in enumerate(pairs):
+        for kind in kinds:
+            matrix[row, code[kind]] += 1
+    return [org for org, _ in pairs], matrix
 
 
 def open_store(url: str, *, user: str | None = None, password: str | None = None, batch_size: int = 5000) -> Store:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel
@@ -21,15 +22,21 @@ CASE_SUPPORT = CATEGORIES.index(Category.case_support.value)
 
 @dataclass
 class Pressure:
-    """Everything section 5.3 needs for one window, computed from one read of the actions."""
+    """Everything section 5.3 needs for one window. Received pressure comes from counts per
+    recipient and kind; the actions themselves (who sent what: pass-on, weak forms, evidence)
+    are read once, when first asked for, so a level profile never reads them."""
 
+    store: Store
     window: Window
     category: str | None
     orgs: dict[str, Organization]
     children: dict[str, list[str]]  # non-commission children of each organization
     received: dict[str, float]  # R(o) of every organization in the window, commissions excepted, zeros kept
-    actions: ActionTable
     weights: np.ndarray
+
+    @cached_property
+    def actions(self) -> ActionTable:
+        return self.store.actions(self.window.start, self.window.end, category=self.category)
 
 
 def exists_in(org: Organization, window: Window) -> bool:
@@ -42,7 +49,7 @@ def exists_in(org: Organization, window: Window) -> bool:
 def pressure(
     store: Store, window: Window, *, category: str | None = None, weights: dict[str, float] | None = None
 ) -> Pressure:
-    """Read the window's actions once and compute received pressure for every organization.
+    """Compute received pressure for every organization in the window.
 
     Examples
     --------
@@ -53,19 +60,20 @@ def pressure(
     if category is not None and category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
     orgs = store.get_organizations()
-    table = store.actions(window.start, window.end, category=category)
+    recipients, counts = store.received_counts(window.start, window.end, category=category)
     w = weight_array(weights)
-    totals: np.ndarray = (
-        np.bincount(table.to_org, weights=w[table.kind], minlength=len(table.orgs)) if len(table) else np.zeros(0)
-    )
-    by_code = dict(zip(table.orgs, totals, strict=False))
+    # kind by kind, in a fixed order: every backend adds the same numbers the same way
+    totals = np.zeros(len(recipients))
+    for code, weight in enumerate(w):
+        totals += counts[:, code] * weight
+    by_code = dict(zip(recipients, totals.tolist(), strict=True))
     counted = [o for o in orgs.values() if o.kind is not OrgKind.commission and exists_in(o, window)]
     received = {o.id: float(by_code.get(o.id, 0.0)) for o in counted}
     children: dict[str, list[str]] = {}
     for o in counted:
         if o.parent_id:
             children.setdefault(o.parent_id, []).append(o.id)
-    return Pressure(window, category, orgs, children, received, table, w)
+    return Pressure(store, window, category, orgs, children, received, w)
 
 
 # ---------------------------------------------------------------- level profile

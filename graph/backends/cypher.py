@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+import numpy as np
+
 from graph import cypher
 from graph.model import (
     ENTITY_MODELS,
@@ -35,7 +37,7 @@ from graph.model import (
     Tenure,
     to_ordinal,
 )
-from graph.store import ActionTable, Batch, OrgContext, StoreError, read_through
+from graph.store import ActionTable, Batch, OrgContext, StoreError, counts_matrix, read_through
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TUPLE_FIELDS = set(cypher.LISTS)
@@ -544,6 +546,10 @@ class CypherStore:
         query = cypher.actions(category is not None, from_orgs is not None, to_orgs is not None)
         rows = sorted((tuple(r) for r in self.transport.read(query, params)), key=lambda r: (r[1], r[0]))
         return ActionTable.from_rows(rows)
+
+    def received_counts(self, start: int, end: int, *, category: str | None = None) -> tuple[list[str], np.ndarray]:
+        params: dict[str, Any] = {"start": start, "end": end, "category": category}
+        return counts_matrix(self.transport.read(cypher.received(category is not None), params))
 
     def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
         return {r["id"]: Case.model_validate(r) for r in self._select("cases", ids, org_ids)}

@@ -568,6 +568,20 @@ class EmbeddedStore:
             idx = idx[np.isin(table.from_org[idx], [codes[o] for o in from_orgs if o in codes])]
         return table.rows(np.sort(idx))
 
+    def received_counts(self, start: int, end: int, *, category: str | None = None) -> tuple[list[str], np.ndarray]:
+        self._fresh()
+        table = self._action_index
+        lo, hi = np.searchsorted(table.date, [start, end], side="left")
+        to, kind = table.to_org[lo:hi], table.kind[lo:hi]
+        if category is not None:
+            keep = table.category[lo:hi] == CATEGORIES.index(category)
+            to, kind = to[keep], kind[keep]
+        width = len(ACTION_KINDS)
+        flat = np.bincount(to.astype(np.int64) * width + kind, minlength=len(table.orgs) * width)
+        matrix = flat.reshape(len(table.orgs), width)
+        order = sorted(np.flatnonzero(matrix.any(axis=1)).tolist(), key=table.orgs.__getitem__)
+        return [table.orgs[c] for c in order], matrix[order]
+
     # ------------------------------------------------------------ cases and the rest
     @cached_property
     def _cases(self) -> dict[str, Case]:

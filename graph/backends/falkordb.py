@@ -49,7 +49,9 @@ class FalkorTransport:
         # params_header() is the same text, made faster. The result parser is the client's.
         text = params_header(params) + query if params else query
         response = self._graph.execute_command(command, self.graph_name, text, "--compact")
-        return QueryResult(self._graph, response).result_set
+        rows = compact_rows(response)
+        # The client's parser where ours stops (nodes, edges, paths, points, temporal values)
+        return QueryResult(self._graph, response).result_set if rows is None else rows
 
     def prepare(self, query: str, params: dict[str, Any]) -> str:
         return params_header(params) + query
@@ -118,6 +120,43 @@ class FalkorTransport:
 
     def close(self) -> None:
         self._db.connection.close()
+
+
+class _Unparsed(Exception):
+    """A value of a type ``compact_rows`` leaves to the client's parser."""
+
+
+def _cell(cell: list[Any]) -> Any:
+    kind, v = cell
+    if kind == 2 or kind == 3:  # string, integer (RESP gives them typed already)
+        return v
+    if kind == 1:
+        return None
+    if kind == 5:
+        return float(v)
+    if kind == 4:
+        return v == "true"
+    if kind == 6:
+        return [_cell(c) for c in v]
+    if kind == 10:  # a map: key, value, key, value...
+        return {v[i]: _cell(v[i + 1]) for i in range(0, len(v), 2)}
+    raise _Unparsed
+
+
+def compact_rows(response: list[Any]) -> list[list[Any]] | None:
+    """The rows of a ``--compact`` reply whose values are scalars, lists and maps (every read
+    rtc makes), or None for anything else. The client's own parser goes through a function per
+    value and took 85% of a large read (1.0 of 1.2 s for 143,000 rows of seven columns, the
+    server's share 0.17 s)."""
+    for part in (response[0], response[-1]):
+        if isinstance(part, redis.exceptions.ResponseError):
+            return None  # the client's parser raises it, as the client would
+    if len(response) == 1 or not response[0]:
+        return []
+    try:
+        return [[_cell(c) for c in row] for row in response[1]]
+    except _Unparsed:
+        return None
 
 
 def _string(v: str) -> str:

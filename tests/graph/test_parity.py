@@ -42,6 +42,8 @@ def answers(store: Store) -> dict[str, Any]:
     window = default_window(store)
     p = pressure.pressure(store, window)
     out["levels"] = jsonable(pressure.level_profile(p))
+    recipients, counts = store.received_counts(window.start, window.end, category="discipline")
+    out["received_counts"] = dict(zip(recipients, counts.tolist(), strict=True))
     out["orgs"] = jsonable(pressure.org_pressures(p))
     out["evidence"] = {o: pressure.evidence(p, o) for o in orgs[:20]}
     full = pressure.pressure(store, Window(span[0], span[1] + 1), category="discipline")

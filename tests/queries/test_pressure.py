@@ -7,10 +7,11 @@ a3 P->S inspection (1.0), a4 X->T inspection on work_style (1.0); a5 (2018) is o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from graph.store import Store
+from graph.store import ACTION_KINDS, Store
 from loaders.load import load_dataset
 from queries.pressure import commission_shares, evidence, level_profile, org_pressures, pressure, received_by_kind
 from queries.window import Window, default_window
@@ -63,6 +64,38 @@ def test_category_weights_and_evidence(scenario_store: Store) -> None:
         pressure(scenario_store, WINDOW, category="nope")
     with pytest.raises(ValueError):
         pressure(scenario_store, WINDOW, weights={"telepathy": 1.0})
+
+
+def test_received_counts_by_recipient_and_kind(scenario_store: Store) -> None:
+    orgs, counts = scenario_store.received_counts(WINDOW.start, WINDOW.end)
+    got = {(o, ACTION_KINDS[k]): int(n) for o, row in zip(orgs, counts, strict=True) for k, n in enumerate(row) if n}
+    assert got == {("T", "document"): 1, ("X", "meeting"): 1, ("S", "inspection"): 1, ("T", "inspection"): 1}
+    assert orgs == ["S", "T", "X"]
+    orgs, counts = scenario_store.received_counts(WINDOW.start, WINDOW.end, category="work_style")
+    assert orgs == ["T"] and counts.tolist() == [[1, 0, 0, 0, 0, 0, 0]]
+    orgs, counts = scenario_store.received_counts(WINDOW.start, WINDOW.start + 1)
+    assert orgs == [] and counts.shape == (0, len(ACTION_KINDS))
+
+
+class _NoActionReads:
+    """A store whose ``actions`` may not be called."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def actions(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the level profile read the actions themselves")
+
+
+def test_level_profile_reads_counts_not_actions(scenario_store: Store) -> None:
+    p = pressure(_NoActionReads(scenario_store), WINDOW)  # type: ignore[arg-type]
+    assert [r.median for r in level_profile(p).levels] == [0.0, 0.0, 1.0, 0.2, 0.55]
+    assert p.received["T"] == pytest.approx(1.1)
+    with pytest.raises(AssertionError, match="read the actions"):
+        evidence(p, "T")  # who sent what needs them: read on first use
 
 
 def test_default_window_is_named_and_never_today(scenario_store: Store) -> None:
