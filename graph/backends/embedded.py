@@ -8,6 +8,7 @@ store as it was, and an acknowledged one survives ``kill -9``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -297,10 +298,31 @@ class EmbeddedStore:
         cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
         return (_record(entity, cells) for cells in self._stream(f"SELECT {cols} FROM {entity}"))
 
-    def persons_with_personnel(self) -> Iterator[str]:
-        """Every person with a tenure row or a derived tenure, in id order (read lazily)."""
-        query = "SELECT person_id FROM tenures UNION SELECT person_id FROM tenure_rows ORDER BY 1"
-        return (person for (person,) in self._stream(query))
+    def personnel_by_person(self) -> Iterator[tuple[str, list[dict[str, Any]], list[Tenure]]]:
+        """Every person with a tenure row or a derived tenure, in id order, with both: two reads
+        in person order, merged (no lookup per person: on a national scratch store those were
+        random reads of tables larger than the page cache). Each person's tenures by start."""
+        cols = ", ".join(f'"{c}"' for c in COLUMNS["tenure_rows"])
+        rows = itertools.groupby(
+            (_record("tenure_rows", c) for c in self._stream(f"SELECT {cols} FROM tenure_rows ORDER BY person_id")),
+            key=itemgetter("person_id"),
+        )
+        tenures = itertools.groupby(
+            self._stream(f"SELECT {_TENURE_COLUMNS} FROM tenures ORDER BY person_id"), key=itemgetter(1)
+        )
+        row_person, row_group = next(rows, (None, None))
+        tenure_person, tenure_group = next(tenures, (None, None))
+        while row_person is not None or tenure_person is not None:
+            person = min(p for p in (row_person, tenure_person) if p is not None)
+            mine_rows: list[dict[str, Any]] = []
+            mine_tenures: list[Tenure] = []
+            if row_person == person and row_group is not None:
+                mine_rows = list(row_group)
+                row_person, row_group = next(rows, (None, None))
+            if tenure_person == person and tenure_group is not None:
+                mine_tenures = [_tenure(r) for r in sorted(tenure_group, key=itemgetter(5, 2))]
+                tenure_person, tenure_group = next(tenures, (None, None))
+            yield person, mine_rows, mine_tenures
 
     def _stream(self, query: str) -> Iterator[tuple[Any, ...]]:
         db = self._connect()

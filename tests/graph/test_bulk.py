@@ -120,7 +120,7 @@ def test_statements_take_over_where_bulk_cannot(
     store = _fresh(falkordb_server)
     for target in (reference, store):
         assert load_dataset(target, tiny_dataset).ok
-    people = sorted(reference.persons_with_personnel())
+    people = [p for p, _, _ in reference.personnel_by_person()]
     last = next(t for t in reference.tenures(person_ids=people) if t.end is None)  # a post held now
     person = last.person_id
     more = tmp_path / "more"

@@ -45,7 +45,7 @@ def test_cached_reads_see_an_import_from_another_connection(tmp_path: Path, tiny
     url = f"embedded://{tmp_path / 'store'}"
     reader, writer = open_store(url), open_store(url)
     assert load_dataset(writer, tiny_dataset).ok
-    person = next(iter(reader.persons_with_personnel()))
+    person = next(reader.personnel_by_person())[0]
     leaf = next(o for o in reader.get_organizations().values() if o.level.value == "village")
     parent = leaf.parent_id
     assert parent is not None
@@ -132,3 +132,17 @@ def test_cold_reads_answer_as_the_indexes_do(tmp_path: Path, tiny_dataset: Path)
     assert list(cold.get_positions(some).items()) == list(warm.get_positions(some).items())
     assert cold.get_organizations([*orgs, "nope"]) == warm.get_organizations([*orgs, "nope"])
     assert not {"_positions", "_tenure_index", "_orgs"} & set(cold.__dict__)
+
+
+def test_personnel_by_person_gives_each_persons_rows_and_tenures(tmp_path: Path, tiny_dataset: Path) -> None:
+    store = open_store(f"embedded://{tmp_path / 'store'}")
+    assert load_dataset(store, tiny_dataset).ok
+    got = list(store.personnel_by_person())  # type: ignore[attr-defined]
+    persons = [p for p, _, _ in got]
+    assert persons == sorted(set(persons))
+    every_tenure = store.tenures(person_ids=persons)
+    assert set(persons) == {t.person_id for t in every_tenure} | {r["person_id"] for r in store.export("tenure_rows")}
+    for person, rows, tenures in got:
+        assert rows == store.personnel_records([person])[0]
+        assert tenures == sorted(store.tenures(person_ids=[person]), key=lambda t: (t.start_ordinal, t.position_id))
+    assert sum(len(t) for _, _, t in got) == len(every_tenure)
