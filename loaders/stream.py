@@ -21,14 +21,23 @@ As with ``load_dataset``, an import with any error writes nothing to the target.
 the write is a sequence of batches, not one transaction: a target that fails in the middle
 leaves the batches before the failing one, the report names it, and loading again completes
 the import (records already written are skipped as unchanged).
+
+A first load into a server that can rename a graph (FalkorDB; the target holds nothing) is
+written aside instead, while it is validated (``_Stager``): each valid chunk goes to a
+process of its own that writes it into a staging graph, and the staging graph takes the
+target's place when every row was valid and written. Validation and writing then share the
+machine's cores, and an error of either kind leaves the target as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import itertools
 import json
+import multiprocessing
+import queue
 import sqlite3
 import tempfile
 import time
@@ -38,10 +47,11 @@ from typing import Any
 
 from graph.backends.embedded import EmbeddedStore
 from graph.model import Organization, Position, Tenure
-from graph.store import Batch, Store
+from graph.store import Batch, Store, StoreError, open_store
 from loaders.load import (
     MAX_ERRORS,
     NO_ROWS,
+    NothingStored,
     Report,
     Source,
     _check_header,
@@ -97,7 +107,8 @@ class _Overlay:
     Only the reads ``prepare`` makes are here."""
 
     def __init__(self, scratch: EmbeddedStore, target: Store, ids: _Ids) -> None:
-        self.scratch, self.target, self.ids = scratch, as_prepare_reads(target), ids
+        """``target``: the store's reads (``as_prepare_reads``)."""
+        self.scratch, self.target, self.ids = scratch, target, ids
         self.url = target.url
 
     def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
@@ -175,8 +186,10 @@ def stream_dataset(
     chunk_rows: int = CHUNK_ROWS,
     log: dict[str, Any] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    stage: bool = True,
 ) -> Report:
     """Load a dataset folder into ``store`` in bounded memory (see the module's docstring).
+    ``stage``: write a first load aside while validating, when the store can (``_Stager``).
 
     Examples
     --------
@@ -187,23 +200,31 @@ def stream_dataset(
     started = time.perf_counter()
     report = Report(source=str(folder), max_errors=max_errors, dry_run=dry_run)
     files = find_files(Path(folder), report)
+    log = {**(log or {}), "source": report.source}
     with tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
         ids = _Ids(Path(tmp) / "ids.sqlite3")
         scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=64)
+        reads = as_prepare_reads(store)
+        stager = _Stager(store, log) if stage and _stages(store, reads, dry_run) else None
         try:
             _declare_ids(files, ids)
             t = report.lap("ids", started)
-            overlay = _Overlay(scratch, store, ids)
+            overlay = _Overlay(scratch, reads, ids)
             for entity in ORDER:
                 if entity == "tenures":  # with changes: by person
-                    _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, progress)
+                    _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, progress, stager)
                 elif entity != "changes" and entity in files:
-                    _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, progress)
+                    _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, progress, stager)
             t = report.lap("validate", t)
             if report.ok and not dry_run:
-                _copy(scratch, store, report, chunk_rows, {**(log or {}), "source": report.source})
+                if stager:
+                    stager.finish(report)
+                else:
+                    _copy(scratch, store, report, chunk_rows, log)
                 report.lap("write", t)
         finally:
+            if stager:
+                stager.close()
             ids.close()
             scratch.close()
     report.seconds = round(time.perf_counter() - started, 3)
@@ -234,6 +255,7 @@ def _validate_file(
     report: Report,
     chunk_rows: int,
     progress: Callable[[str, int], None] | None,
+    stager: _Stager | None = None,
 ) -> None:
     try:
         header, rows = read_rows(path, stream=True)
@@ -248,7 +270,7 @@ def _validate_file(
     try:
         for chunk in _batched(numbered, chunk_rows):
             seen += len(chunk)
-            _validate_chunk({entity: chunk}, overlay, scratch, report, progress)
+            _validate_chunk({entity: chunk}, overlay, scratch, report, progress, stager)
     except FileProblem as exc:
         report.error((path.name, exc.row), None, None, exc.rule, str(exc))
     if seen == 0:
@@ -263,6 +285,7 @@ def _validate_personnel(
     report: Report,
     chunk_rows: int,
     progress: Callable[[str, int], None] | None,
+    stager: _Stager | None = None,
 ) -> None:
     """Tenure rows and changes, spilled to disk, then validated in chunks of whole persons."""
     db = ids.db
@@ -297,13 +320,13 @@ def _validate_personnel(
     size, person = 0, None
     for who, entity, name, number, raw in cursor:
         if who != person and size >= chunk_rows:  # a chunk ends between two persons
-            _validate_chunk(tables, overlay, scratch, report, progress)
+            _validate_chunk(tables, overlay, scratch, report, progress, stager)
             tables, size = {"tenures": [], "changes": []}, 0
         person = who
         tables[entity].append(((name, number), json.loads(raw)))
         size += 1
     if size:
-        _validate_chunk(tables, overlay, scratch, report, progress)
+        _validate_chunk(tables, overlay, scratch, report, progress, stager)
 
 
 def _validate_chunk(
@@ -312,11 +335,14 @@ def _validate_chunk(
     scratch: EmbeddedStore,
     report: Report,
     progress: Callable[[str, int], None] | None,
+    stager: _Stager | None = None,
 ) -> None:
     part = Report(source=report.source, max_errors=report.max_errors)
     batch = prepare(overlay, tables, part)  # type: ignore[arg-type]
     if part.ok and (batch.count() or batch.tenures or batch.tenure_rows):
         scratch.write(batch, log={})
+        if stager and report.ok:  # nothing more is written once a row was invalid
+            stager.send("tenures" if "tenures" in tables else next(iter(tables)), batch)
     _merge(report, part)
     _collect_young()
     if progress:
@@ -324,11 +350,18 @@ def _validate_chunk(
             progress(entity, len(rows))
 
 
-def _collect_young() -> None:
-    """The collector is paused during a load; what a chunk left behind goes now. Only the young
-    generations: a full collection also walks what lives for the whole load (the scratch store's
-    caches), and cost a tenth of a second a chunk on three provinces, more as they grow."""
-    gc.collect(1)
+_CHUNKS_PER_COLLECTION = 10
+
+
+def _collect_young(_seen: list[int] = [0]) -> None:  # noqa: B006 - a counter kept across calls
+    """The collector is paused during a load; what the chunks left behind goes now and then.
+    Only the young generations, every tenth chunk: a collection walks every container
+    allocated since the last one that is still alive (the chunk in hand, about 0.1 s for
+    100,000 rows), and a full one also walks what lives for the whole load (the scratch
+    store's caches), more as the load grows."""
+    _seen[0] += 1
+    if _seen[0] % _CHUNKS_PER_COLLECTION == 0:
+        gc.collect(1)
 
 
 def _merge(report: Report, part: Report) -> None:
@@ -343,25 +376,31 @@ def _merge(report: Report, part: Report) -> None:
         report.phases[phase] = round(report.phases.get(phase, 0.0) + seconds, 3)
 
 
+# The order of the copy makes a rerun complete a failed one, as a server import does: records,
+# then each person's tenure rows with the tenures derived from them, and the changes last. A
+# change already stored is not new to a rerun, so the tenures it shapes must be stored first.
+COPY_ORDER = [*(e for e in ORDER if e not in ("tenures", "changes")), "tenures", "changes"]
+
+
+def _parts(scratch: EmbeddedStore, entity: str, chunk_rows: int) -> Iterator[tuple[str, Batch]]:
+    """What the scratch holds of one entity, as batches to write (``tenures``: every person's
+    tenure rows with the tenures derived from them)."""
+    if entity == "tenures":
+        yield from (("tenures", batch) for batch in _personnel_batches(scratch, chunk_rows))
+        return
+    for rows in _batched(scratch.export(entity), chunk_rows):
+        yield entity, Batch(rows={entity: rows})
+
+
 def _copy(scratch: EmbeddedStore, target: Store, report: Report, chunk_rows: int, log: dict[str, Any]) -> None:
-    """Write what the scratch holds into the target, a batch at a time (each logged as a part);
-    the last part settles the import (the target's date range).
+    """Write what the scratch holds into the target, a batch at a time (each logged as a part),
+    in ``COPY_ORDER``."""
+    parts = itertools.chain.from_iterable(_parts(scratch, e, chunk_rows) for e in COPY_ORDER)
+    report.written = _write_parts(target, parts, log) > 0
 
-    The order makes a rerun complete a failed copy, as a server import does: records, then
-    each person's tenure rows with the tenures derived from them, and the changes last. A
-    change already stored is not new to a rerun, so the tenures it shapes must be stored first.
-    """
 
-    def records(entities: Iterable[str]) -> Iterator[tuple[str, Batch]]:
-        for entity in entities:
-            for rows in _batched(scratch.export(entity), chunk_rows):
-                yield entity, Batch(rows={entity: rows})
-
-    parts: Iterator[tuple[str, Batch]] = itertools.chain(
-        records(e for e in ORDER if e not in ("tenures", "changes")),
-        (("tenures", batch) for batch in _personnel_batches(scratch, chunk_rows)),
-        records(["changes"]),
-    )
+def _write_parts(target: Store, parts: Iterator[tuple[str, Batch]], log: dict[str, Any]) -> int:
+    """Write the parts in order; the last settles the import (the target's date range)."""
     written = 0
     ahead = next(parts, None)
     while ahead is not None:
@@ -370,7 +409,7 @@ def _copy(scratch: EmbeddedStore, target: Store, report: Report, chunk_rows: int
         written += 1
         target.write(batch, log={**log, "part": written, "entity": entity})
         _collect_young()
-    report.written = written > 0
+    return written
 
 
 def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batch]:
@@ -387,3 +426,110 @@ def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batc
             batch, size = Batch(), 0
     if batch.tenure_persons:
         yield batch
+
+
+class _Aborted(Exception):
+    """The load stopped (an invalid row, or an error in the loading process)."""
+
+
+_DONE, _ABORT = ".", "!"  # validation has finished / stopped
+
+
+def _copy_worker(url: str, password: str | None, log: dict[str, Any], inbox: Any, outbox: Any) -> None:
+    """The writing side of ``_Stager``, in a process of its own: each valid chunk's batch,
+    received in the order validated, is written into the staging graph."""
+    try:
+        target = open_store(url, password=password)
+
+        def parts() -> Iterator[tuple[str, Batch]]:
+            while (message := inbox.get()) != _DONE:
+                if message == _ABORT:
+                    raise _Aborted
+                yield message
+
+        with _gc_paused():
+            written = _write_parts(target, parts(), log)
+        outbox.put(("done", written))
+    except _Aborted:
+        outbox.put(("aborted", 0))
+    except BaseException as exc:  # the parent reports it (and deletes the staging graph)
+        outbox.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _Stager:
+    """The write side of a first load into a server that can rename a graph (FalkorDB).
+
+    Each valid chunk goes, as the batch validation made of it, to a process of its own that
+    writes it into a new staging graph while the next chunk is validated: validation (this
+    process) and writing (that one, and the server) run on different cores instead of one
+    after the other, and the scratch store is not read back. The queue holds two chunks at
+    most, so memory stays bounded when writing is the slower. When everything is valid and
+    written, the staging graph takes the target's place (``CypherStore.adopt``: a rename, if
+    the target still holds nothing). An invalid row or a failed write deletes the staging
+    graph: the target is left as it was, empty, which is stricter than the sequential copy
+    (whose rerun completes a failed one).
+    """
+
+    def __init__(self, store: Any, log: dict[str, Any]) -> None:
+        self.store = store
+        self.url, password = store.staging()
+        # Forked, and early (the load holds little yet): a spawned process would import the
+        # caller's main module again, which a script without a __main__ guard does not survive.
+        # The child opens its own connections and uses none of the parent's.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.inbox, self.outbox = context.Queue(maxsize=2), context.Queue()
+        self.process = context.Process(
+            target=_copy_worker, args=(self.url, password, log, self.inbox, self.outbox), daemon=True
+        )
+        self.process.start()
+        self.adopted = False
+
+    def send(self, entity: str, batch: Batch) -> None:
+        while True:  # blocks while the writer is two chunks behind; a dead writer is noticed
+            try:
+                self.inbox.put((entity, batch), timeout=1)
+                return
+            except queue.Full:
+                if not self.process.is_alive():
+                    raise StoreError(self._failure(self._result()[1])) from None
+
+    def finish(self, report: Report) -> None:
+        """Wait for the last writes, then put the staging graph in the target's place."""
+        self.inbox.put(_DONE)
+        status, detail = self._result()
+        if status != "done":
+            raise StoreError(self._failure(detail))
+        self.store.adopt(self.url)
+        self.adopted = True
+        report.written = bool(detail)
+
+    def _failure(self, detail: Any) -> str:
+        return f"the load into {self.store.url} failed while writing, and nothing was applied: {detail}"
+
+    def _result(self) -> tuple[str, Any]:
+        while True:
+            try:
+                result: tuple[str, Any] = self.outbox.get(timeout=1)
+                return result
+            except queue.Empty:
+                if not self.process.is_alive():
+                    return "error", f"the writing process ended with exit code {self.process.exitcode}"
+
+    def close(self) -> None:
+        """Stop the writing process if it still runs, and delete the staging graph unless adopted."""
+        if self.process.is_alive():
+            with contextlib.suppress(queue.Full):
+                self.inbox.put(_ABORT, timeout=5)
+            self.process.join(timeout=30)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        if not self.adopted:
+            self.store.drop_staging(self.url)
+
+
+def _stages(store: Store, reads: Any, dry_run: bool) -> bool:
+    """Whether a load goes through a staging graph: a first load (the target holds nothing)
+    into a store that can put another graph in its place."""
+    return not dry_run and isinstance(reads, NothingStored) and callable(getattr(store, "staging", None))

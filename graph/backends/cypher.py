@@ -90,6 +90,7 @@ class CypherStore:
         self.url = transport.url
         self.batch_size = batch_size
         self._dense_count = -1  # the graph's node count after this store's last bulk import
+        self._relink = False  # a part of a streamed import left an optional reference unlinked
         # Organizations and positions read by id, kept until an import starts or finishes
         # (checked at most every RECHECK_SECONDS, as the embedded store does): the busiest
         # read asks for the same upper levels again and again.
@@ -190,6 +191,33 @@ class CypherStore:
         finally:
             self._forget()  # this store's own writes are seen at once
 
+    # ------------------------------------------------------------ a load written aside
+    def staging(self) -> tuple[str, str | None] | None:
+        """Where a first load can be written aside, to take this graph's place when complete:
+        a new graph's URL on the same server and the password; None when the server cannot."""
+        make = getattr(self.transport, "staging", None)
+        return make() if make else None
+
+    def adopt(self, url: str) -> None:
+        """Put the graph at ``url`` (from ``staging``) in this one's place. Only while this graph
+        holds nothing: another import that wrote here meanwhile is not overwritten."""
+        lock = getattr(self.transport, "import_lock", contextlib.nullcontext)
+        try:
+            with lock():
+                if self.transport.read(cypher.NODE_COUNT)[0][0]:
+                    raise StoreError(
+                        f"{self.url} was written to while this load was being written aside; "
+                        "it was not applied (load it again: it will be compared with what is stored)"
+                    )
+                self.transport.adopt(url)  # type: ignore[attr-defined]
+        finally:
+            self._forget()
+            self._dense_count = -1
+
+    def drop_staging(self, url: str) -> None:
+        """Delete a graph written aside that will not be used."""
+        self.transport.drop(url)  # type: ignore[attr-defined]
+
     def _write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         seq = self.transport.read(cypher.NEXT_IMPORT_SEQ)[0][0]
         token = uuid.uuid4().hex
@@ -199,6 +227,10 @@ class CypherStore:
         work = self._bulk_work(batch) if hasattr(self.transport, "bulk") else None
         bulk = work is not None
         if work is None:
+            rows = _records_of(batch)
+            optional = [r for r in cypher.RELATIONSHIPS if r[2] not in cypher.MANDATORY]
+            if not batch.settles_import and any(_others(row, r[2]) for r in optional for row in rows[r[0]]):
+                self._relink = True  # a part's optional references: the other end may come in a later part
             work = self._statement_work(self._steps(batch))
         # One sender thread applies the batches in order while this thread prepares the next one
         # (the client's share of a bulk write is as large as the server's).
@@ -227,11 +259,15 @@ class CypherStore:
                 f"import into {self.url} failed at batch {n} of {total} ({what}, {size} rows): {exc}. "
                 "Earlier batches are applied; run the same import again to complete it."
             ) from exc
-        if batch.settles_import and self.transport.read(cypher.UNFINISHED_IMPORTS, {"seq": seq})[0][0]:
-            # An earlier import failed part-way: nodes it stored may lack optional relationships.
+        unfinished = batch.settles_import and self.transport.read(cypher.UNFINISHED_IMPORTS, {"seq": seq})[0][0]
+        if unfinished or (batch.settles_import and self._relink):
+            # Nodes stored by an import that failed part-way, or by a part of this one before
+            # the other end of an optional reference was, lack that relationship: linked now.
             for relationship in cypher.RELATIONSHIPS:
                 if relationship[2] not in cypher.MANDATORY:
                     self.transport.write(cypher.relink(*relationship))
+            self._relink = False
+        if unfinished:
             self.transport.write(cypher.MARK_FAILED, {"seq": seq})
         if batch.settles_import:  # an aggregate over every tenure: once per import, not per part
             span = self._compute_date_range()
@@ -283,18 +319,27 @@ class CypherStore:
         if people and holds("Person") and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
             return None  # their stored tenures are replaced: statements delete them first
         wanted: dict[str, set[Any]] = {}
+        required: dict[str, set[Any]] = {}
         for entity, _, prop, other, _ in cypher.RELATIONSHIPS:
-            wanted.setdefault(other, set()).update(o for row in rows[entity] for o in _others(row, prop))
-        wanted.setdefault("Person", set()).update(t.person_id for t in batch.tenures)
-        wanted.setdefault("Position", set()).update(t.position_id for t in batch.tenures)
+            refs = {o for row in rows[entity] for o in _others(row, prop)}
+            wanted.setdefault(other, set()).update(refs)
+            if prop in cypher.MANDATORY:
+                required.setdefault(other, set()).update(refs)
+        held = {"Person": {t.person_id for t in batch.tenures}, "Position": {t.position_id for t in batch.tenures}}
+        for label, ends in held.items():
+            wanted.setdefault(label, set()).update(ends)
+            required.setdefault(label, set()).update(ends)
         by_label = {label: entity for entity, label in cypher.LABELS.items()}
         for label, others in wanted.items():
             stored = others - ids[label].keys()
             if stored:
                 found = self._internal_ids(by_label[label], list(stored))
-                if len(found) < len(stored):
-                    return None  # a reference to nothing: let the statements say so
                 ids[label] |= found
+                missing = stored - found.keys()
+                if missing & required.get(label, set()):
+                    return None  # a reference to nothing: let the statements say so
+                if missing:  # an optional end in a later part of this import: linked when it settles
+                    self._relink = True
         return list(self._bulk_commands(rows, ids, batch.tenures))
 
     def _internal_ids(self, entity: str, keys: list[Any]) -> dict[Any, int]:
@@ -333,7 +378,7 @@ class CypherStore:
 
         def optional(entity: str, rel: str, prop: str, other: str, direction: str) -> Iterator[_Work]:
             mine, theirs = ids[cypher.LABELS[entity]], ids[other]
-            pairs = [(mine[r["id"]], theirs[o]) for r in rows[entity] for o in _others(r, prop)]
+            pairs = [(mine[r["id"]], theirs[o]) for r in rows[entity] for o in _others(r, prop) if o in theirs]
             pairs = pairs if direction == "out" else [(b, a) for a, b in pairs]
             for i in range(0, len(pairs), size):
                 ends = pairs[i : i + size]

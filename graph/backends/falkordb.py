@@ -9,6 +9,7 @@ import struct
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class FalkorTransport:
     def __init__(self, host: str, port: int, graph: str, *, password: str | None = None) -> None:
         self.url = f"falkordb://{host}:{port}/{graph}"
         self.graph_name = graph
+        self._password = password
         try:
             self._db = FalkorDB(
                 host=host, port=port, password=password or None, socket_timeout=600, socket_connect_timeout=5
@@ -102,6 +104,21 @@ class FalkorTransport:
         self._db.connection.execute_command(
             "GRAPH.BULK", self.graph_name, nodes, edges, len(labels), len(types), *labels, *types
         )
+
+    def staging(self) -> tuple[str, str | None]:
+        """A new graph's URL on this server (and the password) for a load written aside."""
+        return f"{self.url}.staging.{uuid.uuid4().hex[:12]}", self._password
+
+    def adopt(self, url: str) -> None:
+        """The graph at ``url`` (same server) becomes this one: a rename, which replaces it."""
+        self._db.connection.execute_command("RENAME", url.rpartition("/")[2], self.graph_name)
+
+    def drop(self, url: str) -> None:
+        """Delete the graph at ``url`` (same server), if there is one."""
+        name = url.rpartition("/")[2]
+        if self._db.connection.exists(name):
+            with contextlib.suppress(redis.exceptions.ResponseError):  # not a graph: not ours to delete
+                self._db.connection.execute_command("GRAPH.DELETE", name)
 
     def ensure_unique(self, label: str, prop: str) -> None:
         try:

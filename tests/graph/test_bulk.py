@@ -105,9 +105,24 @@ def test_a_streamed_load_goes_in_bulk_part_after_part(
     monkeypatch.setattr(
         store, "_statement_work", lambda steps: statements.extend(s[0] for s in steps) or real_work(steps)
     )
-    report = stream_dataset(store, tiny_dataset, chunk_rows=300)
+    report = stream_dataset(store, tiny_dataset, chunk_rows=300, stage=False)
     assert report.ok and report.written
     assert statements == [] and len(calls) > 20
+    assert fingerprint(store) == by_statements
+
+
+def test_a_first_load_written_aside_goes_in_bulk(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, by_statements: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, written aside by a forked process: statements would fail its load."""
+
+    def no_statements(self: CypherStore, steps: Any) -> Any:
+        raise AssertionError("a part went as statements")
+
+    monkeypatch.setattr(CypherStore, "_statement_work", no_statements)  # the fork inherits it
+    store = _fresh(falkordb_server)
+    report = stream_dataset(store, tiny_dataset, chunk_rows=300)
+    assert report.ok and report.written
     assert fingerprint(store) == by_statements
 
 

@@ -3,12 +3,14 @@ write completed by running the load again."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from graph.store import Batch, Store, open_store
+from graph.store import Batch, Store, StoreError, open_store
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
 from loaders.stream import stream_dataset, wants_streaming
@@ -45,7 +47,7 @@ def test_a_write_that_fails_midway_is_completed_by_loading_again(
 
     monkeypatch.setattr(store, "write", failing)
     with pytest.raises(RuntimeError, match="went away"):
-        stream_dataset(store, tiny_dataset, chunk_rows=200)
+        stream_dataset(store, tiny_dataset, chunk_rows=200, stage=False)
     monkeypatch.undo()
     assert store.counts()["organizations"] > 0 and store.counts() != reference.counts()
     report = stream_dataset(store, tiny_dataset, chunk_rows=200)
@@ -76,3 +78,102 @@ def test_streamed_reading_finds_a_bad_byte_where_it_is(tmp_path: Path) -> None:
     assert problem.value.rule == "encoding"
     write_csv(tmp_path / "gb.csv", [{"id": "p1", "name": "张伟"}], encoding="gb18030")
     assert [r for _, r in read_rows(tmp_path / "gb.csv", stream=True)[1]] == [{"id": "p1", "name": "张伟"}]
+
+
+def _graphs(store: Store) -> set[str]:
+    return set(store.transport._db.list_graphs())  # type: ignore[attr-defined]
+
+
+def _falkordb(falkordb_server: tuple[str, int]) -> Store:
+    host, port = falkordb_server
+    return open_store(f"falkordb://{host}:{port}/s{uuid.uuid4().hex[:10]}")
+
+
+def test_a_first_load_is_written_aside_and_then_put_in_place(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    store = _falkordb(falkordb_server)
+    adopted: list[str] = []
+    real_adopt = store.adopt  # type: ignore[attr-defined]
+    monkeypatch.setattr(store, "adopt", lambda url: (adopted.append(url), real_adopt(url))[1])
+    report = stream_dataset(store, tiny_dataset, chunk_rows=150)  # several chunks of each large file
+    assert report.ok and report.written, report.errors[:3]
+    assert len(adopted) == 1 and ".staging." in adopted[0]
+    assert snapshot(store) == snapshot(reference)
+    assert not [g for g in _graphs(store) if ".staging." in g]
+    assert len(store.import_log(1000)) > 10  # each chunk its own part, in the graph's log
+    again = stream_dataset(store, tiny_dataset, chunk_rows=150)  # not a first load: compared, nothing new
+    assert again.ok and not again.written
+
+
+def test_an_invalid_row_late_in_a_first_load_applies_nothing(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """Chunks before the bad row were written aside already: they are thrown away."""
+    folder = tmp_path / "bad"
+    shutil.copytree(tiny_dataset, folder)
+    with (folder / "accountability.csv").open("a", encoding="utf-8") as f:
+        f.write("X-1,NO-SUCH-CASE,NO-SUCH-PERSON,criticism,2020-01-01\n")
+    store = _falkordb(falkordb_server)
+    report = stream_dataset(store, folder, chunk_rows=150)
+    assert not report.ok and not report.written
+    assert any("NO-SUCH-CASE" in str(e) for e in report.errors)
+    assert not any(store.counts().values())
+    assert not [g for g in _graphs(store) if ".staging." in g]
+
+
+def test_a_failed_write_aside_applies_nothing(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _falkordb(falkordb_server)
+    blocker = f"blocker{uuid.uuid4().hex[:8]}"
+    store.transport._db.connection.set(blocker, "not a graph")  # type: ignore[attr-defined]
+    url = store.url.rpartition("/")[0] + "/" + blocker
+    monkeypatch.setattr(store, "staging", lambda: (url, None))
+    with pytest.raises(StoreError, match="failed while writing, and nothing was applied"):
+        stream_dataset(store, tiny_dataset, chunk_rows=150)
+    assert not any(store.counts().values())
+    assert store.transport._db.connection.get(blocker) == "not a graph"  # type: ignore[attr-defined]
+
+
+def test_a_graph_written_aside_does_not_replace_one_written_meanwhile(falkordb_server: tuple[str, int]) -> None:
+    store = _falkordb(falkordb_server)
+    staging, _ = store.staging()  # type: ignore[attr-defined]
+    aside = open_store(staging)
+    aside.transport.write("CREATE (:Organization {id: 'aside'})")  # type: ignore[attr-defined]
+    store.transport.write("CREATE (:Organization {id: 'meanwhile'})")  # type: ignore[attr-defined]
+    with pytest.raises(StoreError, match="was written to while this load was being written aside"):
+        store.adopt(staging)  # type: ignore[attr-defined]
+    assert store.transport.read("MATCH (o:Organization) RETURN o.id") == [["meanwhile"]]  # type: ignore[attr-defined]
+    store.drop_staging(staging)  # type: ignore[attr-defined]
+    assert staging.rpartition("/")[2] not in _graphs(store)
+
+
+@pytest.mark.parametrize("stage", [True, False])
+def test_a_reference_to_a_later_part_is_linked(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, stage: bool
+) -> None:
+    """Children before their parents, in other parts of a streamed load: every optional
+    relationship is there at the end (the bulk writes had dropped a reference to a node not
+    yet written)."""
+    folder = tmp_path / "reversed"
+    shutil.copytree(tiny_dataset, folder)
+    for name in ("organizations.csv", "duties.csv"):
+        header, *rows = (folder / name).read_text(encoding="utf-8").splitlines()
+        (folder / name).write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    store = _falkordb(falkordb_server)
+    assert stream_dataset(store, folder, chunk_rows=40, stage=stage).ok
+    orgs, duties = list(reference.export("organizations")), list(reference.export("duties"))
+    expected = {
+        "LEADS": sum(1 for o in orgs if o["parent_id"]),
+        "SUPERVISED_BY": sum(1 for o in orgs if o["supervised_by"]),
+        "DECOMPOSED_INTO": sum(1 for d in duties if d["parent_duty_id"]),
+        "VIOLATOR": sum(len(c["violator_ids"]) for c in reference.export("cases")),
+    }
+    assert expected["LEADS"] and expected["DECOMPOSED_INTO"]
+    read = store.transport.read  # type: ignore[attr-defined]
+    assert {rel: read(f"MATCH ()-[r:{rel}]->() RETURN count(r)")[0][0] for rel in expected} == expected
