@@ -205,7 +205,8 @@ def stream_dataset(
         ids = _Ids(Path(tmp) / "ids.sqlite3")
         scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=64)
         reads = as_prepare_reads(store)
-        stager = _Stager(store, log) if stage and _stages(store, reads, dry_run) else None
+        staging = _staging(store, reads) if stage and not dry_run else None
+        stager = _Stager(store, staging, log) if staging else None
         try:
             _declare_ids(files, ids)
             t = report.lap("ids", started)
@@ -470,14 +471,14 @@ class _Stager:
     (whose rerun completes a failed one).
     """
 
-    def __init__(self, store: Any, log: dict[str, Any]) -> None:
+    def __init__(self, store: Any, staging: tuple[str, str | None], log: dict[str, Any]) -> None:
         self.store = store
-        self.url, password = store.staging()
+        self.url, password = staging
         # Forked, and early (the load holds little yet): a spawned process would import the
         # caller's main module again, which a script without a __main__ guard does not survive.
         # The child opens its own connections and uses none of the parent's.
         methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.inbox, self.outbox = context.Queue(maxsize=2), context.Queue()
         self.process = context.Process(
             target=_copy_worker, args=(self.url, password, log, self.inbox, self.outbox), daemon=True
@@ -529,7 +530,8 @@ class _Stager:
             self.store.drop_staging(self.url)
 
 
-def _stages(store: Store, reads: Any, dry_run: bool) -> bool:
-    """Whether a load goes through a staging graph: a first load (the target holds nothing)
-    into a store that can put another graph in its place."""
-    return not dry_run and isinstance(reads, NothingStored) and callable(getattr(store, "staging", None))
+def _staging(store: Store, reads: Any) -> tuple[str, str | None] | None:
+    """Where to write a load aside: for a first load (the target holds nothing) into a store
+    that can put another graph in its place (``CypherStore.staging``; None on Neo4j)."""
+    make = getattr(store, "staging", None)
+    return make() if make is not None and isinstance(reads, NothingStored) else None

@@ -127,8 +127,8 @@ class CypherStore:
         plain, special = _node_fields(entity)
         out = {f: row.get(f) for f in plain}
         for f in special:
-            if f == "props":
-                out[f] = _encode(row.get("props") or {})
+            if f == "props":  # none: no property at all (a "{}" on every node of a nation was a gigabyte)
+                out[f] = _encode(row["props"]) if row.get("props") else None
             elif f == "date_ord":
                 out[f] = to_ordinal(row["date"])
             elif f == "key":

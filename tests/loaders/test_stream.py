@@ -177,3 +177,24 @@ def test_a_reference_to_a_later_part_is_linked(
     assert expected["LEADS"] and expected["DECOMPOSED_INTO"]
     read = store.transport.read  # type: ignore[attr-defined]
     assert {rel: read(f"MATCH ()-[r:{rel}]->() RETURN count(r)")[0][0] for rel in expected} == expected
+
+
+def test_only_a_first_load_into_a_store_that_can_rename_is_written_aside(tmp_path: Path) -> None:
+    from loaders.load import NothingStored
+    from loaders.stream import _staging
+
+    class Server:
+        url = "falkordb://h:1/g"
+
+        def __init__(self, aside: tuple[str, str | None] | None) -> None:
+            self.aside = aside
+
+        def staging(self) -> tuple[str, str | None] | None:
+            return self.aside
+
+    empty = NothingStored("falkordb://h:1/g")
+    assert _staging(Server(("falkordb://h:1/g.staging.x", None)), empty) == ("falkordb://h:1/g.staging.x", None)  # type: ignore[arg-type]
+    assert _staging(Server(None), empty) is None  # type: ignore[arg-type]  # Neo4j: no rename
+    held = Server(("falkordb://h:1/g.staging.x", None))
+    assert _staging(held, held) is None  # type: ignore[arg-type]  # the store holds data
+    assert _staging(open_store(f"embedded://{tmp_path / 's'}"), empty) is None
