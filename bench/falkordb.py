@@ -96,10 +96,38 @@ def _reads(store: CypherStore, url: str, samples: int) -> dict[str, Any]:
     }
 
 
+# FalkorDB's memory for the whole nation graph: the province takes 0.84 GB (used_memory after a
+# fresh load), 31 of them about 26 GB; a load stopped at 82% of the nodes held 20.9 GB
+# (docs/performance.md). The loader processes take about 1.5 GB more.
+NATION_SERVER_GB = 26
+
+
+def _warn_if_short_of_memory() -> None:
+    available = _meminfo_gb("MemAvailable")
+    if available is not None and available < NATION_SERVER_GB + 2:
+        print(
+            f"warning: FalkorDB needs about {NATION_SERVER_GB} GB for the nation graph and this machine has "
+            f"{available:.1f} GB available: the load will likely fail when the server runs out of memory",
+            flush=True,
+        )
+
+
+def _meminfo_gb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024**2  # kB
+    except OSError:
+        pass
+    return None
+
+
 def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]:
     """Generate the preset, load it twice (the in-memory loader, then the streaming one into a
     graph of its own; the nation streamed only), time the reads, and compare the load with the
     server's bare CREATE and with one MERGE per row (not on the nation)."""
+    if preset == "nation":
+        _warn_if_short_of_memory()
     work = Path(tempfile.mkdtemp(prefix=f"rtc-bench-falkordb-{preset}-"))
     folder = work / "data"
     gen = run_job("generate", preset, str(folder))
