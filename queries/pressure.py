@@ -66,9 +66,9 @@ def pressure(
     totals = np.zeros(len(recipients))
     for code, weight in enumerate(w):
         totals += counts[:, code] * weight
-    by_code = dict(zip(recipients, totals.tolist(), strict=True))
+    by_org = dict(zip(recipients, totals.tolist(), strict=True))
     counted = [o for o in orgs.values() if o.kind is not OrgKind.commission and exists_in(o, window)]
-    received = {o.id: float(by_code.get(o.id, 0.0)) for o in counted}
+    received = {o.id: float(by_org.get(o.id, 0.0)) for o in counted}
     children: dict[str, list[str]] = {}
     for o in counted:
         if o.parent_id:

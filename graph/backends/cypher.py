@@ -182,14 +182,16 @@ class CypherStore:
             yield list(items[i : i + self.batch_size])
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
-        # Imports into one graph take turns (bulk ids assume no other client creates nodes
-        # meanwhile); a transport without a lock (Neo4j: statements only) needs none.
-        lock = getattr(self.transport, "import_lock", contextlib.nullcontext)
         try:
-            with lock():
+            with self._import_lock():
                 self._write(batch, log=log)
         finally:
             self._forget()  # this store's own writes are seen at once
+
+    def _import_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Imports into one graph take turns (bulk ids assume no other client creates nodes
+        meanwhile); a transport without a lock (Neo4j: statements only) needs none."""
+        return getattr(self.transport, "import_lock", contextlib.nullcontext)()
 
     # ------------------------------------------------------------ a load written aside
     def staging(self) -> tuple[str, str | None] | None:
@@ -201,9 +203,8 @@ class CypherStore:
     def adopt(self, url: str) -> None:
         """Put the graph at ``url`` (from ``staging``) in this one's place. Only while this graph
         holds nothing: another import that wrote here meanwhile is not overwritten."""
-        lock = getattr(self.transport, "import_lock", contextlib.nullcontext)
         try:
-            with lock():
+            with self._import_lock():
                 if self.transport.read(cypher.NODE_COUNT)[0][0]:
                     raise StoreError(
                         f"{self.url} was written to while this load was being written aside; "
@@ -227,10 +228,6 @@ class CypherStore:
         work = self._bulk_work(batch) if hasattr(self.transport, "bulk") else None
         bulk = work is not None
         if work is None:
-            rows = _records_of(batch)
-            optional = [r for r in cypher.RELATIONSHIPS if r[2] not in cypher.MANDATORY]
-            if not batch.settles_import and any(_others(row, r[2]) for r in optional for row in rows[r[0]]):
-                self._relink = True  # a part's optional references: the other end may come in a later part
             work = self._statement_work(self._steps(batch))
         # One sender thread applies the batches in order while this thread prepares the next one
         # (the client's share of a bulk write is as large as the server's).
@@ -412,7 +409,8 @@ class CypherStore:
         nodes (with their mandatory relationships), optional relationships, derived tenures,
         and last the raw tenure rows and changes. The loader re-derives a person's tenures only
         when some of their raw records are new, so those records must not be stored before the
-        tenures derived from them."""
+        tenures derived from them. A part of a streamed import with optional references marks
+        the import to be relinked when it settles (the other end may come in a later part)."""
         rows = _records_of(batch)
         steps: list[tuple[str, str, list[Any]]] = []
         for entity in _RECORDS:
@@ -420,6 +418,8 @@ class CypherStore:
         for entity in cypher.LABELS:
             for entity_, rel, prop, other, direction in cypher.optional_relationships(entity):
                 pairs = [{"id": r["id"], "other": o} for r in rows[entity_] for o in _others(r, prop)]
+                if pairs and not batch.settles_import:
+                    self._relink = True  # a part's optional references: the other end may come in a later part
                 query = cypher.merge_relationships(entity_, rel, prop, other, direction)
                 steps += [(f"{entity_} {rel}", query, b) for b in self._batches(pairs)]
         by_person: dict[str, list[dict[str, Any]]] = {p: [] for p in sorted(batch.tenure_persons)}
