@@ -17,8 +17,6 @@ LABELS: dict[str, str] = {
     "organizations": "Organization",
     "positions": "Position",
     "persons": "Person",
-    "tenure_rows": "TenureRow",
-    "changes": "Change",
     "duties": "Duty",
     "actions": "Action",
     "cases": "Case",
@@ -26,12 +24,20 @@ LABELS: dict[str, str] = {
     "standards": "Standard",
 }
 LISTS = ("portfolio", "violator_ids")  # properties that hold a list
-KEY = {entity: ("key" if entity == "tenure_rows" else "id") for entity in LABELS}
+KEY = dict.fromkeys(LABELS, "id")
+
+# The raw personnel records (tenure rows and changes, the input tenures are derived from) are
+# properties of their Person node: ``tenure_rows`` and ``changes`` (JSON text) and their counts
+# ``n_tenure_rows`` and ``n_changes``, not a node per record. They are read a person at a time
+# (to derive tenures again when new records come) and never searched. A node per record was the
+# largest part of a national graph (13 million nodes, 30% of the server's memory), and a node
+# of its own per person costs an index entry (about 260 bytes on FalkorDB) for each of millions
+# of persons. A change's id is looked up within its person.
 
 
 def fields(entity: str) -> list[str]:
     """The stored properties of an entity: its model fields (``props`` as JSON text), plus derived ones."""
-    extra = {"actions": ["date_ord"], "tenure_rows": ["key"]}.get(entity, [])
+    extra = {"actions": ["date_ord"]}.get(entity, [])
     return [*ENTITY_MODELS[entity].model_fields, *extra]
 
 
@@ -57,8 +63,6 @@ RELATIONSHIPS: list[tuple[str, str, str, str, str]] = [
 # served no read and cost memory and write time on every action.
 INDEXES: list[tuple[str, str]] = [
     ("Position", "org_id"),
-    ("Change", "person_id"),
-    ("TenureRow", "person_id"),
     ("Action", "date_ord"),
     ("Case", "org_id"),
     ("Accountability", "case_id"),
@@ -72,6 +76,7 @@ class Dialect:
     unique: str | None  # DDL for a uniqueness constraint, or None when the transport does it otherwise
     index: str
     already_exists: tuple[str, ...]  # error texts that mean "this index is already there"
+    unindexed: tuple[str, ...] = ()  # labels without any index (nor, so, a uniqueness constraint)
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -86,6 +91,12 @@ DIALECTS: dict[str, Dialect] = {
         unique=None,  # FalkorDB takes constraints through the GRAPH.CONSTRAINT command, on an index
         index="CREATE INDEX FOR (n:{label}) ON (n.{prop})",
         already_exists=("already indexed", "already exists"),
+        # FalkorDB's index costs about 260 bytes a node, whatever it holds: for the 15 million
+        # actions of a nation, 3.8 GB, the largest item of its graph. Actions are read through
+        # their recipient (TO, from the indexed organization), or a window of them by date with
+        # a scan (one year is a tenth of them anyway); a stored action is found through its
+        # recipient, and the loader keeps ids unique (see README, "Actions on FalkorDB").
+        unindexed=("Action",),
     ),
 }
 
@@ -94,13 +105,15 @@ def schema(dialect: Dialect) -> list[str]:
     """Index (and, where the dialect has it, constraint) statements, idempotent to run again."""
     out = []
     for label in (*LABELS.values(), "Import"):
-        prop = "seq" if label == "Import" else ("key" if label == "TenureRow" else "id")
+        prop = "seq" if label == "Import" else "id"
+        if label in dialect.unindexed:
+            continue
         if dialect.unique:
             out.append(dialect.unique.format(name=f"{label.lower()}_{prop}_unique", label=label, prop=prop))
         elif label != "Import":
             out.append(dialect.index.format(name=f"{label.lower()}_{prop}", label=label, prop=prop))
     for label, prop in INDEXES:
-        if label == "Import" and dialect.unique:
+        if (label == "Import" and dialect.unique) or label in dialect.unindexed:
             continue
         out.append(dialect.index.format(name=f"{label.lower()}_{prop}", label=label, prop=prop))
     return out
@@ -191,6 +204,14 @@ REPLACE_TENURES = (
 # highest internal id (equal but one when no node was ever deleted: new ids then follow on).
 BULK_STATE = "MATCH (n) RETURN count(n), coalesce(max(ID(n)), -1)"
 NODE_COUNT = "MATCH (n) RETURN count(n)"
+# A person's raw records replace what was stored (the store merges them first, see CypherStore).
+WRITE_PERSONNEL = (
+    "UNWIND $rows AS row MATCH (n:Person {id: row.id}) SET n.tenure_rows = row.tenure_rows, "
+    "n.changes = row.changes, n.n_tenure_rows = row.n_tenure_rows, n.n_changes = row.n_changes"
+)
+PERSONNEL_OF = "MATCH (n:Person) WHERE n.id IN $ids AND n.n_changes IS NOT NULL RETURN n.id, n.tenure_rows, n.changes"
+ALL_PERSONNEL = "MATCH (n:Person) WHERE n.n_changes IS NOT NULL RETURN n.id, n.tenure_rows, n.changes ORDER BY n.id"
+COUNT_PERSONNEL = "MATCH (n:Person) RETURN sum(n.n_tenure_rows), sum(n.n_changes)"
 HELD_OF_PERSONS = "MATCH (p:Person)-[h:HELD]->(:Position) WHERE p.id IN $ids RETURN count(h)"
 
 
@@ -224,6 +245,12 @@ def all_nodes(entity: str) -> str:
 
 def existing_keys(entity: str) -> str:
     return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN n.{KEY[entity]}"
+
+
+# Stored actions among ids, found through their recipients (FalkorDB keeps no index on actions).
+ACTIONS_BY_RECIPIENT = (
+    "MATCH (t:Organization)<-[:TO]-(a:Action) WHERE t.id IN $orgs AND a.id IN $ids RETURN properties(a)"
+)
 
 
 def by_property(entity: str, prop: str) -> str:
@@ -324,8 +351,6 @@ def every_statement(dialect: Dialect) -> list[str]:
     out += [UNFINISHED_IMPORTS, MARK_FAILED, GENERATION]
     out += [
         by_property("positions", "org_id"),
-        by_property("changes", "person_id"),
-        by_property("tenure_rows", "person_id"),
         by_property("cases", "org_id"),
         by_property("accountability", "case_id"),
     ]
@@ -344,6 +369,11 @@ def every_statement(dialect: Dialect) -> list[str]:
         SET_DATE_RANGE,
         GET_DATE_RANGE,
         REPLACE_TENURES,
+        WRITE_PERSONNEL,
+        ACTIONS_BY_RECIPIENT,
+        PERSONNEL_OF,
+        ALL_PERSONNEL,
+        COUNT_PERSONNEL,
         LOG_IMPORT,
         FINISH_IMPORT,
         NEXT_IMPORT_SEQ,

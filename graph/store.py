@@ -194,7 +194,10 @@ class Store(Protocol):
 
     def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
         """Stored records among ``ids`` as plain dicts (list fields as tuples), keyed by id;
-        tenure rows are keyed ``(person_id, position_id, start)``."""
+        tenure rows are keyed ``(person_id, position_id, start)``, changes ``(person_id, id)``
+        and actions ``(to_org_id, id)``. A server store finds a change with its person and, on
+        FalkorDB, an action through its recipient; the embedded store finds a record of that
+        id whoever it names (see ``loaders.load.KEYED_WITH``)."""
         ...
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -472,13 +473,21 @@ def _fill_ranks(ctx: _Context, report: Report) -> None:
             pos["rank"] = default_rank(Level(level), Role(pos["role"]))
 
 
+# Records a store finds by id together with another of their fields (``Store.stored_records``):
+# a server store keeps a person's changes on the person, and FalkorDB keeps no index on actions
+# (their recipient's is used). Such an id stored with another person or recipient is not seen
+# there, so an import does not find it "already stored with different content".
+KEYED_WITH = {"changes": "person_id", "actions": "to_org_id"}
+
+
 def _split_new(ctx: _Context, batch: Batch, report: Report) -> None:
     """Keep only records not stored yet; a stored id with other content is an error."""
     for entity, recs in ctx.records.items():
-        stored = ctx.store.stored_records(entity, recs)
+        key = (lambda r, f=KEYED_WITH[entity]: (r.get(f), r["id"])) if entity in KEYED_WITH else itemgetter("id")
+        stored = ctx.store.stored_records(entity, [key(r) for r in recs.values()])
         new = []
         for rec in recs.values():
-            prior = stored.get(rec["id"])
+            prior = stored.get(key(rec))
             if prior is None:
                 new.append(rec)
             elif same_content(entity, prior, rec):

@@ -378,14 +378,15 @@ def _merge(report: Report, part: Report) -> None:
 
 
 # The order of the copy makes a rerun complete a failed one, as a server import does: records,
-# then each person's tenure rows with the tenures derived from them, and the changes last. A
-# change already stored is not new to a rerun, so the tenures it shapes must be stored first.
-COPY_ORDER = [*(e for e in ORDER if e not in ("tenures", "changes")), "tenures", "changes"]
+# then persons, each with their tenure rows, their changes and the tenures derived from them (a
+# store writes the tenures before the raw records they come from: a record already stored is
+# not new to a rerun, so the tenures it shapes must be stored first).
+COPY_ORDER = [*(e for e in ORDER if e not in ("tenures", "changes")), "tenures"]
 
 
 def _parts(scratch: EmbeddedStore, entity: str, chunk_rows: int) -> Iterator[tuple[str, Batch]]:
     """What the scratch holds of one entity, as batches to write (``tenures``: every person's
-    tenure rows with the tenures derived from them)."""
+    tenure rows and changes with the tenures derived from them)."""
     if entity == "tenures":
         yield from (("tenures", batch) for batch in _personnel_batches(scratch, chunk_rows))
         return
@@ -414,14 +415,17 @@ def _write_parts(target: Store, parts: Iterator[tuple[str, Batch]], log: dict[st
 
 
 def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batch]:
-    """Whole persons' tenure rows with the tenures derived from them, about ``chunk_rows`` of
-    both a batch (the changes are written after every batch, with the other entities)."""
+    """Whole persons' tenure rows and changes with the tenures derived from them, about
+    ``chunk_rows`` of them a batch (a server store keeps a person's raw records together, and
+    writes them once)."""
     batch, size = Batch(), 0
-    for person, rows, tenures in scratch.personnel_by_person():
+    for person, rows, changes, tenures in scratch.personnel_by_person():
         batch.tenure_persons.add(person)
         batch.tenure_rows.extend(rows)
+        if changes:
+            batch.rows.setdefault("changes", []).extend(changes)
         batch.tenures.extend(tenures)
-        size += len(rows) + len(tenures)
+        size += len(rows) + len(changes) + len(tenures)
         if size >= chunk_rows:
             yield batch
             batch, size = Batch(), 0

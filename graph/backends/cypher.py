@@ -44,9 +44,12 @@ _TUPLE_FIELDS = set(cypher.LISTS)
 # One unit of an import's writes: what it is, its rows, and a function run in the caller's
 # thread that does the client's share (encoding) and returns what the sender thread runs.
 _Work = tuple[str, int, Callable[[], Callable[[], None]]]
-# The raw personnel records are written after everything else (see ``_steps``).
-_RAW = ("tenure_rows", "changes")
-_RECORDS = tuple(e for e in cypher.LABELS if e not in _RAW)
+# The raw personnel records, kept on their person (``cypher.WRITE_PERSONNEL``), are written after
+# everything else (see ``_steps``). Each is packed as the list of its field values, without
+# the person's id (the node's) and without trailing empty values.
+_RAW_FIELDS = {
+    entity: [f for f in ENTITY_MODELS[entity].model_fields if f != "person_id"] for entity in ("tenure_rows", "changes")
+}
 
 
 class Transport(Protocol):
@@ -100,7 +103,8 @@ class CypherStore:
         for statement in cypher.schema(transport.dialect):
             self._ddl(statement)
         for entity, label in cypher.LABELS.items():
-            transport.ensure_unique(label, cypher.KEY[entity])
+            if label not in transport.dialect.unindexed:
+                transport.ensure_unique(label, cypher.KEY[entity])
 
     def _ddl(self, statement: str) -> None:
         try:
@@ -131,8 +135,6 @@ class CypherStore:
                 out[f] = _encode(row["props"]) if row.get("props") else None
             elif f == "date_ord":
                 out[f] = to_ordinal(row["date"])
-            elif f == "key":
-                out[f] = _tenure_row_key(row)
             else:
                 out[f] = list(row.get(f) or ())
         return out
@@ -165,17 +167,65 @@ class CypherStore:
         return {r[0] for r in self.transport.read(cypher.existing_keys(entity), {"ids": list(ids)})}
 
     def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
-        if entity == "tenure_rows":
-            keys = {_tenure_row_key(dict(zip(("person_id", "position_id", "start"), k, strict=True))): k for k in ids}
-            found = self._read_nodes(entity, cypher.by_keys(entity), keys)
-            return {(r["person_id"], r["position_id"], r["start"]): r for r in found}
+        if entity in _RAW_FIELDS:  # keyed (person_id, ...): found through the person
+            wanted = set(ids)
+            rows, changes = self.personnel_records({k[0] for k in wanted})
+            found = rows if entity == "tenure_rows" else changes
+            return {k: r for r in found if (k := _raw_key(entity, r)) in wanted}
+        if entity == "actions":  # keyed (to_org_id, id): found through the recipient
+            pairs = set(ids)
+            out: dict[Any, dict[str, Any]] = {}
+            for i in range(0, len(pairs), self.batch_size):
+                chunk = list(pairs)[i : i + self.batch_size]
+                params = {"orgs": sorted({p[0] for p in chunk}), "ids": [p[1] for p in chunk]}
+                for (props,) in self.transport.read(cypher.ACTIONS_BY_RECIPIENT, params):
+                    rec = self._from_node(entity, props)
+                    if (key := (rec["to_org_id"], rec["id"])) in pairs:
+                        out[key] = rec
+            return out
         return {r["id"]: r for r in self._read_nodes(entity, cypher.by_keys(entity), ids)}
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        persons = sorted(set(person_ids))
-        rows = list(self._read_nodes("tenure_rows", cypher.by_property("tenure_rows", "person_id"), persons))
-        changes = list(self._read_nodes("changes", cypher.by_property("changes", "person_id"), persons))
-        return rows, changes
+        found = self._personnel_of(sorted(set(person_ids)))
+        return [r for rows, _ in found.values() for r in rows], [c for _, changes in found.values() for c in changes]
+
+    def _personnel_of(self, persons: list[str]) -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """Each person's stored tenure rows and changes (persons without any are left out)."""
+        out = {}
+        for i in range(0, len(persons), self.batch_size):
+            params = {"ids": persons[i : i + self.batch_size]}
+            for person, rows, changes in self.transport.read(cypher.PERSONNEL_OF, params):
+                out[person] = (_unpack("tenure_rows", person, rows), _unpack("changes", person, changes))
+        return out
+
+    def _personnel(self, batch: Batch) -> tuple[list[dict[str, Any]], bool]:
+        """The raw records a batch sets on persons: for each person with new tenure rows or
+        changes, every raw record of theirs (the stored ones, with the batch's added: a tenure
+        row by ``(position_id, start)``, a change by id). And whether any of them was stored."""
+        new_rows, new_changes = batch.tenure_rows, batch.rows.get("changes", ())
+        persons = sorted({r["person_id"] for r in new_rows} | {c["person_id"] for c in new_changes})
+        if not persons:
+            return [], False
+        stored = self._personnel_of(persons) if self.transport.read(cypher.count("Person"))[0][0] else {}
+        merged: dict[str, tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]] = {}
+        for person in persons:
+            rows, changes = stored.get(person, ([], []))
+            merged[person] = ({_raw_key("tenure_rows", r): r for r in rows}, {c["id"]: c for c in changes})
+        for r in new_rows:
+            merged[r["person_id"]][0][_raw_key("tenure_rows", r)] = r
+        for c in new_changes:
+            merged[c["person_id"]][1][c["id"]] = c
+        groups = [
+            {
+                "id": person,
+                "tenure_rows": _pack("tenure_rows", (rows[k] for k in sorted(rows))),  # in a fixed order
+                "changes": _pack("changes", (changes[k] for k in sorted(changes))),
+                "n_tenure_rows": len(rows),
+                "n_changes": len(changes),
+            }
+            for person, (rows, changes) in merged.items()
+        ]
+        return groups, bool(stored)
 
     def _batches(self, items: Sequence[Any]) -> Iterator[list[Any]]:
         for i in range(0, len(items), self.batch_size):
@@ -225,10 +275,11 @@ class CypherStore:
         self.transport.write(
             cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started", "token": token}
         )
-        work = self._bulk_work(batch) if hasattr(self.transport, "bulk") else None
+        personnel, stored = self._personnel(batch)
+        work = self._bulk_work(batch, personnel) if hasattr(self.transport, "bulk") and not stored else None
         bulk = work is not None
         if work is None:
-            work = self._statement_work(self._steps(batch))
+            work = self._statement_work(self._steps(batch, personnel))
         # One sender thread applies the batches in order while this thread prepares the next one
         # (the client's share of a bulk write is as large as the server's).
         failed: list[tuple[int, str, int, BaseException]] = []
@@ -283,15 +334,16 @@ class CypherStore:
 
         return [(what, len(rows), functools.partial(prepare, what, query, rows)) for what, query, rows in steps]
 
-    def _bulk_work(self, batch: Batch) -> list[_Work] | None:
+    def _bulk_work(self, batch: Batch, personnel: list[dict[str, Any]]) -> list[_Work] | None:
         """The import as ``GRAPH.BULK`` commands, when no node of the graph was ever deleted:
         new nodes then get the internal ids after the highest one, so every relationship is
         written by id, with no lookup (the other end, when stored before, is looked up once).
         The commands come in the order of ``_steps`` and each holds whole batches (a label's
-        nodes with their mandatory relationships, then optional relationships, tenures, tenure
-        rows, changes), so a failure leaves what a failed statement import leaves, and a rerun
-        completes it the same way. None (statements then): ids with holes, a tenure row that
-        corrects a stored one, or persons whose stored tenures must be replaced."""
+        nodes with their mandatory relationships, then optional relationships, tenures), and the
+        persons' raw records last, set by statements (``personnel``: of persons without any
+        stored; the caller sends statements only, otherwise). So a failure leaves what a failed
+        statement import leaves, and a rerun completes it the same way. None (statements then):
+        ids with holes, or persons whose stored tenures must be replaced."""
         read = self.transport.read
         count = read(cypher.NODE_COUNT)[0][0]
         if count != self._dense_count:  # not what this store left: look for holes (a scan)
@@ -302,18 +354,11 @@ class CypherStore:
         ids: dict[str, dict[Any, int]] = {}
         next_id = count
         for entity in rows:  # in the order the commands send the nodes
-            key = cypher.KEY[entity]
-            keys = [_tenure_row_key(r) for r in rows[entity]] if key == "key" else [r[key] for r in rows[entity]]
+            keys = [r[cypher.KEY[entity]] for r in rows[entity]]
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
             next_id += len(keys)
-
-        def holds(label: str) -> bool:  # any node of the label (a count the server keeps)
-            return bool(read(cypher.count(label))[0][0])
-
-        if ids["TenureRow"] and holds("TenureRow") and self._internal_ids("tenure_rows", list(ids["TenureRow"])):
-            return None  # corrections of stored rows: MERGE
         people = sorted({t.person_id for t in batch.tenures} | set(batch.tenure_persons))
-        if people and holds("Person") and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
+        if people and read(cypher.count("Person"))[0][0] and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
             return None  # their stored tenures are replaced: statements delete them first
         wanted: dict[str, set[Any]] = {}
         required: dict[str, set[Any]] = {}
@@ -337,7 +382,9 @@ class CypherStore:
                     return None  # a reference to nothing: let the statements say so
                 if missing:  # an optional end in a later part of this import: linked when it settles
                     self._relink = True
-        return list(self._bulk_commands(rows, ids, batch.tenures))
+        # the raw records are properties of stored persons: set by statements, after the rest
+        raw = [("personnel", cypher.WRITE_PERSONNEL, b) for b in self._batches(personnel)]
+        return [*self._bulk_commands(rows, ids, batch.tenures), *(self._statement_work(raw) if raw else [])]
 
     def _internal_ids(self, entity: str, keys: list[Any]) -> dict[Any, int]:
         out: dict[Any, int] = {}
@@ -347,7 +394,10 @@ class CypherStore:
         return out
 
     def _bulk_commands(
-        self, rows: dict[str, Sequence[dict[str, Any]]], ids: dict[str, dict[Any, int]], tenures: list[Tenure]
+        self,
+        rows: dict[str, Sequence[dict[str, Any]]],
+        ids: dict[str, dict[Any, int]],
+        tenures: list[Tenure],
     ) -> Iterator[_Work]:
         bulk = self.transport.bulk  # type: ignore[attr-defined]
         block = self.transport.bulk_block  # type: ignore[attr-defined]
@@ -390,7 +440,7 @@ class CypherStore:
             ends = [(people[t.person_id], posts[t.position_id]) for t in chunk]
             return 0, len(chunk), [], [block("HELD", cypher.HELD_FIELDS, props, ends)]
 
-        for entity in _RECORDS:
+        for entity in cypher.LABELS:
             for i in range(0, len(rows[entity]), size):
                 chunk = rows[entity][i : i + size]
                 yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
@@ -399,21 +449,18 @@ class CypherStore:
                 yield from optional(*relationship)
         for i in range(0, len(tenures), size):
             yield command("tenures", len(tenures[i : i + size]), functools.partial(held, tenures[i : i + size]))
-        for entity in _RAW:
-            for i in range(0, len(rows[entity]), size):
-                chunk = rows[entity][i : i + size]
-                yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
 
-    def _steps(self, batch: Batch) -> list[tuple[str, str, list[Any]]]:
+    def _steps(self, batch: Batch, personnel: list[dict[str, Any]]) -> list[tuple[str, str, list[Any]]]:
         """Every batch of the import, in an order that makes a rerun complete a failed import:
         nodes (with their mandatory relationships), optional relationships, derived tenures,
-        and last the raw tenure rows and changes. The loader re-derives a person's tenures only
-        when some of their raw records are new, so those records must not be stored before the
-        tenures derived from them. A part of a streamed import with optional references marks
-        the import to be relinked when it settles (the other end may come in a later part)."""
+        and last the raw tenure rows and changes (``personnel``, from ``_personnel``). The loader
+        re-derives a person's tenures only when some of their raw records are new, so those
+        records must not be stored before the tenures derived from them. A part of a streamed
+        import with optional references marks the import to be relinked when it settles (the
+        other end may come in a later part)."""
         rows = _records_of(batch)
         steps: list[tuple[str, str, list[Any]]] = []
-        for entity in _RECORDS:
+        for entity in cypher.LABELS:
             steps += self._node_steps(entity, rows[entity], cypher.create_nodes(entity))
         for entity in cypher.LABELS:
             for entity_, rel, prop, other, direction in cypher.optional_relationships(entity):
@@ -427,9 +474,7 @@ class CypherStore:
             by_person.setdefault(t.person_id, []).append(_tenure_props(t))
         groups = [{"id": p, "tenures": ts} for p, ts in by_person.items()]
         steps += [("tenures", cypher.REPLACE_TENURES, b) for b in self._batches(groups)]
-        # tenure rows may be corrections of stored ones (a new end): MERGE, not CREATE
-        steps += self._node_steps("tenure_rows", rows["tenure_rows"], cypher.merge_nodes("tenure_rows"))
-        steps += self._node_steps("changes", rows["changes"], cypher.create_nodes("changes"))
+        steps += [("personnel", cypher.WRITE_PERSONNEL, b) for b in self._batches(personnel)]
         return steps
 
     def _node_steps(self, entity: str, rows: Iterable[dict[str, Any]], query: str) -> list[tuple[str, str, list[Any]]]:
@@ -443,8 +488,8 @@ class CypherStore:
     # ------------------------------------------------------------ reads
     def counts(self) -> dict[str, int]:
         out = {e: int(self.transport.read(cypher.count(label))[0][0]) for e, label in cypher.LABELS.items()}
-        out["tenures"] = int(self.transport.read(cypher.COUNT_TENURES)[0][0])
-        return out
+        out["tenure_rows"], out["changes"] = (int(n or 0) for n in self.transport.read(cypher.COUNT_PERSONNEL)[0])
+        return {e: out[e] for e in ENTITY_MODELS} | {"tenures": int(self.transport.read(cypher.COUNT_TENURES)[0][0])}
 
     def date_range(self) -> tuple[int, int] | None:
         kept = self.transport.read(cypher.GET_DATE_RANGE)
@@ -616,21 +661,56 @@ class CypherStore:
         return {r["id"]: Standard.model_validate(r) for r in sorted(found, key=lambda r: r["id"])}
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
+        if entity in _RAW_FIELDS:
+            return (
+                r
+                for person, rows, changes in self.transport.read(cypher.ALL_PERSONNEL)
+                for r in _unpack(entity, person, rows if entity == "tenure_rows" else changes)
+            )
         return self._read_nodes(entity, cypher.all_nodes(entity))
 
 
 @functools.cache
 def _node_fields(entity: str) -> tuple[list[str], list[str]]:
     """An entity's stored properties: those copied as they are, and those converted."""
-    special = {"props", "date_ord", "key", *_TUPLE_FIELDS}
+    special = {"props", "date_ord", *_TUPLE_FIELDS}
     fields = cypher.fields(entity)
     return [f for f in fields if f not in special], [f for f in fields if f in special]
 
 
 def _records_of(batch: Batch) -> dict[str, Sequence[dict[str, Any]]]:
-    """A batch's records by entity, in the order they are written: the raw personnel last."""
-    rows: dict[str, Sequence[dict[str, Any]]] = {e: batch.rows.get(e, ()) for e in _RECORDS}
-    return rows | {"tenure_rows": batch.tenure_rows, "changes": batch.rows.get("changes", ())}
+    """A batch's records by entity, in the order they are written (the raw personnel apart)."""
+    return {e: batch.rows.get(e, ()) for e in cypher.LABELS}
+
+
+def _raw_key(entity: str, record: dict[str, Any]) -> tuple[str, ...]:
+    """What identifies a raw personnel record: a tenure row by (person, position, start), a
+    change by (person, id)."""
+    if entity == "tenure_rows":
+        return record["person_id"], record["position_id"], record["start"]
+    return record["person_id"], record["id"]
+
+
+def _pack(entity: str, records: Iterable[dict[str, Any]]) -> str:
+    """A person's raw records of one kind as JSON text: a list of field values each."""
+    names = _RAW_FIELDS[entity]
+    packed = []
+    for r in records:
+        values = [r.get(f) or None for f in names]  # an empty props: nothing
+        while values and values[-1] is None:
+            values.pop()
+        packed.append(values)
+    return _encode(packed)
+
+
+def _unpack(entity: str, person: str, text: str | None) -> list[dict[str, Any]]:
+    names = _RAW_FIELDS[entity]
+    out = []
+    for values in json.loads(text or "[]"):
+        record = dict.fromkeys(names) | dict(zip(names, values, strict=False)) | {"person_id": person}
+        record["props"] = record["props"] or {}
+        out.append(record)
+    return out
 
 
 def _tenure_props(t: Tenure) -> dict[str, Any]:
@@ -642,10 +722,6 @@ def _others(row: dict[str, Any], prop: str) -> list[Any]:
     """The ids a record's property names (a list property names several; empty names none)."""
     value = row.get(prop)
     return [o for o in (value if prop in _TUPLE_FIELDS else [value]) or () if o]
-
-
-def _tenure_row_key(row: dict[str, Any]) -> str:
-    return f"{row['person_id']}|{row['position_id']}|{row['start']}"
 
 
 def _now() -> str:

@@ -8,6 +8,7 @@ store as it was, and an acknowledged one survives ``kill -9``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -232,6 +233,10 @@ class EmbeddedStore:
             wanted = set(ids)
             rows = self._records(entity, sorted({k[0] for k in wanted}), where="person_id")
             return {k: r for r in rows if (k := (r["person_id"], r["position_id"], r["start"])) in wanted}
+        if entity in ("changes", "actions"):  # keyed (person_id or to_org_id, id): of that id, whoever it names
+            pairs = list(ids)
+            by_id = {r["id"]: r for r in self._records(entity, sorted({p[1] for p in pairs}))}
+            return {p: by_id[p[1]] for p in pairs if p[1] in by_id}
         return {r["id"]: r for r in self._records(entity, ids)}
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -298,31 +303,37 @@ class EmbeddedStore:
         cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
         return (_record(entity, cells) for cells in self._stream(f"SELECT {cols} FROM {entity}"))
 
-    def personnel_by_person(self) -> Iterator[tuple[str, list[dict[str, Any]], list[Tenure]]]:
-        """Every person with a tenure row or a derived tenure, in id order, with both: two reads
-        in person order, merged (no lookup per person: on a national scratch store those were
-        random reads of tables larger than the page cache). Each person's tenures by start."""
-        cols = ", ".join(f'"{c}"' for c in COLUMNS["tenure_rows"])
-        rows = itertools.groupby(
-            (_record("tenure_rows", c) for c in self._stream(f"SELECT {cols} FROM tenure_rows ORDER BY person_id")),
-            key=itemgetter("person_id"),
-        )
-        tenures = itertools.groupby(
-            self._stream(f"SELECT {_TENURE_COLUMNS} FROM tenures ORDER BY person_id"), key=itemgetter(1)
-        )
-        row_person, row_group = next(rows, (None, None))
-        tenure_person, tenure_group = next(tenures, (None, None))
-        while row_person is not None or tenure_person is not None:
-            person = min(p for p in (row_person, tenure_person) if p is not None)
-            mine_rows: list[dict[str, Any]] = []
-            mine_tenures: list[Tenure] = []
-            if row_person == person and row_group is not None:
-                mine_rows = list(row_group)
-                row_person, row_group = next(rows, (None, None))
-            if tenure_person == person and tenure_group is not None:
-                mine_tenures = [_tenure(r) for r in sorted(tenure_group, key=itemgetter(5, 2))]
-                tenure_person, tenure_group = next(tenures, (None, None))
-            yield person, mine_rows, mine_tenures
+    def personnel_by_person(
+        self,
+    ) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[Tenure]]]:
+        """Every person with a tenure row, a change or a derived tenure, in id order, with all
+        three: three reads in person order, merged (no lookup per person: on a national scratch
+        store those were random reads of tables larger than the page cache). Each person's
+        tenures by start."""
+
+        def by_person(query: str, person: int, make: Callable[[Any], Any]) -> Iterator[tuple[str, list[Any]]]:
+            for key, group in itertools.groupby(self._stream(query), key=itemgetter(person)):
+                yield key, [make(r) for r in group]
+
+        def raw(entity: str) -> Iterator[tuple[str, list[Any]]]:
+            cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+            query = f"SELECT {cols} FROM {entity} ORDER BY person_id"
+            return by_person(query, COLUMNS[entity].index("person_id"), functools.partial(_record, entity))
+
+        derived = by_person(f"SELECT {_TENURE_COLUMNS} FROM tenures ORDER BY person_id", 1, _tenure)
+        streams = [raw("tenure_rows"), raw("changes"), derived]
+        heads = [next(stream, None) for stream in streams]
+        while any(heads):
+            person = min(head[0] for head in heads if head)
+            found: list[list[Any]] = []
+            for i, head in enumerate(heads):
+                if head and head[0] == person:
+                    found.append(head[1])
+                    heads[i] = next(streams[i], None)
+                else:
+                    found.append([])
+            rows, changes, tenures = found
+            yield person, rows, changes, sorted(tenures, key=lambda t: (t.start_ordinal, t.position_id))
 
     def _stream(self, query: str) -> Iterator[tuple[Any, ...]]:
         db = self._connect()

@@ -134,15 +134,17 @@ def test_cold_reads_answer_as_the_indexes_do(tmp_path: Path, tiny_dataset: Path)
     assert not {"_positions", "_tenure_index", "_orgs"} & set(cold.__dict__)
 
 
-def test_personnel_by_person_gives_each_persons_rows_and_tenures(tmp_path: Path, tiny_dataset: Path) -> None:
+def test_personnel_by_person_gives_each_persons_rows_changes_and_tenures(tmp_path: Path, tiny_dataset: Path) -> None:
     store = open_store(f"embedded://{tmp_path / 'store'}")
     assert load_dataset(store, tiny_dataset).ok
     got = list(store.personnel_by_person())  # type: ignore[attr-defined]
-    persons = [p for p, _, _ in got]
+    persons = [p for p, *_ in got]
     assert persons == sorted(set(persons))
     every_tenure = store.tenures(person_ids=persons)
-    assert set(persons) == {t.person_id for t in every_tenure} | {r["person_id"] for r in store.export("tenure_rows")}
-    for person, rows, tenures in got:
-        assert rows == store.personnel_records([person])[0]
+    raw = [*store.export("tenure_rows"), *store.export("changes")]
+    assert set(persons) == {t.person_id for t in every_tenure} | {r["person_id"] for r in raw}
+    for person, rows, changes, tenures in got:
+        assert (rows, changes) == store.personnel_records([person])
         assert tenures == sorted(store.tenures(person_ids=[person]), key=lambda t: (t.start_ordinal, t.position_id))
-    assert sum(len(t) for _, _, t in got) == len(every_tenure)
+    assert sum(len(t) for *_, t in got) == len(every_tenure)
+    assert sum(len(c) for _, _, c, _ in got) == store.counts()["changes"] > 0

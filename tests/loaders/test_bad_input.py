@@ -183,6 +183,39 @@ def test_duplicate_id_against_the_store(store: Store, tmp_path: Path, load: Load
     assert (e.file, e.rule) == ("persons.csv", "duplicate-id") and "already stored" in e.message
 
 
+CHANGE = {"id": "c1", "date": "2019-01-01", "kind": "appoint", "person_id": "p1", "to_position_id": "T/sec"}
+ACTION = {
+    "id": "a1",
+    "date": "2019-03-01",
+    "kind": "meeting",
+    "from_org_id": "X",
+    "to_org_id": "T",
+    "category": "discipline",
+}
+
+
+@pytest.mark.parametrize(
+    ("entity", "record", "column", "other"),
+    [("changes", CHANGE, "date", "2019-02-01"), ("actions", ACTION, "kind", "guidance")],
+)
+def test_a_change_or_an_action_stored_with_other_content(
+    store: Store, tmp_path: Path, load: Load, entity: str, record: dict[str, str], column: str, other: str
+) -> None:
+    """Found again through its person (a change) or its recipient (an action), as a server store
+    keeps them: the same content is unchanged, other content is refused."""
+    folder = base(tmp_path / "a")
+    write_csv(folder / f"{entity}.csv", [record])
+    assert load(store, folder).ok
+    again = tmp_path / "b"
+    again.mkdir()
+    write_csv(again / f"{entity}.csv", [record])
+    report = load(store, again)
+    assert report.ok and not report.written and report.counts[entity]["unchanged"] == 1
+    write_csv(again / f"{entity}.csv", [record | {column: other}])
+    e = only_error(store, again, load)
+    assert (e.file, e.row, e.rule) == (f"{entity}.csv", 2, "duplicate-id") and "already stored" in e.message
+
+
 def test_same_content_again_is_skipped(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张伟"}, {"id": "p1", "name": "张伟"}])
