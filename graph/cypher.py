@@ -249,7 +249,8 @@ def existing_keys(entity: str) -> str:
 
 # Stored actions among ids, found through their recipients (FalkorDB keeps no index on actions).
 ACTIONS_BY_RECIPIENT = (
-    "MATCH (t:Organization)<-[:TO]-(a:Action) WHERE t.id IN $orgs AND a.id IN $ids RETURN properties(a)"
+    "MATCH (t:Organization) WHERE t.id IN $orgs WITH t MATCH (t)<-[:TO]-(a:Action) WHERE a.id IN $ids "
+    "RETURN properties(a)"
 )
 
 
@@ -317,7 +318,9 @@ def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
     """Actions in ``[$start, $end)``, filtered by the parameters that are given (fixed fragments only).
 
     With recipients given, the match starts from them and follows their ``TO`` edges (a few
-    hundred actions), instead of scanning every action of the window by date.
+    hundred actions), instead of scanning every action of the window by date. The ``WITH``
+    makes it so: in one pattern, FalkorDB's planner starts from the actions when they have no
+    index (a scan of every action: 2 s a read on a nation).
     """
     where = ["a.date_ord >= $start", "a.date_ord < $end"]
     if category:
@@ -326,8 +329,7 @@ def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
         where.append("a.from_org_id IN $from_orgs")
     match = "MATCH (a:Action)"
     if to_orgs:
-        match = "MATCH (t:Organization)<-[:TO]-(a:Action)"
-        where.insert(0, "t.id IN $to_orgs")
+        match = "MATCH (t:Organization) WHERE t.id IN $to_orgs WITH t MATCH (t)<-[:TO]-(a:Action)"
     return (
         f"{match} WHERE {' AND '.join(where)} "
         "RETURN a.id, a.date_ord, a.kind, a.category, a.from_org_id, a.to_org_id, a.by_org_id"

@@ -411,8 +411,13 @@ def _check_references(ctx: _Context, tenure_rows: dict[Any, dict[str, Any]], rep
         for col in FILES[entity]:
             if col.ref is None:
                 continue
-            wanted = {v for r in rows for v in _values(r.get(col.name))}
+            if col.datatype in ("list", "enumlist"):
+                wanted = {v for r in rows for v in r.get(col.name) or ()}
+            else:
+                wanted = {v for r in rows if (v := r.get(col.name)) is not None}
             known = ctx.exists(col.ref, wanted)
+            if len(known) == len(wanted):
+                continue  # every reference found: no row to report (a second pass over the rows)
             for r in rows:
                 for v in _values(r.get(col.name)):
                     if v not in known:

@@ -35,7 +35,7 @@ import contextlib
 import functools
 import gc
 import itertools
-import json
+import marshal
 import multiprocessing
 import queue
 import sqlite3
@@ -290,7 +290,9 @@ def _validate_personnel(
 ) -> None:
     """Tenure rows and changes, spilled to disk, then validated in chunks of whole persons."""
     db = ids.db
-    db.execute("CREATE TABLE personnel (person TEXT, entity TEXT, file TEXT, row INTEGER, raw TEXT)")
+    # the rows are kept in marshal's format: this process writes and reads them back (JSON took
+    # about 6 us a row both ways, marshal under 2: 13 million rows at nation scale)
+    db.execute("CREATE TABLE personnel (person TEXT, entity TEXT, file TEXT, row INTEGER, raw BLOB)")
     for entity in ("tenures", "changes"):
         path = files.get(entity)
         if path is None:
@@ -306,7 +308,7 @@ def _validate_personnel(
                 db.execute("BEGIN")
                 db.executemany(
                     "INSERT INTO personnel VALUES (?, ?, ?, ?, ?)",
-                    ((str(r.get(key) or "").strip(), entity, path.name, n, json.dumps(r)) for n, r in chunk),
+                    ((str(r.get(key) or "").strip(), entity, path.name, n, marshal.dumps(r)) for n, r in chunk),
                 )
                 db.execute("COMMIT")
             if seen == 0:
@@ -324,7 +326,7 @@ def _validate_personnel(
             _validate_chunk(tables, overlay, scratch, report, progress, stager)
             tables, size = {"tenures": [], "changes": []}, 0
         person = who
-        tables[entity].append(((name, number), json.loads(raw)))
+        tables[entity].append(((name, number), marshal.loads(raw)))
         size += 1
     if size:
         _validate_chunk(tables, overlay, scratch, report, progress, stager)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from graph import cypher
 from graph.backends.cypher import BatchFailed, CypherStore
 from graph.store import open_store
 from loaders.load import load_dataset
@@ -207,3 +208,17 @@ def test_raw_personnel_records_are_kept_on_persons_and_actions_unindexed(
     for mine, theirs in zip(store.personnel_records(people), reference.personnel_records(people), strict=True):
         assert len(mine) > 0 and sorted(map(key, mine)) == sorted(map(key, theirs))
     assert sorted(map(key, store.export("changes"))) == sorted(map(key, reference.export("changes")))
+
+
+def test_reads_of_actions_by_recipient_start_from_the_recipients(falkordb_server: tuple[str, int]) -> None:
+    """Actions have no index on FalkorDB: a read given recipients must start from their index and
+    follow TO, not scan every action (what the planner chose for a single pattern)."""
+    store = _fresh(falkordb_server)
+    params = 'CYPHER to_orgs=["o"] orgs=["o"] ids=["a"] from_orgs=["o"] start=1 end=2 category="c" '
+    queries = [cypher.actions(c, f, True) for c in (False, True) for f in (False, True)]
+    for query in [*queries, cypher.ACTIONS_BY_RECIPIENT]:
+        plan = store.transport._db.connection.execute_command(
+            "GRAPH.EXPLAIN", store.transport.graph_name, params + query
+        )  # type: ignore[attr-defined]
+        text = "\n".join(p.decode() if isinstance(p, bytes) else p for p in plan)
+        assert "Node By Index Scan | (t:Organization)" in text and "Label Scan | (a:Action)" not in text, text
