@@ -174,9 +174,10 @@ class CypherStore:
             return {k: r for r in found if (k := _raw_key(entity, r)) in wanted}
         if entity == "actions":  # keyed (to_org_id, id): found through the recipient
             pairs = set(ids)
+            ordered = sorted(pairs)
             out: dict[Any, dict[str, Any]] = {}
-            for i in range(0, len(pairs), self.batch_size):
-                chunk = list(pairs)[i : i + self.batch_size]
+            for i in range(0, len(ordered), self.batch_size):
+                chunk = ordered[i : i + self.batch_size]
                 params = {"orgs": sorted({p[0] for p in chunk}), "ids": [p[1] for p in chunk]}
                 for (props,) in self.transport.read(cypher.ACTIONS_BY_RECIPIENT, params):
                     rec = self._from_node(entity, props)
