@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from graph.model import ENTITY_MODELS
 
-# entity (the loader's name) -> node label, and the property that identifies a node
+# entity (the loader's name) -> node label; every node is identified by its ``id`` property
 LABELS: dict[str, str] = {
     "organizations": "Organization",
     "positions": "Position",
@@ -24,7 +24,6 @@ LABELS: dict[str, str] = {
     "standards": "Standard",
 }
 LISTS = ("portfolio", "violator_ids")  # properties that hold a list
-KEY = dict.fromkeys(LABELS, "id")
 
 # The raw personnel records (tenure rows and changes, the input tenures are derived from) are
 # properties of their Person node: ``tenure_rows`` and ``changes`` (JSON text) and their counts
@@ -95,7 +94,7 @@ DIALECTS: dict[str, Dialect] = {
         # actions of a nation, 3.8 GB, the largest item of its graph. Actions are read through
         # their recipient (TO, from the indexed organization), or a window of them by date with
         # a scan (one year is a tenth of them anyway); a stored action is found through its
-        # recipient, and the loader keeps ids unique (see README, "Actions on FalkorDB").
+        # recipient (see README, "What a server keeps beyond DOMAIN.md's graph").
         unindexed=("Action",),
     ),
 }
@@ -120,13 +119,6 @@ def schema(dialect: Dialect) -> list[str]:
 
 
 # ---------------------------------------------------------------- writes
-
-
-def merge_nodes(entity: str) -> str:
-    """``UNWIND $rows`` and MERGE each node on its key, setting every stored property."""
-    label, key = LABELS[entity], KEY[entity]
-    sets = ", ".join(f"n.{f} = row.{f}" for f in fields(entity) if f != key)
-    return f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.{key}}}) SET {sets}"
 
 
 # Properties that every record has (required, or defaulted by the loader): their
@@ -216,8 +208,8 @@ HELD_OF_PERSONS = "MATCH (p:Person)-[h:HELD]->(:Position) WHERE p.id IN $ids RET
 
 
 def internal_ids(entity: str) -> str:
-    """The internal ids of stored nodes, by key (FalkorDB only, for GRAPH.BULK)."""
-    return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN n.{KEY[entity]}, ID(n)"
+    """The internal ids of stored nodes, by id (FalkorDB only, for GRAPH.BULK)."""
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.id IN $ids RETURN n.id, ID(n)"
 
 
 # What changes when an import starts or finishes: the client's caches are kept while it does not.
@@ -236,7 +228,7 @@ IMPORT_LOG = "MATCH (i:Import) WHERE i.status = 'done' RETURN i.seq, i.at, i.log
 
 
 def by_keys(entity: str) -> str:
-    return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN properties(n)"
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.id IN $ids RETURN properties(n)"
 
 
 def all_nodes(entity: str) -> str:
@@ -244,7 +236,7 @@ def all_nodes(entity: str) -> str:
 
 
 def existing_keys(entity: str) -> str:
-    return f"MATCH (n:{LABELS[entity]}) WHERE n.{KEY[entity]} IN $ids RETURN n.{KEY[entity]}"
+    return f"MATCH (n:{LABELS[entity]}) WHERE n.id IN $ids RETURN n.id"
 
 
 # Stored actions among ids, found through their recipients (FalkorDB keeps no index on actions).
@@ -347,7 +339,7 @@ def every_statement(dialect: Dialect) -> list[str]:
     """All statements a backend of this dialect can send: what the Neo4j front-end check lints."""
     out = [*schema(dialect)]
     for entity in LABELS:
-        out += [merge_nodes(entity), create_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
+        out += [create_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
     out += [merge_relationships(*r) for r in RELATIONSHIPS]
     out += [relink(*r) for r in RELATIONSHIPS if r[2] not in MANDATORY]
     out += [UNFINISHED_IMPORTS, MARK_FAILED, GENERATION]

@@ -102,9 +102,9 @@ class CypherStore:
         self._checked = -RECHECK_SECONDS
         for statement in cypher.schema(transport.dialect):
             self._ddl(statement)
-        for entity, label in cypher.LABELS.items():
+        for label in cypher.LABELS.values():
             if label not in transport.dialect.unindexed:
-                transport.ensure_unique(label, cypher.KEY[entity])
+                transport.ensure_unique(label, "id")
 
     def _ddl(self, statement: str) -> None:
         try:
@@ -355,7 +355,7 @@ class CypherStore:
         ids: dict[str, dict[Any, int]] = {}
         next_id = count
         for entity in rows:  # in the order the commands send the nodes
-            keys = [r[cypher.KEY[entity]] for r in rows[entity]]
+            keys = [r["id"] for r in rows[entity]]
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
             next_id += len(keys)
         people = sorted({t.person_id for t in batch.tenures} | set(batch.tenure_persons))
