@@ -312,7 +312,7 @@ def actions(category: bool, from_orgs: bool, to_orgs: bool) -> str:
     With recipients given, the match starts from them and follows their ``TO`` edges (a few
     hundred actions), instead of scanning every action of the window by date. The ``WITH``
     makes it so: in one pattern, FalkorDB's planner starts from the actions when they have no
-    index (a scan of every action: 2 s a read on a nation).
+    index (a scan of every action: 14.8 million on a nation).
     """
     where = ["a.date_ord >= $start", "a.date_ord < $end"]
     if category:
