@@ -197,6 +197,7 @@ REPLACE_TENURES = (
 BULK_STATE = "MATCH (n) RETURN count(n), coalesce(max(ID(n)), -1)"
 NODE_COUNT = "MATCH (n) RETURN count(n)"
 # A person's raw records replace what was stored (the store merges them first, see CypherStore).
+RAW_PROPERTIES = ("tenure_rows", "changes", "n_tenure_rows", "n_changes")
 WRITE_PERSONNEL = (
     "UNWIND $rows AS row MATCH (n:Person {id: row.id}) SET n.tenure_rows = row.tenure_rows, "
     "n.changes = row.changes, n.n_tenure_rows = row.n_tenure_rows, n.n_changes = row.n_changes"

@@ -208,6 +208,12 @@ class Store(Protocol):
         """Apply the whole batch or nothing; record ``log`` in the import log."""
         ...
 
+    def unfinished(self) -> bool:
+        """Whether an import failed part-way and none completed it since (a server store, whose
+        import is a sequence of batches). Loading again completes it, even with nothing new:
+        the loader then writes an empty batch, which links what the failed import left unlinked."""
+        ...
+
     # --- reads
     def counts(self) -> dict[str, int]: ...
 

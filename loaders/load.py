@@ -652,7 +652,8 @@ def load_tables(
     started = time.perf_counter()
     report.dry_run = dry_run
     batch = prepare(as_prepare_reads(store), tables, report, progress) if report.ok else Batch()
-    if report.ok and not dry_run and (batch.count() or batch.tenures):
+    # nothing new, but an import failed part-way: an empty batch completes it (``Store.unfinished``)
+    if report.ok and not dry_run and (batch.count() or batch.tenures or store.unfinished()):
         t = time.perf_counter()
         store.write(batch, log={**(log or {}), "source": report.source, "counts": report.counts})
         report.lap("write", t)

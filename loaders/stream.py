@@ -413,6 +413,9 @@ def _write_parts(target: Store, parts: Iterator[tuple[str, Batch]], log: dict[st
         written += 1
         target.write(batch, log={**log, "part": written, "entity": entity})
         _collect_young()
+    if not written and target.unfinished():  # nothing new, but a failed import to complete
+        target.write(Batch(), log={**log, "part": 1})
+        written = 1
     return written
 
 

@@ -207,7 +207,9 @@ class CypherStore:
         persons = sorted({r["person_id"] for r in new_rows} | {c["person_id"] for c in new_changes})
         if not persons:
             return [], False
-        stored = self._personnel_of(persons) if self.transport.read(cypher.count("Person"))[0][0] else {}
+        new = {r["id"] for r in batch.rows.get("persons", ())}  # a new person has nothing stored
+        old = [p for p in persons if p not in new]
+        stored = self._personnel_of(old) if old and self.transport.read(cypher.count("Person"))[0][0] else {}
         merged: dict[str, tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]]] = {}
         for person in persons:
             rows, changes = stored.get(person, ([], []))
@@ -238,6 +240,9 @@ class CypherStore:
                 self._write(batch, log=log)
         finally:
             self._forget()  # this store's own writes are seen at once
+
+    def unfinished(self) -> bool:
+        return bool(self.transport.read(cypher.UNFINISHED_IMPORTS, {"seq": 2**62})[0][0])  # any seq
 
     def _import_lock(self) -> contextlib.AbstractContextManager[None]:
         """Imports into one graph take turns (bulk ids assume no other client creates nodes
@@ -276,6 +281,8 @@ class CypherStore:
         self.transport.write(
             cypher.LOG_IMPORT, {"seq": seq, "at": _now(), "log": _encode(log), "status": "started", "token": token}
         )
+        if self._dense_count >= 0:  # that node is this import's own: no reason to scan for holes
+            self._dense_count += 1
         personnel, stored = self._personnel(batch)
         work = self._bulk_work(batch, personnel) if hasattr(self.transport, "bulk") and not stored else None
         bulk = work is not None
@@ -358,7 +365,8 @@ class CypherStore:
             keys = [r["id"] for r in rows[entity]]
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
             next_id += len(keys)
-        people = sorted({t.person_id for t in batch.tenures} | set(batch.tenure_persons))
+        new_persons = {r["id"] for r in rows["persons"]}
+        people = sorted(({t.person_id for t in batch.tenures} | set(batch.tenure_persons)) - new_persons)
         if people and read(cypher.count("Person"))[0][0] and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
             return None  # their stored tenures are replaced: statements delete them first
         wanted: dict[str, set[Any]] = {}
@@ -383,9 +391,14 @@ class CypherStore:
                     return None  # a reference to nothing: let the statements say so
                 if missing:  # an optional end in a later part of this import: linked when it settles
                     self._relink = True
-        # the raw records are properties of stored persons: set by statements, after the rest
-        raw = [("personnel", cypher.WRITE_PERSONNEL, b) for b in self._batches(personnel)]
-        return [*self._bulk_commands(rows, ids, batch.tenures), *(self._statement_work(raw) if raw else [])]
+        # A new person is created with their raw records and the tenures derived from them, in
+        # one command (applied whole or not at all, so a rerun finds either all or none of it).
+        # Those of stored persons are set by statements, after the rest.
+        with_person = {g["id"]: g for g in personnel if g["id"] in new_persons}
+        later = [g for g in personnel if g["id"] not in with_person]
+        raw = [("personnel", cypher.WRITE_PERSONNEL, b) for b in self._batches(later)]
+        commands = self._bulk_commands(rows, ids, batch.tenures, with_person)
+        return [*commands, *(self._statement_work(raw) if raw else [])]
 
     def _internal_ids(self, entity: str, keys: list[Any]) -> dict[Any, int]:
         out: dict[Any, int] = {}
@@ -399,7 +412,10 @@ class CypherStore:
         rows: dict[str, Sequence[dict[str, Any]]],
         ids: dict[str, dict[Any, int]],
         tenures: list[Tenure],
+        with_person: dict[str, dict[str, Any]],
     ) -> Iterator[_Work]:
+        """The commands of ``_bulk_work``; ``with_person``: the raw records (``_personnel``'s
+        groups) of new persons, written with them, and their tenures with them too."""
         bulk = self.transport.bulk  # type: ignore[attr-defined]
         block = self.transport.bulk_block  # type: ignore[attr-defined]
         size = self.batch_size * 10
@@ -415,6 +431,15 @@ class CypherStore:
             label, props = cypher.LABELS[entity], cypher.fields(entity)
             converted = [self._to_node(entity, r) for r in chunk]
             blocks, edges = [], 0
+            if entity == "persons" and with_person:
+                props = [*props, *cypher.RAW_PROPERTIES]
+                for r in converted:
+                    group = with_person.get(r["id"], {})
+                    r.update((p, group.get(p)) for p in cypher.RAW_PROPERTIES)
+                theirs = [t for r in converted for t in tenures_of.get(r["id"], ())]
+                if theirs:
+                    blocks.append(held(theirs)[3][0])
+                    edges += len(theirs)
             for owner, rel, prop, other, direction in cypher.RELATIONSHIPS:
                 if owner == entity and prop in cypher.MANDATORY:
                     mine, theirs = ids[label], ids[other]
@@ -441,6 +466,11 @@ class CypherStore:
             ends = [(people[t.person_id], posts[t.position_id]) for t in chunk]
             return 0, len(chunk), [], [block("HELD", cypher.HELD_FIELDS, props, ends)]
 
+        tenures_of: dict[str, list[Tenure]] = {}
+        for t in tenures:
+            if t.person_id in with_person:
+                tenures_of.setdefault(t.person_id, []).append(t)
+        tenures = [t for t in tenures if t.person_id not in with_person]
         for entity in cypher.LABELS:
             for i in range(0, len(rows[entity]), size):
                 chunk = rows[entity][i : i + size]

@@ -246,6 +246,9 @@ class EmbeddedStore:
             list(self._records("changes", persons, where="person_id")),
         )
 
+    def unfinished(self) -> bool:
+        return False  # an import is one transaction here
+
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         with self._write_lock:
             self._write(batch, log)
