@@ -436,10 +436,10 @@ class CypherStore:
                 for r in converted:
                     group = with_person.get(r["id"], {})
                     r.update((p, group.get(p)) for p in cypher.RAW_PROPERTIES)
-                theirs = [t for r in converted for t in tenures_of.get(r["id"], ())]
-                if theirs:
-                    blocks.append(held(theirs)[3][0])
-                    edges += len(theirs)
+                held_here = [t for r in converted for t in tenures_of.get(r["id"], ())]
+                if held_here:
+                    blocks.append(held(held_here)[3][0])
+                    edges += len(held_here)
             for owner, rel, prop, other, direction in cypher.RELATIONSHIPS:
                 if owner == entity and prop in cypher.MANDATORY:
                     mine, theirs = ids[label], ids[other]
