@@ -8,9 +8,9 @@ a time, in three passes:
    reference to a record further down a file, or in a file not read yet, is known.
 1. **validate**: each file, chunk by chunk, through the same ``prepare`` as the in-memory
    loader (every rule of DOMAIN.md section 4, the same messages), against an overlay of the
-   target store and a scratch embedded store on disk that receives each valid chunk. Tenure
-   rows and changes are first spilled to disk and read back grouped by person, so a chunk
-   holds all of a person's rows and changes: each person's tenures are derived once, from
+   target store and a scratch embedded store on disk that receives each valid chunk. Persons,
+   tenure rows and changes are first spilled to disk and read back grouped by person, so a
+   chunk holds a person with all of their rows and changes: each person's tenures are derived once, from
    everything, and checked for overlaps per position against what earlier chunks and the
    target hold. The state kept is on disk, per person and per position.
 2. **write**: when no chunk had an error (and not a dry run), the scratch, which holds
@@ -64,6 +64,8 @@ from loaders.readers import FileProblem, read_rows
 from loaders.schema import FILES, ORDER, header_map
 
 CHUNK_ROWS = 100_000
+# The files validated together, a person at a time, and the column that names the person.
+PERSONNEL = {"persons": "id", "tenures": "person_id", "changes": "person_id"}
 _SQL_CHUNK = 900
 
 
@@ -81,11 +83,16 @@ class _Ids:
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
+        self.repeated: set[str] = set()  # entities with an id declared more than once
 
     def add(self, entity: str, ids: Iterable[str]) -> None:
+        given = list(ids)
+        before = self.db.total_changes
         self.db.execute("BEGIN")
-        self.db.executemany("INSERT OR IGNORE INTO ids VALUES (?, ?)", ((entity, i) for i in ids))
+        self.db.executemany("INSERT OR IGNORE INTO ids VALUES (?, ?)", ((entity, i) for i in given))
         self.db.execute("COMMIT")
+        if self.db.total_changes - before < len(given):
+            self.repeated.add(entity)
 
     def known(self, entity: str, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)
@@ -106,10 +113,28 @@ class _Overlay:
     far added (the scratch store) over what the target holds, and every id the files declare.
     Only the reads ``prepare`` makes are here."""
 
-    def __init__(self, scratch: EmbeddedStore, target: Store, ids: _Ids) -> None:
-        """``target``: the store's reads (``as_prepare_reads``)."""
+    def __init__(self, scratch: EmbeddedStore, target: Store, ids: _Ids, *, lean: bool = False) -> None:
+        """``target``: the store's reads (``as_prepare_reads``). ``lean``: the scratch is not
+        copied anywhere (a dry run, or a load written aside), so it receives only what
+        validation reads back (``keeps``)."""
         self.scratch, self.target, self.ids = scratch, target, ids
         self.url = target.url
+        self.lean = lean
+
+    def keeps(self, batch: Batch) -> Batch:
+        """What of a valid chunk's batch the scratch receives. A lean scratch leaves out the
+        records validation never reads back: those of an entity whose every id the files
+        declare once (so no later chunk can repeat one; a person's tenure rows all come in one
+        chunk) but organizations and positions, which later chunks read, and the derived
+        tenures, which later chunks check overlaps against."""
+        if not self.lean:
+            return batch
+        wanted = {"organizations", "positions", *self.ids.repeated}
+        return Batch(
+            rows={e: rows for e, rows in batch.rows.items() if e in wanted},
+            tenure_persons=batch.tenure_persons,
+            tenures=batch.tenures,
+        )
 
     def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
         wanted = set(ids)
@@ -210,11 +235,11 @@ def stream_dataset(
         try:
             _declare_ids(files, ids)
             t = report.lap("ids", started)
-            overlay = _Overlay(scratch, reads, ids)
+            overlay = _Overlay(scratch, reads, ids, lean=dry_run or stager is not None)
             for entity in ORDER:
-                if entity == "tenures":  # with changes: by person
+                if entity == "persons":  # with their tenure rows and changes
                     _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, progress, stager)
-                elif entity != "changes" and entity in files:
+                elif entity not in PERSONNEL and entity in files:
                     _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, progress, stager)
             t = report.lap("validate", t)
             if report.ok and not dry_run:
@@ -288,19 +313,21 @@ def _validate_personnel(
     progress: Callable[[str, int], None] | None,
     stager: _Stager | None = None,
 ) -> None:
-    """Tenure rows and changes, spilled to disk, then validated in chunks of whole persons."""
+    """Persons with their tenure rows and changes, spilled to disk, then validated in chunks of
+    whole persons: a new person is then written with everything of theirs at once (on
+    FalkorDB, one bulk command: see ``CypherStore._bulk_work``)."""
     db = ids.db
     # the rows are kept in marshal's format: this process writes and reads them back (JSON took
     # about 6 us a row both ways, marshal under 2: 13 million rows at nation scale)
     db.execute("CREATE TABLE personnel (person TEXT, entity TEXT, file TEXT, row INTEGER, raw BLOB)")
-    for entity in ("tenures", "changes"):
+    for entity in PERSONNEL:
         path = files.get(entity)
         if path is None:
             continue
         try:
             header, rows = read_rows(path, stream=True)
             _check_header(entity, path.name, header, report)
-            names = {h for h, name in header_map(entity).items() if name == "person_id"}
+            names = {h for h, name in header_map(entity).items() if name == PERSONNEL[entity]}
             key = next((h for h in header if h in names), "")
             seen = 0
             for chunk in _batched(rows, 50_000):
@@ -319,12 +346,12 @@ def _validate_personnel(
         return
     db.execute("CREATE INDEX personnel_person ON personnel (person)")
     cursor = db.execute("SELECT person, entity, file, row, raw FROM personnel ORDER BY person, entity, file, row")
-    tables: dict[str, list[tuple[Source, dict[str, Any]]]] = {"tenures": [], "changes": []}
+    tables: dict[str, list[tuple[Source, dict[str, Any]]]] = {e: [] for e in PERSONNEL}
     size, person = 0, None
     for who, entity, name, number, raw in cursor:
         if who != person and size >= chunk_rows:  # a chunk ends between two persons
             _validate_chunk(tables, overlay, scratch, report, progress, stager)
-            tables, size = {"tenures": [], "changes": []}, 0
+            tables, size = {e: [] for e in PERSONNEL}, 0
         person = who
         tables[entity].append(((name, number), marshal.loads(raw)))
         size += 1
@@ -343,7 +370,7 @@ def _validate_chunk(
     part = Report(source=report.source, max_errors=report.max_errors)
     batch = prepare(overlay, tables, part)  # type: ignore[arg-type]
     if part.ok and (batch.count() or batch.tenures or batch.tenure_rows):
-        scratch.write(batch, log={})
+        scratch.write(overlay.keeps(batch), log={})
         if stager and report.ok:  # nothing more is written once a row was invalid
             stager.send("tenures" if "tenures" in tables else next(iter(tables)), batch)
     _merge(report, part)

@@ -216,6 +216,22 @@ def test_a_change_or_an_action_stored_with_other_content(
     assert (e.file, e.row, e.rule) == (f"{entity}.csv", 2, "duplicate-id") and "already stored" in e.message
 
 
+@pytest.mark.parametrize("same", [True, False])
+def test_an_id_repeated_in_a_later_chunk(store: Store, tmp_path: Path, load: Load, same: bool) -> None:
+    """Rows far apart in one file (in different chunks when streamed; a first load into FalkorDB
+    is written aside, and its scratch keeps actions only when an id repeats): the same content
+    is stored once, other content is refused at the repeated row."""
+    folder = base(tmp_path)
+    again = ACTION if same else ACTION | {"kind": "guidance"}
+    write_csv(folder / "actions.csv", [ACTION, *(ACTION | {"id": f"a{n}"} for n in (2, 3, 4)), again])
+    if same:
+        report = load(store, folder)
+        assert report.ok and report.counts["actions"]["new"] == 4 and store.counts()["actions"] == 4
+    else:
+        e = only_error(store, folder, load)
+        assert (e.file, e.row, e.value, e.rule) == ("actions.csv", 6, "a1", "duplicate-id")
+
+
 def test_same_content_again_is_skipped(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张伟"}, {"id": "p1", "name": "张伟"}])
