@@ -572,8 +572,12 @@ def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | 
     ids = set(ids)
     batch = ctx.records.get("positions", {})
     out = {i: (batch[i]["role"], batch[i]["rank"]) for i in ids if i in batch}
-    stored = ctx.store.get_positions(ids - set(out))
-    out.update({i: (p.role.value, p.rank) for i, p in stored.items()})
+    rest = ids - set(out)
+    light = getattr(ctx.store, "position_roles", None)  # the embedded store's, without models
+    if light is not None:
+        out.update(light(rest))
+    else:
+        out.update({i: (p.role.value, p.rank) for i, p in ctx.store.get_positions(rest).items()})
     return out
 
 

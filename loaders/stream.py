@@ -78,11 +78,14 @@ def _batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
 class _Ids:
     """Every id the import's files declare, per entity, in a SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """``create`` False: open the file another ``_Ids`` wrote, to read it."""
+        self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
+        if create:
+            self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
         self.repeated: set[str] = set()  # entities with an id declared more than once
 
     def add(self, entity: str, ids: Iterable[str]) -> None:
@@ -167,6 +170,12 @@ class _Overlay:
             raise NotImplementedError("prepare() reads positions by id only")
         return _layered(self.scratch.get_positions, self.target.get_positions, ids or ())
 
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        def theirs(rest: list[str]) -> dict[str, tuple[str, int | None]]:
+            return {i: (p.role.value, p.rank) for i, p in self.target.get_positions(rest).items()}
+
+        return _layered(self.scratch.position_roles, theirs, ids)
+
     def tenures(
         self,
         *,
@@ -232,15 +241,23 @@ def stream_dataset(
         reads = as_prepare_reads(store)
         staging = _staging(store, reads) if stage and not dry_run else None
         stager = _Stager(store, staging, log) if staging else None
+        aside: _Aside | None = None
         try:
             _declare_ids(files, ids)
             t = report.lap("ids", started)
             overlay = _Overlay(scratch, reads, ids, lean=dry_run or stager is not None)
+            tick = _drained(progress)
             for entity in ORDER:
                 if entity == "persons":  # with their tenure rows and changes
-                    _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, progress, stager)
+                    if stager and ASIDE in files and ASIDE not in ids.repeated and report.ok:
+                        aside = _Aside(ASIDE, files[ASIDE], ids, stager, report, chunk_rows, progress)
+                    _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, tick, stager)
+                elif entity == ASIDE and aside:
+                    continue
                 elif entity not in PERSONNEL and entity in files:
-                    _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, progress, stager)
+                    _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, tick, stager)
+            if aside:
+                aside.join(report)
             t = report.lap("validate", t)
             if report.ok and not dry_run:
                 if stager:
@@ -249,6 +266,8 @@ def stream_dataset(
                     _copy(scratch, store, report, chunk_rows, log)
                 report.lap("write", t)
         finally:
+            if aside:
+                aside.close()
             if stager:
                 stager.close()
             ids.close()
@@ -316,7 +335,10 @@ def _validate_personnel(
     """Persons with their tenure rows and changes, spilled to disk, then validated in chunks of
     whole persons: a new person is then written with everything of theirs at once (on
     FalkorDB, one bulk command: see ``CypherStore._bulk_work``)."""
-    db = ids.db
+    # a file of its own: the ids file is only read once declared (``_Aside`` reads it meanwhile)
+    db = sqlite3.connect(ids.path.parent / "personnel.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
     # the rows are kept in marshal's format: this process writes and reads them back (JSON took
     # about 6 us a row both ways, marshal under 2: 13 million rows at nation scale)
     db.execute("CREATE TABLE personnel (person TEXT, entity TEXT, file TEXT, row INTEGER, raw BLOB)")
@@ -463,6 +485,126 @@ def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batc
             batch, size = Batch(), 0
     if batch.tenure_persons:
         yield batch
+
+
+# The file validated in a process of its own, beside the others, in a load written aside: the
+# largest, which nothing refers to and which refers to organizations only (validated before).
+ASIDE = "actions"
+
+
+def _drained(progress: Callable[[str, int], None] | None) -> Callable[[str, int], None] | None:
+    """``progress``, also passing on what ``_Aside``'s process reported meanwhile."""
+    if progress is None:
+        return None
+
+    def both(entity: str, rows: int) -> None:
+        _Aside.pass_on(progress)
+        progress(entity, rows)
+
+    return both
+
+
+class _Aside:
+    """One file (``ASIDE``) validated in a forked process while this one validates the others,
+    for a first load written aside (``_Stager``), so validation uses two cores. Its valid chunks
+    go to the same writing process; its report is merged into the load's when it ends.
+
+    It reads the declared ids (the ids file is no longer written to) and nothing from the
+    scratch store: its records are not kept there (no id of the file repeats, see
+    ``_Overlay.keeps``) and the target holds nothing. An invalid row anywhere fails the load,
+    as it does in one process; the staging graph is then deleted."""
+
+    progress_box: Any = None
+
+    def __init__(
+        self,
+        entity: str,
+        path: Path,
+        ids: _Ids,
+        stager: _Stager,
+        report: Report,
+        chunk_rows: int,
+        progress: Callable[[str, int], None] | None,
+    ) -> None:
+        context: Any = multiprocessing.get_context("fork")
+        self.results = context.Queue()
+        _Aside.progress_box = context.Queue() if progress else None
+        args = (entity, path, ids.path, set(ids.repeated), stager.inbox, stager.store.url, report, chunk_rows)
+        self.process = context.Process(target=self._run, args=(*args, self.results, _Aside.progress_box), daemon=True)
+        self.process.start()
+        self.progress = progress
+
+    @staticmethod
+    def _run(
+        entity: str,
+        path: Path,
+        ids_path: Path,
+        repeated: set[str],
+        inbox: Any,
+        url: str,
+        report: Report,
+        chunk_rows: int,
+        results: Any,
+        progress_box: Any,
+    ) -> None:
+        try:
+            with tempfile.TemporaryDirectory(prefix="rtc-aside-") as tmp:
+                ids = _Ids(ids_path, create=False)
+                ids.repeated = repeated
+                scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=8)
+                overlay = _Overlay(scratch, NothingStored(url), ids, lean=True)  # type: ignore[arg-type]
+                part = Report(source=report.source, max_errors=report.max_errors)
+                sender = _Sender(inbox)
+                tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
+                _validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)  # type: ignore[arg-type]
+                scratch.close()
+                ids.close()
+            results.put(("done", part))
+        except BaseException as exc:
+            results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+    @staticmethod
+    def pass_on(progress: Callable[[str, int], None]) -> None:
+        box = _Aside.progress_box
+        while box is not None:
+            try:
+                progress(*box.get_nowait())
+            except queue.Empty:
+                return
+
+    def join(self, report: Report) -> None:
+        """Wait for the file's validation to end, and merge its report into ``report``."""
+        while True:
+            try:
+                status, detail = self.results.get(timeout=1)
+                break
+            except queue.Empty:
+                if not self.process.is_alive():
+                    status, detail = "error", f"it ended with exit code {self.process.exitcode}"
+                    break
+        self.process.join()
+        if self.progress:
+            _Aside.pass_on(self.progress)
+        if status != "done":
+            raise StoreError(f"validating {ASIDE} in a process of its own failed: {detail}")
+        _merge(report, detail)
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        _Aside.progress_box = None
+
+
+class _Sender:
+    """``_Stager.send`` for ``_Aside``'s process: into the same queue (the writing process is
+    the parent's child, watched by the parent)."""
+
+    def __init__(self, inbox: Any) -> None:
+        self.inbox = inbox
+
+    def send(self, entity: str, batch: Batch) -> None:
+        self.inbox.put((entity, batch))
 
 
 class _Aborted(Exception):

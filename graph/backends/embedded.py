@@ -422,6 +422,20 @@ class EmbeddedStore:
         children = self._children
         return {o: list(children[o]) for o in org_ids if o in children}
 
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        """The role and rank of these positions (what validation reads of them, read without
+        making a ``Position`` of each: a streamed load asks for every position of every chunk)."""
+        self._fresh()
+        if "_positions" in self.__dict__:
+            positions = self._positions
+            return {i: (positions[i].role.value, positions[i].rank) for i in ids if i in positions}
+        out: dict[str, tuple[str, int | None]] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT id, role, rank FROM positions WHERE id IN ({marks})", chunk)
+            out.update((i, (role, rank)) for i, role, rank in rows)
+        return out
+
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:

@@ -124,6 +124,28 @@ def test_an_invalid_row_late_in_a_first_load_applies_nothing(
     assert not [g for g in _graphs(store) if ".staging." in g]
 
 
+def test_actions_validated_aside_report_their_errors_and_progress(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """A first load written aside validates actions in a process of their own (``_Aside``):
+    an invalid action is reported with its place, nothing is applied, and the progress
+    callback still hears of every action row."""
+    folder = tmp_path / "bad"
+    shutil.copytree(tiny_dataset, folder)
+    with (folder / "actions.csv").open("a", encoding="utf-8") as f:
+        f.write("A-BAD,2020-01-01,meeting,NO-SUCH-ORG,NO-SUCH-ORG,discipline,\n")
+    rows = sum(1 for _ in (folder / "actions.csv").open(encoding="utf-8")) - 1
+    seen: dict[str, int] = {}
+    store = _falkordb(falkordb_server)
+    report = stream_dataset(store, folder, chunk_rows=150, progress=lambda e, n: seen.update({e: seen.get(e, 0) + n}))
+    assert not report.ok and not report.written
+    bad = [e for e in report.errors if e.file == "actions.csv"]
+    assert bad and {e.row for e in bad} == {rows + 1} and "NO-SUCH-ORG" in bad[0].message
+    assert seen["actions"] == rows
+    assert not any(store.counts().values())
+    assert not [g for g in _graphs(store) if ".staging." in g]
+
+
 def test_a_failed_write_aside_applies_nothing(
     falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
