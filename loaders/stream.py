@@ -10,8 +10,8 @@ a time, in three passes:
    loader (every rule of DOMAIN.md section 4, the same messages), against an overlay of the
    target store and a scratch embedded store on disk that receives each valid chunk. Persons,
    tenure rows and changes are first spilled to disk and read back grouped by person, so a
-   chunk holds a person with all of their rows and changes: each person's tenures are derived once, from
-   everything, and checked for overlaps per position against what earlier chunks and the
+   chunk holds a person with all of their rows and changes: each person's tenures are
+   derived once, from everything, and checked for overlaps per position against what earlier chunks and the
    target hold. The state kept is on disk, per person and per position.
 2. **write**: when no chunk had an error (and not a dry run), the scratch, which holds
    exactly what the import adds, is copied into the target in batches: entity by entity,
@@ -26,7 +26,11 @@ A first load into a server that can rename a graph (FalkorDB; the target holds n
 written aside instead, while it is validated (``_Stager``): each valid chunk goes to a
 process of its own that writes it into a staging graph, and the staging graph takes the
 target's place when every row was valid and written. Validation and writing then share the
-machine's cores, and an error of either kind leaves the target as it was.
+machine's cores, and an error of either kind leaves the target as it was. Such a load also
+validates duties and actions (actions are the largest file; nothing refers to either but a
+duty's optional parent) in a process of their own, beside the persons and the rest
+(``_Aside``), and its scratch store keeps only what validation reads back
+(``_Overlay.keeps``), as a dry run's does.
 """
 
 from __future__ import annotations
@@ -249,10 +253,10 @@ def stream_dataset(
             tick = _drained(progress)
             for entity in ORDER:
                 if entity == "persons":  # with their tenure rows and changes
-                    if stager and ASIDE in files and ASIDE not in ids.repeated and report.ok:
-                        aside = _Aside(ASIDE, files[ASIDE], ids, stager, report, chunk_rows, progress)
+                    if stager and (away := _Aside.wanted(files, ids, report)):
+                        aside = _Aside(away, ids, stager, report, chunk_rows, progress)
                     _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, tick, stager)
-                elif entity == ASIDE and aside:
+                elif aside and entity in aside.files:
                     continue
                 elif entity not in PERSONNEL and entity in files:
                     _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, tick, stager)
@@ -487,9 +491,10 @@ def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batc
         yield batch
 
 
-# The file validated in a process of its own, beside the others, in a load written aside: the
-# largest, which nothing refers to and which refers to organizations only (validated before).
-ASIDE = "actions"
+# The files validated in a process of its own, beside the others, in a load written aside: they
+# refer to organizations (validated before) and to their own records only, and what refers to
+# them is optional (a duty's parent: linked when the import settles). Actions are the largest.
+ASIDE = ("duties", "actions")
 
 
 def _drained(progress: Callable[[str, int], None] | None) -> Callable[[str, int], None] | None:
@@ -505,7 +510,7 @@ def _drained(progress: Callable[[str, int], None] | None) -> Callable[[str, int]
 
 
 class _Aside:
-    """One file (``ASIDE``) validated in a forked process while this one validates the others,
+    """Files (``ASIDE``) validated in a forked process while this one validates the others,
     for a first load written aside (``_Stager``), so validation uses two cores. Its valid chunks
     go to the same writing process; its report is merged into the load's when it ends.
 
@@ -516,10 +521,17 @@ class _Aside:
 
     progress_box: Any = None
 
+    @staticmethod
+    def wanted(files: dict[str, Path], ids: _Ids, report: Report) -> dict[str, Path]:
+        """The files to validate aside: those there, of which no id repeats; none when a row so
+        far was invalid, or processes cannot be forked (the process inherits what this one read)."""
+        if "fork" not in multiprocessing.get_all_start_methods() or not report.ok:
+            return {}
+        return {e: files[e] for e in ASIDE if e in files and e not in ids.repeated}
+
     def __init__(
         self,
-        entity: str,
-        path: Path,
+        files: dict[str, Path],
         ids: _Ids,
         stager: _Stager,
         report: Report,
@@ -529,15 +541,15 @@ class _Aside:
         context: Any = multiprocessing.get_context("fork")
         self.results = context.Queue()
         _Aside.progress_box = context.Queue() if progress else None
-        args = (entity, path, ids.path, set(ids.repeated), stager.inbox, stager.store.url, report, chunk_rows)
+        self.files = files
+        args = (files, ids.path, set(ids.repeated), stager.inbox, stager.store.url, report, chunk_rows)
         self.process = context.Process(target=self._run, args=(*args, self.results, _Aside.progress_box), daemon=True)
         self.process.start()
         self.progress = progress
 
     @staticmethod
     def _run(
-        entity: str,
-        path: Path,
+        files: dict[str, Path],
         ids_path: Path,
         repeated: set[str],
         inbox: Any,
@@ -556,7 +568,8 @@ class _Aside:
                 part = Report(source=report.source, max_errors=report.max_errors)
                 sender = _Sender(inbox)
                 tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
-                _validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)  # type: ignore[arg-type]
+                for entity, path in files.items():
+                    _validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)  # type: ignore[arg-type]
                 scratch.close()
                 ids.close()
             results.put(("done", part))
@@ -586,7 +599,7 @@ class _Aside:
         if self.progress:
             _Aside.pass_on(self.progress)
         if status != "done":
-            raise StoreError(f"validating {ASIDE} in a process of its own failed: {detail}")
+            raise StoreError(f"validating {', '.join(self.files)} in a process of its own failed: {detail}")
         _merge(report, detail)
 
     def close(self) -> None:

@@ -44,6 +44,8 @@ _TUPLE_FIELDS = set(cypher.LISTS)
 # One unit of an import's writes: what it is, its rows, and a function run in the caller's
 # thread that does the client's share (encoding) and returns what the sender thread runs.
 _Work = tuple[str, int, Callable[[], Callable[[], None]]]
+# The arguments of one GRAPH.BULK command: nodes, relationships, and their binary blocks.
+_Bulk = tuple[int, int, list[bytes], list[bytes]]
 # The raw personnel records, kept on their person (``cypher.WRITE_PERSONNEL``), are written after
 # everything else (see ``_steps``). Each is packed as the list of its field values, without
 # the person's id (the node's) and without trailing empty values.
@@ -347,10 +349,12 @@ class CypherStore:
         new nodes then get the internal ids after the highest one, so every relationship is
         written by id, with no lookup (the other end, when stored before, is looked up once).
         The commands come in the order of ``_steps`` and each holds whole batches (a label's
-        nodes with their mandatory relationships, then optional relationships, tenures), and the
-        persons' raw records last, set by statements (``personnel``: of persons without any
-        stored; the caller sends statements only, otherwise). So a failure leaves what a failed
-        statement import leaves, and a rerun completes it the same way. None (statements then):
+        nodes with their mandatory relationships, then optional relationships, tenures), but
+        that a new person comes in one command with their raw records and tenures; the raw
+        records of stored persons come last, set by statements (``personnel``: of persons
+        without any stored; the caller sends statements only, otherwise). So a rerun finds a
+        person either complete or absent, and completes a failed import as it completes a
+        statement import (``Store.unfinished`` when nothing is new). None (statements then):
         ids with holes, or persons whose stored tenures must be replaced."""
         read = self.transport.read
         count = read(cypher.NODE_COUNT)[0][0]
@@ -397,8 +401,36 @@ class CypherStore:
         with_person = {g["id"]: g for g in personnel if g["id"] in new_persons}
         later = [g for g in personnel if g["id"] not in with_person]
         raw = [("personnel", cypher.WRITE_PERSONNEL, b) for b in self._batches(later)]
-        commands = self._bulk_commands(rows, ids, batch.tenures, with_person)
+        commands = self._joined(self._bulk_commands(rows, ids, batch.tenures, with_person))
         return [*commands, *(self._statement_work(raw) if raw else [])]
+
+    def _joined(self, commands: Iterable[tuple[str, int, Callable[[], _Bulk]]]) -> Iterator[_Work]:
+        """Consecutive bulk commands joined into one ``GRAPH.BULK`` of up to ``batch_size * 40``
+        rows (a part of a streamed load, 100,000 rows, is then one command): the server's cost
+        of a command grows with the graph it goes into, whatever it carries (``bench``'s
+        ``/tmp/bulkgrow.py`` experiment, in docs/performance.md: 0.04 s a command into 0.3
+        million nodes, 0.6 s into 3.5 million, for 50,000 or 200,000 nodes a command). The
+        blocks keep their order, so a failed command leaves what a failed statement leaves."""
+        bulk = self.transport.bulk  # type: ignore[attr-defined]
+        cap = self.batch_size * 40
+
+        def joined(group: list[tuple[str, int, Callable[[], _Bulk]]]) -> _Work:
+            def prepare() -> Callable[[], None]:
+                made = [make() for _, _, make in group]
+                nodes, edges = sum(m[0] for m in made), sum(m[1] for m in made)
+                labels, types = [b for m in made for b in m[2]], [b for m in made for b in m[3]]
+                return lambda: bulk(nodes, edges, labels, types)
+
+            return " ".join(what for what, _, _ in group), sum(n for _, n, _ in group), prepare
+
+        group: list[tuple[str, int, Callable[[], _Bulk]]] = []
+        for command in commands:
+            if group and sum(n for _, n, _ in group) + command[1] > cap:
+                yield joined(group)
+                group = []
+            group.append(command)
+        if group:
+            yield joined(group)
 
     def _internal_ids(self, entity: str, keys: list[Any]) -> dict[Any, int]:
         out: dict[Any, int] = {}
@@ -413,19 +445,15 @@ class CypherStore:
         ids: dict[str, dict[Any, int]],
         tenures: list[Tenure],
         with_person: dict[str, dict[str, Any]],
-    ) -> Iterator[_Work]:
-        """The commands of ``_bulk_work``; ``with_person``: the raw records (``_personnel``'s
-        groups) of new persons, written with them, and their tenures with them too."""
-        bulk = self.transport.bulk  # type: ignore[attr-defined]
+    ) -> Iterator[tuple[str, int, Callable[[], _Bulk]]]:
+        """The commands of ``_bulk_work``, each as what it is, its rows, and what makes it (run
+        in the caller's thread); ``with_person``: the raw records (``_personnel``'s groups) of
+        new persons, written with them, and their tenures with them too."""
         block = self.transport.bulk_block  # type: ignore[attr-defined]
         size = self.batch_size * 10
 
-        def command(what: str, n: int, make: Callable[[], tuple[int, int, list[bytes], list[bytes]]]) -> _Work:
-            def prepare() -> Callable[[], None]:
-                args = make()
-                return lambda: bulk(*args)
-
-            return what, n, prepare
+        def command(what: str, n: int, make: Callable[[], _Bulk]) -> tuple[str, int, Callable[[], _Bulk]]:
+            return what, n, make
 
         def nodes(entity: str, chunk: Sequence[dict[str, Any]]) -> tuple[int, int, list[bytes], list[bytes]]:
             label, props = cypher.LABELS[entity], cypher.fields(entity)
@@ -449,7 +477,9 @@ class CypherStore:
                     edges += len(ends)
             return len(converted), edges, [block(label, props, converted)], blocks
 
-        def optional(entity: str, rel: str, prop: str, other: str, direction: str) -> Iterator[_Work]:
+        def optional(
+            entity: str, rel: str, prop: str, other: str, direction: str
+        ) -> Iterator[tuple[str, int, Callable[[], _Bulk]]]:
             mine, theirs = ids[cypher.LABELS[entity]], ids[other]
             pairs = [(mine[r["id"]], theirs[o]) for r in rows[entity] for o in _others(r, prop) if o in theirs]
             pairs = pairs if direction == "out" else [(b, a) for a, b in pairs]

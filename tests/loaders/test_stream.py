@@ -3,6 +3,7 @@ write completed by running the load again."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import uuid
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from graph import cypher
 from graph.store import Batch, Store, StoreError, open_store
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
@@ -54,6 +56,33 @@ def test_a_write_that_fails_midway_is_completed_by_loading_again(
     assert report.ok, report.errors[:3]
     assert store.counts() == reference.counts()
     assert snapshot(store) == snapshot(reference)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_import_that_failed_as_it_settled_is_completed_with_nothing_new(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    """Every record was stored, but the import failed as it settled (the server went away):
+    loading again finds nothing new, and still completes it (``Store.unfinished``)."""
+    store = _falkordb(falkordb_server)
+    load = functools.partial(stream_dataset, chunk_rows=300, stage=False) if streamed else load_dataset
+    real = store.transport.write  # type: ignore[attr-defined]
+
+    def write(query: str, params: dict[str, Any] | None = None) -> Any:
+        if query == cypher.SET_DATE_RANGE:
+            raise ConnectionError("the server went away")
+        return real(query, params)
+
+    monkeypatch.setattr(store.transport, "write", write)  # type: ignore[attr-defined]
+    with pytest.raises(ConnectionError):
+        load(store, tiny_dataset)
+    monkeypatch.undo()
+    assert store.unfinished()
+    report = load(store, tiny_dataset)
+    assert report.ok and report.written and not any(c.get("new") for c in report.counts.values())
+    assert not store.unfinished()
+    statuses = [s for (s,) in store.transport.read("MATCH (i:Import) RETURN i.status ORDER BY i.seq")]  # type: ignore[attr-defined]
+    assert statuses[-2:] == ["failed", "done"]
 
 
 def test_stream_only_large_folders_into_a_server_store(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -124,24 +153,25 @@ def test_an_invalid_row_late_in_a_first_load_applies_nothing(
     assert not [g for g in _graphs(store) if ".staging." in g]
 
 
-def test_actions_validated_aside_report_their_errors_and_progress(
+def test_duties_and_actions_validated_aside_report_their_errors_and_progress(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path
 ) -> None:
-    """A first load written aside validates actions in a process of their own (``_Aside``):
-    an invalid action is reported with its place, nothing is applied, and the progress
-    callback still hears of every action row."""
+    """A first load written aside validates duties and actions in a process of their own
+    (``_Aside``): an invalid action is reported with its place, nothing is applied, and the
+    progress callback still hears of every duty and action row."""
     folder = tmp_path / "bad"
     shutil.copytree(tiny_dataset, folder)
     with (folder / "actions.csv").open("a", encoding="utf-8") as f:
         f.write("A-BAD,2020-01-01,meeting,NO-SUCH-ORG,NO-SUCH-ORG,discipline,\n")
     rows = sum(1 for _ in (folder / "actions.csv").open(encoding="utf-8")) - 1
+    duties = sum(1 for _ in (folder / "duties.csv").open(encoding="utf-8")) - 1
     seen: dict[str, int] = {}
     store = _falkordb(falkordb_server)
     report = stream_dataset(store, folder, chunk_rows=150, progress=lambda e, n: seen.update({e: seen.get(e, 0) + n}))
     assert not report.ok and not report.written
     bad = [e for e in report.errors if e.file == "actions.csv"]
     assert bad and {e.row for e in bad} == {rows + 1} and "NO-SUCH-ORG" in bad[0].message
-    assert seen["actions"] == rows
+    assert seen["actions"] == rows and seen["duties"] == duties
     assert not any(store.counts().values())
     assert not [g for g in _graphs(store) if ".staging." in g]
 
