@@ -519,7 +519,7 @@ class _Aside:
     ``_Overlay.keeps``) and the target holds nothing. An invalid row anywhere fails the load,
     as it does in one process; the staging graph is then deleted."""
 
-    progress_box: Any = None
+    progress_box: Any = None  # the running load's (one streamed load at a time in a process)
 
     @staticmethod
     def wanted(files: dict[str, Path], ids: _Ids, report: Report) -> dict[str, Path]:
@@ -586,7 +586,7 @@ class _Aside:
                 return
 
     def join(self, report: Report) -> None:
-        """Wait for the file's validation to end, and merge its report into ``report``."""
+        """Wait for the files' validation to end, and merge its report into ``report``."""
         while True:
             try:
                 status, detail = self.results.get(timeout=1)
