@@ -572,13 +572,18 @@ def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | 
     ids = set(ids)
     batch = ctx.records.get("positions", {})
     out = {i: (batch[i]["role"], batch[i]["rank"]) for i in ids if i in batch}
-    rest = ids - set(out)
-    light = getattr(ctx.store, "position_roles", None)  # the embedded store's, without models
-    if light is not None:
-        out.update(light(rest))
-    else:
-        out.update({i: (p.role.value, p.rank) for i, p in ctx.store.get_positions(rest).items()})
+    out.update(position_roles(ctx.store, ids - set(out)))
     return out
+
+
+def position_roles(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+    """Role and rank of stored positions: the store's ``position_roles`` where it has one (the
+    embedded store, and a streamed load's overlay: without building models), else from
+    ``get_positions``."""
+    light = getattr(store, "position_roles", None)
+    if light is not None:
+        return light(ids)
+    return {i: (p.role.value, p.rank) for i, p in store.get_positions(ids).items()}
 
 
 def _check_overlaps(

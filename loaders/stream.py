@@ -11,8 +11,8 @@ a time, in three passes:
    target store and a scratch embedded store on disk that receives each valid chunk. Persons,
    tenure rows and changes are first spilled to disk and read back grouped by person, so a
    chunk holds a person with all of their rows and changes: each person's tenures are
-   derived once, from everything, and checked for overlaps per position against what earlier chunks and the
-   target hold. The state kept is on disk, per person and per position.
+   derived once, from everything, and checked for overlaps per position against what
+   earlier chunks and the target hold. The state kept is on disk, per person and per position.
 2. **write**: when no chunk had an error (and not a dry run), the scratch, which holds
    exactly what the import adds, is copied into the target in batches: entity by entity,
    then the tenure rows and derived tenures person by person.
@@ -62,6 +62,7 @@ from loaders.load import (
     _gc_paused,
     as_prepare_reads,
     find_files,
+    position_roles,
     prepare,
 )
 from loaders.readers import FileProblem, read_rows
@@ -175,10 +176,7 @@ class _Overlay:
         return _layered(self.scratch.get_positions, self.target.get_positions, ids or ())
 
     def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
-        def theirs(rest: list[str]) -> dict[str, tuple[str, int | None]]:
-            return {i: (p.role.value, p.rank) for i, p in self.target.get_positions(rest).items()}
-
-        return _layered(self.scratch.position_roles, theirs, ids)
+        return _layered(self.scratch.position_roles, functools.partial(position_roles, self.target), ids)
 
     def tenures(
         self,
@@ -250,7 +248,7 @@ def stream_dataset(
             _declare_ids(files, ids)
             t = report.lap("ids", started)
             overlay = _Overlay(scratch, reads, ids, lean=dry_run or stager is not None)
-            tick = _drained(progress)
+            tick = _drained(progress, lambda: aside)
             for entity in ORDER:
                 if entity == "persons":  # with their tenure rows and changes
                     if stager and (away := _Aside.wanted(files, ids, report)):
@@ -497,13 +495,17 @@ def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batc
 ASIDE = ("duties", "actions")
 
 
-def _drained(progress: Callable[[str, int], None] | None) -> Callable[[str, int], None] | None:
-    """``progress``, also passing on what ``_Aside``'s process reported meanwhile."""
+def _drained(
+    progress: Callable[[str, int], None] | None, aside: Callable[[], _Aside | None]
+) -> Callable[[str, int], None] | None:
+    """``progress``, also passing on what the load's ``_Aside`` (``aside()``, once there is
+    one) reported meanwhile."""
     if progress is None:
         return None
 
     def both(entity: str, rows: int) -> None:
-        _Aside.pass_on(progress)
+        if (running := aside()) is not None:
+            running.pass_on()
         progress(entity, rows)
 
     return both
@@ -518,8 +520,6 @@ class _Aside:
     scratch store: its records are not kept there (no id of the file repeats, see
     ``_Overlay.keeps``) and the target holds nothing. An invalid row anywhere fails the load,
     as it does in one process; the staging graph is then deleted."""
-
-    progress_box: Any = None  # the running load's (one streamed load at a time in a process)
 
     @staticmethod
     def wanted(files: dict[str, Path], ids: _Ids, report: Report) -> dict[str, Path]:
@@ -540,10 +540,10 @@ class _Aside:
     ) -> None:
         context: Any = multiprocessing.get_context("fork")
         self.results = context.Queue()
-        _Aside.progress_box = context.Queue() if progress else None
+        self.progress_box = context.Queue() if progress else None
         self.files = files
         args = (files, ids.path, set(ids.repeated), stager.inbox, stager.store.url, report, chunk_rows)
-        self.process = context.Process(target=self._run, args=(*args, self.results, _Aside.progress_box), daemon=True)
+        self.process = context.Process(target=self._run, args=(*args, self.results, self.progress_box), daemon=True)
         self.process.start()
         self.progress = progress
 
@@ -576,12 +576,11 @@ class _Aside:
         except BaseException as exc:
             results.put(("error", f"{type(exc).__name__}: {exc}"))
 
-    @staticmethod
-    def pass_on(progress: Callable[[str, int], None]) -> None:
-        box = _Aside.progress_box
-        while box is not None:
+    def pass_on(self) -> None:
+        """Give ``progress`` what the process reported since the last call."""
+        while self.progress and self.progress_box is not None:
             try:
-                progress(*box.get_nowait())
+                self.progress(*self.progress_box.get_nowait())
             except queue.Empty:
                 return
 
@@ -596,8 +595,7 @@ class _Aside:
                     status, detail = "error", f"it ended with exit code {self.process.exitcode}"
                     break
         self.process.join()
-        if self.progress:
-            _Aside.pass_on(self.progress)
+        self.pass_on()
         if status != "done":
             raise StoreError(f"validating {', '.join(self.files)} in a process of its own failed: {detail}")
         _merge(report, detail)
@@ -606,7 +604,6 @@ class _Aside:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        _Aside.progress_box = None
 
 
 class _Sender:

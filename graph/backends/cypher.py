@@ -46,6 +46,8 @@ _TUPLE_FIELDS = set(cypher.LISTS)
 _Work = tuple[str, int, Callable[[], Callable[[], None]]]
 # The arguments of one GRAPH.BULK command: nodes, relationships, and their binary blocks.
 _Bulk = tuple[int, int, list[bytes], list[bytes]]
+# A bulk command before it is joined (``CypherStore._joined``): what, its rows, what makes it.
+_BulkCommand = tuple[str, int, Callable[[], _Bulk]]
 # The raw personnel records, kept on their person (``cypher.WRITE_PERSONNEL``), are written after
 # everything else (see ``_steps``). Each is packed as the list of its field values, without
 # the person's id (the node's) and without trailing empty values.
@@ -404,7 +406,7 @@ class CypherStore:
         commands = self._joined(self._bulk_commands(rows, ids, batch.tenures, with_person))
         return [*commands, *(self._statement_work(raw) if raw else [])]
 
-    def _joined(self, commands: Iterable[tuple[str, int, Callable[[], _Bulk]]]) -> Iterator[_Work]:
+    def _joined(self, commands: Iterable[_BulkCommand]) -> Iterator[_Work]:
         """Consecutive bulk commands joined into one ``GRAPH.BULK`` of up to ``batch_size * 40``
         rows (a part of a streamed load, 100,000 rows, is then one command): the server's cost
         of a command grows with the graph it goes into, whatever it carries (``python -m
@@ -414,7 +416,7 @@ class CypherStore:
         bulk = self.transport.bulk  # type: ignore[attr-defined]
         cap = self.batch_size * 40
 
-        def joined(group: list[tuple[str, int, Callable[[], _Bulk]]]) -> _Work:
+        def joined(group: list[_BulkCommand]) -> _Work:
             def prepare() -> Callable[[], None]:
                 made = [make() for _, _, make in group]
                 nodes, edges = sum(m[0] for m in made), sum(m[1] for m in made)
@@ -423,12 +425,14 @@ class CypherStore:
 
             return " ".join(what for what, _, _ in group), sum(n for _, n, _ in group), prepare
 
-        group: list[tuple[str, int, Callable[[], _Bulk]]] = []
+        group: list[_BulkCommand] = []
+        rows = 0
         for command in commands:
-            if group and sum(n for _, n, _ in group) + command[1] > cap:
+            if group and rows + command[1] > cap:
                 yield joined(group)
-                group = []
+                group, rows = [], 0
             group.append(command)
+            rows += command[1]
         if group:
             yield joined(group)
 
@@ -445,17 +449,14 @@ class CypherStore:
         ids: dict[str, dict[Any, int]],
         tenures: list[Tenure],
         with_person: dict[str, dict[str, Any]],
-    ) -> Iterator[tuple[str, int, Callable[[], _Bulk]]]:
+    ) -> Iterator[_BulkCommand]:
         """The commands of ``_bulk_work``, each as what it is, its rows, and what makes it (run
         in the caller's thread); ``with_person``: the raw records (``_personnel``'s groups) of
         new persons, written with them, and their tenures with them too."""
         block = self.transport.bulk_block  # type: ignore[attr-defined]
         size = self.batch_size * 10
 
-        def command(what: str, n: int, make: Callable[[], _Bulk]) -> tuple[str, int, Callable[[], _Bulk]]:
-            return what, n, make
-
-        def nodes(entity: str, chunk: Sequence[dict[str, Any]]) -> tuple[int, int, list[bytes], list[bytes]]:
+        def nodes(entity: str, chunk: Sequence[dict[str, Any]]) -> _Bulk:
             label, props = cypher.LABELS[entity], cypher.fields(entity)
             converted = [self._to_node(entity, r) for r in chunk]
             blocks, edges = [], 0
@@ -466,7 +467,7 @@ class CypherStore:
                     r.update((p, group.get(p)) for p in cypher.RAW_PROPERTIES)
                 held_here = [t for r in converted for t in tenures_of.get(r["id"], ())]
                 if held_here:
-                    blocks.append(held(held_here)[3][0])
+                    blocks.append(held_block(held_here))
                     edges += len(held_here)
             for owner, rel, prop, other, direction in cypher.RELATIONSHIPS:
                 if owner == entity and prop in cypher.MANDATORY:
@@ -477,24 +478,25 @@ class CypherStore:
                     edges += len(ends)
             return len(converted), edges, [block(label, props, converted)], blocks
 
-        def optional(
-            entity: str, rel: str, prop: str, other: str, direction: str
-        ) -> Iterator[tuple[str, int, Callable[[], _Bulk]]]:
+        def optional(entity: str, rel: str, prop: str, other: str, direction: str) -> Iterator[_BulkCommand]:
             mine, theirs = ids[cypher.LABELS[entity]], ids[other]
             pairs = [(mine[r["id"]], theirs[o]) for r in rows[entity] for o in _others(r, prop) if o in theirs]
             pairs = pairs if direction == "out" else [(b, a) for a, b in pairs]
             for i in range(0, len(pairs), size):
                 ends = pairs[i : i + size]
-                yield command(f"{entity} {rel}", len(ends), functools.partial(edges_only, rel, ends))
+                yield f"{entity} {rel}", len(ends), functools.partial(edges_only, rel, ends)
 
-        def edges_only(rel: str, ends: list[tuple[int, int]]) -> tuple[int, int, list[bytes], list[bytes]]:
+        def edges_only(rel: str, ends: list[tuple[int, int]]) -> _Bulk:
             return 0, len(ends), [], [block(rel, [], [{}] * len(ends), ends)]
 
-        def held(chunk: list[Tenure]) -> tuple[int, int, list[bytes], list[bytes]]:
+        def held_block(chunk: list[Tenure]) -> bytes:
             people, posts = ids["Person"], ids["Position"]
             props = [_tenure_props(t) for t in chunk]
             ends = [(people[t.person_id], posts[t.position_id]) for t in chunk]
-            return 0, len(chunk), [], [block("HELD", cypher.HELD_FIELDS, props, ends)]
+            return block("HELD", cypher.HELD_FIELDS, props, ends)
+
+        def held(chunk: list[Tenure]) -> _Bulk:
+            return 0, len(chunk), [], [held_block(chunk)]
 
         tenures_of: dict[str, list[Tenure]] = {}
         for t in tenures:
@@ -504,12 +506,12 @@ class CypherStore:
         for entity in cypher.LABELS:
             for i in range(0, len(rows[entity]), size):
                 chunk = rows[entity][i : i + size]
-                yield command(entity, len(chunk), functools.partial(nodes, entity, chunk))
+                yield entity, len(chunk), functools.partial(nodes, entity, chunk)
         for relationship in cypher.RELATIONSHIPS:
             if relationship[2] not in cypher.MANDATORY:
                 yield from optional(*relationship)
         for i in range(0, len(tenures), size):
-            yield command("tenures", len(tenures[i : i + size]), functools.partial(held, tenures[i : i + size]))
+            yield "tenures", len(tenures[i : i + size]), functools.partial(held, tenures[i : i + size])
 
     def _steps(self, batch: Batch, personnel: list[dict[str, Any]]) -> list[tuple[str, str, list[Any]]]:
         """Every batch of the import, in an order that makes a rerun complete a failed import:
