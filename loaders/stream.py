@@ -237,6 +237,9 @@ def stream_dataset(
     report = Report(source=str(folder), max_errors=max_errors, dry_run=dry_run)
     files = find_files(Path(folder), report)
     log = {**(log or {}), "source": report.source}
+    if not dry_run:  # a large load is what streams: the server may want a setting for it
+        for advice in getattr(store, "load_advice", list)():
+            report.warn((report.source, None), None, None, "server-setting", advice)
     with tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
         ids = _Ids(Path(tmp) / "ids.sqlite3")
         scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=64)

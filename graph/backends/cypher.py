@@ -253,6 +253,11 @@ class CypherStore:
         meanwhile); a transport without a lock (Neo4j: statements only) needs none."""
         return getattr(self.transport, "import_lock", contextlib.nullcontext)()
 
+    def load_advice(self) -> list[str]:
+        """What to change on the server before a large load (``FalkorTransport.load_advice``)."""
+        advise = getattr(self.transport, "load_advice", None)
+        return advise() if advise else []
+
     # ------------------------------------------------------------ a load written aside
     def staging(self) -> tuple[str, str | None] | None:
         """Where a first load can be written aside, to take this graph's place when complete:

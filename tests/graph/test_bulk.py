@@ -12,9 +12,11 @@ import pytest
 
 from graph import cypher
 from graph.backends.cypher import BatchFailed, CypherStore
+from graph.backends.falkordb import NODE_BUFFER
 from graph.store import open_store
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset
+from tests.conftest import free_port, start_falkordb
 from tests.helpers import snapshot
 
 
@@ -242,3 +244,31 @@ def test_reads_of_actions_by_recipient_start_from_the_recipients(falkordb_server
         )  # type: ignore[attr-defined]
         text = "\n".join(p.decode() if isinstance(p, bytes) else p for p in plan)
         assert "Node By Index Scan | (t:Organization)" in text and "Label Scan | (a:Action)" not in text, text
+
+
+def test_servers_started_here_keep_room_for_a_large_load(falkordb_server: tuple[str, int]) -> None:
+    store = _fresh(falkordb_server)
+    config = store.transport._db.connection.execute_command("GRAPH.CONFIG", "GET", "NODE_CREATION_BUFFER")  # type: ignore[attr-defined]
+    assert int(config[1]) == NODE_BUFFER
+    assert store.load_advice() == []
+
+
+def test_a_streamed_load_into_a_server_keeping_little_room_says_what_to_change(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    proc = start_falkordb(port, tmp_path, "--appendonly", "no", node_buffer=None)  # FalkorDB's default
+    try:
+        url = f"falkordb://127.0.0.1:{port}/g"
+        dry = stream_dataset(open_store(url), tiny_dataset, chunk_rows=300, dry_run=True)
+        assert dry.ok and not dry.warnings  # nothing is written: no advice
+        report = stream_dataset(open_store(url), tiny_dataset, chunk_rows=300)
+        assert report.ok and report.written
+        advice = [w for w in report.warnings if w.rule == "server-setting"]
+        assert len(advice) == 1, report.warnings
+        assert "room for 16,384 new nodes" in advice[0].message
+        assert f"--loadmodule falkordb.so NODE_CREATION_BUFFER {NODE_BUFFER}" in advice[0].message
+        assert str(advice[0]).startswith(f"{tiny_dataset}: [server-setting] FalkorDB at {url}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
