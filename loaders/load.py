@@ -594,10 +594,10 @@ def _check_overlaps(
     rows_by_person: dict[str, Any],
     changes_by_person: dict[str, Any],
 ) -> None:
-    touched = {t.position_id for t in derived}
-    info = _positions(ctx, touched)
-    others = [t for t in ctx.store.tenures(position_ids=touched) if t.person_id not in persons]
+    info = _positions(ctx, {t.position_id for t in derived})
     one_holder = {p for p, (role, _) in info.items() if Role(role).one_holder}
+    # only one-holder positions can have an overlap: the stored tenures of the others are not read
+    others = [t for t in ctx.store.tenures(position_ids=sorted(one_holder)) if t.person_id not in persons]
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a
         src = _source_of(later, rows_by_person, changes_by_person)

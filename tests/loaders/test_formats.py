@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from graph.model import Role
 from graph.store import Store
 from loaders.load import load_dataset
+from loaders.readers import FileProblem, read_column, read_rows
 from queries.lookups import holders
 from tests.helpers import organization, write_csv, write_dataset, write_jsonl
 
@@ -140,3 +142,23 @@ def test_import_log_records_every_write(store: Store, tiny_dataset: Path) -> Non
     entry = store.import_log(1)[0]
     assert entry["who"] == "clerk-1" and entry["source"] == str(tiny_dataset)
     assert json.dumps(entry["counts"])  # JSON-serialisable summary
+
+
+def test_one_column_read_alone_is_what_the_records_hold(tmp_path: Path) -> None:
+    """The streamed loader declares ids with ``read_column``: the same values as ``read_rows``,
+    blank rows and empty cells left out, in every format, and the same problems."""
+    csv_file = tmp_path / "a.csv"
+    csv_file.write_text('\ufeff 编号 ,name\n a1 ,x\n\n , \n"a,2",y\n,z\na3,"multi\nline"\n', encoding="utf-8")
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"编号": "a1", "name": "x"}\n\n{"编号": " a2 "}\n{"name": "z"}\n', encoding="utf-8")
+    for path, expected in ((csv_file, ["a1", "a,2", "a3"]), (jsonl, ["a1", "a2"])):
+        _, rows = read_rows(path, stream=True)
+        from_records = [v for _, r in rows if (v := str(r.get("编号") or "").strip())]
+        assert list(read_column(path, {"id", "编号"})) == from_records == expected
+        assert list(read_column(path, {"nope"})) == []
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name\nb1,x\nb2,y,extra\nb3,z\n", encoding="utf-8")
+    values: list[str] = []
+    with pytest.raises(FileProblem, match="3 fields but the header has 2"):
+        values.extend(read_column(bad, {"id"}))
+    assert values == ["b1"]
