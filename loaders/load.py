@@ -596,8 +596,16 @@ def _check_overlaps(
 ) -> None:
     info = _positions(ctx, {t.position_id for t in derived})
     one_holder = {p for p, (role, _) in info.items() if Role(role).one_holder}
-    # only one-holder positions can have an overlap: the stored tenures of the others are not read
-    others = [t for t in ctx.store.tenures(position_ids=sorted(one_holder)) if t.person_id not in persons]
+    # Only one-holder positions can have an overlap, and only stored tenures that overlap a
+    # derived one can clash with it (the stored ones do not overlap each other): a store that
+    # can find just those is asked for them, otherwise for every tenure of those positions.
+    find = getattr(ctx.store, "tenures_overlapping", None)
+    if find is not None:
+        spans = [(t.position_id, t.start_ordinal, t.end_ordinal) for t in derived if t.position_id in one_holder]
+        stored = find(spans)
+    else:
+        stored = ctx.store.tenures(position_ids=sorted(one_holder))
+    others = [t for t in stored if t.person_id not in persons]
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a
         src = _source_of(later, rows_by_person, changes_by_person)

@@ -83,14 +83,12 @@ def _batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
 class _Ids:
     """Every id the import's files declare, per entity, in a SQLite file."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        """``create`` False: open the file another ``_Ids`` wrote, to read it."""
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
-        if create:
-            self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
+        self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
         self.repeated: set[str] = set()  # entities with an id declared more than once
 
     def add(self, entity: str, ids: Iterable[str]) -> None:
@@ -200,6 +198,15 @@ class _Overlay:
         redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
         return [*mine, *(t for t in theirs if t.person_id not in redone)]
 
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
+        """``tenures`` of the spans' positions, but from the scratch only those overlapping a
+        span (``EmbeddedStore.tenures_overlapping``): what the overlap check needs."""
+        given = list(spans)
+        mine = self.scratch.tenures_overlapping(given)
+        theirs = self.target.tenures(position_ids=sorted({p for p, _, _ in given}))
+        redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
+        return [*mine, *(t for t in theirs if t.person_id not in redone)]
+
 
 def _layered(
     first: Callable[[list[Any]], dict[Any, Any]], then: Callable[[list[Any]], dict[Any, Any]], ids: Iterable[Any]
@@ -256,20 +263,23 @@ def stream_dataset(
         stager = _Stager(store, staging, log) if staging else None
         aside: _Aside | None = None
         try:
-            _declare_ids(files, ids)
+            if stager and (away := _Aside.wanted(files, report)):  # forked now: it declares its own ids
+                aside = _Aside(away, files, stager, report, chunk_rows, progress)
+            _declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids)
             t = report.lap("ids", started)
             overlay = _Overlay(scratch, reads, ids, lean=dry_run or stager is not None)
             tick = _drained(progress, lambda: aside)
             for entity in ORDER:
+                if aside and entity not in _BEFORE_ASIDE:
+                    aside.release(go=report.ok)  # what its files refer to is in the writer's queue
                 if entity == "persons":  # with their tenure rows and changes
-                    if stager and (away := _Aside.wanted(files, ids, report)):
-                        aside = _Aside(away, ids, stager, report, chunk_rows, progress)
                     _validate_personnel(files, ids, overlay, scratch, report, chunk_rows, tick, stager)
                 elif aside and entity in aside.files:
                     continue
                 elif entity not in PERSONNEL and entity in files:
                     _validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, tick, stager)
             if aside:
+                aside.release(go=report.ok)
                 aside.join(report)
             t = report.lap("validate", t)
             if report.ok and not dry_run:
@@ -344,7 +354,7 @@ def _validate_personnel(
     """Persons with their tenure rows and changes, spilled to disk, then validated in chunks of
     whole persons: a new person is then written with everything of theirs at once (on
     FalkorDB, one bulk command: see ``CypherStore._bulk_work``)."""
-    # a file of its own: the ids file is only read once declared (``_Aside`` reads it meanwhile)
+    # a file of its own, beside the ids file
     db = sqlite3.connect(ids.path.parent / "personnel.sqlite3", isolation_level=None)
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
@@ -500,6 +510,8 @@ def _personnel_batches(scratch: EmbeddedStore, chunk_rows: int) -> Iterator[Batc
 # refer to organizations (validated before) and to their own records only, and what refers to
 # them is optional (a duty's parent: linked when the import settles). Actions are the largest.
 ASIDE = ("duties", "actions")
+# The files the writer receives before any chunk of ``ASIDE``'s: what those refer to.
+_BEFORE_ASIDE = ("organizations", "positions")
 
 
 def _drained(
@@ -520,64 +532,85 @@ def _drained(
 
 class _Aside:
     """Files (``ASIDE``) validated in a forked process while this one validates the others,
-    for a first load written aside (``_Stager``), so validation uses two cores. Its valid chunks
-    go to the same writing process; its report is merged into the load's when it ends.
+    for a first load written aside (``_Stager``), so validation uses two cores. It is forked
+    when the load starts and declares the ids of its files (and of the files they refer to)
+    in an ids file of its own while this process declares the others' (at nation scale each
+    side reads about 20 million rows). It then waits for ``release``: its chunks go to the
+    same writing process, after the organizations they refer to. Its report is merged into
+    the load's when it ends.
 
-    It reads the declared ids (the ids file is no longer written to) and nothing from the
-    scratch store: its records are not kept there (no id of the file repeats, see
-    ``_Overlay.keeps``) and the target holds nothing. An invalid row anywhere fails the load,
-    as it does in one process; the staging graph is then deleted."""
+    It reads nothing from this process's scratch store: what it validated is kept in its own
+    (lean: the records of a file where an id repeats) and the target holds nothing. An
+    invalid row anywhere fails the load, as it does in one process; the staging graph is
+    then deleted, and a load whose first files were invalid does not start it at all."""
 
     @staticmethod
-    def wanted(files: dict[str, Path], ids: _Ids, report: Report) -> dict[str, Path]:
-        """The files to validate aside: those there, of which no id repeats; none when a row so
-        far was invalid, or processes cannot be forked (the process inherits what this one read)."""
+    def wanted(files: dict[str, Path], report: Report) -> dict[str, Path]:
+        """The files to validate aside: those there; none when a file was missing or
+        unreadable, or processes cannot be forked (the process inherits what this one read)."""
         if "fork" not in multiprocessing.get_all_start_methods() or not report.ok:
             return {}
-        return {e: files[e] for e in ASIDE if e in files and e not in ids.repeated}
+        return {e: files[e] for e in ASIDE if e in files}
 
     def __init__(
         self,
         files: dict[str, Path],
-        ids: _Ids,
+        everything: dict[str, Path],
         stager: _Stager,
         report: Report,
         chunk_rows: int,
         progress: Callable[[str, int], None] | None,
     ) -> None:
+        """``files``: those to validate aside; ``everything``: the load's (those they refer to
+        are declared there too)."""
         context: Any = multiprocessing.get_context("fork")
         self.results = context.Queue()
+        self.go_box = context.Queue()
         self.progress_box = context.Queue() if progress else None
         self.files = files
-        args = (files, ids.path, set(ids.repeated), stager.inbox, stager.store.url, report, chunk_rows)
-        self.process = context.Process(target=self._run, args=(*args, self.results, self.progress_box), daemon=True)
+        referred = {col.ref for entity in files for col in FILES[entity] if col.ref}
+        declared = {e: p for e, p in everything.items() if e in files or e in referred}
+        args = (files, declared, stager.inbox, stager.store.url, report, chunk_rows)
+        boxes = (self.go_box, self.results, self.progress_box)
+        self.process = context.Process(target=self._run, args=(*args, *boxes), daemon=True)
         self.process.start()
         self.progress = progress
+        self.released = False
+
+    def release(self, *, go: bool) -> None:
+        """Let the process validate its files (once): ``go`` False (a row so far was invalid)
+        makes it stop instead, with an empty report."""
+        if not self.released:
+            self.go_box.put(go)
+            self.released = True
 
     @staticmethod
     def _run(
         files: dict[str, Path],
-        ids_path: Path,
-        repeated: set[str],
+        declared: dict[str, Path],
         inbox: Any,
         url: str,
         report: Report,
         chunk_rows: int,
+        go_box: Any,
         results: Any,
         progress_box: Any,
     ) -> None:
         try:
+            started = time.perf_counter()
+            part = Report(source=report.source, max_errors=report.max_errors)
             with tempfile.TemporaryDirectory(prefix="rtc-aside-") as tmp:
-                ids = _Ids(ids_path, create=False)
-                ids.repeated = repeated
-                scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=8)
-                overlay = _Overlay(scratch, NothingStored(url), ids, lean=True)  # type: ignore[arg-type]
-                part = Report(source=report.source, max_errors=report.max_errors)
-                sender = _Sender(inbox)
-                tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
-                for entity, path in files.items():
-                    _validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)  # type: ignore[arg-type]
-                scratch.close()
+                ids = _Ids(Path(tmp) / "ids.sqlite3")
+                _declare_ids(declared, ids)
+                part.lap("ids", started)
+                if go_box.get():
+                    scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=8)
+                    overlay = _Overlay(scratch, NothingStored(url), ids, lean=True)  # type: ignore[arg-type]
+                    sender = _Sender(inbox)
+                    tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
+                    for entity, path in files.items():
+                        _validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)  # type: ignore[arg-type]
+                    scratch.close()
                 ids.close()
             results.put(("done", part))
         except BaseException as exc:

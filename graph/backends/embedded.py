@@ -513,6 +513,24 @@ class EmbeddedStore:
             out.extend(index.of_person(person, lo, hi))
         return out
 
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
+        """The stored tenures that overlap one of ``spans`` (a position, and a half-open day
+        range on it), each once. The overlap check of an import asks only this of a large
+        store: SQLite finds them through the position index, and no other tenure of those
+        positions is read or built (at nation scale a chunk's positions hold twice as many
+        tenures as the chunk)."""
+        self._fresh()
+        given = [list(span) for span in spans]
+        columns = ", ".join(f"t.{c.strip()}" for c in _TENURE_COLUMNS.split(","))
+        query = (
+            f"SELECT DISTINCT {columns} FROM json_each(?) AS j JOIN tenures AS t "
+            "ON t.position_id = j.value ->> 0 AND t.start_ord < j.value ->> 2 AND t.end_ord > j.value ->> 1"
+        )
+        rows = []
+        for i in range(0, len(given), 20_000):
+            rows += self._db.execute(query, [json.dumps(given[i : i + 20_000])]).fetchall()
+        return [_tenure(r) for r in dict.fromkeys(rows)]  # a tenure in two chunks of spans: once
+
     def _cold_tenures(self, column: str, keys: list[str], lo: int, hi: int) -> list[Tenure]:
         """The tenures of a few positions (or persons) straight from SQLite, in the index's order:
         by the keys as given, then by start (and person, or position)."""

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from graph.store import StoreError, open_store
+from graph.backends.embedded import EmbeddedStore
+from graph.model import Tenure, to_ordinal
+from graph.store import Batch, StoreError, open_store
 from loaders.generate import generate
 from loaders.load import load_dataset
 
@@ -148,3 +154,66 @@ def test_personnel_by_person_gives_each_persons_rows_changes_and_tenures(tmp_pat
         assert tenures == sorted(store.tenures(person_ids=[person]), key=lambda t: (t.start_ordinal, t.position_id))
     assert sum(len(t) for *_, t in got) == len(every_tenure)
     assert sum(len(c) for _, _, c, _ in got) == store.counts()["changes"] > 0
+
+
+_DAYS = st.integers(min_value=0, max_value=60)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    stored=st.lists(st.tuples(st.sampled_from("ab"), _DAYS, st.integers(1, 20), st.booleans()), max_size=12),
+    spans=st.lists(st.tuples(st.sampled_from("abc"), _DAYS, st.integers(0, 20)), max_size=8),
+)
+def test_tenures_overlapping_finds_exactly_the_stored_ones_a_span_overlaps(
+    tmp_path: Path, stored: list[tuple[str, int, int, bool]], spans: list[tuple[str, int, int]]
+) -> None:
+    """What the overlap check of an import reads (``EmbeddedStore.tenures_overlapping``):
+    half-open ranges, open ends, each tenure once however many spans it overlaps."""
+    store = EmbeddedStore(tmp_path / f"s{uuid.uuid4().hex[:8]}", action_snapshot=False)
+    base = to_ordinal("2020-01-01")
+    day = lambda n: dt.date.fromordinal(base + n).isoformat()  # noqa: E731
+    tenures = [
+        Tenure(
+            id=f"t{i}",
+            person_id=f"p{i}",
+            position_id=pos,
+            start=day(start),
+            end=None if open_ else day(start + length),
+            opened_by="tenure-row",
+            open_kind="tenure",
+        )
+        for i, (pos, start, length, open_) in enumerate(stored)
+    ]
+    store.write(Batch(tenure_persons={t.person_id for t in tenures}, tenures=tenures), log={})
+    given_spans = [(pos, base + lo, base + lo + length) for pos, lo, length in spans]
+    found = store.tenures_overlapping(given_spans)
+    expected = {
+        t.id
+        for t in tenures
+        for pos, lo, hi in given_spans
+        if t.position_id == pos and t.start_ordinal < hi and lo < t.end_ordinal
+    }
+    assert sorted(t.id for t in found) == sorted(expected)
+    assert all(t == next(u for u in tenures if u.id == t.id) for t in found)
+    store.close()
+
+
+def test_tenures_overlapping_at_the_boundaries(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s", action_snapshot=False)
+    held = Tenure(
+        id="t1",
+        person_id="p1",
+        position_id="a",
+        start="2020-01-10",
+        end="2020-01-20",
+        opened_by="tenure-row",
+        open_kind="tenure",
+    )
+    store.write(Batch(tenure_persons={"p1"}, tenures=[held]), log={})
+    b = held.start_ordinal
+    cases = {("a", b - 5, b): [], ("a", b - 5, b + 1): ["t1"], ("a", b + 9, b + 10): ["t1"], ("a", b + 10, b + 11): []}
+    cases[("b", b, b + 5)] = []
+    for span, ids in cases.items():
+        assert [t.id for t in store.tenures_overlapping([span])] == ids, span
+    assert [t.id for t in store.tenures_overlapping(cases)] == ["t1"]  # once, though two spans overlap it
+    store.close()

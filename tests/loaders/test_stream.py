@@ -176,6 +176,25 @@ def test_duties_and_actions_validated_aside_report_their_errors_and_progress(
     assert not [g for g in _graphs(store) if ".staging." in g]
 
 
+def test_a_load_whose_organizations_are_invalid_does_not_validate_actions_aside(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """The process for duties and actions starts with the load (it declares their ids
+    meanwhile) but validates them only once the organizations are valid: here it stops."""
+    folder = tmp_path / "bad"
+    shutil.copytree(tiny_dataset, folder)
+    with (folder / "organizations.csv").open("a", encoding="utf-8") as f:
+        f.write("O-BAD,坏,committee,no-such-level,,,,\n")
+    seen: dict[str, int] = {}
+    store = _falkordb(falkordb_server)
+    report = stream_dataset(store, folder, chunk_rows=150, progress=lambda e, n: seen.update({e: seen.get(e, 0) + n}))
+    assert not report.ok and not report.written
+    assert {e.file for e in report.errors} == {"organizations.csv"}, [str(e) for e in report.errors]
+    assert "actions" not in seen and "actions" not in report.counts and "duties" not in report.counts
+    assert not any(store.counts().values())
+    assert not [g for g in _graphs(store) if ".staging." in g]
+
+
 def test_a_failed_write_aside_applies_nothing(
     falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
