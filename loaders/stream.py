@@ -41,10 +41,14 @@ import gc
 import itertools
 import marshal
 import multiprocessing
+import os
+import pickle
 import queue
+import shutil
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -570,7 +574,7 @@ class _Aside:
         self.files = files
         referred = {col.ref for entity in files for col in FILES[entity] if col.ref}
         declared = {e: p for e, p in everything.items() if e in files or e in referred}
-        args = (files, declared, stager.inbox, stager.store.url, report, chunk_rows)
+        args = (files, declared, stager.inbox, stager.spool, stager.store.url, report, chunk_rows)
         boxes = (self.go_box, self.results, self.progress_box)
         self.process = context.Process(target=self._run, args=(*args, *boxes), daemon=True)
         self.process.start()
@@ -589,6 +593,7 @@ class _Aside:
         files: dict[str, Path],
         declared: dict[str, Path],
         inbox: Any,
+        spool: Path,
         url: str,
         report: Report,
         chunk_rows: int,
@@ -606,7 +611,7 @@ class _Aside:
                 if go_box.get():
                     scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=8)
                     overlay = _Overlay(scratch, NothingStored(url), ids, lean=True)  # type: ignore[arg-type]
-                    sender = _Sender(inbox)
+                    sender = _Sender(inbox, spool)
                     tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
                     for entity, path in files.items():
                         _validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)  # type: ignore[arg-type]
@@ -647,14 +652,34 @@ class _Aside:
 
 
 class _Sender:
-    """``_Stager.send`` for ``_Aside``'s process: into the same queue (the writing process is
-    the parent's child, watched by the parent)."""
+    """``_Stager.send`` for ``_Aside``'s process: into the same queue and spool (the writing
+    process is the parent's child, watched by the parent)."""
 
-    def __init__(self, inbox: Any) -> None:
-        self.inbox = inbox
+    def __init__(self, inbox: Any, spool: Path) -> None:
+        self.inbox, self.spool = inbox, spool
 
     def send(self, entity: str, batch: Batch) -> None:
-        self.inbox.put((entity, batch))
+        self.inbox.put((entity, _spooled(self.spool, batch)))
+
+
+# Chunks validated but not yet written, at most: each waits in a file of the spool, not in
+# memory, so validation runs ahead while the server is the slower side (on the nation, for
+# about five minutes while duties, actions and the first persons went in) and the writer
+# catches up when validation is (the personnel that follows).
+SPOOLED = 32
+
+
+def _spooled(spool: Path, batch: Batch) -> str:
+    """Write ``batch`` to a new file of ``spool``; its path (the writer reads and deletes it)."""
+    path = spool / f"{os.getpid()}-{uuid.uuid4().hex}.pickle"
+    path.write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    return str(path)
+
+
+def _unspooled(path: str) -> Batch:
+    batch: Batch = pickle.loads(Path(path).read_bytes())
+    os.unlink(path)
+    return batch
 
 
 class _Aborted(Exception):
@@ -674,7 +699,8 @@ def _copy_worker(url: str, password: str | None, log: dict[str, Any], inbox: Any
             while (message := inbox.get()) != _DONE:
                 if message == _ABORT:
                     raise _Aborted
-                yield message
+                entity, path = message
+                yield entity, _unspooled(path)
 
         with _gc_paused():
             written = _write_parts(target, parts(), log)
@@ -691,8 +717,9 @@ class _Stager:
     Each valid chunk goes, as the batch validation made of it, to a process of its own that
     writes it into a new staging graph while the next chunk is validated: validation (this
     process) and writing (that one, and the server) run on different cores instead of one
-    after the other, and the scratch store is not read back. The queue holds two chunks at
-    most, so memory stays bounded when writing is the slower. When everything is valid and
+    after the other, and the scratch store is not read back. Up to ``SPOOLED`` chunks wait
+    for the writer, each in a file of a spool directory (the queue carries their paths), so
+    validation runs ahead when writing is the slower side, in bounded memory. When everything is valid and
     written, the staging graph takes the target's place (``CypherStore.adopt``: a rename, if
     the target still holds nothing). An invalid row or a failed write deletes the staging
     graph: the target is left as it was, empty, which is stricter than the sequential copy
@@ -707,7 +734,8 @@ class _Stager:
         # The child opens its own connections and uses none of the parent's.
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self.inbox, self.outbox = context.Queue(maxsize=2), context.Queue()
+        self.spool = Path(tempfile.mkdtemp(prefix="rtc-spool-"))
+        self.inbox, self.outbox = context.Queue(maxsize=SPOOLED), context.Queue()
         self.process = context.Process(
             target=_copy_worker, args=(self.url, password, log, self.inbox, self.outbox), daemon=True
         )
@@ -715,9 +743,10 @@ class _Stager:
         self.adopted = False
 
     def send(self, entity: str, batch: Batch) -> None:
-        while True:  # blocks while the writer is two chunks behind; a dead writer is noticed
+        message = (entity, _spooled(self.spool, batch))
+        while True:  # blocks while the writer is SPOOLED chunks behind; a dead writer is noticed
             try:
-                self.inbox.put((entity, batch), timeout=1)
+                self.inbox.put(message, timeout=1)
                 return
             except queue.Full:
                 if not self.process.is_alive():
@@ -754,6 +783,7 @@ class _Stager:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
+        shutil.rmtree(self.spool, ignore_errors=True)
         if not self.adopted:
             self.store.drop_staging(self.url)
 

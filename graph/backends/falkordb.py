@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import redis
 from falkordb import FalkorDB
 from falkordb.query_result import QueryResult
@@ -270,6 +271,8 @@ def bulk_entities(
 
     if ends is None:
         return head + b"".join(map(row_bytes, rows))
+    if not props:  # relationships without properties (most): their two ids each, packed at once
+        return head + np.array(list(ends), dtype=np.uint64).reshape(-1, 2).tobytes()
     pair = _PAIR.pack
     return head + b"".join(pair(a, b) + row_bytes(row) for row, (a, b) in zip(rows, ends, strict=True))
 

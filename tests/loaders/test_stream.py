@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from graph import cypher
 from graph.store import Batch, Store, StoreError, open_store
+from loaders import stream
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
 from loaders.stream import stream_dataset, wants_streaming
@@ -193,6 +195,27 @@ def test_a_load_whose_organizations_are_invalid_does_not_validate_actions_aside(
     assert "actions" not in seen and "actions" not in report.counts and "duties" not in report.counts
     assert not any(store.counts().values())
     assert not [g for g in _graphs(store) if ".staging." in g]
+
+
+def test_chunks_waiting_for_the_writer_leave_no_file_behind(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load written aside spools its validated chunks to files until the writer takes
+    them: none is left after a load, written or failed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spools = lambda: list(tmp_path.glob("rtc-spool-*"))  # noqa: E731
+    store = _falkordb(falkordb_server)
+    sent: list[str] = []
+    spooled = stream._spooled
+    monkeypatch.setattr(stream, "_spooled", lambda spool, batch: sent.append(spooled(spool, batch)) or sent[-1])
+    assert stream_dataset(store, tiny_dataset, chunk_rows=150).ok
+    assert len(sent) > 10 and not spools()
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, broken)
+    with (broken / "actions.csv").open("a", encoding="utf-8") as f:
+        f.write("A-BAD,2020-01-01,meeting,NO-SUCH-ORG,NO-SUCH-ORG,discipline,\n")
+    assert not stream_dataset(_falkordb(falkordb_server), broken, chunk_rows=150).ok
+    assert not spools()
 
 
 def test_a_failed_write_aside_applies_nothing(
