@@ -103,8 +103,7 @@ def _read_csv_stream(path: Path) -> tuple[list[str], Iterator[Row]]:
     return _csv_rows(_guarded(fh))
 
 
-def _csv_rows(source: Iterator[str] | io.StringIO) -> tuple[list[str], Iterator[Row]]:
-    reader = csv.reader(source, strict=True)
+def _csv_header(reader: Iterator[list[str]]) -> list[str]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -113,6 +112,12 @@ def _csv_rows(source: Iterator[str] | io.StringIO) -> tuple[list[str], Iterator[
         raise FileProblem("malformed-csv", f"header row is not valid CSV: {exc}", row=1) from None
     if not any(header):
         raise FileProblem("empty-file", "the header row is blank", row=1)
+    return header
+
+
+def _csv_rows(source: Iterator[str] | io.StringIO) -> tuple[list[str], Iterator[Row]]:
+    reader = csv.reader(source, strict=True)
+    header = _csv_header(reader)
 
     def rows() -> Iterator[Row]:
         while True:
@@ -150,12 +155,7 @@ def read_column(path: Path, names: Iterable[str]) -> Iterator[str]:
             yield from (text for _, row in rows if (text := str(row.get(key) or "").strip()))
         return
     reader = csv.reader(_guarded(path.open(encoding=_sniff(path), newline="")), strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise FileProblem("empty-file", "the file has no header row") from None
-    except csv.Error as exc:
-        raise FileProblem("malformed-csv", f"header row is not valid CSV: {exc}", row=1) from None
+    header = _csv_header(reader)
     index = next((i for i, h in enumerate(header) if h in wanted), None)
     if index is None:
         return
