@@ -546,7 +546,8 @@ class _Aside:
     It reads nothing from this process's scratch store: what it validated is kept in its own
     (lean: the records of a file where an id repeats) and the target holds nothing. An
     invalid row anywhere fails the load, as it does in one process; the staging graph is
-    then deleted, and a load whose first files were invalid does not start it at all."""
+    then deleted, and when the files validated before its own (``_BEFORE_ASIDE``) were
+    invalid, it does not validate its own at all."""
 
     @staticmethod
     def wanted(files: dict[str, Path], report: Report) -> dict[str, Path]:
@@ -663,9 +664,9 @@ class _Sender:
 
 
 # Chunks validated but not yet written, at most: each waits in a file of the spool, not in
-# memory, so validation runs ahead while the server is the slower side (on the nation, for
-# about five minutes while duties, actions and the first persons went in) and the writer
-# catches up when validation is (the personnel that follows).
+# memory, so validation runs ahead while the server is the slower side (on the nation, while
+# duties, actions and the first persons go in: the 32 filled up there, 479 MB of files at
+# most) and the writer catches up when validation is (the personnel that follows).
 SPOOLED = 32
 
 
