@@ -283,8 +283,8 @@ def bulk_entities(
 # command of a large load. With room for 4,194,304 nodes, 40 bulk commands of 200,000 nodes
 # and as many relationships took 8.2 s instead of 22.5 s, at about the same server memory
 # (1.11 and 1.19 GB; ``python -m bench.bulk_growth``); an empty graph's matrices take no more
-# memory either (docs/performance.md, "The nation, a sixth time"). A load-time setting only: a server started elsewhere needs it on its command
-# line (README, "FalkorDB for a large load").
+# memory either (docs/performance.md, "The nation, a sixth time"). A load-time setting only:
+# a server started elsewhere needs it on its command line (README, "FalkorDB for a large load").
 NODE_BUFFER = 4_194_304
 # A server keeping less room than this gets a warning from a streamed load (``load_advice``).
 NODE_BUFFER_ADVISED = 1_048_576
