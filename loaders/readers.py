@@ -98,9 +98,13 @@ def _guarded(fh: io.TextIOBase) -> Iterator[str]:
         ) from None
 
 
+def _csv_lines(path: Path) -> Iterator[str]:
+    """A CSV file's lines, streamed in the encoding of its first megabyte."""
+    return _guarded(path.open(encoding=_sniff(path), newline=""))
+
+
 def _read_csv_stream(path: Path) -> tuple[list[str], Iterator[Row]]:
-    fh = path.open(encoding=_sniff(path), newline="")
-    return _csv_rows(_guarded(fh))
+    return _csv_rows(_csv_lines(path))
 
 
 def _csv_header(reader: Iterator[list[str]]) -> list[str]:
@@ -154,7 +158,7 @@ def read_column(path: Path, names: Iterable[str]) -> Iterator[str]:
         if key is not None:
             yield from (text for _, row in rows if (text := str(row.get(key) or "").strip()))
         return
-    reader = csv.reader(_guarded(path.open(encoding=_sniff(path), newline="")), strict=True)
+    reader = csv.reader(_csv_lines(path), strict=True)
     header = _csv_header(reader)
     index = next((i for i, h in enumerate(header) if h in wanted), None)
     if index is None:

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.backends.embedded import EmbeddedStore
-from graph.model import Organization, Position, Tenure
+from graph.model import Organization, Tenure
 from graph.store import Batch, Store, StoreError, open_store
 from loaders.load import (
     MAX_ERRORS,
@@ -178,36 +178,17 @@ class _Overlay:
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())
 
-    def get_positions(
-        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
-    ) -> dict[str, Position]:
-        if org_ids is not None:
-            raise NotImplementedError("prepare() reads positions by id only")
-        return _layered(self.scratch.get_positions, self.target.get_positions, ids or ())
-
     def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
         return _layered(self.scratch.position_roles, functools.partial(position_roles, self.target), ids)
 
-    def tenures(
-        self,
-        *,
-        person_ids: Iterable[str] | None = None,
-        position_ids: Iterable[str] | None = None,
-        overlapping: tuple[int, int] | None = None,
-    ) -> list[Tenure]:
-        positions = list(position_ids or ())
-        mine = self.scratch.tenures(position_ids=positions, overlapping=overlapping)
-        theirs = self.target.tenures(position_ids=positions, overlapping=overlapping)
-        # A person whose tenures this import derived again has them in the scratch only.
-        redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
-        return [*mine, *(t for t in theirs if t.person_id not in redone)]
-
     def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
-        """``tenures`` of the spans' positions, but from the scratch only those overlapping a
-        span (``EmbeddedStore.tenures_overlapping``): what the overlap check needs."""
+        """The stored tenures the overlap check needs: from the scratch those overlapping a
+        span (``EmbeddedStore.tenures_overlapping``), from the target every tenure of the
+        spans' positions (``_check_overlaps`` reads nothing else of tenures)."""
         given = list(spans)
         mine = self.scratch.tenures_overlapping(given)
         theirs = self.target.tenures(position_ids=sorted({p for p, _, _ in given}))
+        # A person whose tenures this import derived again has them in the scratch only.
         redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
         return [*mine, *(t for t in theirs if t.person_id not in redone)]
 
