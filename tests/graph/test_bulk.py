@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from graph import cypher
-from graph.backends.cypher import BatchFailed, CypherStore
+from graph.backends.cypher import BatchFailed, CypherStore, _CreatedIds
 from graph.backends.falkordb import NODE_BUFFER
 from graph.store import open_store
 from loaders.load import load_dataset
@@ -135,6 +135,43 @@ def test_a_streamed_load_goes_in_bulk_part_after_part(
     assert report.ok and report.written
     assert set(statements) == {"personnel"} and len(calls) > 20
     assert fingerprint(store) == by_statements
+
+
+def test_a_streamed_load_finds_the_organizations_and_positions_it_wrote_without_asking(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, by_statements: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Later parts refer to the organizations and positions of earlier ones: the store knows
+    their ids from its own bulk commands and asks the server for the others only."""
+    store = _fresh(falkordb_server)
+    asked: list[str] = []
+    real = store._internal_ids
+    monkeypatch.setattr(store, "_internal_ids", lambda entity, keys: asked.append(entity) or real(entity, keys))
+    assert stream_dataset(store, tiny_dataset, chunk_rows=300, stage=False).ok
+    assert fingerprint(store) == by_statements
+    assert "persons" in asked and not {"organizations", "positions"} & set(asked)
+
+
+def test_ids_of_created_nodes_are_found_byte_for_byte() -> None:
+    known = _CreatedIds()
+    known.add("Organization", {"甲-1": 7, "A": 3, "AB": 4})
+    known.add("Organization", {"ABC": 9})
+    known.add("Case", {"C1": 1})  # not a label kept
+    found = known.find("Organization", ["A", "AB", "ABC", "ABCD", "甲-1", "甲", ""])
+    assert found == {"A": 3, "AB": 4, "ABC": 9, "甲-1": 7}
+    assert known.find("Case", ["C1"]) == {} and known.find("Position", ["A"]) == {}
+    for n in range(2 * _CreatedIds.MERGE_ABOVE):  # merged into one sorted segment now and then
+        known.add("Position", {f"P{n:03d}": 100 + n, f"Q{n}": 200 + n})
+    assert len(known.segments["Position"]) <= _CreatedIds.MERGE_ABOVE
+    wanted = [f"P{n:03d}" for n in range(2 * _CreatedIds.MERGE_ABOVE)] + ["Q3", "Q03", "P"]
+    assert known.find("Position", wanted) == {**{f"P{n:03d}": 100 + n for n in range(16)}, "Q3": 203}
+    known.add("Position", {"W" * (_CreatedIds.WIDEST + 1): 1})  # too wide: the label is not kept
+    assert known.find("Position", ["P001"]) == {}
+    known.add("Position", {"P001": 101})
+    assert known.find("Position", ["P001"]) == {}
+    known.clear()
+    assert known.find("Organization", ["A"]) == {}
+    known.add("Position", {"P001": 101})
+    assert known.find("Position", ["P001"]) == {"P001": 101}
 
 
 def test_a_first_load_written_aside_goes_in_bulk(

@@ -24,3 +24,26 @@ def test_default_rank_and_labels() -> None:
     assert default_rank(Level.village, Role.staff) == 10
     assert Level.parse("乡镇") is Level.township and Level.township.zh == "乡镇"
     assert not Role.staff.one_holder and Role.discipline_secretary.one_holder
+
+
+def test_a_tenure_made_again_from_its_values_is_the_same_tenure() -> None:
+    """``tenure_from_values`` skips validation (the values come from a tenure): the result
+    must behave as the validated one does, frozen, hashable, copyable and pickled."""
+    import pickle
+
+    from pydantic import ValidationError
+
+    from graph.model import Tenure, tenure_from_values, tenure_values
+
+    tenure = Tenure(
+        id="U1|P1|2015-01", person_id="U1", position_id="P1", start="2015-01", end=None,
+        opened_by="X1", open_kind="appoint",
+    )  # fmt: skip
+    again = tenure_from_values(tenure_values(tenure))
+    assert again == tenure and hash(again) == hash(tenure) and again.model_dump() == tenure.model_dump()
+    assert (again.start_ordinal, again.end_ordinal) == (tenure.start_ordinal, tenure.end_ordinal)
+    assert again.model_fields_set == tenure.model_fields_set | {"end", "closed_by", "close_kind"}
+    assert again.model_copy(update={"end": "2016"}).end == "2016" and again.end is None
+    assert pickle.loads(pickle.dumps(tenure)) == tenure
+    with pytest.raises(ValidationError):
+        again.end = "2016"  # type: ignore[misc]

@@ -218,6 +218,31 @@ def test_chunks_waiting_for_the_writer_leave_no_file_behind(
     assert not spools()
 
 
+def test_a_spooled_chunk_comes_back_as_it_was_sent(tmp_path: Path) -> None:
+    """In marshal's format, the tenures as their values; as a pickle when a value is of a type
+    marshal refuses (a subclass of str, a date)."""
+    from datetime import date
+
+    from graph.model import ChangeKind, Tenure
+
+    tenure = Tenure(
+        id="U1|P1|2015-01-01", person_id="U1", position_id="P1", start="2015-01-01", end="2016-03-01",
+        opened_by="X1", open_kind="appoint", closed_by="X2", close_kind="remove",
+    )  # fmt: skip
+    rows = {"persons": [{"id": "U1", "name": "张三", "props": {"a": [1, None]}, "_src": ("persons.csv", 2)}]}
+    plain = Batch(rows=rows, tenure_rows=[{"person_id": "U1", "end": None}], tenure_persons={"U1"}, tenures=[tenure])
+    odd_rows = {"changes": [{"id": "X1", "kind": ChangeKind.appoint, "date": date(2015, 1, 1)}]}
+    odd = Batch(rows=odd_rows, settles_import=False)
+    for batch, format_ in ((plain, b"M"), (odd, b"P")):
+        path = stream._spooled(tmp_path, batch)
+        assert Path(path).read_bytes()[:1] == format_
+        back = stream._unspooled(path)
+        assert back == batch and not Path(path).exists()
+    back_tenure = stream._unspooled(stream._spooled(tmp_path, plain)).tenures[0]
+    assert back_tenure.model_dump() == tenure.model_dump() and back_tenure.end_ordinal == tenure.end_ordinal
+    assert back.rows["changes"][0]["kind"] is ChangeKind.appoint
+
+
 def test_a_failed_write_aside_applies_nothing(
     falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
