@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from operator import itemgetter, methodcaller
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +42,7 @@ from graph.store import ActionTable, Batch, OrgContext, StoreError, counts_matri
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TUPLE_FIELDS = set(cypher.LISTS)
+_get_id = itemgetter("id")
 # One unit of an import's writes: what it is, its rows, and a function run in the caller's
 # thread that does the client's share (encoding) and returns what the sender thread runs.
 _Work = tuple[str, int, Callable[[], Callable[[], None]]]
@@ -444,7 +446,11 @@ class CypherStore:
         wanted: dict[str, set[Any]] = {}
         required: dict[str, set[Any]] = {}
         for entity, _, prop, other, _ in cypher.RELATIONSHIPS:
-            refs = {o for row in rows[entity] for o in _others(row, prop)}
+            if prop in _TUPLE_FIELDS:
+                refs = {o for row in rows[entity] for o in _others(row, prop)}
+            else:  # one id or none (_others, without a list a row)
+                refs = set(map(methodcaller("get", prop), rows[entity]))
+                refs.difference_update((None, ""))
             wanted.setdefault(other, set()).update(refs)
             if prop in cypher.MANDATORY:
                 required.setdefault(other, set()).update(refs)
@@ -537,13 +543,16 @@ class CypherStore:
                 if held_here:
                     blocks.append(held_block(held_here))
                     edges += len(held_here)
+            own: np.ndarray | None = None  # the chunk's own ids, once (an action has three such ends)
             for owner, rel, prop, other, direction in cypher.RELATIONSHIPS:
                 if owner == entity and prop in cypher.MANDATORY:
-                    mine, theirs = ids[label], ids[other]
-                    ends = [(mine[r["id"]], theirs[r[prop]]) for r in converted]
-                    ends = ends if direction == "out" else [(b, a) for a, b in ends]
-                    blocks.append(block(rel, [], [{}] * len(ends), ends))
-                    edges += len(ends)
+                    n = len(converted)
+                    if own is None:
+                        own = np.fromiter(map(ids[label].__getitem__, map(_get_id, converted)), np.uint64, n)
+                    theirs = np.fromiter(map(ids[other].__getitem__, map(itemgetter(prop), converted)), np.uint64, n)
+                    ends = np.column_stack((own, theirs) if direction == "out" else (theirs, own))
+                    blocks.append(block(rel, [], [{}] * n, ends))
+                    edges += n
             return len(converted), edges, [block(label, props, converted)], blocks
 
         def optional(entity: str, rel: str, prop: str, other: str, direction: str) -> Iterator[_BulkCommand]:

@@ -94,7 +94,11 @@ class FalkorTransport:
                 lock.release()
 
     def bulk_block(
-        self, name: str, props: list[str], rows: Iterable[dict[str, Any]], ends: Iterable[tuple[int, int]] | None = None
+        self,
+        name: str,
+        props: list[str],
+        rows: Iterable[dict[str, Any]],
+        ends: Iterable[tuple[int, int]] | np.ndarray | None = None,
     ) -> bytes:
         return bulk_entities(name, props, rows, ends)
 
@@ -253,9 +257,13 @@ def _bulk_value(v: Any) -> bytes:
 
 
 def bulk_entities(
-    name: str, props: list[str], rows: Iterable[dict[str, Any]], ends: Iterable[tuple[int, int]] | None = None
+    name: str,
+    props: list[str],
+    rows: Iterable[dict[str, Any]],
+    ends: Iterable[tuple[int, int]] | np.ndarray | None = None,
 ) -> bytes:
-    """The binary block of one label's nodes (``ends`` None) or one type's relationships."""
+    """The binary block of one label's nodes (``ends`` None) or one type's relationships
+    (``ends``: their pairs of internal ids, or an array of them, one pair a row)."""
     head = name.encode() + b"\x00" + struct.pack("=I", len(props)) + b"".join(p.encode() + b"\x00" for p in props)
     value = _bulk_value
 
@@ -272,7 +280,8 @@ def bulk_entities(
     if ends is None:
         return head + b"".join(map(row_bytes, rows))
     if not props:  # relationships without properties (most): their two ids each, packed at once
-        return head + np.array(list(ends), dtype=np.uint64).reshape(-1, 2).tobytes()
+        pairs = ends if isinstance(ends, np.ndarray) else list(ends)
+        return head + np.asarray(pairs, dtype=np.uint64).reshape(-1, 2).tobytes()
     pair = _PAIR.pack
     return head + b"".join(pair(a, b) + row_bytes(row) for row, (a, b) in zip(rows, ends, strict=True))
 
