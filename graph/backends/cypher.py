@@ -95,11 +95,12 @@ class _CreatedIds:
     """The internal ids of the nodes this store's bulk commands created, for the labels that
     ``REMEMBERED`` names, kept compactly (sorted arrays of the UTF-8 ids, a segment per
     import, merged now and then): a bulk import finds the other end of a relationship here
-    before it asks the server. A streamed nation's parts asked for about 13 million ids
-    (every action refers to three organizations, every tenure to a position), each about 7 us
-    of the server's and the writer's time; the 2.3 million organizations and positions take
-    about 60 MB here. The store forgets them when another client may have changed the graph
-    (``clear``), and an id is taken from here only when its key is here, byte for byte."""
+    before it asks the server. Every action refers to three organizations and every tenure
+    to a position: a streamed load of three provinces asked the server 223 times for up to
+    5,000 of those ids (6.8 s of the writing process's time; the server's CPU, about 4 us an
+    id). The nation's 2.3 million organizations and positions take about 60 MB here. The store forgets them when another
+    client may have changed the graph (the node count is not what this store left: ``clear``),
+    and an id is taken from here only when its key is here, byte for byte."""
 
     REMEMBERED = ("Organization", "Position")
     MERGE_ABOVE = 8  # segments of a label, before they are merged into one
@@ -155,6 +156,11 @@ class CypherStore:
         self._dense_count = -1  # the graph's node count after this store's last bulk import
         self._created = _CreatedIds()  # valid while the node count is _dense_count
         self._creating: dict[str, dict[Any, int]] = {}  # the bulk import's new nodes, until it is done
+        # The extremes of the tenures' dates and the actions' since the graph was empty, while
+        # every node in it came from this store's bulk imports (None: not known). A first load
+        # then settles without DATE_RANGE, a scan of every tenure and action (on the nation,
+        # about a minute of the server's alone as the load ended).
+        self._span: list[int] | None = None
         self._relink = False  # a part of a streamed import left an optional reference unlinked
         # Organizations and positions read by id, kept until an import starts or finishes
         # (checked at most every RECHECK_SECONDS, as the embedded store does): the busiest
@@ -354,6 +360,7 @@ class CypherStore:
         work = self._bulk_work(batch, personnel) if hasattr(self.transport, "bulk") and not stored else None
         bulk = work is not None
         if work is None:
+            self._span = None  # statements may replace tenures: the range is the server's to compute
             work = self._statement_work(self._steps(batch, personnel))
         # One sender thread applies the batches in order while this thread prepares the next one
         # (the client's share of a bulk write is as large as the server's).
@@ -393,7 +400,7 @@ class CypherStore:
         if unfinished:
             self.transport.write(cypher.MARK_FAILED, {"seq": seq})
         if batch.settles_import:  # an aggregate over every tenure: once per import, not per part
-            span = self._compute_date_range()
+            span = self._compute_date_range(self._span)
             if span is not None:
                 self.transport.write(cypher.SET_DATE_RANGE, {"lo": span[0], "hi": span[1]})
         self.transport.write(cypher.FINISH_IMPORT, {"seq": seq, "status": "done", "log": _encode(log)})
@@ -428,6 +435,7 @@ class CypherStore:
         count = read(cypher.NODE_COUNT)[0][0]
         if count != self._dense_count:  # not what this store left: look for holes (a scan)
             self._created.clear()
+            self._span = [] if count == 1 else None  # an empty graph but for this import's log node
             count, highest = read(cypher.BULK_STATE)[0]
             if count != highest + 1:
                 return None
@@ -439,6 +447,8 @@ class CypherStore:
             ids[cypher.LABELS[entity]] = dict(zip(keys, range(next_id, next_id + len(keys)), strict=True))
             next_id += len(keys)
         self._creating = {label: dict(ids[label]) for label in _CreatedIds.REMEMBERED if label in ids}
+        if self._span is not None:  # every tenure and action is new here: the range only widens
+            self._span = _widened(self._span, batch.tenures, rows["actions"])
         new_persons = {r["id"] for r in rows["persons"]}
         people = sorted(({t.person_id for t in batch.tenures} | set(batch.tenure_persons)) - new_persons)
         if people and read(cypher.count("Person"))[0][0] and read(cypher.HELD_OF_PERSONS, {"ids": people})[0][0]:
@@ -637,9 +647,13 @@ class CypherStore:
             return int(kept[0][0]), int(kept[0][1])
         return self._compute_date_range()
 
-    def _compute_date_range(self) -> tuple[int, int] | None:
-        row = self.transport.read(cypher.DATE_RANGE, {"open": OPEN_END})
-        values = [v for v in (row[0] if row else []) if v is not None]
+    def _compute_date_range(self, known: list[int] | None = None) -> tuple[int, int] | None:
+        """The data's date range; ``known``: the extremes of the tenures and actions, when the
+        caller knows them (``_span``), instead of DATE_RANGE's scan."""
+        if known is None:
+            row = self.transport.read(cypher.DATE_RANGE, {"open": OPEN_END})
+            known = [v for v in (row[0] if row else []) if v is not None]
+        values = list(known)
         for dates in self.transport.read(cypher.CASE_DATES):
             values.extend(to_ordinal(d) for d in dates if d)  # one row: the extremes
         return (min(values), max(values)) if values else None
@@ -856,6 +870,21 @@ def _unpack(entity: str, person: str, text: str | None) -> list[dict[str, Any]]:
 def _tenure_props(t: Tenure) -> dict[str, Any]:
     """A derived tenure as the properties of its HELD relationship (and its position's id)."""
     return {**{f: getattr(t, f) for f in Tenure.model_fields}, "start_ord": t.start_ordinal, "end_ord": t.end_ordinal}
+
+
+def _widened(span: list[int], tenures: list[Tenure], actions: Sequence[dict[str, Any]]) -> list[int]:
+    """``span`` (empty, or its lowest and highest ordinal) with what DATE_RANGE reads of these
+    tenures and actions: the starts, the ends (not open), the actions' dates. Dates of any
+    precision sort as their first day does, so the extremes of the text are the extremes."""
+    values = list(span)
+    if tenures:
+        starts = [t.start_ordinal for t in tenures]
+        ends = [t.end_ordinal for t in tenures if t.end_ordinal < OPEN_END]
+        values += [min(starts), max(starts), *([max(ends)] if ends else [])]
+    dates = [a["date"] for a in actions if a.get("date")]
+    if dates:
+        values += [to_ordinal(min(dates)), to_ordinal(max(dates))]
+    return [min(values), max(values)] if values else []
 
 
 def _others(row: dict[str, Any], prop: str) -> list[Any]:

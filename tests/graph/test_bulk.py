@@ -3,6 +3,7 @@ and a bulk load that fails part-way is completed by loading again."""
 
 from __future__ import annotations
 
+import csv
 import json
 import uuid
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from graph import cypher
 from graph.backends.cypher import BatchFailed, CypherStore, _CreatedIds
 from graph.backends.falkordb import NODE_BUFFER
+from graph.model import to_ordinal
 from graph.store import open_store
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset
@@ -149,6 +151,47 @@ def test_a_streamed_load_finds_the_organizations_and_positions_it_wrote_without_
     assert stream_dataset(store, tiny_dataset, chunk_rows=300, stage=False).ok
     assert fingerprint(store) == by_statements
     assert "persons" in asked and not {"organizations", "positions"} & set(asked)
+
+
+def test_a_first_load_settles_its_date_range_without_a_scan(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into an empty graph, every tenure and action goes in bulk: the store widens the range
+    as the parts go (``CypherStore._span``) and does not scan them as the import settles,
+    nor as it adds more. Another client's import (a store that did not see the graph empty)
+    asks the server. Each time, the range kept is what the server computes."""
+    store = _fresh(falkordb_server)
+    asked: list[str] = []
+
+    def watched(target: CypherStore) -> None:
+        real = target.transport.read
+        spy = lambda query, params=None: asked.append(query) or real(query, params)  # noqa: E731
+        monkeypatch.setattr(target.transport, "read", spy)
+
+    def kept() -> tuple[int, int]:
+        lo, hi = store.transport.read(cypher.GET_DATE_RANGE)[0]
+        assert (lo, hi) == store._compute_date_range()  # DATE_RANGE's scan
+        return lo, hi
+
+    watched(store)
+    assert stream_dataset(store, tiny_dataset, chunk_rows=300, stage=False).ok
+    assert cypher.DATE_RANGE not in asked
+    kept()
+    with (tiny_dataset / "actions.csv").open(encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    later = ((store, "1990-02-01", "2099-12-31"), (open_store(store.url), "1989-07-01", "2100-06-30"))
+    for n, (target, early, late) in enumerate(later):
+        more = tmp_path / f"more{n}"
+        more.mkdir()
+        with (more / "actions.csv").open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(first))
+            writer.writeheader()
+            writer.writerows([{**first, "id": f"A-{day}", "date": day} for day in (late, early)])
+        watched(target)  # type: ignore[arg-type]
+        asked.clear()
+        assert load_dataset(target, more).ok
+        assert (cypher.DATE_RANGE in asked) == (target is not store)
+        assert kept() == (to_ordinal(early), to_ordinal(late))
 
 
 def test_ids_of_created_nodes_are_found_byte_for_byte() -> None:
