@@ -98,9 +98,10 @@ class _CreatedIds:
     before it asks the server. Every action refers to three organizations and every tenure
     to a position: a streamed load of three provinces asked the server 223 times for up to
     5,000 of those ids (6.8 s of the writing process's time; the server's CPU, about 4 us an
-    id). The nation's 2.3 million organizations and positions take about 60 MB here. The store forgets them when another
-    client may have changed the graph (the node count is not what this store left: ``clear``),
-    and an id is taken from here only when its key is here, byte for byte."""
+    id). The nation's 2.3 million organizations and positions take 62 MB here. The store
+    forgets them when another client may have changed the graph (the node count is not what
+    this store left: ``clear``), and an id is taken from here only when its key is here,
+    byte for byte."""
 
     REMEMBERED = ("Organization", "Position")
     MERGE_ABOVE = 8  # segments of a label, before they are merged into one
@@ -159,7 +160,7 @@ class CypherStore:
         # The extremes of the tenures' dates and the actions' since the graph was empty, while
         # every node in it came from this store's bulk imports (None: not known). A first load
         # then settles without DATE_RANGE, a scan of every tenure and action (on the nation,
-        # about a minute of the server's alone as the load ended).
+        # the last 30 s of the load, the server working alone).
         self._span: list[int] | None = None
         self._relink = False  # a part of a streamed import left an optional reference unlinked
         # Organizations and positions read by id, kept until an import starts or finishes
