@@ -336,7 +336,6 @@ class Tenure(BaseModel):
 
 
 _TENURE_FIELDS = tuple(Tenure.model_fields)
-_TENURE_FIELD_SET = frozenset(_TENURE_FIELDS)
 # A tenure's field values, in field order (``tenure_from_values`` makes it again).
 tenure_values: Callable[[Tenure], tuple[Any, ...]] = operator.attrgetter(*_TENURE_FIELDS)
 
@@ -348,7 +347,7 @@ def tenure_from_values(values: Sequence[Any]) -> Tenure:
     of its cost (3.7 us): the values are complete and in field order."""
     tenure = Tenure.__new__(Tenure)
     object.__setattr__(tenure, "__dict__", dict(zip(_TENURE_FIELDS, values, strict=True)))
-    object.__setattr__(tenure, "__pydantic_fields_set__", set(_TENURE_FIELD_SET))
+    object.__setattr__(tenure, "__pydantic_fields_set__", set(_TENURE_FIELDS))
     object.__setattr__(tenure, "__pydantic_extra__", None)
     object.__setattr__(tenure, "__pydantic_private__", None)
     return tenure

@@ -652,7 +652,8 @@ class _Sender:
 # duties, actions and the first persons go in) and the writer catches up when validation is
 # (the personnel that follows). With 32, the nation filled them (479 MB of files) and the
 # validating process then waited for 3 of the load's 21 minutes, while it was the slower side
-# at the end: 96 chunks take up to about 1.7 GB of the temporary directory.
+# at the end; with 96, the nation's spool held 1.2-1.4 GB at most (docs/performance.md,
+# "The nation, a seventh time"), and the validating process did not wait.
 SPOOLED = 96
 
 
@@ -728,11 +729,11 @@ class _Stager:
     process) and writing (that one, and the server) run on different cores instead of one
     after the other, and the scratch store is not read back. Up to ``SPOOLED`` chunks wait
     for the writer, each in a file of a spool directory (the queue carries their paths), so
-    validation runs ahead when writing is the slower side, in bounded memory. When everything is valid and
-    written, the staging graph takes the target's place (``CypherStore.adopt``: a rename, if
-    the target still holds nothing). An invalid row or a failed write deletes the staging
-    graph: the target is left as it was, empty, which is stricter than the sequential copy
-    (whose rerun completes a failed one).
+    validation runs ahead when writing is the slower side, in bounded memory. When
+    everything is valid and written, the staging graph takes the target's place
+    (``CypherStore.adopt``: a rename, if the target still holds nothing). An invalid row or
+    a failed write deletes the staging graph: the target is left as it was, empty, which is
+    stricter than the sequential copy (whose rerun completes a failed one).
     """
 
     def __init__(self, store: Any, staging: tuple[str, str | None], log: dict[str, Any]) -> None:
