@@ -237,7 +237,7 @@ def show_falkordb(r: dict[str, Any]) -> None:
                 r["stream_load_s"] <= 1200 if nation else None,
             ),
             (
-                "  loader peak RSS (validating + writing process)",
+                "  loader peak RSS (its processes at once; each one's peak)",
                 f"{r['stream_rss_gb']:.2f} GB ({' + '.join(f'{g:.2f}' for g in r.get('stream_rss_parts_gb', []))})",
                 "<= 1 GB (nation)",
                 r["stream_rss_gb"] <= 1 if nation else None,

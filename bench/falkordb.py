@@ -179,9 +179,9 @@ def run_falkordb(preset: str, samples: int, batch: int = 5000) -> dict[str, Any]
         out.update(
             rows=streamed["rows"],
             stream_load_s=streamed["load_s"],
-            # the validating process and the writing one (a first load is written aside), added
-            stream_rss_gb=streamed["peak_rss_gb"] + streamed["children_peak_rss_gb"],
-            stream_rss_parts_gb=[streamed["peak_rss_gb"], streamed["children_peak_rss_gb"]],
+            # the highest sum of its processes' RSS (bench.load_job._TreeRss), and each one's peak
+            stream_rss_gb=streamed["tree_peak_rss_gb"],
+            stream_rss_parts_gb=streamed["process_peaks_rss_gb"],
             stream_rows_per_s=streamed["rows"] / streamed["load_s"],
             stream_phases_s=streamed["phases"],
         )

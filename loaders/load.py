@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -146,6 +146,9 @@ def find_files(folder: Path, report: Report) -> dict[str, Path]:
 
 
 RawRows = dict[str, list[tuple[Source, dict[str, Any]]]]
+# What ``prepare`` reads: each file's rows, read once, first to last (a streamed load's chunk
+# makes each row a dict only as it is read: ``loaders.stream``).
+Rows = Mapping[str, Iterable[tuple[Source, dict[str, Any]]]]
 
 
 def read_folder(folder: Path, report: Report) -> RawRows:
@@ -344,14 +347,16 @@ class _Context:
         return found | (set(missing) & cached)
 
 
-def prepare(store: Store, tables: RawRows, report: Report, progress: Callable[[str, int], None] | None = None) -> Batch:
-    """Validate raw rows against each other and the store; return the batch to write."""
+def prepare(store: Store, tables: Rows, report: Report, progress: Callable[[str, int], None] | None = None) -> Batch:
+    """Validate raw rows against each other and the store; return the batch to write. Each
+    file's rows are read once, first to last."""
     started = time.perf_counter()
     records: dict[str, dict[str, dict[str, Any]]] = {}
     tenure_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for entity in ORDER:
+        read = 0
         for src, raw in tables.get(entity, ()):
-            report.count(entity, "read")
+            read += 1
             rec = parse_row(entity, src, raw, report)
             if rec is None:
                 continue
@@ -359,8 +364,10 @@ def prepare(store: Store, tables: RawRows, report: Report, progress: Callable[[s
                 _add_tenure_row(rec, tenure_rows, report)
             else:
                 _add_record(entity, rec, records.setdefault(entity, {}), report)
+        if read:
+            report.count(entity, "read", read)
         if progress:
-            progress(entity, len(tables.get(entity, ())))
+            progress(entity, read)
     t = report.lap("parse", started)
     ctx = _Context(store, records)
     _check_references(ctx, tenure_rows, report)

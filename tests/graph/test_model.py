@@ -44,6 +44,10 @@ def test_a_tenure_made_again_from_its_values_is_the_same_tenure() -> None:
     assert (again.start_ordinal, again.end_ordinal) == (tenure.start_ordinal, tenure.end_ordinal)
     assert again.model_fields_set == tenure.model_fields_set | {"end", "closed_by", "close_kind"}
     assert again.model_copy(update={"end": "2016"}).end == "2016" and again.end is None
+    # every tenure made again shares one fields set: a copy that adds to its own leaves it
+    other = tenure_from_values(tenure_values(tenure.model_copy(update={"id": "U1|P1|2016-01"})))
+    assert again.model_copy(update={"extra_field": 1}).model_fields_set >= {"extra_field"}
+    assert "extra_field" not in other.model_fields_set | again.model_fields_set
     assert pickle.loads(pickle.dumps(tenure)) == tenure
     with pytest.raises(ValidationError):
         again.end = "2016"  # type: ignore[misc]

@@ -111,6 +111,28 @@ def test_streamed_reading_finds_a_bad_byte_where_it_is(tmp_path: Path) -> None:
     assert [r for _, r in read_rows(tmp_path / "gb.csv", stream=True)[1]] == [{"id": "p1", "name": "张伟"}]
 
 
+@pytest.mark.parametrize("file", ["positions", "changes"])
+def test_a_malformed_row_in_a_later_chunk_is_reported_where_it_is_and_applies_nothing(
+    tiny_dataset: Path, tmp_path: Path, file: str
+) -> None:
+    """A chunk is read as it is validated: a row that cannot be read, after chunks were
+    validated, fails the load with its place, and nothing is written; the chunks before it
+    are counted as read."""
+    folder = tmp_path / "bad"
+    shutil.copytree(tiny_dataset, folder)
+    path = folder / f"{file}.csv"
+    lines = path.read_bytes().splitlines(keepends=True)
+    k = len(lines) - 3  # the bad row is line k + 1 of the file, well after the first chunk
+    path.write_bytes(b"".join(lines[:k]) + b"X\n" + b"".join(lines[k:]))
+    store = open_store(f"embedded://{tmp_path / 'store'}")
+    report = stream_dataset(store, folder, chunk_rows=40)
+    assert not report.ok and not report.written
+    assert [(e.file, e.row, e.rule) for e in report.errors] == [(path.name, k + 1, "malformed-csv")]
+    if file == "positions":  # (the personnel files are spilled whole before any is validated)
+        assert k - 1 > 40 and report.counts["positions"]["read"] == (k - 1) // 40 * 40
+    assert not any(store.counts().values())
+
+
 def _graphs(store: Store) -> set[str]:
     return set(store.transport._db.list_graphs())  # type: ignore[attr-defined]
 
