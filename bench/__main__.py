@@ -39,7 +39,11 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def run(preset: str, samples: int) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix=f"rtc-bench-{preset}-"))
+    with tempfile.TemporaryDirectory(prefix=f"rtc-bench-{preset}-") as tmp:  # the data and the store go
+        return _run(preset, samples, Path(tmp))
+
+
+def _run(preset: str, samples: int, work: Path) -> dict[str, Any]:
     url = f"embedded://{work / 'store'}"
     gen = run_job("generate", preset, str(work / "data"))
     job = run_job("load", str(work / "data"), url)

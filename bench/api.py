@@ -156,3 +156,4 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)

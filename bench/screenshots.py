@@ -43,12 +43,12 @@ def main() -> None:
         "person": person_view(store, person_id),
         "duties": duties_view(store, org_id),
     }
-    work = Path(tempfile.mkdtemp(prefix="rtc-shots-"))
-    for name, view in views.items():
-        page = write_view(view, work / f"{name}.html")
-        with open_view(page) as opened:
-            assert opened.errors() == [] and opened.outside_requests() == []
-            print(opened.screenshot(DOCS / f"{name}.png"), f"{len(view.nodes)} nodes")
+    with tempfile.TemporaryDirectory(prefix="rtc-shots-") as work:
+        for name, view in views.items():
+            page = write_view(view, Path(work) / f"{name}.html")
+            with open_view(page) as opened:
+                assert opened.errors() == [] and opened.outside_requests() == []
+                print(opened.screenshot(DOCS / f"{name}.png"), f"{len(view.nodes)} nodes")
 
 
 if __name__ == "__main__":

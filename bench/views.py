@@ -24,8 +24,11 @@ RUNS = 3
 
 
 def run_views(url: str) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="rtc-bench-views-"))
-    out = work / "pressure-map.html"
+    with tempfile.TemporaryDirectory(prefix="rtc-bench-views-") as work:
+        return _run_views(url, Path(work) / "pressure-map.html")
+
+
+def _run_views(url: str, out: Path) -> dict[str, Any]:
     cold = []
     for _ in range(RUNS):  # a fresh process: interpreter start, imports, the store's first reads
         t = time.perf_counter()

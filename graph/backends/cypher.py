@@ -871,9 +871,9 @@ def _unpack(entity: str, person: str, text: str | None) -> list[dict[str, Any]]:
 
 def _tenure_props(t: Tenure) -> dict[str, Any]:
     """A derived tenure as the properties of its HELD relationship (and its position's id).
-    The ordinals are not the tenure's cached ones: caching two more values makes a tenure's
-    ``__dict__`` grow from 272 to 464 bytes, and a streamed load's writing process holds two
-    parts of up to 50,000 tenures each (a tenure is written once)."""
+    The ordinals are not cached on the tenure (a tenure is written once): two more values
+    make its ``__dict__`` grow from 272 to 464 bytes, and a streamed load's writing process
+    holds two parts of about 45,000 tenures each (a province's personnel)."""
     end = OPEN_END if t.end is None else to_ordinal(t.end)
     return {**{f: getattr(t, f) for f in Tenure.model_fields}, "start_ord": to_ordinal(t.start), "end_ord": end}
 
