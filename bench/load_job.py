@@ -39,8 +39,8 @@ def run_job(*args: str, max_gb: float | None = None) -> dict[str, Any]:
     return result
 
 
-def _peak_rss_gb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024**2  # KiB on Linux
+def _peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
 
 
 class _TreeRss:
@@ -117,12 +117,11 @@ def main(mode: str, *args: str) -> None:
             "rows": sum(c["read"] for c in report.counts.values()),
             "phases": report.phases,
             "tree_peak_rss_gb": tree.peak_gb,
-            "process_peaks_rss_gb": [gb for pid, gb in tree.peaks_gb.items() if gb > 0],  # this process first
+            "process_peaks_rss_gb": [gb for gb in tree.peaks_gb.values() if gb > 0],  # this process first
         }
     else:
         raise SystemExit(f"unknown mode {mode!r}: generate or load")
-    children = _peak_rss_gb(resource.RUSAGE_CHILDREN)
-    print(json.dumps({**out, "peak_rss_gb": _peak_rss_gb(), "children_peak_rss_gb": children}))
+    print(json.dumps({**out, "peak_rss_gb": _peak_rss_gb()}))
 
 
 if __name__ == "__main__":
