@@ -105,7 +105,9 @@ class FalkorTransport:
     def bulk(self, nodes: int, edges: int, labels: list[bytes], types: list[bytes]) -> None:
         """One ``GRAPH.BULK`` command: nodes (ids given in order after the graph's highest) and
         relationships between internal ids, in FalkorDB's binary format (``bulk_entities``).
-        One Redis command, so applied whole or not at all."""
+        One Redis command, so applied whole or not at all. The relationships of one type go as
+        one block (``joined_blocks``)."""
+        types = joined_blocks(types)
         self._db.connection.execute_command(
             "GRAPH.BULK", self.graph_name, nodes, edges, len(labels), len(types), *labels, *types
         )
@@ -284,6 +286,35 @@ def bulk_entities(
         return head + np.asarray(pairs, dtype=np.uint64).reshape(-1, 2).tobytes()
     pair = _PAIR.pack
     return head + b"".join(pair(a, b) + row_bytes(row) for row, (a, b) in zip(rows, ends, strict=True))
+
+
+def _head_size(block: bytes) -> int:
+    """The length of a block's header: its name, the property count, the properties' names."""
+    at = block.index(b"\x00") + 1
+    (count,) = struct.unpack_from("=I", block, at)
+    at += 4
+    for _ in range(count):
+        at = block.index(b"\x00", at) + 1
+    return at
+
+
+def joined_blocks(blocks: list[bytes]) -> list[bytes]:
+    """Relationship blocks with the same header (type and properties) joined into one, in the
+    order of each header's first block. The server writes every block of relationships into
+    its matrices in a pass of its own, whose cost grows with the graph: 50 commands of 100,000
+    nodes with three types of 100,000 relationships each took 43.3 s of server CPU sent as one
+    block a type, and 64.5 s as two (a throwaway script, on an empty graph with two indexes).
+    Relationships come after every node of a command, so their order among themselves is the
+    only thing this changes. Not for nodes: their blocks' order gives their ids."""
+    if len(blocks) < 2:
+        return blocks
+    by_head: dict[bytes, list[bytes]] = {}
+    for block in blocks:
+        by_head.setdefault(block[: _head_size(block)], []).append(block)
+    return [
+        same[0] if len(same) == 1 else b"".join([head, *(memoryview(b)[len(head) :] for b in same)])
+        for head, same in by_head.items()
+    ]
 
 
 # FalkorDB keeps room in every matrix of a graph (a label's, a relationship type's, their

@@ -273,6 +273,43 @@ def test_the_binary_format_refuses_what_it_cannot_carry() -> None:
         bulk_entities("Person", ["id"], [{"id": {"nested": 1}}])
 
 
+def test_relationship_blocks_of_one_type_go_as_one_block() -> None:
+    """``joined_blocks``: what the server receives is what one block a type would have been,
+    the types in the order they first came; a type's blocks with other properties stay apart."""
+    from graph.backends.falkordb import bulk_entities, joined_blocks
+
+    to = lambda pairs: bulk_entities("TO", [], [{}] * len(pairs), pairs)  # noqa: E731
+    held = lambda rows, pairs: bulk_entities("HELD", ["start", "end"], rows, pairs)  # noqa: E731
+    first, second = [{"start": "2020-01-01", "end": None}], [{"start": "甲", "end": "2021-05-31"}]
+    blocks = [to([(1, 2)]), held(first, [(3, 4)]), to([(5, 6), (7, 8)]), held(second, [(9, 10)])]
+    assert joined_blocks(blocks) == [to([(1, 2), (5, 6), (7, 8)]), held(first + second, [(3, 4), (9, 10)])]
+    other = bulk_entities("HELD", ["start"], [{"start": "x"}], [(1, 2)])
+    assert joined_blocks([held(first, [(3, 4)]), other]) == [held(first, [(3, 4)]), other]
+    assert joined_blocks([to([(1, 2)])]) == [to([(1, 2)])] and joined_blocks([]) == []
+
+
+def test_a_bulk_command_carries_each_relationship_type_once(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 10 rows make several blocks of a type in a command (``_joined``): the server
+    gets one a type (its cost is a pass over the graph's matrices per block)."""
+    store = _fresh(falkordb_server)
+    sent: list[list[str]] = []
+    connection = store.transport._db.connection  # type: ignore[attr-defined]
+    real = connection.execute_command
+
+    def spy(*args: Any) -> Any:
+        if args[0] == "GRAPH.BULK":
+            edges = args[6 + args[4] :]
+            sent.append([block.split(b"\x00", 1)[0].decode() for block in edges])
+        return real(*args)
+
+    monkeypatch.setattr(connection, "execute_command", spy)
+    assert load_dataset(store, tiny_dataset).ok
+    assert sent and all(len(types) == len(set(types)) for types in sent)
+    assert any(types.count("TO") == 1 and "BY" in types for types in sent)  # actions' three types together
+
+
 def test_imports_into_one_graph_take_turns(falkordb_server: tuple[str, int], tiny_dataset: Path) -> None:
     """Bulk ids assume no other client creates nodes meanwhile: a second import waits."""
     import threading
