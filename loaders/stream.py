@@ -38,9 +38,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import heapq
 import itertools
 import marshal
 import multiprocessing
+import operator
 import os
 import pickle
 import queue
@@ -53,6 +55,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from graph.backends.embedded import EmbeddedStore
 from graph.model import Organization, Tenure, tenure_from_values, tenure_values
@@ -86,8 +90,14 @@ def _batched(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+# Entities whose ids other files refer to: their ids are kept to be looked up. Of the others
+# (changes, actions, accountability) only whether an id repeats is wanted (``_Repeats``).
+REFERRED = {col.ref for cols in FILES.values() for col in cols if col.ref}
+
+
 class _Ids:
-    """Every id the import's files declare, per entity, in a SQLite file."""
+    """Every id the import's files declare, per entity, in a SQLite file, for the entities
+    other files refer to (``REFERRED``; ``known``); of the others, whether an id repeats."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -95,9 +105,15 @@ class _Ids:
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
-        self.repeated: set[str] = set()  # entities with an id declared more than once
+        self.repeated: set[str] = set()  # entities with an id declared more than once (or maybe: _Repeats)
+        self.unreferred: dict[str, _Repeats] = {}
 
     def add(self, entity: str, ids: Iterable[str]) -> None:
+        if entity not in REFERRED:
+            if entity not in self.unreferred:
+                self.unreferred[entity] = _Repeats(self.path.parent / f"repeats-{entity}")
+            self.unreferred[entity].add(ids)
+            return
         given = sorted(ids)  # in key order: half the cost of random inserts into the B-tree
         before = self.db.total_changes
         self.db.execute("BEGIN")
@@ -105,6 +121,13 @@ class _Ids:
         self.db.execute("COMMIT")
         if self.db.total_changes - before < len(given):
             self.repeated.add(entity)
+
+    def settle(self) -> None:
+        """Once every id is declared: which entities not referred to have an id that repeats."""
+        for entity, repeats in self.unreferred.items():
+            if repeats.found():
+                self.repeated.add(entity)
+        self.unreferred = {}
 
     def known(self, entity: str, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)
@@ -118,6 +141,63 @@ class _Ids:
 
     def close(self) -> None:
         self.db.close()
+
+
+class _Repeats:
+    """Whether any of the ids given repeats, in bounded memory and without keeping the ids: each
+    id's 64-bit hash goes, by its top bits, to one of ``BUCKETS`` files (through a buffer of
+    ``BUFFERED`` hashes), and each file is then sorted alone and searched for two equal hashes.
+    Two ids with one hash count as a repeat too (for the 15 million actions of a nation, about
+    one chance in 160,000): the entity's records are then kept in the scratch store and compared
+    there, which is only slower. On three provinces, declaring the 1.1 million changes took 1.07
+    s of CPU so, 2.3 s into SQLite (the 1.4 million actions: 1.38 s and 3.5 s)."""
+
+    BUCKETS = 64  # a hash's top six bits
+    BUFFERED = 1 << 20
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.buffer: list[np.ndarray] = []
+        self.size = 0
+        self.spilled = False
+
+    def add(self, ids: Iterable[str]) -> None:
+        hashes = np.fromiter(map(hash, ids), np.int64).view(np.uint64)
+        self.buffer.append(hashes)
+        self.size += len(hashes)
+        if self.size >= self.BUFFERED:
+            self._spill()
+
+    def _spill(self) -> None:
+        hashes = self._buffered()
+        hashes.sort()  # the top bits pick the bucket: sorted, each bucket is a slice
+        bounds = np.searchsorted(hashes >> np.uint64(58), np.arange(self.BUCKETS + 1, dtype=np.uint64))
+        self.folder.mkdir(exist_ok=True)
+        for k in range(self.BUCKETS):
+            if bounds[k] < bounds[k + 1]:
+                with (self.folder / str(k)).open("ab") as f:
+                    f.write(hashes[bounds[k] : bounds[k + 1]].tobytes())
+        self.spilled = True
+
+    def found(self) -> bool:
+        """Whether two ids had one hash (the files are deleted)."""
+        if not self.spilled:
+            return _repeats(self._buffered())
+        self._spill()
+        try:
+            return any(_repeats(np.fromfile(path, np.uint64)) for path in self.folder.iterdir())
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _buffered(self) -> np.ndarray:
+        hashes = np.concatenate(self.buffer) if self.buffer else np.empty(0, np.uint64)
+        self.buffer, self.size = [], 0
+        return hashes
+
+
+def _repeats(hashes: np.ndarray) -> bool:
+    hashes.sort()
+    return bool((hashes[1:] == hashes[:-1]).any())
 
 
 class _Overlay:
@@ -298,6 +378,7 @@ def _declare_ids(files: dict[str, Path], ids: _Ids) -> None:
                 ids.add(entity, chunk)
         except FileProblem:
             continue  # pass 1 reports it, with its place
+    ids.settle()
 
 
 def _validate_file(
@@ -330,6 +411,92 @@ def _validate_file(
         report.error((path.name, None), None, None, "no-rows", NO_ROWS)
 
 
+# The personnel files' rows wait on disk sorted by person: sorted in memory a run of _RUN_ROWS
+# rows at a time, each run written to a file of its own, then the runs merged (at most
+# _MERGE_RUNS files open at once: more runs are merged in rounds first). A row waits as its values
+# joined by _SEP when they are strings without it, under its file's header (else in marshal's
+# format). On three provinces (1.9 million rows), reading the files (3.5 s) and sorting their rows
+# took 14.6 and 13.9 s of CPU, where a SQLite table (inserted, indexed, read back in order) took
+# 17.5 and 17.3 s.
+_RUN_ROWS = 100_000
+_MERGE_RUNS = 256
+_RUN_BLOCK = 256  # entries a run's file holds per record: what merging keeps of each run
+_SEP = "\x1f"
+_Entry = tuple[str, int, int, str | bytes]  # person, file, row, the row as it waits
+
+
+class _PersonSort:
+    """An external merge sort of the personnel files' rows by person, then file, then row."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.headers: list[tuple[str, ...]] = []  # each file's, by its number in the entries
+        self.runs: list[Path] = []
+        self.run: list[_Entry] = []
+
+    def add(self, header: list[str], rows: Iterable[tuple[int, dict[str, Any]]], key: str) -> int:
+        """A file's rows (its header, and the column naming the person); how many were read."""
+        number, names = len(self.headers), tuple(header)
+        self.headers.append(names)
+        joinable = len(set(names)) == len(names)
+        seen = 0
+        for n, row in rows:
+            seen += 1
+            packed: str | bytes | None = None
+            if joinable and tuple(row) == names:
+                with contextlib.suppress(TypeError):  # a value that is not a string
+                    packed = _SEP.join(row.values())
+                    if packed.count(_SEP) != len(names) - 1:
+                        packed = None
+            self.run.append(
+                (str(row.get(key) or "").strip(), number, n, marshal.dumps(row) if packed is None else packed)
+            )
+            if len(self.run) >= _RUN_ROWS:
+                self._flush()
+        return seen
+
+    def _flush(self) -> None:
+        self.run.sort(key=operator.itemgetter(0))  # stable: a run comes in file and row order
+        self.runs.append(self._write(self.run))
+        self.run = []
+
+    def _write(self, entries: Iterable[_Entry]) -> Path:
+        path = self.folder / f"run{uuid.uuid4().hex}"
+        with path.open("wb") as f:
+            for block in _batched(entries, _RUN_BLOCK):
+                marshal.dump(block, f, 2)  # version 2: without references, twice as fast here
+        return path
+
+    @staticmethod
+    def _read(path: Path) -> Iterator[_Entry]:
+        with path.open("rb") as f:
+            while True:
+                try:
+                    block = marshal.load(f)
+                except EOFError:
+                    break
+                yield from block
+        path.unlink()
+
+    def sorted(self) -> Iterator[_Entry]:
+        """Every row added, in order (each run's file deleted once read)."""
+        if self.run:
+            self._flush()
+        runs = self.runs
+        while len(runs) > _MERGE_RUNS:  # (person, file, row) is unique: no run's order matters
+            runs = [
+                self._write(heapq.merge(*map(self._read, runs[i : i + _MERGE_RUNS])))
+                for i in range(0, len(runs), _MERGE_RUNS)
+            ]
+        return heapq.merge(*map(self._read, runs))
+
+    def row(self, number: int, packed: str | bytes) -> dict[str, Any]:
+        if isinstance(packed, bytes):
+            made: dict[str, Any] = marshal.loads(packed)
+            return made
+        return dict(zip(self.headers[number], packed.split(_SEP), strict=True))
+
+
 def _validate_personnel(
     files: dict[str, Path],
     ids: _Ids,
@@ -343,13 +510,8 @@ def _validate_personnel(
     """Persons with their tenure rows and changes, spilled to disk, then validated in chunks of
     whole persons: a new person is then written with everything of theirs at once (on
     FalkorDB, one bulk command: see ``CypherStore._bulk_work``)."""
-    # a file of its own, beside the ids file
-    db = sqlite3.connect(ids.path.parent / "personnel.sqlite3", isolation_level=None)
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
-    # the rows are kept in marshal's format: this process writes and reads them back (JSON took
-    # about 6 us a row both ways, marshal under 2: 13 million rows at nation scale)
-    db.execute("CREATE TABLE personnel (person TEXT, entity TEXT, file TEXT, row INTEGER, raw BLOB)")
+    spill = _PersonSort(Path(tempfile.mkdtemp(prefix="personnel-", dir=ids.path.parent)))
+    entities: list[str] = []  # by the number of their file in the spill
     for entity in PERSONNEL:
         path = files.get(entity)
         if path is None:
@@ -359,41 +521,37 @@ def _validate_personnel(
             _check_header(entity, path.name, header, report)
             names = {h for h, name in header_map(entity).items() if name == PERSONNEL[entity]}
             key = next((h for h in header if h in names), "")
-            seen = 0
-            for chunk in _batched(rows, 50_000):
-                seen += len(chunk)
-                db.execute("BEGIN")
-                db.executemany(
-                    "INSERT INTO personnel VALUES (?, ?, ?, ?, ?)",
-                    ((str(r.get(key) or "").strip(), entity, path.name, n, marshal.dumps(r)) for n, r in chunk),
-                )
-                db.execute("COMMIT")
-            if seen == 0:
+            entities.append(entity)
+            if spill.add(header, rows, key) == 0:
                 report.error((path.name, None), None, None, "no-rows", NO_ROWS)
         except FileProblem as exc:
             report.error((path.name, exc.row), None, None, exc.rule, str(exc))
     if not report.ok:
         return
-    db.execute("CREATE INDEX personnel_person ON personnel (person)")
-    cursor = db.execute("SELECT person, entity, file, row, raw FROM personnel ORDER BY person, entity, file, row")
-    # A chunk's rows are kept as the spill has them, and made dicts one at a time as validation
-    # reads them: a province's chunk of 100,000 rows took 118 MB as dicts, held through the
-    # whole of its validation.
-    spilled: dict[str, list[tuple[Source, bytes]]] = {e: [] for e in PERSONNEL}
+    file_names = [files[e].name for e in entities]
+    # A chunk's rows are kept as they wait in the spill, and made dicts one at a time as
+    # validation reads them: a province's chunk of 100,000 rows took 118 MB as dicts, held
+    # through the whole of its validation.
+    waiting: dict[str, list[tuple[Source, str | bytes]]] = {e: [] for e in PERSONNEL}
     size, person = 0, None
-    for who, entity, name, number, raw in cursor:
+    for who, number, n, packed in spill.sorted():
         if who != person and size >= chunk_rows:  # a chunk ends between two persons
-            _validate_chunk(_unmarshalled(spilled), overlay, scratch, report, progress, stager)
-            spilled, size = {e: [] for e in PERSONNEL}, 0
+            _validate_chunk(_unpacked(waiting, spill, entities), overlay, scratch, report, progress, stager)
+            waiting, size = {e: [] for e in PERSONNEL}, 0
         person = who
-        spilled[entity].append(((name, number), raw))
+        waiting[entities[number]].append(((file_names[number], n), packed))
         size += 1
     if size:
-        _validate_chunk(_unmarshalled(spilled), overlay, scratch, report, progress, stager)
+        _validate_chunk(_unpacked(waiting, spill, entities), overlay, scratch, report, progress, stager)
 
 
-def _unmarshalled(spilled: dict[str, list[tuple[Source, bytes]]]) -> Rows:
-    return {e: ((source, marshal.loads(raw)) for source, raw in rows) for e, rows in spilled.items()}
+def _unpacked(waiting: dict[str, list[tuple[Source, str | bytes]]], spill: _PersonSort, entities: list[str]) -> Rows:
+    """A chunk's rows, each made a dict as it is read."""
+
+    def rows(number: int, waited: list[tuple[Source, str | bytes]]) -> Iterator[tuple[Source, dict[str, Any]]]:
+        return ((source, spill.row(number, packed)) for source, packed in waited)
+
+    return {e: rows(entities.index(e) if waited else -1, waited) for e, waited in waiting.items()}
 
 
 def _validate_chunk(

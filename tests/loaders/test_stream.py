@@ -265,6 +265,74 @@ def test_a_spooled_chunk_comes_back_as_it_was_sent(tmp_path: Path) -> None:
     assert back.rows["changes"][0]["kind"] is ChangeKind.appoint
 
 
+@pytest.mark.parametrize("buffered", [1 << 20, 5])  # in memory; through the bucket files
+def test_an_id_that_repeats_is_found_without_keeping_the_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buffered: int
+) -> None:
+    """``_Repeats`` (ids nothing refers to): a repeat anywhere, however far apart, is found;
+    none is not; its files are gone once it has answered."""
+    monkeypatch.setattr(stream._Repeats, "BUFFERED", buffered)
+    ids = [f"X{n:07d}" for n in range(2000)] + ["张三", ""]
+    for repeat, expected in ((None, False), ("X0000003", True), ("张三", True)):
+        repeats = stream._Repeats(tmp_path / "r")
+        for chunk in stream._batched([*ids, *([repeat] if repeat else [])], 7):
+            repeats.add(chunk)
+        assert repeats.found() is expected
+        assert not (tmp_path / "r").exists()
+
+
+def test_ids_nothing_refers_to_are_not_kept_but_their_repeats_are_known(tmp_path: Path) -> None:
+    ids = stream._Ids(tmp_path / "ids.sqlite3")
+    ids.add("actions", ["A1", "A2"])
+    ids.add("actions", ["A3", "A1"])
+    ids.add("changes", ["X1", "X2"])
+    ids.add("persons", ["U1", "U2"])
+    ids.settle()
+    assert ids.repeated == {"actions"} and ids.known("persons", ["U1", "U3"]) == {"U1"}
+    assert ids.known("actions", ["A1"]) == set()  # not kept: nothing looks one up
+    assert "actions" not in stream.REFERRED and {"persons", "positions", "organizations"} <= stream.REFERRED
+    ids.close()
+
+
+def test_personnel_rows_come_back_sorted_by_person_as_they_were_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_PersonSort``: by person, then file, then row, through runs merged in rounds; a row of
+    strings waits as joined values, any other row (a value with the separator, or not a string,
+    other keys than the header's) in marshal's format, and each comes back as it was."""
+    monkeypatch.setattr(stream, "_RUN_ROWS", 4)
+    monkeypatch.setattr(stream, "_MERGE_RUNS", 2)  # 5 runs: merged in two rounds
+    monkeypatch.setattr(stream, "_RUN_BLOCK", 3)
+    spill = stream._PersonSort(tmp_path)
+    people = ["U3", "U1", "U2", "U1", " U3 ", "", "U2"]
+    persons = [(n + 2, {"id": p, "name": f"名{n}"}) for n, p in enumerate(people)]
+    persons[2] = (4, {"id": "U2", "name": "a\x1fb"})
+    changes = [(10, {"person_id": "U2", "n": 7}), (11, {"person_id": "U1", "date": "2020-01-01"}), (12, {"x": "U1"})]
+    changes += [(13 + n, {"person_id": p, "date": str(n)}) for n, p in enumerate(["U1", "U9", "U2", "U1"])]
+    assert spill.add(["id", "name"], persons, "id") == 7
+    assert spill.add(["person_id", "date"], changes, "person_id") == 7
+    back = list(spill.sorted())
+    rows = {(0, n): r for n, r in persons} | {(1, n): r for n, r in changes}
+    person = lambda f, n: str(rows[f, n].get(("id", "person_id")[f]) or "").strip()  # noqa: E731
+    assert [(who, f, n) for who, f, n, _ in back] == sorted((person(*k), *k) for k in rows)
+    assert [spill.row(f, packed) for _, f, n, packed in back] == [rows[f, n] for _, f, n, _ in back]
+    as_bytes = {(f, n) for _, f, n, packed in back if isinstance(packed, bytes)}
+    assert as_bytes == {(0, 4), (1, 10), (1, 12)}  # the separator in a value; a number; other keys
+    assert not list(tmp_path.iterdir())  # every run's file deleted once read
+
+
+def test_personnel_sorted_in_many_runs_loads_as_in_memory(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    monkeypatch.setattr(stream, "_RUN_ROWS", 50)
+    monkeypatch.setattr(stream, "_MERGE_RUNS", 4)
+    streamed = open_store(f"embedded://{tmp_path / 'streamed'}")
+    assert stream_dataset(streamed, tiny_dataset, chunk_rows=97).ok
+    assert snapshot(streamed) == snapshot(reference)
+
+
 def test_a_failed_write_aside_applies_nothing(
     falkordb_server: tuple[str, int], tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
