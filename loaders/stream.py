@@ -105,7 +105,7 @@ class _Ids:
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("CREATE TABLE ids (entity TEXT, id TEXT, PRIMARY KEY (entity, id)) WITHOUT ROWID")
-        self.repeated: set[str] = set()  # entities with an id declared more than once (or maybe: _Repeats)
+        self.repeated: set[str] = set()  # entities with an id declared more than once (or two with one hash: _Repeats)
         self.unreferred: dict[str, _Repeats] = {}
 
     def add(self, entity: str, ids: Iterable[str]) -> None:
@@ -148,9 +148,9 @@ class _Repeats:
     id's 64-bit hash goes, by its top bits, to one of ``BUCKETS`` files (through a buffer of
     ``BUFFERED`` hashes), and each file is then sorted alone and searched for two equal hashes.
     Two ids with one hash count as a repeat too (for the 15 million actions of a nation, about
-    one chance in 160,000): the entity's records are then kept in the scratch store and compared
+    one chance in 170,000): the entity's records are then kept in the scratch store and compared
     there, which is only slower. On three provinces, declaring the 1.1 million changes took 1.07
-    s of CPU so, 2.3 s into SQLite (the 1.4 million actions: 1.38 s and 3.5 s)."""
+    s of CPU this way and 2.3 s into SQLite (the 1.4 million actions: 1.38 s and 3.5 s)."""
 
     BUCKETS = 64  # a hash's top six bits
     BUFFERED = 1 << 20

@@ -303,9 +303,10 @@ def joined_blocks(blocks: list[bytes]) -> list[bytes]:
     order of each header's first block. The server writes every block of relationships into
     its matrices in a pass of its own, whose cost grows with the graph: 50 commands of 100,000
     nodes with three types of 100,000 relationships each took 43.3 s of server CPU sent as one
-    block a type, and 64.5 s as two (a throwaway script, on an empty graph with two indexes).
-    Relationships come after every node of a command, so their order among themselves is the
-    only thing this changes. Not for nodes: their blocks' order gives their ids."""
+    block a type, and 64.5 s as two (a throwaway script, on an empty graph with two indexes);
+    on the nation, the server's CPU fell from 12.2 to 8.9 minutes. Relationships come after
+    every node of a command, so their order among themselves is the only thing this changes.
+    Not for nodes: their blocks' order gives their ids."""
     if len(blocks) < 2:
         return blocks
     by_head: dict[bytes, list[bytes]] = {}
