@@ -7,6 +7,7 @@ Reads are coarse on purpose: each one is a single round trip on a Cypher server
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
@@ -179,6 +180,13 @@ class StoreError(RuntimeError):
     """A store could not be opened or written; the message names the URL."""
 
 
+class StoreBusy(StoreError):
+    """Another import held the store longer than this one would wait (``LOCK_WAIT_SECONDS``)."""
+
+
+LOCK_WAIT_SECONDS = 600.0  # how long an import waits for another one into the same store
+
+
 @runtime_checkable
 class Store(Protocol):
     """What the loaders and queries need from a graph store."""
@@ -187,7 +195,25 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def ping(self) -> None:
+        """Raise ``StoreError`` unless the store answers and is still the one that was opened
+        (an embedded store whose folder was deleted or replaced while open does not)."""
+        ...
+
     # --- the write side (used by loaders)
+    def import_lock(self) -> AbstractContextManager[None]:
+        """Held by an import from its first read to its last write, so that imports into one
+        store take turns, across processes: validation never rests on what another import is
+        about to change. Re-entrant in one store object; raises ``StoreBusy`` after waiting
+        ``LOCK_WAIT_SECONDS`` (the store's own setting)."""
+        ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Writes inside are applied together or not at all where the store can make them one
+        transaction (the embedded store); a server store applies each as it comes and a rerun
+        completes a failed import (``unfinished``)."""
+        ...
+
     def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are stored for ``entity``."""
         ...
@@ -312,7 +338,14 @@ def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.nd
     return [org for org, _ in pairs], matrix
 
 
-def open_store(url: str, *, user: str | None = None, password: str | None = None, batch_size: int = 5000) -> Store:
+def open_store(
+    url: str,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    batch_size: int = 5000,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+) -> Store:
     """Open the backend named by ``url``.
 
     - ``embedded://PATH`` (the default kind; a bare path means the same)
@@ -325,7 +358,7 @@ def open_store(url: str, *, user: str | None = None, password: str | None = None
     if scheme == "embedded":
         from graph.backends.embedded import EmbeddedStore
 
-        return EmbeddedStore(rest)
+        return EmbeddedStore(rest, lock_wait=lock_wait)
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         from graph.backends.cypher import CypherStore
         from graph.backends.neo4j import Neo4jTransport
@@ -343,7 +376,8 @@ def open_store(url: str, *, user: str | None = None, password: str | None = None
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
             raise StoreError(f"store URL {url!r}: write falkordb://HOST:PORT[/GRAPH]")
-        return CypherStore(FalkorTransport(host, int(port), graph or "rtc", password=password), batch_size=batch_size)
+        falkor = FalkorTransport(host, int(port), graph or "rtc", password=password, lock_wait=lock_wait)
+        return CypherStore(falkor, batch_size=batch_size)
     raise StoreError(
         f"unknown store URL {url!r}: use embedded://PATH, neo4j://HOST:PORT, bolt://HOST:PORT "
         "or falkordb://HOST:PORT/GRAPH"

@@ -7,6 +7,7 @@ is stored with the same content is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import time
@@ -675,13 +676,15 @@ def load_tables(
     """Validate raw rows and, when there is no error and not ``dry_run``, write them."""
     started = time.perf_counter()
     report.dry_run = dry_run
-    batch = prepare(as_prepare_reads(store), tables, report, progress) if report.ok else Batch()
-    # nothing new, but an import failed part-way: an empty batch completes it (``Store.unfinished``)
-    if report.ok and not dry_run and (batch.count() or batch.tenures or store.unfinished()):
-        t = time.perf_counter()
-        store.write(batch, log={**(log or {}), "source": report.source, "counts": report.counts})
-        report.lap("write", t)
-        report.written = True
+    # Validation and the write under one lock: what was checked is still true when it is written.
+    with contextlib.nullcontext() if dry_run else store.import_lock():
+        batch = prepare(as_prepare_reads(store), tables, report, progress) if report.ok else Batch()
+        # nothing new, but an import failed part-way: an empty batch completes it (``Store.unfinished``)
+        if report.ok and not dry_run and (batch.count() or batch.tenures or store.unfinished()):
+            t = time.perf_counter()
+            store.write(batch, log={**(log or {}), "source": report.source, "counts": report.counts})
+            report.lap("write", t)
+            report.written = True
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

@@ -323,7 +323,8 @@ def stream_dataset(
     if not dry_run:  # a large load is what streams: the server may want a setting for it
         for advice in getattr(store, "load_advice", list)():
             report.warn((report.source, None), None, None, "server-setting", advice)
-    with tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
+    locked = contextlib.nullcontext() if dry_run else store.import_lock()
+    with locked, tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
         ids = _Ids(Path(tmp) / "ids.sqlite3")
         # A small write cache: 16 MB instead of 64 took 54 MB off this process's peak on three
         # provinces (0.41 to 0.36 GB), and no time that runs alternating the two could tell.
@@ -628,7 +629,8 @@ def _copy(scratch: EmbeddedStore, target: Store, report: Report, chunk_rows: int
     """Write what the scratch holds into the target, a batch at a time (each logged as a part),
     in ``COPY_ORDER``."""
     parts = itertools.chain.from_iterable(_parts(scratch, e, chunk_rows) for e in COPY_ORDER)
-    report.written = _write_parts(target, parts, log) > 0
+    with target.atomic():  # the embedded store: one transaction, all parts or none
+        report.written = _write_parts(target, parts, log) > 0
 
 
 def _write_parts(target: Store, parts: Iterator[tuple[str, Batch | Callable[[], Batch]]], log: dict[str, Any]) -> int:
@@ -973,7 +975,10 @@ class _Stager:
                 self.process.join()
         shutil.rmtree(self.spool, ignore_errors=True)
         if not self.adopted:
-            self.store.drop_staging(self.url)
+            # A server that is gone keeps the graph; the next staged load deletes it. The error
+            # that brought the load here is the one to report, not this one.
+            with contextlib.suppress(Exception):
+                self.store.drop_staging(self.url)
 
 
 def _staging(store: Store, reads: Any) -> tuple[str, str | None] | None:

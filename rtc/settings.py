@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     store_user: str = Field("neo4j", description="User for a Neo4j store")
     store_password: SecretStr = Field(SecretStr(""), description="Password for a Neo4j or FalkorDB store")
     batch_size: int = Field(5000, description="Rows per write batch on server backends")
+    lock_wait: float = Field(
+        600.0, gt=0, description="Seconds an import waits for another import into the same store before giving up"
+    )
     max_errors: int = Field(1000, description="Errors listed per import report (the count is always exact)")
     weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS), description="Weight of each action kind (JSON in RTC_WEIGHTS)"
@@ -57,4 +60,5 @@ def open_configured_store(url: str | None = None) -> Store:
         user=settings.store_user,
         password=settings.store_password.get_secret_value() or None,
         batch_size=settings.batch_size,
+        lock_wait=settings.lock_wait,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -167,6 +168,8 @@ class CypherStore:
         # (checked at most every RECHECK_SECONDS, as the embedded store does): the busiest
         # read asks for the same upper levels again and again.
         self._cache: dict[str, dict[str, Any]] = {"organizations": {}, "positions": {}}
+        self._lock_mutex = threading.RLock()
+        self._lock_depth = 0
         self._generation: Any = None
         self._checked = -RECHECK_SECONDS
         for statement in cypher.schema(transport.dialect):
@@ -305,10 +308,39 @@ class CypherStore:
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         try:
-            with self._import_lock():
+            with self.import_lock():
                 self._write(batch, log=log)
         finally:
             self._forget()  # this store's own writes are seen at once
+
+    def ping(self) -> None:
+        try:
+            self.transport.read("RETURN 1")
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{self.url} does not answer: {exc}") from exc
+
+    @contextlib.contextmanager
+    def import_lock(self) -> Iterator[None]:
+        with self._lock_mutex:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            with self._import_lock():
+                self._lock_depth = 1
+                self._forget()  # what another client wrote before the lock: read afresh
+                try:
+                    yield
+                finally:
+                    self._lock_depth = 0
+
+    def atomic(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # batches apply one by one; a rerun completes (unfinished)
 
     def unfinished(self) -> bool:
         return bool(self.transport.read(cypher.UNFINISHED_IMPORTS, {"seq": 2**62})[0][0])  # any seq
@@ -334,7 +366,7 @@ class CypherStore:
         """Put the graph at ``url`` (from ``staging``) in this one's place. Only while this graph
         holds nothing: another import that wrote here meanwhile is not overwritten."""
         try:
-            with self._import_lock():
+            with self.import_lock():
                 if self.transport.read(cypher.NODE_COUNT)[0][0]:
                     raise StoreError(
                         f"{self.url} was written to while this load was being written aside; "

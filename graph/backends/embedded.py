@@ -8,6 +8,8 @@ store as it was, and an acknowledged one survives ``kill -9``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import itertools
 import json
@@ -41,9 +43,11 @@ from graph.model import (
 from graph.store import (
     ACTION_KINDS,
     CATEGORIES,
+    LOCK_WAIT_SECONDS,
     ActionTable,
     Batch,
     OrgContext,
+    StoreBusy,
     StoreError,
     commissions_among,
     org_context_from,
@@ -51,6 +55,8 @@ from graph.store import (
 )
 
 SCHEMA_VERSION = 2
+DB_FILE = "rtc.sqlite3"
+LOCK_FILE = "import.lock"  # flock'd by the import that holds the store (EmbeddedStore.import_lock)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -122,6 +128,12 @@ def _record(entity: str, cells: tuple[Any, ...]) -> dict[str, Any]:
     return rec
 
 
+def _identity(file: Path) -> tuple[int, int]:
+    """Which file this is (device, inode): a folder deleted and made again is another file."""
+    st = file.stat()
+    return st.st_dev, st.st_ino
+
+
 def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -130,45 +142,162 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
 class EmbeddedStore:
     """The default, in-process store under one data directory."""
 
-    def __init__(self, path: str | os.PathLike[str], *, action_snapshot: bool = True, cache_mb: int = 256) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        action_snapshot: bool = True,
+        cache_mb: int = 256,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+    ) -> None:
         """``action_snapshot=False``: no snapshot of the action columns after an import (a
         streamed load's scratch store, which never reads them, must not hold them all);
-        ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory)."""
+        ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory);
+        ``lock_wait``: seconds an import waits for another one into this store."""
         self.path = Path(path)
         self.action_snapshot = action_snapshot
+        self.lock_wait = lock_wait
         self.url = f"embedded://{path}"
+        file = self.path / DB_FILE
+        # A store this user may not write (a read-only copy, another user's folder) is opened for
+        # reading only: reads answer, an import is refused with a clear error.
+        self.read_only = file.exists() and not (os.access(self.path, os.W_OK) and os.access(file, os.W_OK))
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            if not self.read_only:
+                self.path.mkdir(parents=True, exist_ok=True)
+            self._identity = None if not file.exists() else _identity(file)
             # Two connections: reads (shared by threads, one at a time) and writes (an import), so
             # that in WAL mode a long import does not block readers; they see the last commit.
-            self._wdb = self._connect()
-            self._wdb.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
+            self._wdb = None if self.read_only else self._connect()
+            if self._wdb is not None:
+                self._wdb.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
             self._db = _Locked(self._connect())
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            if not self.read_only:
+                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
             if found != str(SCHEMA_VERSION):
                 raise StoreError(
                     f"store {self.url} has schema version {found}, this rtc needs {SCHEMA_VERSION}: "
                     f"load the data into a new directory"
                 )
-            for ddl in _SCHEMA:
-                self._db.execute(ddl)
+            if not self.read_only:
+                for ddl in _SCHEMA:
+                    self._db.execute(ddl)
+            self._identity = _identity(file)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.url}: {exc}") from exc
         self._generation = self._data_version()
         self._checked = time.monotonic()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # this object's writers; the lock file serves processes
+        self._lock_file: Any = None
+        self._lock_depth = 0
+        self._in_atomic = False
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path / "rtc.sqlite3", isolation_level=None, check_same_thread=False, timeout=60)
+        file = self.path / DB_FILE
+        if self.read_only:
+            try:
+                db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.OperationalError:
+                # WAL needs its -shm file; where it cannot be made and no writer has it open, the
+                # file is read as it is (``immutable``: nothing else may write it meanwhile).
+                return sqlite3.connect(f"{file.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False)
+        db = sqlite3.connect(file, isolation_level=None, check_same_thread=False, timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         return db
 
+    def ping(self) -> None:
+        file = self.path / DB_FILE
+        try:
+            now = _identity(file)
+        except OSError:
+            now = None
+        if now != self._identity:
+            raise StoreError(
+                f"store {self.url} was deleted or replaced while open ({file} is not the file opened): "
+                "nothing more is written to it; restart to open what is there now"
+            )
+        try:
+            self._db.execute("SELECT 1")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.url} does not answer: {exc}") from exc
+
+    @contextlib.contextmanager
+    def import_lock(self) -> Iterator[None]:
+        if not self._write_lock.acquire(timeout=self.lock_wait):
+            raise StoreBusy(self._busy())
+        try:
+            if self._lock_depth == 0:
+                self._lock_file = self._take_file_lock()
+                self._checked = float("-inf")  # what another process committed before: seen now
+                self._fresh()
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+                if self._lock_depth == 0:
+                    self._lock_file.close()  # closing the file releases its flock
+                    self._lock_file = None
+        finally:
+            self._write_lock.release()
+
+    def _take_file_lock(self) -> Any:
+        if self.read_only:
+            raise StoreError(f"store {self.url} is read-only for this user: nothing can be imported into it")
+        self.ping()
+        handle = open(self.path / LOCK_FILE, "a+b")  # noqa: SIM115 - held until the import ends
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise StoreBusy(self._busy()) from None
+                time.sleep(0.05)
+
+    def _busy(self) -> str:
+        return (
+            f"store {self.url} is busy: another import has held it for more than {self.lock_wait:g} s; "
+            "nothing was written (try again when it has finished)"
+        )
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self.import_lock():
+            if self._in_atomic:
+                yield
+                return
+            db = self._writer()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                self._in_atomic = True
+                yield
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                self._invalidate()
+                raise
+            finally:
+                self._in_atomic = False
+            self._after_write(actions=True)
+
     def close(self) -> None:
         self._db.close()
-        self._wdb.close()
+        if self._wdb is not None:
+            self._wdb.close()
+
+    def _writer(self) -> sqlite3.Connection:
+        if self._wdb is None:
+            raise StoreError(f"store {self.url} is read-only for this user: nothing can be imported into it")
+        return self._wdb
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({str(self.path)!r})"
@@ -250,17 +379,22 @@ class EmbeddedStore:
         return False  # an import is one transaction here
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
-        with self._write_lock:
+        with self.import_lock():
             self._write(batch, log)
+        if not self._in_atomic:
+            self._after_write(actions=bool(batch.rows.get("actions")))
+
+    def _after_write(self, *, actions: bool) -> None:
         self._invalidate()
         self._generation = self._data_version()
-        if batch.rows.get("actions") and self.action_snapshot:
+        if actions and self.action_snapshot:
             self._action_index  # noqa: B018 - writes the snapshot now, so no read pays for it later
 
     def _write(self, batch: Batch, log: dict[str, Any]) -> None:
-        db = self._wdb
+        db = self._writer()
         try:
-            db.execute("BEGIN IMMEDIATE")
+            if not self._in_atomic:
+                db.execute("BEGIN IMMEDIATE")
             for entity, rows in (*batch.rows.items(), ("tenure_rows", batch.tenure_rows)):
                 marks = ",".join("?" * len(COLUMNS[entity]))
                 verb = "INSERT OR REPLACE" if entity == "tenure_rows" else "INSERT"
@@ -295,7 +429,12 @@ class EmbeddedStore:
                 "INSERT INTO imports (at, log) VALUES (?, ?)",
                 (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
             )
-            db.execute("COMMIT")
+            if not self._in_atomic:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StoreError(f"cannot write to store {self.url}: {exc}; nothing was written") from exc
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -578,7 +717,8 @@ class EmbeddedStore:
         order = np.lexsort((ids, table.date))  # by date, then id
         table = table.rows(order)
         table.ids = ids[order]
-        self._save_snapshot(snapshot, table)
+        if not self.read_only:
+            self._save_snapshot(snapshot, table)
         return table
 
     def _save_snapshot(self, path: Path, table: ActionTable) -> None:

@@ -20,7 +20,7 @@ from falkordb import FalkorDB
 from falkordb.query_result import QueryResult
 
 from graph.cypher import DIALECTS
-from graph.store import StoreError
+from graph.store import LOCK_WAIT_SECONDS, StoreBusy, StoreError
 
 LOCK_SECONDS = 60  # the import lock's time to live, renewed every third of it
 
@@ -28,8 +28,11 @@ LOCK_SECONDS = 60  # the import lock's time to live, renewed every third of it
 class FalkorTransport:
     dialect = DIALECTS["falkordb"]
 
-    def __init__(self, host: str, port: int, graph: str, *, password: str | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, graph: str, *, password: str | None = None, lock_wait: float = LOCK_WAIT_SECONDS
+    ) -> None:
         self.url = f"falkordb://{host}:{port}/{graph}"
+        self.lock_wait = lock_wait
         self.graph_name = graph
         self._password = password
         try:
@@ -51,7 +54,10 @@ class FalkorTransport:
         # The client's own parameter encoder is pure Python and took 80% of a bulk write;
         # params_header() is the same text, made faster. The result parser is the client's.
         text = params_header(params) + query if params else query
-        response = self._graph.execute_command(command, self.graph_name, text, "--compact")
+        try:
+            response = self._graph.execute_command(command, self.graph_name, text, "--compact")
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise StoreError(f"lost the connection to FalkorDB at {self.url}: {exc}") from None
         rows = compact_rows(response)
         # The client's parser where ours stops (nodes, edges, paths, points, temporal values)
         return QueryResult(self._graph, response).result_set if rows is None else rows
@@ -72,8 +78,18 @@ class FalkorTransport:
     def import_lock(self) -> Iterator[None]:
         """Held for a whole import, so imports into this graph take turns. A Redis lock with a
         time to live, renewed while the import runs: a client that dies frees it within a minute."""
-        lock = self._db.connection.lock(f"rtc:import:{self.graph_name}", timeout=LOCK_SECONDS, thread_local=False)
-        lock.acquire()
+        lock = self._db.connection.lock(
+            f"rtc:import:{self.graph_name}", timeout=LOCK_SECONDS, thread_local=False, blocking_timeout=self.lock_wait
+        )
+        try:
+            acquired = lock.acquire()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise StoreError(f"lost the connection to FalkorDB at {self.url}: {exc}") from None
+        if not acquired:
+            raise StoreBusy(
+                f"{self.url} is busy: another import has held it for more than {self.lock_wait:g} s; "
+                "nothing was written (try again when it has finished)"
+            )
         stop = threading.Event()
 
         def renew() -> None:
@@ -113,7 +129,14 @@ class FalkorTransport:
         )
 
     def staging(self) -> tuple[str, str | None]:
-        """A new graph's URL on this server (and the password) for a load written aside."""
+        """A new graph's URL on this server (and the password) for a load written aside. Graphs
+        left aside by loads that died are deleted first: the caller holds the import lock, so no
+        other load into this graph is writing one."""
+        prefix = f"{self.graph_name}.staging."
+        for name in self._db.connection.execute_command("GRAPH.LIST"):
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name.startswith(prefix):
+                self._db.connection.execute_command("GRAPH.DELETE", name)
         return f"{self.url}.staging.{uuid.uuid4().hex[:12]}", self._password
 
     def adopt(self, url: str) -> None:

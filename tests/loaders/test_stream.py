@@ -38,7 +38,8 @@ def test_a_write_that_fails_midway_is_completed_by_loading_again(
     store: Store, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: str
 ) -> None:
     """The copy fails at the first part of an entity (of the tenures, which carry the changes:
-    after some were written); loading again gives exactly the store a single load gives."""
+    after some were written); loading again gives exactly the store a single load gives. The
+    embedded store keeps nothing of the failed load; a server keeps the parts it applied."""
     reference = open_store(f"embedded://{tmp_path / 'reference'}")
     assert load_dataset(reference, tiny_dataset).ok
     real_write, calls = store.write, []
@@ -53,7 +54,10 @@ def test_a_write_that_fails_midway_is_completed_by_loading_again(
     with pytest.raises(RuntimeError, match="went away"):
         stream_dataset(store, tiny_dataset, chunk_rows=200, stage=False)
     monkeypatch.undo()
-    assert store.counts()["organizations"] > 0 and store.counts() != reference.counts()
+    if store.url.startswith("embedded://"):  # one transaction: nothing stays
+        assert set(store.counts().values()) == {0}
+    else:  # a server applies part by part
+        assert store.counts()["organizations"] > 0 and store.counts() != reference.counts()
     report = stream_dataset(store, tiny_dataset, chunk_rows=200)
     assert report.ok, report.errors[:3]
     assert store.counts() == reference.counts()
