@@ -208,17 +208,25 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
     known = header_map(entity)
     props: dict[str, Any] = {}
     out: dict[str, Any] = {}
+    ok = True
     for key, value in raw.items():
         if value is None or value == "" or (isinstance(value, str) and not value.strip()):
             continue
         name = known.get(key)
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
+            # a JSON Lines object inside a record: str() would store Python's repr of it
+            report.error(src, name or key, value, "nested-value", "a nested JSON object is not a value: flatten it")
+            ok = False
+            out[name or key] = ""  # reported: not missing as well
+            continue
         if name is None:
             props[key] = value.strip() if isinstance(value, str) else value
         else:
             out[name] = value
-    ok = True
     for name, col in _columns(entity):
         value = out.get(name)
+        if value == "":
+            continue
         if value is None:
             if col.required:
                 report.error(src, name, "", "missing-field", f"required field {name} is empty")
@@ -255,6 +263,8 @@ def _enum_value(enum: type[LabelledEnum], text: str) -> str:
 
 
 def _convert(col: Column, value: Any) -> Any:
+    if isinstance(value, list) and col.datatype not in ("list", "enumlist"):
+        raise ValueError("a JSON list is not a value for this column: give one value")
     if col.datatype == "date":
         return _date_text(str(value))
     if col.datatype == "int":

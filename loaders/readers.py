@@ -26,28 +26,70 @@ class FileProblem(Exception):
 Row = tuple[int, dict[str, Any]]
 
 
+GB_FAMILY = {"gb18030", "gbk", "gb2312"}
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
 def decode(raw: bytes) -> tuple[str, str]:
-    """Decode UTF-8 (with or without BOM) or GB18030; return ``(text, encoding)``."""
-    if b"\x00" in raw[:4096]:
+    """Decode UTF-8 (with or without BOM) or GB18030; return ``(text, encoding)``.
+
+    GB18030 decodes almost any bytes, so it is taken only when the file reads as Chinese text:
+    Latin-1 ``Müller`` would otherwise become ``M黮ler`` without a word. A file whose lines are
+    partly UTF-8 and partly not, or that holds a NUL byte, is refused with the line and byte."""
+    nul = raw.find(b"\x00")
+    if nul >= 0:
         guess = charset_normalizer.from_bytes(raw[:4096]).best()
-        hint = f" (it looks like {guess.encoding})" if guess else ""
-        raise FileProblem("encoding", f"not a text file in UTF-8 or GB18030{hint}: it contains NUL bytes")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    where = 0
+        hint = f"; it looks like {guess.encoding}" if guess else ""
+        raise FileProblem(
+            "encoding",
+            f"byte {nul} is a NUL byte: not a text file in UTF-8 or GB18030{hint}",
+            row=_line_of(raw, nul),
+        )
     try:
-        raw.decode("utf-8")
+        return raw.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError as exc:
-        where = exc.start
-    guess = charset_normalizer.from_bytes(raw).best()
+        bad = exc.start
+    line = _line_of(raw, bad)
+    utf8_line = _utf8_line(raw)
+    if utf8_line is not None:
+        raise FileProblem(
+            "encoding",
+            f"mixed encodings: line {utf8_line} is UTF-8 but byte {bad} (0x{raw[bad]:02x}, line {line}) is not; "
+            "save the whole file as UTF-8",
+            row=line,
+        )
+    matches = charset_normalizer.from_bytes(raw)
+    if any(GB_FAMILY.intersection(m.could_be_from_charset) for m in matches):
+        try:
+            return raw.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    guess = matches.best()
     hint = f"; it looks like {guess.encoding}" if guess else ""
     raise FileProblem(
         "encoding",
-        f"cannot decode as UTF-8 (byte {where}) or GB18030{hint}; save the file as UTF-8",
+        f"byte {bad} (0x{raw[bad]:02x}, line {line}) is not UTF-8, and the file does not read as GB18030{hint}; "
+        "save the file as UTF-8",
+        row=line,
     )
+
+
+def _utf8_line(raw: bytes) -> int | None:
+    """The number of the first line with non-ASCII bytes that reads as UTF-8 (Chinese text
+    that way), when another line does not: the sign of a file with two encodings."""
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if max(line, default=0) < 0x80:
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if any("\u3400" <= ch <= "\u9fff" for ch in text):
+            return number
+    return None
 
 
 def read_rows(path: Path, *, stream: bool = False) -> tuple[list[str], Iterator[Row]]:
@@ -77,24 +119,32 @@ def _sniff(path: Path) -> str:
     """The encoding of a file, judged on its first megabyte (see ``decode``)."""
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    decode(head)  # raises the same FileProblem as a whole-file read
-    return "utf-8"
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    # the same rules as a whole-file read, on the head (a cut last line is left out)
+    return decode(head[: head.rfind(b"\n") + 1] or head)[1]
 
 
 def _guarded(fh: io.TextIOBase) -> Iterator[str]:
-    """Lines of a streamed file, a decoding error turned into a FileProblem; closed at the end."""
+    """Lines of a streamed file, a decoding error or a NUL byte turned into a FileProblem; closed
+    at the end."""
+    number = 0
     try:
         with fh:
-            yield from fh
+            for number, line in enumerate(fh, start=1):
+                if "\x00" in line:
+                    raise FileProblem(
+                        "encoding", f"line {number} holds a NUL byte: not a text file in UTF-8 or GB18030", row=number
+                    )
+                yield line
     except UnicodeDecodeError as exc:
         raise FileProblem(
-            "encoding", f"cannot decode byte {exc.start} of a block ({exc.reason}); save as UTF-8"
+            "encoding",
+            f"cannot decode byte {exc.start} of a block after line {number} ({exc.reason}); save as UTF-8",
+            row=number + 1,
         ) from None
 
 
@@ -219,22 +269,37 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Row]]:
         raise FileProblem("malformed-xlsx", f"not a readable .xlsx workbook: {exc}") from None
     sheet = book.worksheets[0]
     it = sheet.iter_rows(values_only=True)
-    first = next(it, None)
+    try:
+        first = next(it, None)
+    except Exception as exc:  # a sheet cut short, a shared string out of range...: read as it goes
+        book.close()
+        raise FileProblem("malformed-xlsx", f"the header row cannot be read: {_broken(exc)}", row=1) from None
     if first is None or not any(c is not None and str(c).strip() for c in first):
         book.close()
         raise FileProblem("empty-file", f"the first sheet {sheet.title!r} is empty: it needs a header row")
     header = [("" if c is None else str(c).strip()) for c in first]
 
     def rows() -> Iterator[Row]:
-        for number, values in enumerate(it, start=2):
-            cells = ["" if v is None else _cell_text(v) for v in values]
-            if not any(c.strip() for c in cells):
-                continue
-            cells = (cells + [""] * len(header))[: len(header)]
-            yield number, dict(zip(header, cells, strict=True))
-        book.close()
+        number = 1
+        try:
+            for number, values in enumerate(it, start=2):
+                cells = ["" if v is None else _cell_text(v) for v in values]
+                if not any(c.strip() for c in cells):
+                    continue
+                cells = (cells + [""] * len(header))[: len(header)]
+                yield number, dict(zip(header, cells, strict=True))
+        except Exception as exc:
+            raise FileProblem(
+                "malformed-xlsx", f"the sheet cannot be read after row {number}: {_broken(exc)}", row=number + 1
+            ) from None
+        finally:
+            book.close()
 
     return header, rows()
+
+
+def _broken(exc: Exception) -> str:
+    return f"the workbook is damaged ({type(exc).__name__}: {exc}); save it again from the spreadsheet program"
 
 
 def _cell_text(value: Any) -> str:

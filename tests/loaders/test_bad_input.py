@@ -4,6 +4,7 @@ through the in-memory loader and the streaming one (in chunks of two rows), the 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -297,3 +298,81 @@ def test_cypher_looking_and_quote_laden_strings_are_data(store: Store, tmp_path:
     found = store.get_persons([p["id"] for p in persons])
     assert {p.id: p.name for p in found.values()} == {p["id"]: p["name"] for p in persons}
     assert store.get_organizations(["o'1`}"])["o'1`}"].name == 'x"}'
+
+
+def test_latin1_that_gb18030_would_read_is_refused(store: Store, tmp_path: Path, load: Load) -> None:
+    """``Müller`` in Latin-1 is valid GB18030 (``M黮ler``): refused, never converted."""
+    folder = base(tmp_path)
+    (folder / "persons.csv").write_bytes(b"id,name\np1,Li\np2,M\xfcller\n")
+    e = only_error(store, folder, load)
+    assert (e.file, e.row, e.rule) == ("persons.csv", 3, "encoding")
+    assert "byte 18 (0xfc, line 3) is not UTF-8" in e.message
+
+
+def test_mixed_utf8_and_gb18030_lines_are_refused(store: Store, tmp_path: Path, load: Load) -> None:
+    folder = base(tmp_path)
+    raw = "id,name\np1,张伟\n".encode() + "p2,王芳\n".encode("gb18030")
+    (folder / "persons.csv").write_bytes(raw)
+    e = only_error(store, folder, load)
+    assert (e.file, e.row, e.rule) == ("persons.csv", 3, "encoding")
+    assert "mixed encodings: line 2 is UTF-8" in e.message
+
+
+def test_gb18030_with_characters_outside_gb2312_still_loads(store: Store, tmp_path: Path, load: Load) -> None:
+    folder = base(tmp_path)
+    (folder / "persons.csv").write_bytes("id,name\np1,朱镕基\np2,王芳\n".encode("gb18030"))
+    report = load(store, folder)
+    assert report.ok, report.errors
+    assert store.get_persons(["p1"])["p1"].name == "朱镕基"
+
+
+@pytest.mark.parametrize("where", [10, 5000])  # in the first 4 KiB, and after it
+def test_a_nul_byte_anywhere_is_an_encoding_error_with_its_line(
+    store: Store, tmp_path: Path, load: Load, where: int
+) -> None:
+    folder = base(tmp_path)
+    rows = [f"q{i},name {i}\n".encode() for i in range(where // 12)]
+    (folder / "persons.csv").write_bytes(b"id,name\n" + b"".join(rows) + b"p\x009,bad\n")
+    e = only_error(store, folder, load)
+    assert (e.file, e.rule, e.row) == ("persons.csv", "encoding", len(rows) + 2)
+    assert "NUL byte" in e.message
+
+
+def test_a_nested_json_object_is_an_error_not_a_python_repr(store: Store, tmp_path: Path, load: Load) -> None:
+    folder = base(tmp_path)
+    (folder / "persons.csv").unlink()
+    (folder / "persons.jsonl").write_text(
+        '{"id": "p1", "name": {"zh": "张伟"}}\n{"id": "p2", "name": ["王芳", "x"]}\n', encoding="utf-8"
+    )
+    report = load(store, folder)
+    assert not report.ok and not report.written
+    found = {(e.row, e.column, e.rule) for e in report.errors}
+    assert found == {(1, "name", "nested-value"), (2, "name", "bad-str")}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "shared-string"])
+def test_a_damaged_xlsx_is_an_error_naming_the_file(store: Store, tmp_path: Path, load: Load, damage: str) -> None:
+    import zipfile
+
+    folder = base(tmp_path)
+    (folder / "persons.csv").unlink()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "name"])
+    for i in range(50):
+        sheet.append([f"p{i}", f"名字{i}"])
+    good = tmp_path / "good.xlsx"
+    book.save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(folder / "persons.xlsx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                if damage == "truncated":
+                    data = data[: len(data) // 2]
+                else:  # a cell pointing past the shared strings
+                    data = re.sub(rb'<c r="B30" [^>]*>.*?</c>', b'<c r="B30" t="s"><v>9999</v></c>', data, count=1)
+            dst.writestr(item, data)
+    e = only_error(store, folder, load)
+    assert (e.file, e.rule) == ("persons.xlsx", "malformed-xlsx")
+    assert "damaged" in e.message
