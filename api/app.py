@@ -9,9 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 
 from api import errors
-from api.keys import load_keys
+from api.audit import ImportLog
+from api.deps import Reader
+from api.ids import EncodedSlashes
+from api.keys import KeyRing
 from api.routers import analysis, imports, meta, organizations, people, views
 from graph.store import Store
 from queries.accountability import accountability
@@ -40,19 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = store = open_configured_store(settings.store)  # opened once, closed once
+        app.state.store = store = open_configured_store(settings.store, settings)  # opened once, closed once
         _warm(store)
-        app.state.keys = load_keys(settings.api_keys_file)
-        app.state.import_log = imports.ImportLog(settings.audit_log)
+        app.state.keys = KeyRing(settings.api_keys_file)
+        app.state.keys.entries()  # a broken keys file stops the start, with its reason
+        app.state.import_log = ImportLog(settings.audit_log)
         try:
             yield
         finally:
             app.state.store.close()
 
+    docs = {} if settings.public_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(
         title="rtc",
         version="1",
         lifespan=lifespan,
+        **docs,  # type: ignore[arg-type]
         description="Responsibility transmission chain: who is accountable for a case, and where "
         "supervision pressure fades. Send `Authorization: Bearer KEY` (or `X-API-Key`).",
     )
@@ -64,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
+    app.add_middleware(EncodedSlashes)
     errors.install(app)
     for router in (
         meta.router,
@@ -78,4 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         views.router,
     ):
         app.include_router(router)
+    if not settings.public_docs:
+
+        @app.get("/openapi.json", include_in_schema=False)
+        def openapi(_: Reader) -> JSONResponse:
+            return JSONResponse(app.openapi())
+
     return app

@@ -47,14 +47,19 @@ async def _principal(
             "an API key is required (Authorization: Bearer KEY)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(key, request.app.state.keys)
+    try:
+        entries = request.app.state.keys.entries()
+    except ValueError as exc:  # fail closed: a keys file that cannot be read accepts no key
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    principal = authenticate(key, entries)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
 def require(role: str) -> Callable[..., Awaitable[Principal]]:
-    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def check(request: Request, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        request.state.who = principal.name  # for the audit of a refused import
         if not principal.may(role):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {principal.role} role may not do this (needs {role})")
         return principal

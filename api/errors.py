@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.audit import audit
 from graph.store import StoreError
 
 PROBLEM = "application/problem+json"
@@ -29,7 +32,8 @@ class NotFound(Exception):
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        _audit_refused(request, exc.status_code, str(exc.detail))
+        response = problem(exc.status_code, phrase(exc.status_code), str(exc.detail))
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
         return response
@@ -39,6 +43,7 @@ def install(app: FastAPI) -> None:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
+        _audit_refused(request, 422, "invalid parameters")
         return problem(422, "Unprocessable Content", "invalid parameters", errors=errors)
 
     @app.exception_handler(NotFound)
@@ -53,10 +58,24 @@ def install(app: FastAPI) -> None:
     async def store_down(request: Request, exc: StoreError) -> JSONResponse:
         return problem(503, "Service Unavailable", str(exc))
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the caller's mistake: logged in full here, never shown to the caller.
+        logging.getLogger("rtc.api").exception("unexpected error on %s %s", request.method, request.url.path)
+        _audit_refused(request, 500, "an unexpected error")
+        return problem(500, "Internal Server Error", "an unexpected error; it is logged on the server")
 
-def _title(status: int) -> str:
-    from http import HTTPStatus
 
+def _audit_refused(request: Request, status: int, detail: str) -> None:
+    """An import attempt refused before the route could log it (no key, a role that may not
+    import, bad parameters, a bug) goes to the audit log too."""
+    if request.method != "POST" or request.url.path != "/imports" or getattr(request.state, "audited", False):
+        return
+    who = getattr(request.state, "who", None) or "unauthenticated"
+    audit(request, who, False, "refused", {"status": status, "error": detail})
+
+
+def phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -31,11 +31,26 @@ def load_keys(path: str | Path) -> list[dict[str, str]]:
     file = Path(path)
     if not file.exists():
         return []
-    entries = json.loads(file.read_text(encoding="utf-8"))
+    try:
+        entries = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{file}: cannot read the API keys ({exc})") from None
+    if not isinstance(entries, list):
+        raise ValueError(f"{file}: expected a JSON list of keys")
     for e in entries:
-        if e.get("role") not in ROLES or not e.get("hash") or not e.get("name"):
+        if not isinstance(e, dict) or e.get("role") not in ROLES or not e.get("hash") or not e.get("name"):
             raise ValueError(f"{file}: every key needs name, role ({', '.join(ROLES)}) and hash")
     return list(entries)
+
+
+def _save(path: str | Path, entries: list[dict[str, str]]) -> None:
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise ValueError(f"cannot write the API keys to {file}: the folder {file.parent} does not exist")
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(file)  # atomic: a serving API reads the old list or the new one, never half
 
 
 def add_key(path: str | Path, name: str, role: str) -> str:
@@ -47,12 +62,39 @@ def add_key(path: str | Path, name: str, role: str) -> str:
         raise ValueError(f"a key named {name!r} exists already")
     key = "rtc_" + secrets.token_urlsafe(32)
     entries.append({"name": name, "role": role, "hash": hash_key(key)})
-    file = Path(path)
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(file)
+    _save(path, entries)
     return key
+
+
+def revoke_key(path: str | Path, name: str) -> None:
+    """Remove the key stored under ``name``: a serving API refuses it at its next request."""
+    entries = load_keys(path)
+    kept = [e for e in entries if e["name"] != name]
+    if len(kept) == len(entries):
+        known = ", ".join(sorted(e["name"] for e in entries)) or "none"
+        raise ValueError(f"no key named {name!r} in {path}; the keys are: {known}")
+    _save(path, kept)
+
+
+class KeyRing:
+    """The keys file as a serving API sees it: read again whenever it changed on disk, so a key
+    added or revoked takes effect at the next request, without a restart."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._stamp: tuple[int, int, int] | None = None
+        self._entries: list[dict[str, str]] = []
+
+    def entries(self) -> list[dict[str, str]]:
+        try:
+            st = self.path.stat()
+            stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            self._entries = load_keys(self.path)  # a broken file raises: no key is accepted
+            self._stamp = stamp
+        return self._entries
 
 
 def authenticate(key: str, entries: list[dict[str, str]]) -> Principal | None:

@@ -399,6 +399,8 @@ def adhoc_case(org_id: str, start: str, end: str | None, category: str, violator
     """A case that is not stored, for "what if" questions."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
+    if end is not None and to_ordinal(end) <= to_ordinal(start):
+        raise ValueError(f"end {end} must be after start {start}: a case's window is [start, end)")
     return Case(
         id="", org_id=org_id, category=Category(category), start=start, end=end, violator_ids=tuple(violator_ids)
     )

@@ -747,6 +747,35 @@ def keys_add(
     err.print(f"key for {name!r} ({role}) stored as a hash in {get_settings().api_keys_file}; it is not shown again")
 
 
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """The stored keys: name and role (the keys themselves are not kept)."""
+    from api.keys import load_keys
+
+    try:
+        entries = [{"name": e["name"], "role": e["role"]} for e in load_keys(get_settings().api_keys_file)]
+    except ValueError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _emit(entries)
+    else:
+        console.print(
+            _table(f"API keys in {get_settings().api_keys_file}", ["name", "role"], [list(e.values()) for e in entries])
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The name the key was added under")]) -> None:
+    """Remove a key; a serving API refuses it from its next request on."""
+    from api.keys import revoke_key
+
+    try:
+        revoke_key(get_settings().api_keys_file, name)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    err.print(f"key {name!r} revoked in {get_settings().api_keys_file}")
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",

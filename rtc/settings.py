@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         256, description="`rtc load` into a server store streams a dataset folder larger than this (MB)"
     )
     views_dir: str = Field("./rtc-views", description="Where `rtc demo` writes its views (HTML)")
+    public_docs: bool = Field(
+        False,
+        description="Serve /docs and /openapi.json without a key (by default the schema needs a reader key "
+        "and /docs is off: only /health and /version are open)",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default)")
     access_log: bool = Field(
         False,
@@ -52,9 +57,10 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def open_configured_store(url: str | None = None) -> Store:
-    """Open ``url`` (default: the ``store`` setting) with the credentials and batch size from settings."""
-    settings = get_settings()
+def open_configured_store(url: str | None = None, settings: Settings | None = None) -> Store:
+    """Open ``url`` (default: the ``store`` setting) with the credentials, batch size and lock wait
+    from ``settings`` (default: the environment's)."""
+    settings = settings or get_settings()
     return open_store(
         url or settings.store,
         user=settings.store_user,

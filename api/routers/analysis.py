@@ -21,7 +21,7 @@ findings_router = APIRouter(prefix="/findings", tags=["findings"])
 scorecard_router = APIRouter(prefix="/scorecard", tags=["findings"])
 
 
-@cases.get("/cases/{case_id:path}/accountability", response_model=accountability.AccountabilityResult)
+@cases.get("/cases/{case_id:id}/accountability", response_model=accountability.AccountabilityResult)
 async def case_accountability(
     case_id: str,
     store: StoreDep,
@@ -118,7 +118,7 @@ def fades(
     )
 
 
-@pressure_router.get("/orgs/{org_id:path}", response_model=OrgPressurePublic)
+@pressure_router.get("/orgs/{org_id:id}", response_model=OrgPressurePublic)
 def org_pressure(
     org_id: str,
     store: StoreDep,
@@ -179,7 +179,7 @@ def slogans(
     )
 
 
-@scorecard_router.get("/{org_id:path}", response_model=findings.Scorecard)
+@scorecard_router.get("/{org_id:id}", response_model=findings.Scorecard)
 def scorecard(
     org_id: str, store: StoreDep, settings: SettingsDep, _: Reader, start: FromQuery = None, end: ToQuery = None
 ) -> findings.Scorecard:

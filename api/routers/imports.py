@@ -3,11 +3,8 @@ idempotent semantics as ``rtc load``. Each import is logged: who, when, what, ou
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import tempfile
-import threading
-import uuid
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,10 +13,13 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.types import Message, Receive
 
+from api.audit import audit
 from api.deps import Loader, Reader, SettingsDep, StoreDep
-from api.errors import NotFound, problem
+from api.errors import NotFound, phrase, problem
 from api.schemas import ImportPublic, ImportRows
 from graph.store import StoreError
 from loaders.load import Report, load_dataset, load_tables
@@ -28,26 +28,6 @@ from loaders.schema import EXTENSIONS, FILES
 router = APIRouter(prefix="/imports", tags=["imports"])
 # Imports run in a worker thread of their own, one at a time; reads go on meanwhile.
 _imports = anyio.CapacityLimiter(1)
-
-
-class ImportLog:
-    """Every import of this service: kept in memory for GET, and appended to the audit file."""
-
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
-        self.entries: dict[str, ImportPublic] = {}
-        self._lock = threading.Lock()
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    entry = ImportPublic.model_validate_json(line)
-                    self.entries[entry.id] = entry
-
-    def add(self, entry: ImportPublic) -> None:
-        with self._lock:
-            self.entries[entry.id] = entry
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(entry.model_dump_json() + "\n")
 
 
 def _outcome(report: Report) -> tuple[str, int]:
@@ -60,21 +40,24 @@ def _outcome(report: Report) -> tuple[str, int]:
     return "invalid", 422
 
 
+def _refuse(request: Request, who: str, dry_run: bool, status: int, detail: str) -> JSONResponse:
+    """An import refused before validation (too large, badly formed): audited, problem+json."""
+    outcome = "too-large" if status == 413 else "refused"
+    entry = audit(request, who, dry_run, outcome, {"status": status, "error": detail})
+    return problem(status, phrase(status), detail, import_id=entry.id)
+
+
 def _finish(request: Request, who: str, dry_run: bool, report: Report | None, error: str | None) -> JSONResponse:
-    entry_id = uuid.uuid4().hex[:16]
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if report is None:
         outcome, status, body = "failed", 503, {"error": error}
     else:
         (outcome, status), body = _outcome(report), report.to_dict()
-    entry = ImportPublic(id=entry_id, who=who, at=at, dry_run=dry_run, outcome=outcome, report=body)
-    request.app.state.import_log.add(entry)
+    entry = audit(request, who, dry_run, outcome, body)
     if status >= 400:
-        title = {409: "Conflict", 422: "Unprocessable Content", 503: "Service Unavailable"}[status]
         detail = error or f"{report.error_count if report else 0} error(s): nothing was written"
-        return problem(status, title, detail, import_id=entry_id, report=body)
+        return problem(status, phrase(status), detail, import_id=entry.id, report=body)
     return JSONResponse(
-        json.loads(entry.model_dump_json()), status_code=status, headers={"Location": f"/imports/{entry_id}"}
+        json.loads(entry.model_dump_json()), status_code=status, headers={"Location": f"/imports/{entry.id}"}
     )
 
 
@@ -87,6 +70,7 @@ def _finish(request: Request, who: str, dry_run: bool, report: Report | None, er
         409: {"description": "conflicts with stored records"},
         413: {"description": "upload too large"},
         422: {"description": "invalid: the report lists every error"},
+        503: {"description": "the store is unavailable or busy with another import; nothing was written"},
     },
 )
 async def create_import(
@@ -97,51 +81,93 @@ async def create_import(
     dry_run: Annotated[bool, Query(description="validate only")] = False,
 ) -> JSONResponse:
     """Upload files (multipart, named like ``persons.csv``) or JSON ``{"tables": {...}}``."""
+    request.state.audited = True  # every answer below is written to the audit log by _finish
+    limit = settings.max_upload_bytes
     size = int(request.headers.get("content-length") or 0)
-    if size > settings.max_upload_bytes:
-        return problem(
-            413,
-            "Content Too Large",
-            f"the upload is {size} bytes; the limit is {settings.max_upload_bytes} (setting RTC_MAX_UPLOAD_BYTES)",
-        )
+    if size > limit:
+        return _refuse(request, who.name, dry_run, 413, f"the upload is {size} bytes; {_limit(limit)}")
+    # The body is counted as it arrives, whatever the transfer encoding (chunked has no length).
+    body = Request(request.scope, receive=_counted(request.receive, limit))
     content_type = request.headers.get("content-type", "")
     log = {"who": who.name, "via": "api"}
     try:
         if content_type.startswith("multipart/form-data"):
-            form = await request.form()
-            uploads = [f for f in form.values() if isinstance(f, UploadFile)]
-            if not uploads:
-                return problem(422, "Unprocessable Content", "no files in the upload")
+            form = await body.form()
+            uploads = [(field, f) for field, f in form.multi_items() if isinstance(f, UploadFile)]
+            problem_text = _check_uploads(uploads)
+            if problem_text:
+                return _refuse(request, who.name, dry_run, 422, problem_text)
             with tempfile.TemporaryDirectory() as folder:
-                for upload in uploads:
-                    name = Path(upload.filename or "").name
-                    if Path(name).stem not in FILES or Path(name).suffix.lower() not in EXTENSIONS:
-                        return problem(
-                            422,
-                            "Unprocessable Content",
-                            f"unexpected file {name!r}: name files like persons.csv, actions.jsonl or cases.xlsx",
-                        )
-                    Path(folder, name).write_bytes(await upload.read())
+                for _, upload in uploads:
+                    Path(folder, Path(upload.filename or "").name).write_bytes(await upload.read())
                 report = await anyio.to_thread.run_sync(
                     partial(load_dataset, store, folder, dry_run=dry_run, max_errors=settings.max_errors, log=log),
                     limiter=_imports,
                 )
-                report.source = ", ".join(sorted(Path(u.filename or "").name for u in uploads))
+                report.source = ", ".join(sorted(Path(u.filename or "").name for _, u in uploads))
         else:
-            body = ImportRows.model_validate_json(await request.body())
-            unknown = sorted(set(body.tables) - set(FILES))
+            rows = ImportRows.model_validate_json(await body.body())
+            unknown = sorted(set(rows.tables) - set(FILES))
             if unknown:
-                return problem(422, "Unprocessable Content", f"unknown tables {unknown}; allowed: {sorted(FILES)}")
+                return _refuse(request, who.name, dry_run, 422, f"unknown tables {unknown}; allowed: {sorted(FILES)}")
             report = Report(source="json", max_errors=settings.max_errors)
             tables: dict[str, list[tuple[tuple[str, int | None], dict[str, Any]]]] = {
-                name: [((name, n), row) for n, row in enumerate(rows, start=1)] for name, rows in body.tables.items()
+                name: [((name, n), row) for n, row in enumerate(table, start=1)] for name, table in rows.tables.items()
             }
             await anyio.to_thread.run_sync(
-                partial(load_tables, store, tables, report, dry_run=dry_run or body.dry_run, log=log), limiter=_imports
+                partial(load_tables, store, tables, report, dry_run=dry_run or rows.dry_run, log=log), limiter=_imports
             )
+    except _TooLarge:
+        return _refuse(request, who.name, dry_run, 413, f"the upload is over the limit; {_limit(limit)}")
+    except ValidationError as exc:
+        return _refuse(request, who.name, dry_run, 422, f"not an import body: {exc.errors()[0]['msg']}")
     except StoreError as exc:
         return _finish(request, who.name, dry_run, None, str(exc))
     return _finish(request, who.name, report.dry_run, report, None)
+
+
+class _TooLarge(Exception):
+    """The body grew past ``max_upload_bytes`` while it was read."""
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _TooLarge
+        return message
+
+    return counted
+
+
+def _limit(limit: int) -> str:
+    return f"the limit is {limit} bytes (setting RTC_MAX_UPLOAD_BYTES)"
+
+
+def _check_uploads(uploads: list[tuple[str, UploadFile]]) -> str | None:
+    """Why a multipart upload cannot be imported as it is, or None: every file must be named
+    like an entity's file, once (two parts under one name would silently replace each other)."""
+    if not uploads:
+        return "no files in the upload"
+    names = [Path(u.filename or "").name for _, u in uploads]
+    for name in names:
+        if Path(name).stem not in FILES or Path(name).suffix.lower() not in EXTENSIONS:
+            return f"unexpected file {name!r}: name files like persons.csv, actions.jsonl or cases.xlsx"
+    for label, values in (("file name", names), ("form field", [field for field, _ in uploads])):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            return (
+                f"the {label} {repeated[0]!r} is used by more than one file: send each file once, under its own field"
+            )
+    stems = [Path(n).stem for n in names]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        return f"more than one file for {twice[0]!r}: send one file per entity"
+    return None
 
 
 @router.get("/{import_id}", response_model=ImportPublic)

@@ -43,19 +43,19 @@ def _org(store: StoreDep, org_id: str) -> Organization:
     return found[org_id]
 
 
-@router.get("/{org_id:path}/children", response_model=list[Organization])
+@router.get("/{org_id:id}/children", response_model=list[Organization])
 def children(org_id: str, store: StoreDep, _: Reader) -> list[Organization]:
     _org(store, org_id)
     return store.get_children([org_id]).get(org_id, [])
 
 
-@router.get("/{org_id:path}/leaders", response_model=LeadersPublic)
+@router.get("/{org_id:id}/leaders", response_model=LeadersPublic)
 def leaders(org_id: str, store: StoreDep, _: Reader, at: AtQuery = None) -> LeadersPublic:
     _org(store, org_id)
     when = day(store, at)
     return LeadersPublic(org_id=org_id, at=when, leaders=lookups.leaders(store, org_id, when))
 
 
-@router.get("/{org_id:path}", response_model=Organization)
+@router.get("/{org_id:id}", response_model=Organization)
 def get_organization(org_id: str, store: StoreDep, _: Reader) -> Organization:
     return _org(store, org_id)

@@ -34,12 +34,12 @@ def _person(store: StoreDep, person_id: str) -> Person:
     return found[person_id]
 
 
-@persons.get("/{person_id:path}/career", response_model=CareerPublic)
+@persons.get("/{person_id:id}/career", response_model=CareerPublic)
 def career(person_id: str, store: StoreDep, _: Reader) -> CareerPublic:
     return CareerPublic(person=_person(store, person_id), career=lookups.career(store, person_id))
 
 
-@positions.get("/{position_id:path}/holders", response_model=HoldersPublic)
+@positions.get("/{position_id:id}/holders", response_model=HoldersPublic)
 def holders(position_id: str, store: StoreDep, _: Reader, at: AtQuery = None) -> HoldersPublic:
     if not store.get_positions([position_id]):
         raise NotFound(f"no position with id {position_id!r}")
@@ -47,6 +47,6 @@ def holders(position_id: str, store: StoreDep, _: Reader, at: AtQuery = None) ->
     return HoldersPublic(position_id=position_id, at=when, holders=lookups.holders(store, position_id, when))
 
 
-@persons.get("/{person_id:path}", response_model=Person)
+@persons.get("/{person_id:id}", response_model=Person)
 def get_person(person_id: str, store: StoreDep, _: Reader) -> Person:
     return _person(store, person_id)

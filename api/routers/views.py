@@ -69,7 +69,7 @@ def pressure_view(
     return _send(view, format)
 
 
-@router.get("/cases/{case_id:path}", response_class=Response, responses=PAGE)
+@router.get("/cases/{case_id:id}", response_class=Response, responses=PAGE)
 def case_chain(
     case_id: str,
     store: StoreDep,
@@ -90,7 +90,7 @@ def case_chain(
     return _send(view, format)
 
 
-@router.get("/persons/{person_id:path}", response_class=Response, responses=PAGE)
+@router.get("/persons/{person_id:id}", response_class=Response, responses=PAGE)
 def person_career(person_id: str, store: StoreDep, _: Reader, format: FormatQuery = Format.html) -> Response:
     """A person's career with the cases in each tenure."""
     try:
@@ -100,7 +100,7 @@ def person_career(person_id: str, store: StoreDep, _: Reader, format: FormatQuer
     return _send(view, format)
 
 
-@router.get("/duties/{org_id:path}", response_class=Response, responses=PAGE)
+@router.get("/duties/{org_id:id}", response_class=Response, responses=PAGE)
 def duty_decomposition(
     org_id: str,
     store: StoreDep,

@@ -62,7 +62,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, scenario_dataset: Path) -> It
 
 @pytest.fixture(scope="module")
 def live_schema(live: Live) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{live.base_url}/openapi.json")
+    return schemathesis.openapi.from_url(f"{live.base_url}/openapi.json", headers=live.headers("reader"))
 
 
 schema = schemathesis.pytest.from_fixture("live_schema")

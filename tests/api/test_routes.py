@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from tests.api.conftest import Api
 
 ADHOC = {
@@ -183,7 +185,13 @@ def test_upload_too_large_is_413(api: Api) -> None:
     assert r.status_code == 413 and "RTC_MAX_UPLOAD_BYTES" in r.json()["detail"]
 
 
-def test_openapi_is_served(api: Api) -> None:
-    spec = api.client.get("/openapi.json").json()
+def test_openapi_needs_a_key_and_docs_are_off_unless_made_public(api: Api, tmp_path: Path) -> None:
+    """Only /health and /version are open (README); RTC_PUBLIC_DOCS opens the schema and /docs."""
+    assert api.client.get("/openapi.json").status_code == 401
+    spec = api.client.get("/openapi.json", headers=api.headers("reader")).json()
     assert "/cases/{case_id}/accountability" in spec["paths"]
-    assert api.client.get("/docs").status_code == 200
+    assert api.client.get("/docs").status_code == 404
+    public = api.settings.model_copy(update={"public_docs": True})
+    with TestClient(create_app(public)) as client:
+        assert "/cases/{case_id}/accountability" in client.get("/openapi.json").json()["paths"]
+        assert client.get("/docs").status_code == 200
