@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -54,6 +55,9 @@ def _store(url: str | None) -> Iterator[Store]:
         raise typer.Exit(2) from None
     try:
         yield store
+    except StoreError as exc:  # lost, busy or read-only while the command ran
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     finally:
         store.close()
 
@@ -120,11 +124,11 @@ def _print_report(report: Report) -> None:
     rows = [[e, c["read"], c["new"], c["unchanged"], c["updated"]] for e, c in report.counts.items()]
     console.print(_table(f"import of {report.source}", ["file", "read", "new", "unchanged", "updated"], rows))
     for w in report.warnings[:20]:
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
     if len(report.warnings) > 20:
         err.print(f"[yellow]... {len(report.warnings) - 20} more warnings (see --report-file)[/]")
     for e in report.errors:
-        err.print(f"[red]error:[/] {e}")
+        err.print(f"[red]error:[/] {escape(str(e))}")  # "[rule]" is not rich markup
     if report.error_count > len(report.errors):
         err.print(f"[red]... {report.error_count - len(report.errors)} more errors not listed[/]")
     if not report.ok:

@@ -210,3 +210,56 @@ def test_serve_logs_request_lines_only_when_asked(
     finally:
         get_settings.cache_clear()
     assert seen["access_log"] is logged and seen["port"] == 8123
+
+
+def test_adhoc_case_ending_before_it_starts_is_refused(url: str) -> None:
+    out = run(
+        "accountability", "--org", "T", "--start", "2020-03-01", "--end", "2020-02-01", "--category", "discipline",
+        "--store", url, code=2,
+    )  # fmt: skip
+    assert "end 2020-02-01 must be after start 2020-03-01" in out
+
+
+def test_keys_add_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtc.settings import get_settings
+
+    monkeypatch.setenv("RTC_API_KEYS_FILE", str(tmp_path / "keys.json"))
+    get_settings.cache_clear()
+    try:
+        assert "\nrtc_" in run("keys", "add", "clerk", "--role", "loader")
+        assert json.loads(run("keys", "list", "--json")) == [{"name": "clerk", "role": "loader"}]
+        run("keys", "revoke", "clerk")
+        assert json.loads(run("keys", "list", "--json")) == []
+        assert "no key named 'clerk'" in run("keys", "revoke", "clerk", code=2)
+        monkeypatch.setenv("RTC_API_KEYS_FILE", str(tmp_path / "no" / "dir" / "keys.json"))
+        get_settings.cache_clear()
+        assert "the folder" in " ".join(run("keys", "add", "x", code=2).split())
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_store_this_user_may_not_write_answers_reads(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder the user may not write opens for reading (root may write anything: there the
+    check the store makes is what is made to say no)."""
+    import os
+
+    from graph.backends import embedded
+
+    folder = url.removeprefix("embedded://")
+
+    def files() -> dict[str, bytes]:  # SQLite's -shm and -wal come and go with connections
+        return {
+            p.name: p.read_bytes() for p in Path(folder).iterdir() if p.suffix not in (".sqlite3-shm", ".sqlite3-wal")
+        }
+
+    before = files()
+    if os.geteuid() == 0:
+        monkeypatch.setattr(embedded.os, "access", lambda path, mode: mode != os.W_OK)
+    os.chmod(folder, 0o555)
+    try:
+        data = json.loads(run("holders", "T/sec", "--at", "2020-06-01", "--store", url, "--json"))
+        assert [h["person"]["id"] for h in data["holders"]] == ["p1"]
+        assert "read-only" in run("load", folder, "--store", url, code=2)
+    finally:
+        os.chmod(folder, 0o755)
+    assert files() == before
