@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from api.keys import Principal, authenticate
+from graph.scoped import ScopedStore
 from graph.store import Store
 from rtc.settings import Settings
 
@@ -25,8 +26,31 @@ async def app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
-async def get_store(request: Request) -> Store:
+async def _presented_key(
+    authorization: Annotated[str | None, Header(description="Bearer API key")] = None,
+    x_api_key: Annotated[str | None, Header(description="API key (alternative to Authorization)")] = None,
+) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return x_api_key or None
+
+
+async def _caller(request: Request, key: Annotated[str | None, Depends(_presented_key)]) -> Principal | None:
+    """Whose key this is, or None (no key, or one not known)."""
+    if not key:
+        return None
+    try:
+        entries = request.app.state.keys.entries()
+    except ValueError as exc:  # fail closed: a keys file that cannot be read accepts no key
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    return authenticate(key, entries)
+
+
+async def get_store(request: Request, caller: Annotated[Principal | None, Depends(_caller)]) -> Store:
+    """The store, as the caller may see it: limited to its jurisdiction when its key has one."""
     store: Store = request.app.state.store
+    if caller is not None and caller.scope:
+        return ScopedStore(store, caller.scope)
     return store
 
 
@@ -34,27 +58,17 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 
 async def _principal(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer API key")] = None,
-    x_api_key: Annotated[str | None, Header(description="API key (alternative to Authorization)")] = None,
+    key: Annotated[str | None, Depends(_presented_key)], caller: Annotated[Principal | None, Depends(_caller)]
 ) -> Principal:
-    key = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
     if not key:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "an API key is required (Authorization: Bearer KEY)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    try:
-        entries = request.app.state.keys.entries()
-    except ValueError as exc:  # fail closed: a keys file that cannot be read accepts no key
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
-    principal = authenticate(key, entries)
-    if principal is None:
+    if caller is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-    return principal
+    return caller
 
 
 def require(role: str) -> Callable[..., Awaitable[Principal]]:

@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROLES = ("reader", "loader", "admin")  # each role may do what the ones before it may
 
@@ -18,6 +20,7 @@ ROLES = ("reader", "loader", "admin")  # each role may do what the ones before i
 class Principal:
     name: str
     role: str
+    scope: tuple[str, ...] = ()  # organization ids: the jurisdiction (their subtrees); empty: everything
 
     def may(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -27,7 +30,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def load_keys(path: str | Path) -> list[dict[str, str]]:
+def load_keys(path: str | Path) -> list[dict[str, Any]]:
     file = Path(path)
     if not file.exists():
         return []
@@ -40,10 +43,13 @@ def load_keys(path: str | Path) -> list[dict[str, str]]:
     for e in entries:
         if not isinstance(e, dict) or e.get("role") not in ROLES or not e.get("hash") or not e.get("name"):
             raise ValueError(f"{file}: every key needs name, role ({', '.join(ROLES)}) and hash")
+        scope = e.get("scope", [])
+        if not isinstance(scope, list) or not all(isinstance(o, str) and o for o in scope):
+            raise ValueError(f"{file}: the scope of key {e['name']!r} must be a list of organization ids")
     return list(entries)
 
 
-def _save(path: str | Path, entries: list[dict[str, str]]) -> None:
+def _save(path: str | Path, entries: list[dict[str, Any]]) -> None:
     file = Path(path)
     if not file.parent.is_dir():
         raise ValueError(f"cannot write the API keys to {file}: the folder {file.parent} does not exist")
@@ -53,15 +59,19 @@ def _save(path: str | Path, entries: list[dict[str, str]]) -> None:
     tmp.replace(file)  # atomic: a serving API reads the old list or the new one, never half
 
 
-def add_key(path: str | Path, name: str, role: str) -> str:
-    """Create a key, store its hash under ``name``, and return the key (shown once)."""
+def add_key(path: str | Path, name: str, role: str, scope: Iterable[str] = ()) -> str:
+    """Create a key, store its hash under ``name``, and return the key (shown once). ``scope``:
+    the organization ids whose subtrees are the key's jurisdiction (none: everything)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
     entries = load_keys(path)
     if any(e["name"] == name for e in entries):
         raise ValueError(f"a key named {name!r} exists already")
     key = "rtc_" + secrets.token_urlsafe(32)
-    entries.append({"name": name, "role": role, "hash": hash_key(key)})
+    entry: dict[str, Any] = {"name": name, "role": role, "hash": hash_key(key)}
+    if scope := sorted(set(scope)):
+        entry["scope"] = scope
+    entries.append(entry)
     _save(path, entries)
     return key
 
@@ -83,9 +93,9 @@ class KeyRing:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._stamp: tuple[int, int, int] | None = None
-        self._entries: list[dict[str, str]] = []
+        self._entries: list[dict[str, Any]] = []
 
-    def entries(self) -> list[dict[str, str]]:
+    def entries(self) -> list[dict[str, Any]]:
         try:
             st = self.path.stat()
             stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -97,11 +107,11 @@ class KeyRing:
         return self._entries
 
 
-def authenticate(key: str, entries: list[dict[str, str]]) -> Principal | None:
+def authenticate(key: str, entries: list[dict[str, Any]]) -> Principal | None:
     """The principal whose hash matches ``key``; every entry is compared, in constant time."""
     presented = hash_key(key)
     found = None
     for e in entries:
         if hmac.compare_digest(presented, e["hash"]):
-            found = Principal(e["name"], e["role"])
+            found = Principal(e["name"], e["role"], tuple(e.get("scope") or ()))
     return found

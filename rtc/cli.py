@@ -739,12 +739,16 @@ app.add_typer(keys_app, name="keys")
 def keys_add(
     name: Annotated[str, typer.Argument(help="Who the key is for")],
     role: Annotated[str, typer.Option(help="reader (all reads), loader (also imports) or admin")] = "reader",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Limit the key to this organization's subtree (repeat for several); reads only"),
+    ] = None,
 ) -> None:
     """Create an API key; it is printed once, and only its hash is kept (setting RTC_API_KEYS_FILE)."""
     from api.keys import add_key
 
     try:
-        key = add_key(get_settings().api_keys_file, name, role)
+        key = add_key(get_settings().api_keys_file, name, role, scope or ())
     except ValueError as exc:
         raise _fail(exc) from None
     print(key)
@@ -753,19 +757,21 @@ def keys_add(
 
 @keys_app.command("list")
 def keys_list(as_json: JsonOpt = False) -> None:
-    """The stored keys: name and role (the keys themselves are not kept)."""
+    """The stored keys: name, role and jurisdiction (the keys themselves are not kept)."""
     from api.keys import load_keys
 
     try:
-        entries = [{"name": e["name"], "role": e["role"]} for e in load_keys(get_settings().api_keys_file)]
+        entries = [
+            {"name": e["name"], "role": e["role"], "scope": e.get("scope", [])}
+            for e in load_keys(get_settings().api_keys_file)
+        ]
     except ValueError as exc:
         raise _fail(exc) from None
     if as_json:
         _emit(entries)
-    else:
-        console.print(
-            _table(f"API keys in {get_settings().api_keys_file}", ["name", "role"], [list(e.values()) for e in entries])
-        )
+        return
+    rows = [[e["name"], e["role"], "; ".join(e["scope"]) or "everything"] for e in entries]
+    console.print(_table(f"API keys in {get_settings().api_keys_file}", ["name", "role", "scope"], rows))
 
 
 @keys_app.command("revoke")

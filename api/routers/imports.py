@@ -82,6 +82,9 @@ async def create_import(
 ) -> JSONResponse:
     """Upload files (multipart, named like ``persons.csv``) or JSON ``{"tables": {...}}``."""
     request.state.audited = True  # every answer below is written to the audit log by _finish
+    if who.scope:
+        detail = "a key limited to a jurisdiction cannot import: an import may touch any organization"
+        return _refuse(request, who.name, dry_run, 403, detail)
     limit = settings.max_upload_bytes
     size = int(request.headers.get("content-length") or 0)
     if size > limit:
@@ -171,9 +174,9 @@ def _check_uploads(uploads: list[tuple[str, UploadFile]]) -> str | None:
 
 
 @router.get("/{import_id}", response_model=ImportPublic)
-def get_import(import_id: str, request: Request, _: Reader) -> ImportPublic:
+def get_import(import_id: str, request: Request, who: Reader) -> ImportPublic:
     entry = request.app.state.import_log.entries.get(import_id)
-    if entry is None:
+    if entry is None or (who.scope and entry.who != who.name):  # a jurisdiction sees its own imports only
         raise NotFound(f"no import with id {import_id!r}")
     found: ImportPublic = entry
     return found

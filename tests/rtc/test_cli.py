@@ -227,7 +227,10 @@ def test_keys_add_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     get_settings.cache_clear()
     try:
         assert "\nrtc_" in run("keys", "add", "clerk", "--role", "loader")
-        assert json.loads(run("keys", "list", "--json")) == [{"name": "clerk", "role": "loader"}]
+        assert json.loads(run("keys", "list", "--json")) == [{"name": "clerk", "role": "loader", "scope": []}]
+        run("keys", "add", "town", "--scope", "T", "--scope", "T2")
+        assert json.loads(run("keys", "list", "--json"))[1]["scope"] == ["T", "T2"]
+        run("keys", "revoke", "town")
         run("keys", "revoke", "clerk")
         assert json.loads(run("keys", "list", "--json")) == []
         assert "no key named 'clerk'" in run("keys", "revoke", "clerk", code=2)
