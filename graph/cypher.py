@@ -304,6 +304,14 @@ DATE_RANGE = (
 CASE_DATES = "MATCH (c:Case) RETURN min(c.start), max(c.start), max(c.end), max(c.discovered)"
 # The data's date range, computed once per import (an aggregate over every tenure) and kept here.
 SET_DATE_RANGE = "MERGE (m:Meta {key: 'date_range'}) SET m.lo = $lo, m.hi = $hi"
+# The import lock of a server without one of its own (Neo4j): a lease on one node. ``claimed``
+# is written first so that the transaction holds the node's write lock before it reads the token.
+ACQUIRE_LOCK = (
+    "MERGE (m:Meta {key: 'import_lock'}) SET m.claimed = $now WITH m "
+    "WHERE m.token IS NULL OR m.expires < $now SET m.token = $token, m.expires = $expires RETURN m.token"
+)
+RENEW_LOCK = "MATCH (m:Meta {key: 'import_lock'}) WHERE m.token = $token SET m.expires = $expires RETURN m.token"
+RELEASE_LOCK = "MATCH (m:Meta {key: 'import_lock'}) WHERE m.token = $token SET m.token = null, m.expires = null"
 GET_DATE_RANGE = "MATCH (m:Meta {key: 'date_range'}) RETURN m.lo, m.hi"
 
 
@@ -363,6 +371,9 @@ def every_statement(dialect: Dialect) -> list[str]:
         CASE_DATES,
         SET_DATE_RANGE,
         GET_DATE_RANGE,
+        ACQUIRE_LOCK,
+        RENEW_LOCK,
+        RELEASE_LOCK,
         REPLACE_TENURES,
         WRITE_PERSONNEL,
         ACTIONS_BY_RECIPIENT,

@@ -367,7 +367,7 @@ def open_store(
         transport = Neo4jTransport(
             f"{scheme}://{address}", user=user or "neo4j", password=password or "", database=database or "neo4j"
         )
-        return CypherStore(transport, batch_size=batch_size)
+        return CypherStore(transport, batch_size=batch_size, lock_wait=lock_wait)
     if scheme == "falkordb":
         from graph.backends.cypher import CypherStore
         from graph.backends.falkordb import FalkorTransport
@@ -377,7 +377,7 @@ def open_store(
         if not host or not port.isdigit():
             raise StoreError(f"store URL {url!r}: write falkordb://HOST:PORT[/GRAPH]")
         falkor = FalkorTransport(host, int(port), graph or "rtc", password=password, lock_wait=lock_wait)
-        return CypherStore(falkor, batch_size=batch_size)
+        return CypherStore(falkor, batch_size=batch_size, lock_wait=lock_wait)
     raise StoreError(
         f"unknown store URL {url!r}: use embedded://PATH, neo4j://HOST:PORT, bolt://HOST:PORT "
         "or falkordb://HOST:PORT/GRAPH"

@@ -39,7 +39,16 @@ from graph.model import (
     Tenure,
     to_ordinal,
 )
-from graph.store import ActionTable, Batch, OrgContext, StoreError, counts_matrix, read_through
+from graph.store import (
+    LOCK_WAIT_SECONDS,
+    ActionTable,
+    Batch,
+    OrgContext,
+    StoreBusy,
+    StoreError,
+    counts_matrix,
+    read_through,
+)
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TUPLE_FIELDS = set(cypher.LISTS)
@@ -86,6 +95,9 @@ class Transport(Protocol):
 
 RECHECK_SECONDS = 0.05  # another client's import is noticed within this
 CACHE_ENTRIES = 200_000  # organizations or positions kept by id (emptied when full)
+
+
+LEASE_SECONDS = 60.0  # the lease lock's time to live, renewed every third of it
 
 
 class BatchFailed(StoreError):
@@ -151,10 +163,11 @@ class _CreatedIds:
 class CypherStore:
     """The store contract on a Cypher server reached through ``transport``."""
 
-    def __init__(self, transport: Transport, *, batch_size: int = 5000) -> None:
+    def __init__(self, transport: Transport, *, batch_size: int = 5000, lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self.transport = transport
         self.url = transport.url
         self.batch_size = batch_size
+        self.lock_wait = lock_wait
         self._dense_count = -1  # the graph's node count after this store's last bulk import
         self._created = _CreatedIds()  # valid while the node count is _dense_count
         self._creating: dict[str, dict[Any, int]] = {}  # the bulk import's new nodes, until it is done
@@ -346,9 +359,46 @@ class CypherStore:
         return bool(self.transport.read(cypher.UNFINISHED_IMPORTS, {"seq": 2**62})[0][0])  # any seq
 
     def _import_lock(self) -> contextlib.AbstractContextManager[None]:
-        """Imports into one graph take turns (bulk ids assume no other client creates nodes
-        meanwhile); a transport without a lock (Neo4j: statements only) needs none."""
-        return getattr(self.transport, "import_lock", contextlib.nullcontext)()
+        """Imports into one graph take turns (validation rests on what is stored; bulk ids
+        assume no other client creates nodes meanwhile): the server's own lock where it has
+        one (FalkorDB: Redis), a lease on a node of the graph otherwise (Neo4j)."""
+        native = getattr(self.transport, "import_lock", None)
+        return native() if native is not None else self.lease_lock()
+
+    @contextlib.contextmanager
+    def lease_lock(self) -> Iterator[None]:
+        """The import lock as a lease on one node (``cypher.ACQUIRE_LOCK``), renewed while held:
+        a client that dies frees it within ``LEASE_SECONDS``."""
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + self.lock_wait
+        while not self._lease(cypher.ACQUIRE_LOCK, token):
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"{self.url} is busy: another import has held it for more than {self.lock_wait:g} s; "
+                    "nothing was written (try again when it has finished)"
+                )
+            time.sleep(0.2)
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(LEASE_SECONDS / 3):
+                with contextlib.suppress(Exception):  # the import fails and says so if the server is gone
+                    self._lease(cypher.RENEW_LOCK, token)
+
+        keeper = threading.Thread(target=renew, daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+            with contextlib.suppress(Exception):  # a lease not released lapses
+                self.transport.write(cypher.RELEASE_LOCK, {"token": token})
+
+    def _lease(self, statement: str, token: str) -> bool:
+        now = time.time()
+        rows = self.transport.write(statement, {"token": token, "now": now, "expires": now + LEASE_SECONDS})
+        return bool(rows) and rows[0][0] == token
 
     def load_advice(self) -> list[str]:
         """What to change on the server before a large load (``FalkorTransport.load_advice``)."""

@@ -104,3 +104,33 @@ def test_a_store_deleted_while_open_refuses_writes_and_says_so(tmp_path: Path) -
         store.ping()
     with pytest.raises(StoreError, match="deleted or replaced while open"):
         load_dataset(store, appointment(tmp_path / "b", "pb"))
+
+
+def test_the_lease_lock_of_a_server_without_its_own(falkordb_server: tuple[str, int]) -> None:
+    """Neo4j has no lock across clients: its imports take turns through a lease on a node.
+    The same statements run here on FalkorDB (Neo4j's front end checks them too)."""
+    import time
+    import uuid
+
+    from graph import cypher
+    from graph.backends.cypher import CypherStore
+
+    host, port = falkordb_server
+    url = f"falkordb://{host}:{port}/lease{uuid.uuid4().hex[:8]}"
+    first, second = open_store(url), open_store(url, lock_wait=0.5)
+    assert isinstance(first, CypherStore) and isinstance(second, CypherStore)
+    with first.lease_lock():
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match="busy"), second.lease_lock():
+            pass
+        assert time.monotonic() - started >= 0.5
+    with second.lease_lock():  # released: free again
+        pass
+    # a holder that died: its lease lapses at ``expires``
+    lapses = time.time() + 1.5
+    assert second.transport.write(cypher.ACQUIRE_LOCK, {"token": "dead", "now": time.time(), "expires": lapses})
+    with pytest.raises(StoreBusy), second.lease_lock():
+        pass
+    time.sleep(max(0.0, lapses - time.time()) + 0.1)
+    with second.lease_lock():
+        pass
