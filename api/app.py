@@ -17,9 +17,9 @@ from api.deps import Reader
 from api.ids import EncodedSlashes
 from api.keys import KeyRing
 from api.routers import analysis, imports, meta, organizations, people, views
+from core.config import Settings, get_settings, open_configured_store
 from graph.store import Store
 from queries.accountability import accountability
-from rtc.settings import Settings, get_settings, open_configured_store
 
 
 def _warm(store: Store) -> None:

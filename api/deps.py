@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from api.keys import Principal, authenticate
+from core.config import Settings
 from graph.scoped import ScopedStore
 from graph.store import Store
-from rtc.settings import Settings
 
 
 async def app_settings(request: Request) -> Settings:

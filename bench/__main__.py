@@ -30,7 +30,7 @@ from rich.table import Table
 from bench import percentiles
 from bench.load_job import run_job
 from bench.summary import show_summary, summarize
-from graph.store import open_store
+from graph.factory import open_store
 from queries.accountability import accountability
 from queries.pressure import level_profile, pressure
 from queries.window import Window

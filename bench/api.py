@@ -28,7 +28,7 @@ import httpx
 
 from bench import percentiles
 from graph.backends.falkordb import free_port
-from graph.store import open_store
+from graph.factory import open_store
 
 
 def _latencies(base: str, headers: dict[str, str], paths: list[str], concurrency: int) -> list[float]:

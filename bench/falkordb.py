@@ -17,8 +17,8 @@ from bench.load_job import run_job
 from graph import cypher
 from graph.backends.cypher import CypherStore
 from graph.backends.falkordb import free_port, start_local_server
+from graph.factory import open_store
 from graph.model import ENTITY_MODELS
-from graph.store import open_store
 from loaders.load import load_dataset
 from queries.accountability import accountability
 from queries.pressure import level_profile, pressure

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from graph.store import open_store
+from graph.factory import open_store
 from loaders.generate import generate
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset

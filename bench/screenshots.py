@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from graph.store import open_store
+from graph.factory import open_store
 from queries.accountability import accountability
 from viz.browser import open_view
 from viz.duties import duties_view

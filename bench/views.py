@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from graph.store import open_store
+from graph.factory import open_store
 from viz.browser import open_view
 from viz.pressure_map import pressure_map
 from viz.view import write_view

@@ -1,4 +1,4 @@
-"""The store contract every backend fulfils, and the choice of backend by URL.
+"""The store contract every backend fulfils (``graph.factory`` opens a backend by URL).
 
 Reads are coarse on purpose: each one is a single round trip on a Cypher server
 (a batch of ids in, a list out), so queries never loop over a server.
@@ -336,49 +336,3 @@ def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.nd
         for kind in kinds:
             matrix[row, code[kind]] += 1
     return [org for org, _ in pairs], matrix
-
-
-def open_store(
-    url: str,
-    *,
-    user: str | None = None,
-    password: str | None = None,
-    batch_size: int = 5000,
-    lock_wait: float = LOCK_WAIT_SECONDS,
-) -> Store:
-    """Open the backend named by ``url``.
-
-    - ``embedded://PATH`` (the default kind; a bare path means the same)
-    - ``neo4j://host:7687[/database]``, ``neo4j+s://...``, ``bolt://...`` (``user``/``password`` log in)
-    - ``falkordb://host:6379[/graph]`` (graph ``rtc`` by default; ``password`` if the server has one)
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "embedded", url
-    if scheme == "embedded":
-        from graph.backends.embedded import EmbeddedStore
-
-        return EmbeddedStore(rest, lock_wait=lock_wait)
-    if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
-        from graph.backends.cypher import CypherStore
-        from graph.backends.neo4j import Neo4jTransport
-
-        address, _, database = rest.partition("/")
-        transport = Neo4jTransport(
-            f"{scheme}://{address}", user=user or "neo4j", password=password or "", database=database or "neo4j"
-        )
-        return CypherStore(transport, batch_size=batch_size, lock_wait=lock_wait)
-    if scheme == "falkordb":
-        from graph.backends.cypher import CypherStore
-        from graph.backends.falkordb import FalkorTransport
-
-        address, _, graph = rest.partition("/")
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise StoreError(f"store URL {url!r}: write falkordb://HOST:PORT[/GRAPH]")
-        falkor = FalkorTransport(host, int(port), graph or "rtc", password=password, lock_wait=lock_wait)
-        return CypherStore(falkor, batch_size=batch_size, lock_wait=lock_wait)
-    raise StoreError(
-        f"unknown store URL {url!r}: use embedded://PATH, neo4j://HOST:PORT, bolt://HOST:PORT "
-        "or falkordb://HOST:PORT/GRAPH"
-    )

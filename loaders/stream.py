@@ -59,8 +59,9 @@ from typing import Any
 import numpy as np
 
 from graph.backends.embedded import EmbeddedStore
+from graph.factory import open_store
 from graph.model import Organization, Tenure, tenure_from_values, tenure_values
-from graph.store import Batch, Store, StoreError, open_store
+from graph.store import Batch, Store, StoreError
 from loaders.load import (
     MAX_ERRORS,
     NO_ROWS,

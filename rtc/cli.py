@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.config import get_settings, open_configured_store
 from graph.model import from_ordinal
 from graph.store import Store, StoreError
 from loaders.generate import PRESETS, generate
@@ -28,7 +29,6 @@ from loaders.stream import stream_dataset, wants_streaming
 from queries import accountability, findings, lookups, pressure
 from queries.serialize import jsonable
 from queries.window import Window, default_window, latest_date
-from rtc.settings import get_settings, open_configured_store
 from viz.duties import duties_view
 from viz.people import case_view, person_view
 from viz.pressure_map import DEFAULT_BUDGET, pressure_map

@@ -11,7 +11,8 @@ import pytest
 
 from graph.backends.falkordb import free_port
 from graph.backends.falkordb import start_local_server as start_falkordb
-from graph.store import Store, open_store
+from graph.factory import open_store
+from graph.store import Store
 from loaders.generate import generate
 from loaders.load import load_dataset
 from tests import scenario

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.keys import add_key
+from core.config import Settings
 from graph.store import Store
-from rtc.settings import Settings
 
 
 @dataclass

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.keys import add_key, revoke_key
-from graph.store import open_store
+from graph.factory import open_store
 from loaders.load import load_dataset
 from tests.api.conftest import Api, make_settings
 from tests.helpers import write_dataset

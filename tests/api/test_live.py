@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
 from graph.backends.falkordb import free_port
-from graph.store import open_store
+from graph.factory import open_store
 from loaders.load import load_dataset
 from tests.api.conftest import make_settings
 

@@ -20,8 +20,9 @@ import pytest
 from falkordb import FalkorDB
 
 from api.app import create_app
+from graph.factory import open_store
 from graph.model import to_ordinal
-from graph.store import Store, StoreError, open_store
+from graph.store import Store, StoreError
 from loaders.generate import generate
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset

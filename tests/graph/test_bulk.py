@@ -14,8 +14,8 @@ import pytest
 from graph import cypher
 from graph.backends.cypher import BatchFailed, CypherStore, _CreatedIds
 from graph.backends.falkordb import NODE_BUFFER
+from graph.factory import open_store
 from graph.model import to_ordinal
-from graph.store import open_store
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset
 from tests.conftest import free_port, start_falkordb

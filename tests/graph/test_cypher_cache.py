@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from graph.backends.cypher import RECHECK_SECONDS, CypherStore
-from graph.store import open_store
+from graph.factory import open_store
 from loaders.load import load_dataset
 
 

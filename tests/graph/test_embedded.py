@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph.backends.embedded import EmbeddedStore
+from graph.factory import open_store
 from graph.model import Tenure, to_ordinal
-from graph.store import Batch, StoreError, open_store
+from graph.store import Batch, StoreError
 from loaders.generate import generate
 from loaders.load import load_dataset
 
@@ -29,7 +30,7 @@ def test_a_second_process_sees_what_the_first_loaded(tmp_path: Path, tiny_datase
     counts = store.counts()
     store.close()
     out = subprocess.run(
-        [sys.executable, "-c", f"from graph.store import open_store; print(open_store({url!r}).counts())"],
+        [sys.executable, "-c", f"from graph.factory import open_store; print(open_store({url!r}).counts())"],
         capture_output=True,
         text=True,
         check=True,

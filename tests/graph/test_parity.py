@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from graph.store import Store, open_store
+from graph.factory import open_store
+from graph.store import Store
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset
 from queries import findings, lookups, pressure

@@ -13,7 +13,8 @@ from falkordb import FalkorDB
 from typer.testing import CliRunner
 
 from graph.backends.cypher import BatchFailed
-from graph.store import StoreError, open_store
+from graph.factory import open_store
+from graph.store import StoreError
 from loaders.generate import generate
 from loaders.load import load_dataset
 from rtc.cli import app

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from graph.factory import open_store
 from graph.model import to_ordinal
-from graph.store import Batch, Store, StoreBusy, open_store
+from graph.store import Batch, Store, StoreBusy
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset
 from tests.helpers import organization, write_dataset

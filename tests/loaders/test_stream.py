@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from graph import cypher
-from graph.store import Batch, Store, StoreError, open_store
+from graph.factory import open_store
+from graph.store import Batch, Store, StoreError
 from loaders import stream
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows

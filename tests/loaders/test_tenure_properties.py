@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.store import open_store
+from graph.factory import open_store
 from loaders.load import load_dataset
 from loaders.tenures import derive_person, overlaps
 from tests.helpers import organization, write_dataset

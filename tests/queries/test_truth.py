@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.store import Store, open_store
+from graph.factory import open_store
+from graph.store import Store
 from loaders.generate import generate
 from loaders.load import load_dataset
 from queries.findings import gaps, soft_accountability, standards_compliance

@@ -198,7 +198,7 @@ def test_serve_logs_request_lines_only_when_asked(
     """URLs name persons and cases: uvicorn's access log is off unless RTC_ACCESS_LOG turns it on."""
     import uvicorn
 
-    from rtc.settings import get_settings
+    from core.config import get_settings
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
@@ -221,7 +221,7 @@ def test_adhoc_case_ending_before_it_starts_is_refused(url: str) -> None:
 
 
 def test_keys_add_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rtc.settings import get_settings
+    from core.config import get_settings
 
     monkeypatch.setenv("RTC_API_KEYS_FILE", str(tmp_path / "keys.json"))
     get_settings.cache_clear()

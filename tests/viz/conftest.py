@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.store import Store, open_store
+from graph.factory import open_store
+from graph.store import Store
 from loaders.load import load_dataset
 from viz.browser import find_chromium
 

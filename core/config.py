@@ -8,8 +8,9 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.factory import open_store
 from graph.model import DEFAULT_WEIGHTS
-from graph.store import Store, open_store
+from graph.store import Store
 
 
 class Settings(BaseSettings):
