@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.audit import audit
-from graph.store import StoreError
+from graph.errors import InvalidInput, NotFound, StoreError
 
 PROBLEM = "application/problem+json"
 
@@ -23,10 +23,6 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
         status_code=status,
         media_type=PROBLEM,
     )
-
-
-class NotFound(Exception):
-    """An id that is not in the store."""
 
 
 def install(app: FastAPI) -> None:
@@ -46,11 +42,15 @@ def install(app: FastAPI) -> None:
         _audit_refused(request, 422, "invalid parameters")
         return problem(422, "Unprocessable Content", "invalid parameters", errors=errors)
 
-    @app.exception_handler(NotFound)
+    @app.exception_handler(NotFound)  # raised by queries and views: no route maps it itself
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return problem(404, "Not Found", str(exc))
 
-    @app.exception_handler(ValueError)
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        return problem(422, "Unprocessable Content", str(exc))
+
+    @app.exception_handler(ValueError)  # a value the caller gave, refused by a library (pydantic, datetime)
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return problem(422, "Unprocessable Content", str(exc))
 

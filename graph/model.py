@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.errors import InvalidInput
+
 
 class LabelledEnum(str, Enum):
     """A string enum whose members carry a Chinese display label."""
@@ -189,9 +191,12 @@ class PDate:
     def __init__(self, text: str) -> None:
         m = _PDATE.match(text.strip())
         if not m:
-            raise ValueError(f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {text!r}")
+            raise InvalidInput(f"not a date (YYYY, YYYY-MM or YYYY-MM-DD): {text!r}")
         year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
-        self.date = dt.date(year, month, day)  # raises ValueError on 2019-02-30
+        try:
+            self.date = dt.date(year, month, day)
+        except ValueError as exc:  # 2019-02-30
+            raise InvalidInput(f"not a date: {text.strip()!r} ({exc})") from None
         self.text = text.strip()
 
     @classmethod

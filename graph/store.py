@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from graph.errors import StoreBusy, StoreError
 from graph.model import (
     Accountability,
     ActionKind,
@@ -176,14 +177,7 @@ class Batch:
         return sum(len(v) for v in self.rows.values()) + len(self.tenure_rows)
 
 
-class StoreError(RuntimeError):
-    """A store could not be opened or written; the message names the URL."""
-
-
-class StoreBusy(StoreError):
-    """Another import held the store longer than this one would wait (``LOCK_WAIT_SECONDS``)."""
-
-
+__all__ = ["StoreBusy", "StoreError"]  # re-exported: where the contract's callers find them
 LOCK_WAIT_SECONDS = 600.0  # how long an import waits for another one into the same store
 
 

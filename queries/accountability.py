@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 from pydantic import BaseModel, Field
 
+from graph.errors import InvalidInput, NotFound
 from graph.model import (
     Case,
     Category,
@@ -113,17 +114,17 @@ def accountability(
     if isinstance(case, str):
         found = store.get_cases([case])
         if case not in found:
-            raise KeyError(f"no case with id {case!r}")
+            raise NotFound(f"no case with id {case!r}")
         case = found[case]
     if lookback_days < 0 or depth < 0:
-        raise ValueError("lookback_days and depth must not be negative")
+        raise InvalidInput("lookback_days and depth must not be negative")
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
     # The chain, its commissions and the positions of the levels in play: one read. The
     # supervising commission is nearly always that of the organization or its parent.
     context = store.org_context(case.org_id, reach=depth + 1)
     chain = context.chain
     if not chain:
-        raise KeyError(f"no organization with id {case.org_id!r}")
+        raise NotFound(f"no organization with id {case.org_id!r}")
     org, above = chain[0], chain[1 : depth + 1]
     s = to_ordinal(case.start)
     e = max(to_ordinal(case.end or case.discovered or from_ordinal(at + 1)), s + 1)
@@ -398,9 +399,9 @@ def _then(p: Post) -> PostThen:
 def adhoc_case(org_id: str, start: str, end: str | None, category: str, violator_ids: Iterable[str] = ()) -> Case:
     """A case that is not stored, for "what if" questions."""
     if category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
+        raise InvalidInput(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
     if end is not None and to_ordinal(end) <= to_ordinal(start):
-        raise ValueError(f"end {end} must be after start {start}: a case's window is [start, end)")
+        raise InvalidInput(f"end {end} must be after start {start}: a case's window is [start, end)")
     return Case(
         id="", org_id=org_id, category=Category(category), start=start, end=end, violator_ids=tuple(violator_ids)
     )

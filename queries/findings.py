@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from pydantic import BaseModel, Field
 
+from graph.errors import NotFound
 from graph.model import (
     Category,
     Level,
@@ -342,7 +343,7 @@ def scorecard(
     """The indicators of one organization for the window of ``p``: each one explainable."""
     orgs = store.get_organizations([org_id])
     if org_id not in orgs:
-        raise KeyError(f"no organization with id {org_id!r}")
+        raise NotFound(f"no organization with id {org_id!r}")
     org = orgs[org_id]
     figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio).get(org_id)
     table = p.actions

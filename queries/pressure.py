@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel
 
+from graph.errors import InvalidInput
 from graph.model import Category, Level, Organization, OrgKind, to_ordinal
 from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
 from queries.window import Window, strong_mask, weight_array
@@ -58,7 +59,7 @@ def pressure(
     5.6
     """
     if category is not None and category not in CATEGORIES:
-        raise ValueError(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
+        raise InvalidInput(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
     orgs = store.get_organizations()
     recipients, counts = store.received_counts(window.start, window.end, category=category)
     w = weight_array(weights)
@@ -238,7 +239,7 @@ def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
         commission = _commission_codes(p)
         mask = (table.from_org == code) & commission[table.by_org] & (table.category != CASE_SUPPORT)
     else:
-        raise ValueError(f"unknown figure {figure!r}: received, sent, weak or commission")
+        raise InvalidInput(f"unknown figure {figure!r}: received, sent, weak or commission")
     return table.id_list(np.flatnonzero(mask))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graph.errors import InvalidInput
 from graph.model import DEFAULT_WEIGHTS, STRONG_FORM_MIN_WEIGHT, from_ordinal, to_ordinal
 from graph.store import ACTION_KINDS, Store
 
@@ -27,7 +28,7 @@ class Window:
     def of(cls, start: str | dt.date, end: str | dt.date) -> Window:
         lo, hi = to_ordinal(start), to_ordinal(end)
         if hi <= lo:
-            raise ValueError(f"empty window: to ({end}) must be after from ({start})")
+            raise InvalidInput(f"empty window: to ({end}) must be after from ({start})")
         return cls(lo, hi)
 
     def as_dict(self) -> dict[str, str]:
@@ -43,7 +44,7 @@ def default_window(store: Store, start: str | None = None, end: str | None = Non
         return Window.of(start, end)
     span = store.date_range()
     if span is None:
-        raise ValueError("the store is empty: load a dataset first")
+        raise InvalidInput("the store is empty: load a dataset first")
     last = dt.date.fromordinal(span[1])
     year_end = dt.date(last.year, 1, 1) if last.year > dt.date.fromordinal(span[0]).year else last
     lo = to_ordinal(start) if start else dt.date(year_end.year - 1, 1, 1).toordinal()
@@ -58,7 +59,7 @@ def default_window(store: Store, start: str | None = None, end: str | None = Non
 def latest_date(store: Store) -> int:
     span = store.date_range()
     if span is None:
-        raise ValueError("the store is empty: load a dataset first")
+        raise InvalidInput("the store is empty: load a dataset first")
     return span[1]
 
 
@@ -67,7 +68,7 @@ def weight_array(weights: dict[str, float] | None = None) -> np.ndarray:
     w = dict(DEFAULT_WEIGHTS)
     for kind, value in (weights or {}).items():
         if kind not in w:
-            raise ValueError(f"unknown action kind {kind!r} in weights; allowed: {', '.join(ACTION_KINDS)}")
+            raise InvalidInput(f"unknown action kind {kind!r} in weights; allowed: {', '.join(ACTION_KINDS)}")
         w[kind] = float(value)
     return np.array([w[k] for k in ACTION_KINDS], dtype=float)
 

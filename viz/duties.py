@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 
+from graph.errors import NotFound
 from graph.model import Category, Duty, OrgKind, from_ordinal, to_ordinal
 from graph.store import Store
 from queries.pressure import exists_in
@@ -41,7 +42,7 @@ def duties_view(
     day = to_ordinal(at) if at is not None else latest_date(store)
     orgs = store.get_organizations()
     if org_id not in orgs:
-        raise KeyError(f"no organization with id {org_id!r}")
+        raise NotFound(f"no organization with id {org_id!r}")
     live = {i: o for i, o in orgs.items() if o.kind is not OrgKind.commission and exists_in(o, Window(day, day + 1))}
     kids: dict[str, list[str]] = defaultdict(list)
     for o in live.values():

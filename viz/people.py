@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from graph.errors import NotFound
 from graph.model import ResponsibilityKind, from_ordinal, to_ordinal
 from graph.store import Store
 from queries.accountability import PostNow, PostThen, accountability
@@ -203,7 +204,7 @@ def person_view(store: Store, person_id: str) -> View:
     """A person's posts in date order, with the cases of each post's organization that fell in the tenure."""
     persons = store.get_persons([person_id])
     if person_id not in persons:
-        raise KeyError(f"no person with id {person_id!r}")
+        raise NotFound(f"no person with id {person_id!r}")
     person = persons[person_id]
     steps = career(store, person_id)
     org_ids = sorted({s.post.org_id for s in steps})

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graph.errors import InvalidInput, NotFound
 from graph.model import Level, Role, from_ordinal, to_ordinal
 from graph.store import ACTION_KINDS, CATEGORIES, Store
 from queries.pressure import OrgPressure, Pressure, exists_in, level_profile, org_pressures, pressure
@@ -59,7 +60,7 @@ def default_root(p: Pressure) -> str:
     province) gives way to that child."""
     tops = sorted(o for o in p.received if not p.orgs[o].parent_id or p.orgs[o].parent_id not in p.received)
     if not tops:
-        raise ValueError("the store has no organization in this window")
+        raise InvalidInput("the store has no organization in this window")
     root = tops[0]
     while len(p.children.get(root, [])) == 1:
         root = p.children[root][0]
@@ -87,13 +88,13 @@ def pressure_map(
     >>> write_view(view, Path("pressure.html"))  # doctest: +SKIP
     """
     if budget < 2:
-        raise ValueError("the node budget must be at least 2")
+        raise InvalidInput("the node budget must be at least 2")
     window = window or default_window(store)
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
     p = pressure(store, window, category=category, weights=weights)
     root = root or default_root(p)
     if root not in p.received:
-        raise KeyError(f"no organization with id {root!r} in the window (commissions are not on the map)")
+        raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
     figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
     tree = _subtree(p, root, depth)
     shown, collapsed = _collapse(p, tree, root, budget)

@@ -24,6 +24,8 @@ import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pyvis.network import Network
 
+from graph.errors import InvalidInput
+
 HERE = Path(__file__).parent
 EXPORT_FORMATS = ("html", "graphml", "gexf")
 
@@ -244,14 +246,14 @@ def render(view: View, fmt: str) -> str:
         return "\n".join(nx.generate_graphml(to_networkx(view)))
     if fmt == "gexf":
         return "\n".join(nx.generate_gexf(to_networkx(view)))
-    raise ValueError(f"unknown format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
+    raise InvalidInput(f"unknown format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
 
 
 def write_view(view: View, out: Path) -> Path:
     """Write the view by the file's suffix: ``.html`` (the page), ``.graphml`` or ``.gexf``."""
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"cannot write {out.name}: the file name must end in .html, .graphml or .gexf")
+        raise InvalidInput(f"cannot write {out.name}: the file name must end in .html, .graphml or .gexf")
     text = render(view, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")  # nothing half-written under the real name

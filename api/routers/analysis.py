@@ -9,9 +9,9 @@ import anyio
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
-from api.errors import NotFound
 from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day
 from api.schemas import AdhocCase, FadesPublic, GapsPublic, OrgPressurePublic, SlogansPublic
+from graph.errors import NotFound
 from queries import accountability, findings, pressure
 from queries.window import Window, default_window
 
@@ -41,12 +41,9 @@ async def case_accountability(
         depth=depth,
         weights=settings.weights,
     )
-    try:  # the query reads the case anyway: an unknown id is its KeyError
-        # In-process (embedded) it is a millisecond of CPU: run it here, without the thread
-        # pool's hop (half the request). On a server store it waits on round trips: a thread.
-        result = query() if store.url.startswith("embedded://") else await anyio.to_thread.run_sync(query)
-    except KeyError as exc:
-        raise NotFound(exc.args[0]) from None
+    # In-process (embedded) it is a millisecond of CPU: run it here, without the thread
+    # pool's hop (half the request). On a server store it waits on round trips: a thread.
+    result = query() if store.url.startswith("embedded://") else await anyio.to_thread.run_sync(query)
     # The busiest route: the result already is the response model, so pydantic writes the JSON
     # itself (FastAPI's generic encoder took a third of the request).
     return Response(result.model_dump_json(), media_type="application/json")
@@ -58,17 +55,14 @@ def adhoc_accountability(
 ) -> accountability.AccountabilityResult:
     """The same for a case that is not stored ("what if")."""
     case = accountability.adhoc_case(body.org_id, body.start, body.end, body.category, body.violator_ids)
-    try:  # an unknown organization is the query's KeyError
-        return accountability.accountability(
-            store,
-            case,
-            as_of=day(store, body.as_of),
-            lookback_days=body.lookback_days,
-            depth=body.depth,
-            weights=settings.weights,
-        )
-    except KeyError as exc:
-        raise NotFound(exc.args[0]) from None
+    return accountability.accountability(
+        store,
+        case,
+        as_of=day(store, body.as_of),
+        lookback_days=body.lookback_days,
+        depth=body.depth,
+        weights=settings.weights,
+    )
 
 
 def _pressure(

@@ -19,8 +19,9 @@ from starlette.types import Message, Receive
 
 from api.audit import audit
 from api.deps import Loader, Reader, SettingsDep, StoreDep
-from api.errors import NotFound, phrase, problem
+from api.errors import phrase, problem
 from api.schemas import ImportPublic, ImportRows
+from graph.errors import NotFound
 from graph.store import StoreError
 from loaders.load import Report, load_dataset, load_tables
 from loaders.schema import EXTENSIONS, FILES

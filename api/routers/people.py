@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Reader, StoreDep
-from api.errors import NotFound
 from api.routers.common import AtQuery, day
 from api.schemas import CareerPublic, HoldersPublic, PersonsPublic
+from graph.errors import NotFound
 from graph.model import Person
 from queries import lookups
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
-from api.errors import NotFound
 from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery
 from queries.window import default_window
 from viz.duties import duties_view
@@ -51,21 +50,18 @@ def pressure_view(
     format: FormatQuery = Format.html,
 ) -> Response:
     """The pressure map of a subtree (the top by default)."""
-    try:
-        view = pressure_map(
-            store,
-            root=root,
-            depth=depth,
-            window=default_window(store, start, end),
-            category=category.value if category else None,
-            as_of=as_of,
-            budget=budget,
-            weights=settings.weights,
-            min_pressure=settings.min_pressure,
-            sink_ratio=settings.sink_ratio,
-        )
-    except KeyError as exc:
-        raise NotFound(exc.args[0]) from None
+    view = pressure_map(
+        store,
+        root=root,
+        depth=depth,
+        window=default_window(store, start, end),
+        category=category.value if category else None,
+        as_of=as_of,
+        budget=budget,
+        weights=settings.weights,
+        min_pressure=settings.min_pressure,
+        sink_ratio=settings.sink_ratio,
+    )
     return _send(view, format)
 
 
@@ -81,22 +77,14 @@ def case_chain(
     format: FormatQuery = Format.html,
 ) -> Response:
     """The accountability chain of a case."""
-    try:
-        view = case_view(
-            store, case_id, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=settings.weights
-        )
-    except KeyError as exc:
-        raise NotFound(exc.args[0]) from None
+    view = case_view(store, case_id, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=settings.weights)
     return _send(view, format)
 
 
 @router.get("/persons/{person_id:id}", response_class=Response, responses=PAGE)
 def person_career(person_id: str, store: StoreDep, _: Reader, format: FormatQuery = Format.html) -> Response:
     """A person's career with the cases in each tenure."""
-    try:
-        view = person_view(store, person_id)
-    except KeyError as exc:
-        raise NotFound(exc.args[0]) from None
+    view = person_view(store, person_id)
     return _send(view, format)
 
 
@@ -111,8 +99,5 @@ def duty_decomposition(
     format: FormatQuery = Format.html,
 ) -> Response:
     """Duty decomposition of an organization, gaps marked."""
-    try:
-        view = duties_view(store, org_id, depth=depth, category=category.value if category else None, at=at)
-    except KeyError as exc:
-        raise NotFound(exc.args[0]) from None
+    view = duties_view(store, org_id, depth=depth, category=category.value if category else None, at=at)
     return _send(view, format)
