@@ -90,12 +90,6 @@ class GapsPublic(BaseModel):
     count: int
 
 
-class SlogansPublic(BaseModel):
-    window: dict[str, str]
-    threshold: float
-    committees: list[dict[str, Any]]
-
-
 class ImportRows(BaseModel):
     """An import as JSON: rows per file name (``persons``, ``tenures``, ...), as in the files."""
 

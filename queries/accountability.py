@@ -11,7 +11,7 @@ found where they are at ``as_of``, whether they stayed, moved or left.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -29,7 +29,7 @@ from graph.model import (
     from_ordinal,
     to_ordinal,
 )
-from graph.store import CATEGORIES, Store
+from graph.store import CATEGORIES, Store, commissions_among
 from queries.lookups import PersonRef, Post, posts_of
 from queries.window import latest_date, strong_mask, weight_array
 
@@ -206,20 +206,31 @@ def supervising_commission(
     store: Store,
     org: Organization,
     chain: list[Organization] | None = None,
-    commissions: dict[str, list[Organization]] | None = None,
+    commissions: Mapping[str, Sequence[Organization]] | None = None,
 ) -> Organization | None:
-    """The commission that supervises ``org``: its ``supervised_by``, else the commission whose
-    parent is the nearest ancestor-or-self committee (None when that committee has none).
+    """The commission that supervises ``org`` (``commission_of``), read from the store.
     ``chain`` and ``commissions`` (from ``Store.org_context``) save the reads when at hand."""
     if org.supervised_by:
         return store.get_organizations([org.supervised_by]).get(org.supervised_by)
-    committee = nearest_committee(chain if chain is not None else store.ancestors(org.id))
-    if committee is None:
-        return None
-    if commissions is not None:
-        return next(iter(commissions.get(committee.id, [])), None)
-    kids = store.get_children([committee.id]).get(committee.id, [])
-    return next((k for k in kids if k.kind is OrgKind.commission), None)
+    chain = chain if chain is not None else store.ancestors(org.id)
+    if commissions is None:
+        committee = nearest_committee(chain)
+        commissions = commissions_among(store.get_children([committee.id])) if committee else {}
+    return commission_of(org, chain, commissions, lambda _: None)
+
+
+def commission_of(
+    org: Organization,
+    chain: list[Organization],
+    commissions: Mapping[str, Sequence[Organization]],
+    stored: Callable[[str], Organization | None],
+) -> Organization | None:
+    """The rule: ``org``'s ``supervised_by`` (``stored`` finds it), else the first commission of
+    the nearest ancestor-or-self committee on ``chain`` (None when that committee has none)."""
+    if org.supervised_by:
+        return stored(org.supervised_by)
+    committee = nearest_committee(chain)
+    return next(iter(commissions.get(committee.id, [])), None) if committee is not None else None
 
 
 def _upstream(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from graph.errors import NotFound
 from graph.model import (
     Category,
+    Duty,
     Level,
     Organization,
     OrgKind,
@@ -25,7 +26,7 @@ from graph.model import (
     to_ordinal,
 )
 from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
-from queries.accountability import nearest_committee
+from queries.accountability import commission_of
 from queries.pressure import Pressure, commission_shares, exists_in, org_pressures
 from queries.window import Window
 
@@ -95,27 +96,25 @@ def gaps(store: Store, at: str | dt.date, org_ids: list[str] | None = None) -> l
 
 
 def _unsupervised(orgs: dict[str, Organization], live: dict[str, Organization]) -> list[Organization]:
-    """Live organizations (commissions excepted) with no supervising commission: the rule of
-    ``supervising_commission``, applied to the organizations in hand instead of two reads each."""
-    commission_of: dict[str, Organization] = {}
-    for o in orgs.values():  # by id: the first commission of a committee, as get_children orders them
+    """Live organizations (commissions excepted) with no supervising commission: ``commission_of``
+    on the organizations in hand (two reads each through the store would be slow)."""
+    commissions: dict[str, list[Organization]] = {}
+    for o in sorted(orgs.values(), key=lambda o: o.id):  # by id, as get_children orders them
         if o.kind is OrgKind.commission and o.parent_id:
-            commission_of.setdefault(o.parent_id, o)
-    out = []
-    for org in live.values():
-        if org.kind is OrgKind.commission:
-            continue
-        if org.supervised_by:
-            found = org.supervised_by in orgs
-        else:
-            committee = nearest_committee(ancestor_chain(org.id, orgs))
-            found = committee is not None and committee.id in commission_of
-        if not found:
-            out.append(org)
-    return out
+            commissions.setdefault(o.parent_id, []).append(o)
+    return [
+        org
+        for org in live.values()
+        if org.kind is not OrgKind.commission
+        and commission_of(org, ancestor_chain(org.id, orgs), commissions, orgs.get) is None
+    ]
 
 
-def _undecomposed(store: Store, live: dict[str, Organization]) -> list[Gap]:
+def undecomposed_duties(store: Store, live: dict[str, Organization]) -> list[Duty]:
+    """Duties not decomposed to any child organization: no duty of a child names them as its
+    parent, while a live child of their organization holds duties (where no child holds any,
+    the level keeps no duties and nothing is missing). The ``undecomposed-duty`` gap, and the
+    red border of the duties view: one rule for both."""
     duties = store.get_duties()
     decomposed = {d.parent_duty_id for d in duties.values() if d.parent_duty_id}
     has_duty_child: set[str] = set()
@@ -123,20 +122,43 @@ def _undecomposed(store: Store, live: dict[str, Organization]) -> list[Gap]:
         org = live.get(d.org_id)
         if org is not None and org.parent_id:
             has_duty_child.add(org.parent_id)
-    out = []
-    for d in duties.values():
-        org = live.get(d.org_id)
-        if org is not None and d.id not in decomposed and org.id in has_duty_child:
-            out.append(
-                Gap(
-                    kind="undecomposed-duty",
-                    org_id=org.id,
-                    org_name=org.name,
-                    detail=f"duty {d.id} ({d.category.value}) is not decomposed to any child organization",
-                    ids=[d.id],
-                )
-            )
-    return out
+    return [d for d in duties.values() if d.org_id in live and d.id not in decomposed and d.org_id in has_duty_child]
+
+
+def _undecomposed(store: Store, live: dict[str, Organization]) -> list[Gap]:
+    return [
+        Gap(
+            kind="undecomposed-duty",
+            org_id=d.org_id,
+            org_name=live[d.org_id].name,
+            detail=f"duty {d.id} ({d.category.value}) is not decomposed to any child organization",
+            ids=[d.id],
+        )
+        for d in undecomposed_duties(store, live)
+    ]
+
+
+class Slogan(BaseModel):
+    org_id: str
+    org_name: str
+    commission_share: float
+
+
+class Slogans(BaseModel):
+    window: dict[str, str]
+    threshold: float
+    committees: list[Slogan]
+
+
+def slogans(p: Pressure, *, threshold: float = 0.7) -> Slogans:
+    """Committees whose commission does the supervision work ("slogan to the committee, work by
+    the commission"): commission share above ``threshold``, highest first (case_support excepted)."""
+    flagged = sorted(((o, v) for o, v in commission_shares(p).items() if v > threshold), key=lambda x: (-x[1], x[0]))
+    return Slogans(
+        window=p.window.as_dict(),
+        threshold=threshold,
+        committees=[Slogan(org_id=o, org_name=p.orgs[o].name, commission_share=v) for o, v in flagged],
+    )
 
 
 # ---------------------------------------------------------------- soft accountability

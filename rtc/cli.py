@@ -514,25 +514,16 @@ def soft_cmd(
 def slogans_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Committees whose supervision work is done by their commission ("slogan to the committee, work by the
     commission"), case_support excepted."""
-    flag = get_settings().commission_share_flag
     with _store(store) as s:
-        p = _pressure(s, start, end, None)
-        shares = pressure.commission_shares(p)
-    rows = sorted(((o, v) for o, v in shares.items() if v > flag), key=lambda x: (-x[1], x[0]))
+        found = findings.slogans(_pressure(s, start, end, None), threshold=get_settings().commission_share_flag)
     if as_json:
-        _emit(
-            {
-                "window": p.window.as_dict(),
-                "threshold": flag,
-                "committees": [{"org_id": o, "org_name": p.orgs[o].name, "commission_share": v} for o, v in rows],
-            }
-        )
+        _emit(found)
         return
     console.print(
         _table(
-            f"commission share above {flag}, [{p.window.as_dict()['from']}, {p.window.as_dict()['to']})",
+            f"commission share above {found.threshold}, [{found.window['from']}, {found.window['to']})",
             ["committee", "name", "commission share"],
-            [[o, p.orgs[o].name, v] for o, v in rows],
+            [[c.org_id, c.org_name, c.commission_share] for c in found.committees],
         )
     )
 
@@ -855,17 +846,13 @@ def _demo_findings(s: Store, truth: dict[str, Any]) -> None:
             [[f.org_id, f.name, f.level, f.received, f.pass_on_ratio] for f in sinks[:5]],
         )
     )
-    shares = sorted(
-        ((o, v) for o, v in pressure.commission_shares(p).items() if v > settings.commission_share_flag),
-        key=lambda x: (-x[1], x[0]),
-    )
+    found = findings.slogans(p, threshold=settings.commission_share_flag)
     console.print(
-        f"[bold]6. slogan to the committee, work by the commission[/]: {len(shares)} committees above "
-        f"{settings.commission_share_flag}; the top 5:"
+        f"[bold]6. slogan to the committee, work by the commission[/]: {len(found.committees)} committees above "
+        f"{found.threshold}; the top 5:"
     )
-    console.print(
-        _table("", ["committee", "name", "commission share"], [[o, p.orgs[o].name, v] for o, v in shares[:5]])
-    )
+    rows = [[c.org_id, c.org_name, c.commission_share] for c in found.committees[:5]]
+    console.print(_table("", ["committee", "name", "commission share"], rows))
     soft = findings.soft_accountability(s)
     console.print(
         f"[bold]7. soft accountability[/]: {soft.overall_soft_share:.0%} of outcomes are criticism or "

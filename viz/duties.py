@@ -18,6 +18,7 @@ from collections.abc import Callable
 from graph.errors import NotFound
 from graph.model import Category, Duty, OrgKind, from_ordinal, to_ordinal
 from graph.store import Store
+from queries.findings import undecomposed_duties
 from queries.pressure import exists_in
 from queries.window import Window, latest_date
 from viz.view import READABLE_LABELS, View, radial_layout, ring_font
@@ -59,7 +60,7 @@ def duties_view(
         shown_depth -= 1
     duties = {k: v for k, v in duties.items() if ring[v.org_id] <= shown_depth}
     children = _duty_children(duties)
-    has_children = {o for o in ring if ring[o] < shown_depth and kids.get(o)}
+    gaps = {d.id for d in undecomposed_duties(store, live)}
 
     org = orgs[org_id]
     view = View(
@@ -95,7 +96,7 @@ def duties_view(
     view.edges += [{"from": f"org:{org_id}", "to": d.id, "color": {"color": "#636363"}} for d in roots]
     for d in duties.values():
         owner = orgs[d.org_id]
-        undecomposed = d.org_id in has_children and not children.get(d.id)
+        undecomposed = d.id in gaps
         head = f"{d.category.zh}\n{d.category.value}" if d.org_id == org_id else f"{owner.name}\n{d.category.zh}"
         label = head + ("\nnot decomposed" if undecomposed else "")
         view.nodes.append(

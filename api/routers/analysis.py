@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
 from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day
-from api.schemas import AdhocCase, FadesPublic, GapsPublic, OrgPressurePublic, SlogansPublic
+from api.schemas import AdhocCase, FadesPublic, GapsPublic, OrgPressurePublic
 from graph.errors import NotFound
 from queries import accountability, findings, pressure
 from queries.window import Window, default_window
@@ -156,21 +156,12 @@ def soft(
     return findings.soft_accountability(store, w, min_outcomes=min_outcomes)
 
 
-@findings_router.get("/slogans", response_model=SlogansPublic)
+@findings_router.get("/slogans", response_model=findings.Slogans)
 def slogans(
     store: StoreDep, settings: SettingsDep, _: Reader, start: FromQuery = None, end: ToQuery = None
-) -> SlogansPublic:
+) -> findings.Slogans:
     """Committees whose supervision work is done by their commission (case_support excepted)."""
-    p = _pressure(store, settings, start, end, None)
-    flagged = sorted(
-        ((o, v) for o, v in pressure.commission_shares(p).items() if v > settings.commission_share_flag),
-        key=lambda x: (-x[1], x[0]),
-    )
-    return SlogansPublic(
-        window=p.window.as_dict(),
-        threshold=settings.commission_share_flag,
-        committees=[{"org_id": o, "org_name": p.orgs[o].name, "commission_share": v} for o, v in flagged],
-    )
+    return findings.slogans(_pressure(store, settings, start, end, None), threshold=settings.commission_share_flag)
 
 
 @scorecard_router.get("/{org_id:id}", response_model=findings.Scorecard)

@@ -1,0 +1,79 @@
+"""Each rule lives in one function of ``queries``; the CLI, the API and the views present it.
+These tests hold them to the same answer for the same input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from graph.factory import open_store
+from graph.model import OrgKind
+from loaders.load import load_dataset
+from queries import findings
+from queries.accountability import supervising_commission
+from rtc.cli import app
+from tests.api.conftest import make_settings
+from tests.helpers import organization, write_dataset
+from viz.duties import duties_view
+
+
+def _loaded(tmp_path: Path, dataset: Path) -> str:
+    url = f"embedded://{tmp_path / 'store'}"
+    assert load_dataset(open_store(url), dataset).ok
+    return url
+
+
+def test_slogans_same_in_cli_and_api(tmp_path: Path, tiny_dataset: Path) -> None:
+    url = _loaded(tmp_path, tiny_dataset)
+    window = ["--from", "2018-01-01", "--to", "2026-01-01"]
+    cli = CliRunner().invoke(app, ["findings", "slogans", *window, "--store", url, "--json"])
+    assert cli.exit_code == 0, cli.output
+    settings, keys = make_settings(tmp_path, url)
+    with TestClient(create_app(settings)) as client:
+        api = client.get(
+            "/findings/slogans?from=2018-01-01&to=2026-01-01", headers={"Authorization": f"Bearer {keys['reader']}"}
+        ).json()
+    assert json.loads(cli.output) == api
+    assert api["committees"], "the tiny preset plants committees whose commission does the work"
+
+
+def test_undecomposed_duties_same_in_the_finding_and_the_view(tmp_path: Path) -> None:
+    """X-d2 is not decomposed though X's child T holds duties: a gap. T2-d1 is not decomposed
+    either, but T2's only child V keeps no duties at all: no gap (the views drew one)."""
+    folder = write_dataset(
+        tmp_path / "data",
+        organizations=[
+            organization("S", "市委", "committee", "city"),
+            organization("X", "县委", "committee", "county", "S"),
+            organization("T", "甲镇", "committee", "township", "X"),
+            organization("T2", "乙镇", "committee", "township", "X"),
+            organization("V", "村", "branch", "village", "T2"),
+        ],
+        duties=[
+            {"id": "S-d1", "org_id": "S", "category": "discipline"},
+            {"id": "X-d1", "org_id": "X", "category": "discipline", "parent_duty_id": "S-d1"},
+            {"id": "X-d2", "org_id": "X", "category": "work_style"},
+            {"id": "T-d1", "org_id": "T", "category": "discipline", "parent_duty_id": "X-d1"},
+            {"id": "T2-d1", "org_id": "T2", "category": "discipline", "parent_duty_id": "X-d1"},
+        ],
+    )
+    store = open_store(_loaded(tmp_path, folder))
+    gap_ids = {i for g in findings.gaps(store, "2020-01-01") if g.kind == "undecomposed-duty" for i in g.ids}
+    view = duties_view(store, "S", depth=3, at="2020-01-01")
+    shown = {n["id"] for n in view.nodes} & set(store.get_duties())  # duty nodes (not missing shares)
+    marked = {n["id"] for n in view.nodes if n["id"] in shown and n["attrs"]["gap"]}
+    assert shown == set(store.get_duties())
+    assert marked == gap_ids == {"X-d2"}
+
+
+def test_supervising_commission_same_in_accountability_and_gaps(tmp_path: Path, scenario_dataset: Path) -> None:
+    store = open_store(_loaded(tmp_path, scenario_dataset))
+    unsupervised = {g.org_id for g in findings.gaps(store, "2020-06-01") if g.kind == "no-commission"}
+    for org in store.get_organizations().values():
+        if org.kind is not OrgKind.commission:
+            assert (supervising_commission(store, org) is None) == (org.id in unsupervised), org.id
+    assert unsupervised == {"C"}  # the central committee has no commission in the scenario
