@@ -148,10 +148,9 @@ class _Repeats:
     """Whether any of the ids given repeats, in bounded memory and without keeping the ids: each
     id's 64-bit hash goes, by its top bits, to one of ``BUCKETS`` files (through a buffer of
     ``BUFFERED`` hashes), and each file is then sorted alone and searched for two equal hashes.
-    Two ids with one hash count as a repeat too (for the 15 million actions of a nation, about
-    one chance in 170,000): the entity's records are then kept in the scratch store and compared
-    there, which is only slower. On three provinces, declaring the 1.1 million changes took 1.07
-    s of CPU this way and 2.3 s into SQLite (the 1.4 million actions: 1.38 s and 3.5 s)."""
+    Two ids with one hash count as a repeat too (rare: docs/performance.md, "Figures behind the
+    design"): the entity's records are then kept in the scratch store and compared there, which
+    is only slower."""
 
     BUCKETS = 64  # a power of two: a hash's top bits pick its bucket
     BUFFERED = 1 << 20
@@ -327,8 +326,8 @@ def stream_dataset(
     locked = contextlib.nullcontext() if dry_run else store.import_lock()
     with locked, tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
         ids = _Ids(Path(tmp) / "ids.sqlite3")
-        # A small write cache: 16 MB instead of 64 took 54 MB off this process's peak on three
-        # provinces (0.41 to 0.36 GB), and no time that runs alternating the two could tell.
+        # A small write cache keeps this process's peak down at no cost in time
+        # (docs/performance.md, "Figures behind the design").
         scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=16)
         reads = as_prepare_reads(store)
         staging = _staging(store, reads) if stage and not dry_run else None
@@ -418,9 +417,7 @@ def _validate_file(
 # rows at a time, each run written to a file of its own, then the runs merged (at most
 # _MERGE_RUNS files open at once: more runs are merged in rounds first). A row waits as its values
 # joined by _SEP when they are strings without it, under its file's header (else in marshal's
-# format). On three provinces (1.9 million rows), reading the files (3.5 s) and sorting their rows
-# took 14.6 and 13.9 s of CPU, where a SQLite table (inserted, indexed, read back in order) took
-# 17.5 and 17.3 s.
+# format). Cheaper than a SQLite table (docs/performance.md, "Figures behind the design").
 _RUN_ROWS = 100_000
 _MERGE_RUNS = 256
 _RUN_BLOCK = 256  # entries a run's file holds per record: what merging keeps of each run
@@ -532,9 +529,8 @@ def _validate_personnel(
     if not report.ok:
         return
     file_names = [files[e].name for e in entities]
-    # A chunk's rows are kept as they wait in the spill, and made dicts one at a time as
-    # validation reads them: a province's chunk of 100,000 rows took 118 MB as dicts, held
-    # through the whole of its validation.
+    # A chunk's rows are kept as they wait in the spill and made dicts one at a time as
+    # validation reads them: a whole chunk of dicts would be held through its validation.
     waiting: list[list[tuple[Source, str | bytes]]] = [[] for _ in entities]  # by file number
     size, person = 0, None
     for who, number, n, packed in spill.sorted():
@@ -829,12 +825,8 @@ class _Sender:
 
 
 # Chunks validated but not yet written, at most: each waits in a file of the spool, not in
-# memory, so validation runs ahead while the server is the slower side (on the nation, while
-# duties, actions and the first persons go in) and the writer catches up when validation is
-# (the personnel that follows). With 32, the nation filled them (479 MB of files) and the
-# validating process then waited for 3 of the load's 21 minutes, while it was the slower side
-# at the end; with 96, the nation's spool held 1.2-1.4 GB at most (docs/performance.md,
-# "The nation, a seventh time"), and the validating process did not wait.
+# memory, so validation runs ahead while the server is the slower side and the writer catches
+# up when validation is (sized on the nation: docs/performance.md, "Figures behind the design").
 SPOOLED = 96
 
 

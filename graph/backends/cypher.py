@@ -575,11 +575,10 @@ class CypherStore:
 
     def _joined(self, commands: Iterable[_BulkCommand]) -> Iterator[_Work]:
         """Consecutive bulk commands joined into one ``GRAPH.BULK`` of up to ``batch_size * 40``
-        rows (a part of a streamed load, 100,000 rows, is then one command): the server's cost
-        of a command grows with the graph it goes into, whatever it carries (``python -m
-        bench.bulk_growth``, in docs/performance.md: 0.04 s a command into 0.3 million nodes,
-        0.6 s into 3.5 million, for 50,000 or 200,000 nodes a command). The blocks keep their
-        order, so a failed command leaves what a failed statement leaves."""
+        rows (a part of a streamed load is then one command): a command's cost grows with the
+        graph it goes into, whatever it carries (docs/performance.md, "Figures behind the
+        design"). The blocks keep their order, so a failed command leaves what a failed
+        statement leaves."""
         bulk = self.transport.bulk  # type: ignore[attr-defined]
         cap = self.batch_size * 40
 

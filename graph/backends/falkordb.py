@@ -323,13 +323,10 @@ def _head_size(block: bytes) -> int:
 
 def joined_blocks(blocks: list[bytes]) -> list[bytes]:
     """Relationship blocks with the same header (type and properties) joined into one, in the
-    order of each header's first block. The server writes every block of relationships into
-    its matrices in a pass of its own, whose cost grows with the graph: 50 commands of 100,000
-    nodes with three types of 100,000 relationships each took 43.3 s of server CPU sent as one
-    block a type, and 64.5 s as two (a throwaway script, on an empty graph with two indexes);
-    on the nation, the server's CPU fell from 12.2 to 8.9 minutes. Relationships come after
-    every node of a command, so their order among themselves is the only thing this changes.
-    Not for nodes: their blocks' order gives their ids."""
+    order of each header's first block: the server writes each block into its matrices in a
+    pass of its own, whose cost grows with the graph (docs/performance.md, "Figures behind the
+    design"). Relationships come after every node of a command, so only their order among
+    themselves changes. Not for nodes: their blocks' order gives their ids."""
     if len(blocks) < 2:
         return blocks
     by_head: dict[bytes, list[bytes]] = {}
@@ -341,14 +338,10 @@ def joined_blocks(blocks: list[bytes]) -> list[bytes]:
     ]
 
 
-# FalkorDB keeps room in every matrix of a graph (a label's, a relationship type's, their
-# transposes) for NODE_CREATION_BUFFER more nodes, 16,384 by default, and resizes every one of
-# them when the nodes outgrow it: a cost that grows with the graph, paid by nearly every bulk
-# command of a large load. With room for 4,194,304 nodes, 40 bulk commands of 200,000 nodes
-# and as many relationships took 8.2 s instead of 22.5 s, at about the same server memory
-# (1.11 and 1.19 GB; ``python -m bench.bulk_growth``); an empty graph's matrices take no more
-# memory either (docs/performance.md, "The nation, a sixth time"). A load-time setting only:
-# a server started elsewhere needs it on its command line (README, "FalkorDB for a large load").
+# FalkorDB resizes every matrix of a graph when its nodes outgrow NODE_CREATION_BUFFER (16,384
+# by default): nearly every bulk command of a large load would pay it (docs/performance.md,
+# "Figures behind the design"). A load-time setting: a server started elsewhere needs it on
+# its command line (README, "FalkorDB for a large load").
 NODE_BUFFER = 4_194_304
 # A server keeping less room than this gets a warning from a streamed load (``load_advice``).
 NODE_BUFFER_ADVISED = 1_048_576
