@@ -1,0 +1,170 @@
+"""Data in: generate, load, stats, migrate."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+from core.config import get_settings
+from graph.store import Store, StoreError
+from loaders.generate import PRESETS, generate
+from loaders.load import Report, load_dataset, migrate
+from loaders.stream import stream_dataset, wants_streaming
+from rtc.common import (
+    JsonOpt,
+    StoreOpt,
+    _emit,
+    _fail,
+    _store,
+    _table,
+    app,
+    console,
+    err,
+)
+
+
+@app.command("generate")
+def generate_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write the dataset to")],
+    preset: Annotated[str, typer.Option(help=f"One of {', '.join(PRESETS)}")] = "tiny",
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same files)")] = 7,
+) -> None:
+    """Write a synthetic dataset in the canonical format, plus truth.json."""
+    if preset not in PRESETS:
+        err.print(f"[red]error:[/] unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    truth = generate(out, preset, seed)
+    console.print(
+        f"wrote {out} in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{n} {k}" for k, n in truth["counts"].items())
+    )
+
+
+def progress_load(store: Store, folder: Path, dry_run: bool, quiet: bool = False, stream: bool | None = None) -> Report:
+    settings = get_settings()
+    streamed = wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream
+    load = functools.partial(stream_dataset if streamed else load_dataset, store, folder, dry_run=dry_run)
+    if quiet:
+        return load(max_errors=settings.max_errors)
+    with Progress(
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("validating (streamed, in chunks)" if streamed else "validating")
+        done: dict[str, int] = {}
+
+        def tick(entity: str, rows: int) -> None:
+            done[entity] = done.get(entity, 0) + rows
+            bar.update(task, description=f"validated {entity}: {done[entity]:,} rows")
+
+        return load(max_errors=settings.max_errors, progress=tick)
+
+
+def print_report(report: Report) -> None:
+    rows = [[e, c["read"], c["new"], c["unchanged"], c["updated"]] for e, c in report.counts.items()]
+    console.print(_table(f"import of {report.source}", ["file", "read", "new", "unchanged", "updated"], rows))
+    for w in report.warnings[:20]:
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
+    if len(report.warnings) > 20:
+        err.print(f"[yellow]... {len(report.warnings) - 20} more warnings (see --report-file)[/]")
+    for e in report.errors:
+        err.print(f"[red]error:[/] {escape(str(e))}")  # "[rule]" is not rich markup
+    if report.error_count > len(report.errors):
+        err.print(f"[red]... {report.error_count - len(report.errors)} more errors not listed[/]")
+    if not report.ok:
+        err.print(f"[red]{report.error_count} error(s): nothing was written.[/]")
+    elif report.dry_run:
+        console.print("dry run: the dataset is valid; nothing was written.")
+    else:
+        console.print(
+            f"loaded in {report.seconds:.1f} s ({report.tenures_derived} tenures derived)"
+            if report.written
+            else "nothing new: the store already holds this dataset."
+        )
+
+
+def _finish_import(report: Report, as_json: bool) -> None:
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("load")
+def load_cmd(
+    folder: Annotated[Path, typer.Argument(help="Dataset folder (CSV, JSON Lines or .xlsx files)")],
+    store: StoreOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")] = False,
+    report_file: Annotated[Path | None, typer.Option(help="Write the full report (JSON) here")] = None,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Validate and write in chunks, in bounded memory (default: for a server store and "
+            "a folder over RTC_STREAM_ABOVE_MB)",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a dataset folder and load it, all of it or nothing."""
+    with _store(store) as s:
+        report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream)
+    if report_file:
+        report_file.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    _finish_import(report, as_json)
+
+
+# ---------------------------------------------------------------- reads
+
+
+@app.command("stats")
+def stats_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts per entity, and organizations per level and kind."""
+    with _store(store) as s:
+        counts = s.counts()
+        by_level: dict[str, dict[str, int]] = {}
+        for org in s.get_organizations().values():
+            row = by_level.setdefault(org.level.value, {})
+            row[org.kind.value] = row.get(org.kind.value, 0) + 1
+    if as_json:
+        _emit({"counts": counts, "organizations_by_level": by_level})
+        return
+    console.print(_table("records", ["entity", "count"], [[k, v] for k, v in counts.items()]))
+    kinds = sorted({k for row in by_level.values() for k in row})
+    console.print(
+        _table(
+            "organizations by level",
+            ["level", *kinds],
+            [[lv, *(row.get(k, 0) for k in kinds)] for lv, row in by_level.items()],
+        )
+    )
+
+
+@app.command("migrate")
+def migrate_cmd(
+    source: Annotated[str, typer.Option("--from", help="Store URL to copy from")],
+    target: Annotated[str, typer.Option("--to", help="Store URL to copy into")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a whole dataset between backends (through the loader, so the target validates it)."""
+    with _store(source) as src, _store(target) as dst:
+        try:
+            report = migrate(src, dst, max_errors=get_settings().max_errors)
+        except StoreError as exc:
+            raise _fail(exc) from None
+    _finish_import(report, as_json)
+
+
+# ---------------------------------------------------------------- the service

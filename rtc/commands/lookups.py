@@ -1,0 +1,147 @@
+"""Who held what, careers, and who is accountable for a case."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from core.config import get_settings
+from queries import accountability, lookups
+from rtc.common import (
+    CategoryOpt,
+    JsonOpt,
+    StoreOpt,
+    _at,
+    _emit,
+    _fail,
+    _store,
+    _table,
+    app,
+    console,
+    err,
+)
+
+
+@app.command("holders")
+def holders_cmd(
+    position: Annotated[str, typer.Argument(help="Position id")],
+    at: Annotated[str, typer.Option("--at", help="Date (YYYY-MM-DD, YYYY-MM or YYYY)")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who held a position on a date."""
+    with _store(store) as s:
+        if not s.get_positions([position]):
+            err.print(f"[red]error:[/] no position with id {position!r}")
+            raise typer.Exit(1)
+        rows = lookups.holders(s, position, _at(at))
+    if as_json:
+        _emit({"position_id": position, "at": at, "holders": rows})
+        return
+    console.print(
+        _table(
+            f"holders of {position} on {at}",
+            ["person", "name", "title", "start", "end"],
+            [[h.person.id, h.person.name, h.post.title, h.post.start, h.post.end] for h in rows],
+        )
+    )
+    if not rows:
+        console.print("vacant on that date")
+
+
+@app.command("career")
+def career_cmd(
+    person: Annotated[str, typer.Argument(help="Person id")], store: StoreOpt = None, as_json: JsonOpt = False
+) -> None:
+    """A person's posts in date order, with the movement that began each."""
+    with _store(store) as s:
+        found = s.get_persons([person])
+        if not found:
+            err.print(f"[red]error:[/] no person with id {person!r}")
+            raise typer.Exit(1)
+        steps = lookups.career(s, person)
+    if as_json:
+        _emit({"person": found[person], "career": steps})
+        return
+    console.print(
+        _table(
+            f"career of {found[person].name} ({person})",
+            ["start", "end", "movement", "title", "organization", "rank", "left by"],
+            [
+                [st.post.start, st.post.end, st.movement, st.post.title, st.post.org_name, st.post.rank, st.left_by]
+                for st in steps
+            ],
+        )
+    )
+
+
+# ---------------------------------------------------------------- accountability and pressure
+
+
+@app.command("accountability")
+def accountability_cmd(
+    case: Annotated[str | None, typer.Argument(help="Case id (omit with --org for an ad-hoc case)")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Find people where they are on this date (default: the latest date in the data)"),
+    ] = None,
+    lookback_days: Annotated[int, typer.Option(help="Upstream window starts this many days before the case")] = 365,
+    depth: Annotated[int, typer.Option(help="Levels of upstream failure to follow")] = 1,
+    org: Annotated[str | None, typer.Option(help="Ad-hoc case: organization id")] = None,
+    start: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct start")] = None,
+    end: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct end")] = None,
+    category: CategoryOpt = None,
+    violators: Annotated[str, typer.Option(help="Ad-hoc case: violator ids separated by ;")] = "",
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who must be held accountable for a case, found in their posts today ("double investigation")."""
+    with _store(store) as s:
+        try:
+            if case is None:
+                if not (org and start and category):
+                    raise ValueError("give a CASE id, or --org, --start and --category for an ad-hoc case")
+                target: Any = accountability.adhoc_case(
+                    org, start, end, category, [v for v in violators.split(";") if v]
+                )
+            else:
+                target = case
+            result = accountability.accountability(
+                s, target, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=get_settings().weights
+            )
+        except (KeyError, ValueError) as exc:
+            raise _fail(exc) from None
+    if as_json:
+        _emit(result)
+        return
+    print_accountability(result)
+
+
+def print_accountability(result: accountability.AccountabilityResult) -> None:
+    c = result.case
+    console.print(
+        f"[bold]case {c.id or '(ad hoc)'}[/] in {c.org_name} ({c.org_id}), {c.category}, "
+        f"[{c.start}, {c.window_end}); people found as of {result.as_of}"
+    )
+    rows = []
+    for r in result.responsible:
+        then = r.post_then
+        now = "; ".join(f"{p.title} (since {p.start})" for p in r.posts_now) or (
+            f"left; last post {r.last_post.title}" if r.last_post else "no post"
+        )
+        role = r.role + (f" +{r.level_up}" if r.level_up else "")
+        rows.append(
+            [
+                role,
+                f"{r.person.name} ({r.person.id})",
+                f"{then.title} [{then.start}, {then.end or 'open'})" if then else "-",
+                r.overlap_days,
+                r.movement,
+                now,
+                ", ".join(r.evidence.tenures[:2] + r.evidence.actions[:3]),
+            ]
+        )
+    console.print(_table("", ["role", "person", "post then", "overlap days", "movement", "post now", "evidence"], rows))
+    if not result.responsible:
+        console.print("nobody held a responsible post during the window")

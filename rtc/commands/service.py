@@ -1,0 +1,93 @@
+"""The API service and its keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from core.config import get_settings
+from rtc.common import (
+    JsonOpt,
+    StoreOpt,
+    _emit,
+    _fail,
+    _table,
+    app,
+    console,
+    err,
+)
+
+keys_app = typer.Typer(help="API keys for `rtc serve` (only their hashes are stored).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("add")
+def keys_add(
+    name: Annotated[str, typer.Argument(help="Who the key is for")],
+    role: Annotated[str, typer.Option(help="reader (all reads), loader (also imports) or admin")] = "reader",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Limit the key to this organization's subtree (repeat for several); reads only"),
+    ] = None,
+) -> None:
+    """Create an API key; it is printed once, and only its hash is kept (setting RTC_API_KEYS_FILE)."""
+    from api.keys import add_key
+
+    try:
+        key = add_key(get_settings().api_keys_file, name, role, scope or ())
+    except ValueError as exc:
+        raise _fail(exc) from None
+    print(key)
+    err.print(f"key for {name!r} ({role}) stored as a hash in {get_settings().api_keys_file}; it is not shown again")
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """The stored keys: name, role and jurisdiction (the keys themselves are not kept)."""
+    from api.keys import load_keys
+
+    try:
+        entries = [
+            {"name": e["name"], "role": e["role"], "scope": e.get("scope", [])}
+            for e in load_keys(get_settings().api_keys_file)
+        ]
+    except ValueError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _emit(entries)
+        return
+    rows = [[e["name"], e["role"], "; ".join(e["scope"]) or "everything"] for e in entries]
+    console.print(_table(f"API keys in {get_settings().api_keys_file}", ["name", "role", "scope"], rows))
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The name the key was added under")]) -> None:
+    """Remove a key; a serving API refuses it from its next request on."""
+    from api.keys import revoke_key
+
+    try:
+        revoke_key(get_settings().api_keys_file, name)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    err.print(f"key {name!r} revoked in {get_settings().api_keys_file}")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    store: StoreOpt = None,
+) -> None:
+    """Serve the API (uvicorn, one worker). Every route but /health needs a key (rtc keys add)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    if store:
+        settings = settings.model_copy(update={"store": store})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=settings.access_log)
+
+
+# ---------------------------------------------------------------- the main job

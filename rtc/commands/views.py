@@ -1,0 +1,136 @@
+"""The interactive views, written to files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.config import get_settings
+from queries.window import default_window
+from rtc.common import (
+    CategoryOpt,
+    FromOpt,
+    StoreOpt,
+    ToOpt,
+    _at,
+    _fail,
+    _store,
+    app,
+    console,
+)
+from viz.duties import duties_view
+from viz.people import case_view, person_view
+from viz.pressure_map import DEFAULT_BUDGET, pressure_map
+from viz.view import View, write_view
+
+# ---------------------------------------------------------------- views
+
+view_app = typer.Typer(
+    help="Interactive views as standalone HTML (offline), or GraphML/GEXF by the --out suffix.",
+    no_args_is_help=True,
+)
+app.add_typer(view_app, name="view")
+OutOpt = Annotated[Path, typer.Option("--out", help="File to write: .html (the page), .graphml or .gexf")]
+
+
+def _write(view: View, out: Path) -> None:
+    try:
+        written = write_view(view, out)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {written} ({len(view.nodes)} nodes, {written.stat().st_size / 1e6:.2f} MB)")
+
+
+@view_app.command("pressure")
+def view_pressure_cmd(
+    root: Annotated[str | None, typer.Option(help="Organization at the centre (default: the top)")] = None,
+    depth: Annotated[int | None, typer.Option(help="Levels below the root (default: all)")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    category: CategoryOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date of the leaders shown (default: latest)")] = None,
+    budget: Annotated[int, typer.Option(help="Most nodes before the deepest levels collapse")] = DEFAULT_BUDGET,
+    out: OutOpt = Path("pressure-map.html"),
+    store: StoreOpt = None,
+) -> None:
+    """The pressure map of a subtree: coloured by received pressure, sinks and fades marked."""
+    settings = get_settings()
+    with _store(store) as s:
+        try:
+            view = pressure_map(
+                s,
+                root=root,
+                depth=depth,
+                window=default_window(s, start, end),
+                category=category,
+                as_of=_at(as_of) if as_of else None,
+                budget=budget,
+                weights=settings.weights,
+                min_pressure=settings.min_pressure,
+                sink_ratio=settings.sink_ratio,
+            )
+        except (KeyError, ValueError) as exc:
+            raise _fail(exc) from None
+    _write(view, out)
+
+
+@view_app.command("case")
+def view_case_cmd(
+    case: Annotated[str, typer.Argument(help="Case id")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Where people are on this date (default: latest)")
+    ] = None,
+    lookback_days: Annotated[int, typer.Option(help="Look-back for upstream pressure")] = 365,
+    depth: Annotated[int, typer.Option(help="Levels above for upstream responsibility")] = 1,
+    out: OutOpt = Path("case.html"),
+    store: StoreOpt = None,
+) -> None:
+    """The accountability chain of a case: posts then, people, posts now."""
+    with _store(store) as s:
+        try:
+            view = case_view(
+                s,
+                case,
+                as_of=_at(as_of) if as_of else None,
+                lookback_days=lookback_days,
+                depth=depth,
+                weights=get_settings().weights,
+            )
+        except (KeyError, ValueError) as exc:
+            raise _fail(exc) from None
+    _write(view, out)
+
+
+@view_app.command("person")
+def view_person_cmd(
+    person: Annotated[str, typer.Argument(help="Person id")],
+    out: OutOpt = Path("person.html"),
+    store: StoreOpt = None,
+) -> None:
+    """A person's career: posts in order, with the cases that fell in each tenure."""
+    with _store(store) as s:
+        try:
+            view = person_view(s, person)
+        except KeyError as exc:
+            raise _fail(exc) from None
+    _write(view, out)
+
+
+@view_app.command("duties")
+def view_duties_cmd(
+    org: Annotated[str, typer.Argument(help="Organization id")],
+    depth: Annotated[int, typer.Option(help="Levels below the organization")] = 1,
+    category: CategoryOpt = None,
+    at: Annotated[str | None, typer.Option(help="Organizations that exist on this date (default: latest)")] = None,
+    out: OutOpt = Path("duties.html"),
+    store: StoreOpt = None,
+) -> None:
+    """Duty decomposition down the hierarchy, with the gaps marked."""
+    with _store(store) as s:
+        try:
+            view = duties_view(s, org, depth=depth, category=category, at=_at(at) if at else None)
+        except KeyError as exc:
+            raise _fail(exc) from None
+    _write(view, out)

@@ -1,0 +1,86 @@
+"""What the commands share: the app, the consoles, the options, the store they open."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from core.config import get_settings, open_configured_store
+from graph.store import Store, StoreError
+from queries import lookups, pressure
+from queries.serialize import jsonable
+from queries.window import default_window
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Responsibility transmission chain: where supervision pressure fades, who is accountable.",
+)
+console = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[str | None, typer.Option("--store", help="Store URL (default: setting RTC_STORE)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+@contextmanager
+def _store(url: str | None) -> Iterator[Store]:
+    try:
+        store = open_configured_store(url)
+    except StoreError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        yield store
+    except StoreError as exc:  # lost, busy or read-only while the command ran
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+
+
+def _emit(data: Any) -> None:
+    print(json.dumps(jsonable(data), ensure_ascii=False, indent=2))
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r))
+    return table
+
+
+def _at(value: str) -> str:
+    try:
+        lookups.as_ordinal(value)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] --at: {exc}")
+        raise typer.Exit(2) from None
+    return value
+
+
+FromOpt = Annotated[str | None, typer.Option("--from", help="Window start (default: last full year in the data)")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Window end, exclusive")]
+CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this duty category")]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/] {exc.args[0] if isinstance(exc, KeyError) else exc}")
+    return typer.Exit(1 if isinstance(exc, KeyError) else 2)
+
+
+def _pressure(s: Store, start: str | None, end: str | None, category: str | None) -> pressure.Pressure:
+    try:
+        window = default_window(s, start, end)
+        return pressure.pressure(s, window, category=category, weights=get_settings().weights)
+    except ValueError as exc:
+        raise _fail(exc) from None
