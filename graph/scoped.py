@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from graph.model import Accountability, Case, Duty, Organization, Person, Position, Standard, Tenure
-from graph.store import ActionTable, Batch, OrgContext, Store, StoreError, org_context_from
+from graph.store import ActionTable, Batch, Capabilities, OrgContext, Store, StoreError, org_context_from
 
 
 class ScopedStore:
@@ -29,6 +29,7 @@ class ScopedStore:
         self.inner = store
         self.roots = tuple(sorted(set(roots)))
         self.url = store.url
+        self.capabilities = Capabilities(in_process=store.capabilities.in_process, staged_first_load=False)
 
     # ------------------------------------------------------------ the jurisdiction
     @cached_property
@@ -73,7 +74,14 @@ class ScopedStore:
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise StoreError("a reader limited to a jurisdiction cannot import: an import may touch any organization")
 
-    existing_ids = stored_records = personnel_records = _refuse
+    existing_ids = stored_records = personnel_records = position_roles = tenures_overlapping = _refuse
+    adopt = drop_staging = _refuse
+
+    def load_advice(self) -> list[str]:
+        return []
+
+    def staging(self) -> tuple[str, str | None] | None:
+        return None
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         self._refuse()

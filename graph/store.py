@@ -108,6 +108,15 @@ class ActionTable:
         return {o: i for i, o in enumerate(self.orgs)}
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do beyond the common contract; code branches on these, never on a
+    backend's identity or on probing for a method."""
+
+    in_process: bool  # reads and writes are this process's CPU, no round trips (embedded)
+    staged_first_load: bool  # a first load can be written aside and put in place (``staging``)
+
+
 @dataclass
 class OrgContext:
     """See ``Store.org_context``."""
@@ -186,6 +195,7 @@ class Store(Protocol):
     """What the loaders and queries need from a graph store."""
 
     url: str
+    capabilities: Capabilities
 
     def close(self) -> None: ...
 
@@ -226,6 +236,32 @@ class Store(Protocol):
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         """Apply the whole batch or nothing; record ``log`` in the import log."""
+        ...
+
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        """Role and rank of stored positions (what validation needs, without building models)."""
+        ...
+
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
+        """Stored tenures that may overlap one of the ``(position_id, start, end)`` spans: at
+        least those that do (what the one-seat check reads)."""
+        ...
+
+    def load_advice(self) -> list[str]:
+        """What to change on the server before a large load (none where nothing would help)."""
+        ...
+
+    def staging(self) -> tuple[str, str | None] | None:
+        """Where a first load can be written aside (a URL and a password), when
+        ``capabilities.staged_first_load``; None otherwise."""
+        ...
+
+    def adopt(self, url: str) -> None:
+        """Put what was written aside at ``url`` in this store's place (``staging``)."""
+        ...
+
+    def drop_staging(self, url: str) -> None:
+        """Delete what was written aside at ``url`` and will not be used."""
         ...
 
     def unfinished(self) -> bool:

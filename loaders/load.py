@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from graph.model import (
     ChangeKind,
@@ -25,7 +25,6 @@ from graph.model import (
     Level,
     Organization,
     PDate,
-    Position,
     Role,
     Tenure,
     default_rank,
@@ -297,6 +296,33 @@ def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- the batch
 
 
+class PrepareReads(Protocol):
+    """The reads ``prepare`` makes: a store answers them, and so do ``NothingStored`` (a first
+    load) and a streamed load's overlay."""
+
+    url: str
+
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]: ...
+
+    def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]: ...
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]: ...
+
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]: ...
+
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]: ...
+
+    def tenures(
+        self,
+        *,
+        person_ids: Iterable[str] | None = None,
+        position_ids: Iterable[str] | None = None,
+        overlapping: tuple[int, int] | None = None,
+    ) -> list[Tenure]: ...
+
+
 class NothingStored:
     """The reads ``prepare`` makes, answered for a store that holds nothing yet. A first load
     then asks the store nothing: on a server each of these reads was a round trip carrying
@@ -317,10 +343,11 @@ class NothingStored:
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         return {}
 
-    def get_positions(
-        self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
-    ) -> dict[str, Position]:
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
         return {}
+
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
+        return []
 
     def tenures(
         self,
@@ -332,15 +359,15 @@ class NothingStored:
         return []
 
 
-def as_prepare_reads(store: Store) -> Store:
+def as_prepare_reads(store: Store) -> PrepareReads:
     """``store``, or ``NothingStored`` when it holds nothing (one count per entity to know)."""
-    return store if any(store.counts().values()) else NothingStored(store.url)  # type: ignore[return-value]
+    return store if any(store.counts().values()) else NothingStored(store.url)
 
 
 class _Context:
     """What validation needs to know about ids: the batch first, then the store."""
 
-    def __init__(self, store: Store, records: dict[str, dict[str, dict[str, Any]]]) -> None:
+    def __init__(self, store: PrepareReads, records: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.store = store
         self.records = records
         self._stored: dict[str, set[str]] = {}
@@ -358,7 +385,9 @@ class _Context:
         return found | (set(missing) & cached)
 
 
-def prepare(store: Store, tables: Rows, report: Report, progress: Callable[[str, int], None] | None = None) -> Batch:
+def prepare(
+    store: PrepareReads, tables: Rows, report: Report, progress: Callable[[str, int], None] | None = None
+) -> Batch:
     """Validate raw rows against each other and the store; return the batch to write. Each
     file's rows are read once, first to last."""
     started = time.perf_counter()
@@ -590,18 +619,8 @@ def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | 
     ids = set(ids)
     batch = ctx.records.get("positions", {})
     out = {i: (batch[i]["role"], batch[i]["rank"]) for i in ids if i in batch}
-    out.update(position_roles(ctx.store, ids - set(out)))
+    out.update(ctx.store.position_roles(ids - set(out)))
     return out
-
-
-def position_roles(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
-    """Role and rank of stored positions: the store's ``position_roles`` where it has one (the
-    embedded store, and a streamed load's overlay: without building models), else from
-    ``get_positions``."""
-    light = getattr(store, "position_roles", None)
-    if light is not None:
-        return light(ids)
-    return {i: (p.role.value, p.rank) for i, p in store.get_positions(ids).items()}
 
 
 def _check_overlaps(
@@ -615,14 +634,9 @@ def _check_overlaps(
     info = _positions(ctx, {t.position_id for t in derived})
     one_holder = {p for p, (role, _) in info.items() if Role(role).one_holder}
     # Only one-holder positions can have an overlap, and only stored tenures that overlap a
-    # derived one can clash with it (the stored ones do not overlap each other): a store that
-    # can find just those is asked for them, otherwise for every tenure of those positions.
-    find = getattr(ctx.store, "tenures_overlapping", None)
-    if find is not None:
-        spans = [(t.position_id, t.start_ordinal, t.end_ordinal) for t in derived if t.position_id in one_holder]
-        stored = find(spans)
-    else:
-        stored = ctx.store.tenures(position_ids=sorted(one_holder))
+    # derived one can clash with it (the stored ones do not overlap each other).
+    spans = [(t.position_id, t.start_ordinal, t.end_ordinal) for t in derived if t.position_id in one_holder]
+    stored = ctx.store.tenures_overlapping(spans)
     others = [t for t in stored if t.person_id not in persons]
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a

@@ -66,6 +66,7 @@ from loaders.load import (
     MAX_ERRORS,
     NO_ROWS,
     NothingStored,
+    PrepareReads,
     Report,
     Rows,
     Source,
@@ -73,7 +74,6 @@ from loaders.load import (
     _gc_paused,
     as_prepare_reads,
     find_files,
-    position_roles,
     prepare,
 )
 from loaders.readers import FileProblem, read_column, read_rows
@@ -206,7 +206,7 @@ class _Overlay:
     far added (the scratch store) over what the target holds, and every id the files declare.
     Only the reads ``prepare`` makes are here."""
 
-    def __init__(self, scratch: EmbeddedStore, target: Store, ids: _Ids, *, lean: bool = False) -> None:
+    def __init__(self, scratch: EmbeddedStore, target: PrepareReads, ids: _Ids, *, lean: bool = False) -> None:
         """``target``: the store's reads (``as_prepare_reads``). ``lean``: the scratch is not
         copied anywhere (a dry run, or a load written aside), so it receives only what
         validation reads back (``keeps``)."""
@@ -262,7 +262,7 @@ class _Overlay:
         return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())
 
     def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
-        return _layered(self.scratch.position_roles, functools.partial(position_roles, self.target), ids)
+        return _layered(self.scratch.position_roles, self.target.position_roles, ids)
 
     def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
         """The stored tenures the overlap check needs: from the scratch those overlapping a
@@ -290,7 +290,7 @@ def wants_streaming(store: Store, folder: str | Path, above_mb: float) -> bool:
     """Whether to stream a load: a dataset folder over ``above_mb`` going to a server store.
     The embedded store keeps loading in one transaction (its own memory grows with the data
     anyway: it keeps indexes in memory)."""
-    if store.url.startswith("embedded://") or not Path(folder).is_dir():
+    if store.capabilities.in_process or not Path(folder).is_dir():
         return False
     size = sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
     return size > above_mb * 1e6
@@ -321,7 +321,7 @@ def stream_dataset(
     files = find_files(Path(folder), report)
     log = {**(log or {}), "source": report.source}
     if not dry_run:  # a large load is what streams: the server may want a setting for it
-        for advice in getattr(store, "load_advice", list)():
+        for advice in store.load_advice():
             report.warn((report.source, None), None, None, "server-setting", advice)
     locked = contextlib.nullcontext() if dry_run else store.import_lock()
     with locked, tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, _gc_paused():
@@ -772,7 +772,7 @@ class _Aside:
                 part.lap("ids", started)
                 if go_box.get():
                     scratch = EmbeddedStore(Path(tmp) / "scratch", action_snapshot=False, cache_mb=8)
-                    overlay = _Overlay(scratch, NothingStored(url), ids, lean=True)  # type: ignore[arg-type]
+                    overlay = _Overlay(scratch, NothingStored(url), ids, lean=True)
                     sender = _Sender(inbox, spool)
                     tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
                     for entity, path in files.items():
@@ -977,5 +977,5 @@ class _Stager:
 def _staging(store: Store, reads: Any) -> tuple[str, str | None] | None:
     """Where to write a load aside: for a first load (the target holds nothing) into a store
     that can put another graph in its place (``CypherStore.staging``; None on Neo4j)."""
-    make = getattr(store, "staging", None)
-    return make() if make is not None and isinstance(reads, NothingStored) else None
+    first_load = isinstance(reads, NothingStored)
+    return store.staging() if store.capabilities.staged_first_load and first_load else None

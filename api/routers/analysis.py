@@ -43,7 +43,7 @@ async def case_accountability(
     )
     # In-process (embedded) it is a millisecond of CPU: run it here, without the thread
     # pool's hop (half the request). On a server store it waits on round trips: a thread.
-    result = query() if store.url.startswith("embedded://") else await anyio.to_thread.run_sync(query)
+    result = query() if store.capabilities.in_process else await anyio.to_thread.run_sync(query)
     # The busiest route: the result already is the response model, so pydantic writes the JSON
     # itself (FastAPI's generic encoder took a third of the request).
     return Response(result.model_dump_json(), media_type="application/json")

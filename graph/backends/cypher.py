@@ -43,6 +43,7 @@ from graph.store import (
     LOCK_WAIT_SECONDS,
     ActionTable,
     Batch,
+    Capabilities,
     OrgContext,
     StoreBusy,
     StoreError,
@@ -168,6 +169,7 @@ class CypherStore:
         self.url = transport.url
         self.batch_size = batch_size
         self.lock_wait = lock_wait
+        self.capabilities = Capabilities(in_process=False, staged_first_load=hasattr(transport, "staging"))
         self._dense_count = -1  # the graph's node count after this store's last bulk import
         self._created = _CreatedIds()  # valid while the node count is _dense_count
         self._creating: dict[str, dict[Any, int]] = {}  # the bulk import's new nodes, until it is done
@@ -409,8 +411,14 @@ class CypherStore:
     def staging(self) -> tuple[str, str | None] | None:
         """Where a first load can be written aside, to take this graph's place when complete:
         a new graph's URL on the same server and the password; None when the server cannot."""
-        make = getattr(self.transport, "staging", None)
-        return make() if make else None
+        return self.transport.staging() if self.capabilities.staged_first_load else None  # type: ignore[attr-defined]
+
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        return {i: (p.role.value, p.rank) for i, p in self.get_positions(ids).items()}
+
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
+        """Every tenure of the spans' positions: one read, and one-seat positions have few."""
+        return self.tenures(position_ids=sorted({p for p, _, _ in spans}))
 
     def adopt(self, url: str) -> None:
         """Put the graph at ``url`` (from ``staging``) in this one's place. Only while this graph

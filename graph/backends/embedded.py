@@ -46,6 +46,7 @@ from graph.store import (
     LOCK_WAIT_SECONDS,
     ActionTable,
     Batch,
+    Capabilities,
     OrgContext,
     StoreBusy,
     StoreError,
@@ -141,6 +142,8 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
 
 class EmbeddedStore:
     """The default, in-process store under one data directory."""
+
+    capabilities = Capabilities(in_process=True, staged_first_load=False)
 
     def __init__(
         self,
@@ -377,6 +380,17 @@ class EmbeddedStore:
 
     def unfinished(self) -> bool:
         return False  # an import is one transaction here
+
+    def load_advice(self) -> list[str]:
+        return []
+
+    def staging(self) -> tuple[str, str | None] | None:
+        return None  # a first load is one transaction already
+
+    def adopt(self, url: str) -> None:
+        raise StoreError(f"store {self.url} writes a first load in one transaction, not aside")
+
+    drop_staging = adopt
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         with self.import_lock():

@@ -14,7 +14,7 @@ import pytest
 
 from graph import cypher
 from graph.factory import open_store
-from graph.store import Batch, Store, StoreError
+from graph.store import Batch, Capabilities, Store, StoreError
 from loaders import stream
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
@@ -98,6 +98,7 @@ def test_stream_only_large_folders_into_a_server_store(tiny_dataset: Path, tmp_p
 
     class Server:
         url = "falkordb://h:1/g"
+        capabilities = Capabilities(in_process=False, staged_first_load=True)
 
     assert wants_streaming(Server(), tiny_dataset, above_mb=0)  # type: ignore[arg-type]
     assert not wants_streaming(Server(), tiny_dataset, above_mb=1000)  # type: ignore[arg-type]
@@ -399,6 +400,7 @@ def test_only_a_first_load_into_a_store_that_can_rename_is_written_aside(tmp_pat
 
     class Server:
         url = "falkordb://h:1/g"
+        capabilities = Capabilities(in_process=False, staged_first_load=True)
 
         def __init__(self, aside: tuple[str, str | None] | None) -> None:
             self.aside = aside
