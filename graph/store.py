@@ -6,6 +6,8 @@ Reads are coarse on purpose: each one is a single round trip on a Cypher server
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -188,6 +190,35 @@ class Batch:
 
 __all__ = ["StoreBusy", "StoreError"]  # re-exported: where the contract's callers find them
 LOCK_WAIT_SECONDS = 600.0  # how long an import waits for another one into the same store
+
+
+def busy(url: str, waited: float) -> StoreBusy:
+    """The error of an import that waited ``waited`` seconds for another one into ``url``."""
+    return StoreBusy(
+        f"{url} is busy: another import has held it for more than {waited:g} s; "
+        "nothing was written (try again when it has finished)"
+    )
+
+
+@contextlib.contextmanager
+def renewed(renew: Callable[[], object], every: float) -> Iterator[None]:
+    """Call ``renew`` every ``every`` seconds in a thread while the block runs (a lock's time to
+    live). A failed renewal is tried again next time: if the server is gone, the import fails
+    and says so, and a lock that could not be renewed lapses."""
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):
+                renew()
+
+    keeper = threading.Thread(target=keep, daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join()
 
 
 @runtime_checkable

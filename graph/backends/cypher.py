@@ -45,10 +45,11 @@ from graph.store import (
     Batch,
     Capabilities,
     OrgContext,
-    StoreBusy,
     StoreError,
+    busy,
     counts_matrix,
     read_through,
+    renewed,
 )
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -375,25 +376,12 @@ class CypherStore:
         deadline = time.monotonic() + self.lock_wait
         while not self._lease(cypher.ACQUIRE_LOCK, token):
             if time.monotonic() >= deadline:
-                raise StoreBusy(
-                    f"{self.url} is busy: another import has held it for more than {self.lock_wait:g} s; "
-                    "nothing was written (try again when it has finished)"
-                )
+                raise busy(self.url, self.lock_wait)
             time.sleep(0.2)
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(LEASE_SECONDS / 3):
-                with contextlib.suppress(Exception):  # the import fails and says so if the server is gone
-                    self._lease(cypher.RENEW_LOCK, token)
-
-        keeper = threading.Thread(target=renew, daemon=True)
-        keeper.start()
         try:
-            yield
+            with renewed(lambda: self._lease(cypher.RENEW_LOCK, token), LEASE_SECONDS / 3):
+                yield
         finally:
-            stop.set()
-            keeper.join()
             with contextlib.suppress(Exception):  # a lease not released lapses
                 self.transport.write(cypher.RELEASE_LOCK, {"token": token})
 

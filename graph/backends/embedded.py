@@ -48,8 +48,8 @@ from graph.store import (
     Batch,
     Capabilities,
     OrgContext,
-    StoreBusy,
     StoreError,
+    busy,
     commissions_among,
     org_context_from,
     read_through,
@@ -232,7 +232,7 @@ class EmbeddedStore:
     @contextlib.contextmanager
     def import_lock(self) -> Iterator[None]:
         if not self._write_lock.acquire(timeout=self.lock_wait):
-            raise StoreBusy(self._busy())
+            raise busy(self.url, self.lock_wait)
         try:
             if self._lock_depth == 0:
                 self._lock_file = self._take_file_lock()
@@ -262,14 +262,8 @@ class EmbeddedStore:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.close()
-                    raise StoreBusy(self._busy()) from None
+                    raise busy(self.url, self.lock_wait) from None
                 time.sleep(0.05)
-
-    def _busy(self) -> str:
-        return (
-            f"store {self.url} is busy: another import has held it for more than {self.lock_wait:g} s; "
-            "nothing was written (try again when it has finished)"
-        )
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:

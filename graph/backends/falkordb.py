@@ -7,7 +7,6 @@ import contextlib
 import socket
 import struct
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -20,7 +19,7 @@ from falkordb import FalkorDB
 from falkordb.query_result import QueryResult
 
 from graph.cypher import DIALECTS
-from graph.store import LOCK_WAIT_SECONDS, StoreBusy, StoreError
+from graph.store import LOCK_WAIT_SECONDS, StoreError, busy, renewed
 
 LOCK_SECONDS = 60  # the import lock's time to live, renewed every third of it
 
@@ -86,26 +85,11 @@ class FalkorTransport:
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise StoreError(f"lost the connection to FalkorDB at {self.url}: {exc}") from None
         if not acquired:
-            raise StoreBusy(
-                f"{self.url} is busy: another import has held it for more than {self.lock_wait:g} s; "
-                "nothing was written (try again when it has finished)"
-            )
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(LOCK_SECONDS / 3):
-                try:
-                    lock.reacquire()
-                except redis.exceptions.RedisError:
-                    return  # the server is gone (the import fails and says so) or the lock lapsed
-
-        keeper = threading.Thread(target=renew, daemon=True)
-        keeper.start()
+            raise busy(self.url, self.lock_wait)
         try:
-            yield
+            with renewed(lock.reacquire, LOCK_SECONDS / 3):
+                yield
         finally:
-            stop.set()
-            keeper.join()
             with contextlib.suppress(redis.exceptions.RedisError):  # a dead server frees it anyway
                 lock.release()
 
