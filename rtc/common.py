@@ -21,8 +21,31 @@ from queries.window import default_window
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Responsibility transmission chain: where supervision pressure fades, who is accountable.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"rtc {version('rtc')}")
+        except PackageNotFoundError:
+            print("rtc (not installed: run pip install -e .)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Responsibility transmission chain: where supervision pressure fades, who is accountable."""
+
+
 console = Console()
 err = Console(stderr=True)
 

@@ -35,10 +35,17 @@ def generate_cmd(
     out: Annotated[Path, typer.Argument(help="Folder to write the dataset to")],
     preset: Annotated[str, typer.Option(help=f"One of {', '.join(PRESETS)}")] = "tiny",
     seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same files)")] = 7,
+    force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty")] = False,
 ) -> None:
     """Write a synthetic dataset in the canonical format, plus truth.json."""
     if preset not in PRESETS:
         err.print(f"[red]error:[/] unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise typer.Exit(2)
+    if out.exists() and not out.is_dir():
+        err.print(f"[red]error:[/] {out} is a file: give a folder to write the dataset to")
+        raise typer.Exit(2)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        err.print(f"[red]error:[/] {out} is not empty: its files would be overwritten (add --force to do so)")
         raise typer.Exit(2)
     started = time.perf_counter()
     truth = generate(out, preset, seed)
@@ -119,6 +126,9 @@ def load_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a dataset folder and load it, all of it or nothing."""
+    if report_file is not None and not report_file.parent.is_dir():  # known good before anything is written
+        err.print(f"[red]error:[/] --report-file {report_file}: the folder {report_file.parent} does not exist")
+        raise typer.Exit(2)
     with _store(store) as s:
         report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream)
     if report_file:

@@ -1,0 +1,70 @@
+"""Everyday mistakes through the real entry point (``main``): one line naming what was wrong,
+a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "county"
+
+
+def rtc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from rtc.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "300", **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mistakes")
+    assert rtc("load", str(EXAMPLE), "--store", "embedded://./s", cwd=folder).returncode == 0
+    (folder / "a-file").write_text("x", encoding="utf-8")
+    (folder / "full").mkdir()
+    (folder / "full" / "persons.csv").write_text("id,name\n", encoding="utf-8")
+    return folder
+
+
+MISTAKES = [
+    (["findings", "soft", "--from", "2022-13-01", "--to", "2023-01-01"], {}, 2, "not a date: '2022-13-01'"),
+    (["findings", "soft", "--from", "2022/06/01", "--to", "2023-01-01"], {}, 2, "'2022/06/01'"),
+    (["findings", "soft", "--from", "2023-01-01", "--to", "2022-01-01"], {}, 2, "to (2022-01-01) must be after"),
+    (["findings", "gaps", "--store", "embedded://./empty"], {}, 2, "the store is empty"),
+    (["generate", "a-file", "--preset", "tiny"], {}, 2, "a-file is a file"),
+    (["generate", "full", "--preset", "tiny"], {}, 2, "is not empty"),
+    (["load", str(EXAMPLE), "--report-file", "/no/dir/r.json"], {}, 2, "--report-file /no/dir/r.json"),
+    (["fades"], {"RTC_WEIGHTS": "notjson"}, 2, 'field "weights"'),
+    (["pressure"], {"RTC_MIN_PRESSURE": "abc"}, 2, "setting RTC_MIN_PRESSURE"),
+    (["keys", "add", "a1"], {"RTC_API_KEYS_FILE": "/no/dir/k.json"}, 2, "the folder /no/dir does not exist"),
+    (["holders", "nope", "--at", "2020"], {}, 1, "nope"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "code", "message"), MISTAKES, ids=[" ".join(m[0][:2]) for m in MISTAKES])
+def test_a_mistake_is_one_line_and_an_exit_code(
+    work: Path, args: list[str], env: dict[str, str], code: int, message: str
+) -> None:
+    store = (
+        []
+        if any(a.startswith("--store") for a in args) or args[0] in ("generate", "keys")
+        else ["--store", "embedded://./s"]
+    )
+    result = rtc(*args, *store, cwd=work, env=env)
+    out = result.stdout + result.stderr
+    assert result.returncode == code, out
+    assert message in out and "Traceback" not in out, out
+    assert (work / "full" / "persons.csv").read_text(encoding="utf-8") == "id,name\n"  # nothing overwritten
+
+
+def test_version_and_short_help(work: Path) -> None:
+    assert rtc("--version", cwd=work).stdout.startswith("rtc ")
+    assert "Usage" in rtc("-h", cwd=work).stdout
