@@ -58,7 +58,7 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def open_configured_store(url: str | None = None, settings: Settings | None = None) -> Store:
+def open_configured_store(url: str | None = None, settings: Settings | None = None, *, create: bool = True) -> Store:
     """Open ``url`` (default: the ``store`` setting) with the credentials, batch size and lock wait
     from ``settings`` (default: the environment's)."""
     settings = settings or get_settings()
@@ -68,4 +68,5 @@ def open_configured_store(url: str | None = None, settings: Settings | None = No
         password=settings.store_password.get_secret_value() or None,
         batch_size=settings.batch_size,
         lock_wait=settings.lock_wait,
+        create=create,
     )

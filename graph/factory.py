@@ -13,8 +13,10 @@ def open_store(
     password: str | None = None,
     batch_size: int = 5000,
     lock_wait: float = LOCK_WAIT_SECONDS,
+    create: bool = True,
 ) -> Store:
-    """Open the backend named by ``url``.
+    """Open the backend named by ``url``; ``create=False``: an embedded store that does not
+    exist is an error naming it, not a new empty one (what a read wants).
 
     - ``embedded://PATH`` (the default kind; a bare path means the same)
     - ``neo4j://host:7687[/database]``, ``neo4j+s://...``, ``bolt://...`` (``user``/``password`` log in)
@@ -22,11 +24,15 @@ def open_store(
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
+        if ":" in url:  # "embedded:" or "falkordb:host": a mistyped URL, not a folder to make
+            raise StoreError(f"store URL {url!r}: write embedded://PATH, neo4j://HOST:PORT or falkordb://HOST:PORT")
         scheme, rest = "embedded", url
     if scheme == "embedded":
         from graph.backends.embedded import EmbeddedStore
 
-        return EmbeddedStore(rest, lock_wait=lock_wait)
+        if not rest.strip():
+            raise StoreError(f"store URL {url!r} names no folder: write embedded://PATH, e.g. embedded://./rtc-data")
+        return EmbeddedStore(rest, lock_wait=lock_wait, create=create)
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
         from graph.backends.cypher import CypherStore
         from graph.backends.neo4j import Neo4jTransport

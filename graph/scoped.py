@@ -29,6 +29,7 @@ class ScopedStore:
         self.inner = store
         self.roots = tuple(sorted(set(roots)))
         self.url = store.url
+        self.created = False
         self.capabilities = Capabilities(in_process=store.capabilities.in_process, staged_first_load=False)
 
     # ------------------------------------------------------------ the jurisdiction

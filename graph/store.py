@@ -227,6 +227,7 @@ class Store(Protocol):
 
     url: str
     capabilities: Capabilities
+    created: bool  # this open made the store (an embedded folder that did not exist)
 
     def close(self) -> None: ...
 

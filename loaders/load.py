@@ -142,6 +142,14 @@ def find_files(folder: Path, report: Report) -> dict[str, Path]:
             )
             continue
         found[stem] = path
+    if not found and report.ok:  # loading nothing would say "nothing new", as if all were stored
+        report.error(
+            (str(folder), None),
+            None,
+            None,
+            "no-dataset",
+            f"no dataset file here: expected files named like {', '.join(ORDER[:3])}... with {', '.join(EXTENSIONS)}",
+        )
     return found
 
 

@@ -54,11 +54,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 @contextmanager
-def _store(url: str | None) -> Iterator[Store]:
+def _store(url: str | None, *, create: bool = False) -> Iterator[Store]:
+    """The store at ``url`` for one command; only a command that writes (``create``) makes one."""
     try:
-        store = open_configured_store(url)
+        store = open_configured_store(url, create=create)
     except StoreError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     try:
         yield store

@@ -170,6 +170,7 @@ class CypherStore:
         self.url = transport.url
         self.batch_size = batch_size
         self.lock_wait = lock_wait
+        self.created = False  # a server makes a graph at its first write, unseen
         self.capabilities = Capabilities(in_process=False, staged_first_load=hasattr(transport, "staging"))
         self._dense_count = -1  # the graph's node count after this store's last bulk import
         self._created = _CreatedIds()  # valid while the node count is _dense_count

@@ -152,6 +152,7 @@ class EmbeddedStore:
         action_snapshot: bool = True,
         cache_mb: int = 256,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        create: bool = True,
     ) -> None:
         """``action_snapshot=False``: no snapshot of the action columns after an import (a
         streamed load's scratch store, which never reads them, must not hold them all);
@@ -162,6 +163,11 @@ class EmbeddedStore:
         self.lock_wait = lock_wait
         self.url = f"embedded://{path}"
         file = self.path / DB_FILE
+        self.created = not file.exists()
+        if self.created and not create:
+            raise StoreError(
+                f"no store at {self.url}: nothing was loaded there (`rtc load DIR --store {self.url}` makes one)"
+            )
         # A store this user may not write (a read-only copy, another user's folder) is opened for
         # reading only: reads answer, an import is refused with a clear error.
         self.read_only = file.exists() and not (os.access(self.path, os.W_OK) and os.access(file, os.W_OK))

@@ -129,7 +129,9 @@ def load_cmd(
     if report_file is not None and not report_file.parent.is_dir():  # known good before anything is written
         err.print(f"[red]error:[/] --report-file {report_file}: the folder {report_file.parent} does not exist")
         raise typer.Exit(2)
-    with _store(store) as s:
+    with _store(store, create=True) as s:
+        if s.created and not as_json:
+            err.print(f"new store at {s.url}")
         report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream)
     if report_file:
         report_file.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
@@ -169,7 +171,7 @@ def migrate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Copy a whole dataset between backends (through the loader, so the target validates it)."""
-    with _store(source) as src, _store(target) as dst:
+    with _store(source) as src, _store(target, create=True) as dst:
         try:
             report = migrate(src, dst, max_errors=get_settings().max_errors)
         except StoreError as exc:

@@ -45,7 +45,7 @@ def demo_cmd(
     console.print(f"[bold]1. generate[/] the {preset!r} preset (seed {seed}) into {folder}")
     truth = generate(folder, preset, seed)
     console.print(f"   {time.perf_counter() - started:.1f} s")
-    with _store(url) as s:
+    with _store(url, create=True) as s:
         console.print(f"[bold]2. load[/] into {s.url}")
         report = progress_load(s, folder, dry_run=False)
         print_report(report)

@@ -30,6 +30,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert rtc("load", str(EXAMPLE), "--store", "embedded://./s", cwd=folder).returncode == 0
     (folder / "a-file").write_text("x", encoding="utf-8")
     (folder / "full").mkdir()
+    (folder / "empty-folder").mkdir()
     (folder / "full" / "persons.csv").write_text("id,name\n", encoding="utf-8")
     return folder
 
@@ -38,7 +39,10 @@ MISTAKES = [
     (["findings", "soft", "--from", "2022-13-01", "--to", "2023-01-01"], {}, 2, "not a date: '2022-13-01'"),
     (["findings", "soft", "--from", "2022/06/01", "--to", "2023-01-01"], {}, 2, "'2022/06/01'"),
     (["findings", "soft", "--from", "2023-01-01", "--to", "2022-01-01"], {}, 2, "to (2022-01-01) must be after"),
-    (["findings", "gaps", "--store", "embedded://./empty"], {}, 2, "the store is empty"),
+    (["findings", "gaps", "--store", "embedded://./empty"], {}, 2, "no store at embedded://./empty"),
+    (["stats", "--store", "embedded:"], {}, 2, "store URL 'embedded:': write embedded://PATH"),
+    (["stats", "--store", "embedded://"], {}, 2, "names no folder"),
+    (["load", "empty-folder"], {}, 1, "no dataset file here"),
     (["generate", "a-file", "--preset", "tiny"], {}, 2, "a-file is a file"),
     (["generate", "full", "--preset", "tiny"], {}, 2, "is not empty"),
     (["load", str(EXAMPLE), "--report-file", "/no/dir/r.json"], {}, 2, "--report-file /no/dir/r.json"),
@@ -63,6 +67,7 @@ def test_a_mistake_is_one_line_and_an_exit_code(
     assert result.returncode == code, out
     assert message in out and "Traceback" not in out, out
     assert (work / "full" / "persons.csv").read_text(encoding="utf-8") == "id,name\n"  # nothing overwritten
+    assert {p.name for p in work.iterdir()} <= {"s", "a-file", "full", "empty-folder"}  # no store made by a read
 
 
 def test_version_and_short_help(work: Path) -> None:
