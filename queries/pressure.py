@@ -1,4 +1,4 @@
-"""Pressure and where it fades (DOMAIN.md section 5.3).
+"""Pressure and where it fades (section 5.3 of the domain).
 
 Received pressure ``R(o)`` is the sum of the weights of actions sent to ``o`` in a
 window. Every figure here can be explained by ``evidence``: the action ids behind it.
@@ -6,6 +6,7 @@ window. Every figure here can be explained by ``evidence``: the action ids behin
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from dataclasses import dataclass
 from functools import cached_property
@@ -13,7 +14,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel
 
-from graph.errors import InvalidInput
+from graph.errors import InvalidInput, NotFound
 from graph.model import Category, Level, Organization, OrgKind, to_ordinal
 from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
 from queries.window import Window, strong_mask, weight_array
@@ -194,6 +195,43 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
             commission_share=commission_share.get(oid),
         )
     return out
+
+
+def organizations(
+    p: Pressure,
+    *,
+    level: str | None = None,
+    org_id: str | None = None,
+    sinks_only: bool = False,
+    min_pressure: float = 1.0,
+    sink_ratio: float = 0.5,
+) -> list[OrgPressure]:
+    """``org_pressures`` filtered (a level, one organization, sinks only) and ordered by received
+    pressure, highest first.
+
+    Raises
+    ------
+    InvalidInput
+        ``level`` is not a level (the message suggests the nearest).
+    NotFound
+        ``org_id`` is not an organization counted in the window (commissions are not).
+    """
+    if level is not None and level not in {lv.value for lv in Level}:
+        raise InvalidInput(f"unknown level {level!r}{_nearest(level, [lv.value for lv in Level])}")
+    if org_id is not None and org_id not in p.received:
+        raise NotFound(f"no organization with id {org_id!r} in the window{_nearest(org_id, list(p.received))}")
+    figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
+    rows = [
+        f
+        for f in figures.values()
+        if (level is None or f.level == level) and (org_id is None or f.org_id == org_id) and (not sinks_only or f.sink)
+    ]
+    return sorted(rows, key=lambda f: (-f.received, f.org_id))
+
+
+def _nearest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=3)
+    return f"; did you mean {', '.join(close)}?" if close else ""
 
 
 def _level_quartiles(p: Pressure) -> dict[str, float]:

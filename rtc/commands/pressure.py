@@ -87,13 +87,14 @@ def pressure_cmd(
                 {"org_id": org, "figure": explain, "window": p.window.as_dict(), "actions": ids}
             ) if as_json else console.print(f"{len(ids)} actions: " + ", ".join(ids))
             return
-        figures = pressure.org_pressures(p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
-    rows = [
-        f
-        for f in figures.values()
-        if (level is None or f.level == level) and (org is None or f.org_id == org) and (not sinks or f.sink)
-    ]
-    rows.sort(key=lambda f: (-f.received, f.org_id))
+        rows = pressure.organizations(
+            p,
+            level=level,
+            org_id=org,
+            sinks_only=sinks,
+            min_pressure=settings.min_pressure,
+            sink_ratio=settings.sink_ratio,
+        )
     if as_json:
         _emit({"window": p.window.as_dict(), "category": category, "organizations": rows, "count": len(rows)})
         return

@@ -50,6 +50,8 @@ MISTAKES = [
     (["pressure"], {"RTC_MIN_PRESSURE": "abc"}, 2, "setting RTC_MIN_PRESSURE"),
     (["keys", "add", "a1"], {"RTC_API_KEYS_FILE": "/no/dir/k.json"}, 2, "the folder /no/dir does not exist"),
     (["holders", "nope", "--at", "2020"], {}, 1, "nope"),
+    (["pressure", "--org", "DHX"], {}, 1, "no organization with id 'DHX' in the window; did you mean"),
+    (["pressure", "--level", "villag"], {}, 2, "unknown level 'villag'; did you mean village?"),
 ]
 
 
