@@ -16,7 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from graph.errors import StoreBusy, StoreError
+from graph.errors import StoreBusy as StoreBusy  # re-exported: the contract's callers find them here
+from graph.errors import StoreError as StoreError
 from graph.model import (
     Accountability,
     ActionKind,
@@ -188,7 +189,6 @@ class Batch:
         return sum(len(v) for v in self.rows.values()) + len(self.tenure_rows)
 
 
-__all__ = ["StoreBusy", "StoreError"]  # re-exported: where the contract's callers find them
 LOCK_WAIT_SECONDS = 600.0  # how long an import waits for another one into the same store
 
 
