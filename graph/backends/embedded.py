@@ -174,7 +174,6 @@ class EmbeddedStore:
         try:
             if not self.read_only:
                 self.path.mkdir(parents=True, exist_ok=True)
-            self._identity = None if not file.exists() else _identity(file)
             # Two connections: reads (shared by threads, one at a time) and writes (an import), so
             # that in WAL mode a long import does not block readers; they see the last commit.
             self._wdb = None if self.read_only else self._connect()
