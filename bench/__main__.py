@@ -292,7 +292,7 @@ def main() -> None:
     for preset in presets:
         for backend in backends:
             if preset == "nation" and backend == "embedded":
-                continue  # the nation preset is for a Cypher server (DOMAIN.md section 7)
+                continue  # the nation preset is for a Cypher server (README, Benchmarks)
             Console().rule(f"{preset} / {backend}")
             if backend == "embedded":
                 result = run(preset, args.samples)

@@ -1,4 +1,4 @@
-"""The domain model: enums of DOMAIN.md section 2, partial dates, and the node and
+"""The domain model: enums of docs/domain.md, partial dates, and the node and
 relationship records of section 3 as pydantic models."""
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class Period(LabelledEnum):
 
 
 def default_rank(level: Level, role: Role) -> int:
-    """DOMAIN.md section 3: level base plus role offset (an explicit rank wins)."""
+    """docs/domain.md, "The graph": level base plus role offset (an explicit rank wins)."""
     return level.rank_base + role.rank_offset
 
 

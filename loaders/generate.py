@@ -1,4 +1,4 @@
-"""Synthetic datasets in the canonical format (DOMAIN.md section 7).
+"""Synthetic datasets in the canonical format (the README, `rtc generate`).
 
 Deterministic for a seed. Plants what the queries must find (pressure that fades
 with depth and fades most at one boundary, pressure sinks, commissions doing

@@ -1,4 +1,4 @@
-"""Validate a dataset against DOMAIN.md section 4 and write it as one batch.
+"""Validate a dataset against docs/input-format.md and write it as one batch.
 
 Every problem is reported with file, row, column, value and rule; a batch with any
 error writes nothing. The same file loaded twice changes nothing: a record whose id
@@ -730,7 +730,7 @@ def load_dataset(
     log: dict[str, Any] | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> Report:
-    """Load a dataset folder (DOMAIN.md section 4) into ``store``: all of it, or nothing.
+    """Load a dataset folder (docs/input-format.md) into ``store``: all of it, or nothing.
 
     Examples
     --------

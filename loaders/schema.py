@@ -1,4 +1,4 @@
-"""The canonical input format (DOMAIN.md section 4) as data: files, columns,
+"""The canonical input format (docs/input-format.md) as data: files, columns,
 Chinese aliases, types, and the references between files."""
 
 from __future__ import annotations

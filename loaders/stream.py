@@ -7,7 +7,7 @@ a time, in three passes:
 0. **ids**: every id each file declares goes into an on-disk index (SQLite), so that a
    reference to a record further down a file, or in a file not read yet, is known.
 1. **validate**: each file, chunk by chunk, through the same ``prepare`` as the in-memory
-   loader (every rule of DOMAIN.md section 4, the same messages), against an overlay of the
+   loader (every rule of docs/input-format.md, the same messages), against an overlay of the
    target store and a scratch embedded store on disk that receives each valid chunk. Persons,
    tenure rows and changes are first spilled to disk and read back grouped by person, so a
    chunk holds a person with all of their rows and changes: each person's tenures are

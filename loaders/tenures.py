@@ -1,4 +1,4 @@
-"""Derive tenures from tenure rows and personnel changes (DOMAIN.md section 4).
+"""Derive tenures from tenure rows and personnel changes (docs/input-format.md).
 
 Everything a person has on record (stored and new) is replayed in date order, so
 a back-dated change lands where it belongs. On one date, closes come before

@@ -1,4 +1,4 @@
-"""Accountability for a case: "double investigation of one case" (DOMAIN.md section 5.2).
+"""Accountability for a case: "double investigation of one case" (docs/domain.md).
 
 For a case in organization ``o`` with misconduct window ``[s, e)`` and category ``c``:
 the violators (``direct``), the secretary (``first``), members whose portfolio holds

@@ -1,4 +1,4 @@
-"""Other findings (DOMAIN.md section 5.4): gaps at a date, soft accountability,
+"""Other findings (docs/domain.md): gaps at a date, soft accountability,
 coverage of each action kind, compliance with the office's standards, and the
 per-organization scorecard (indicators, not a single score)."""
 

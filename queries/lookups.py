@@ -1,4 +1,4 @@
-"""As-of lookups (DOMAIN.md section 5.1): who held a post on a date, what a person
+"""As-of lookups (docs/domain.md): who held a post on a date, what a person
 held, an organization's leaders, and a person's career with the kind of each move."""
 
 from __future__ import annotations

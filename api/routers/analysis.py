@@ -1,4 +1,4 @@
-"""Accountability, pressure, findings and scorecards: the queries of DOMAIN.md section 5."""
+"""Accountability, pressure, findings and scorecards: the queries of docs/domain.md."""
 
 from __future__ import annotations
 
