@@ -24,7 +24,7 @@ from tests.conftest import BACKENDS, make_store
 
 
 def answers(store: Store) -> dict[str, Any]:
-    """Every query of DOMAIN.md section 5 on a fixed sample, as JSON-ready data."""
+    """Every query of docs/domain.md on a fixed sample, as JSON-ready data."""
     rng = random.Random(4)
     out: dict[str, Any] = {"counts": store.counts(), "date_range": store.date_range()}
     positions = sorted(store.get_positions())

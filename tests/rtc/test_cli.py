@@ -1,4 +1,4 @@
-"""The command line, end to end on small data (the JSON contract of DOMAIN.md and docs/json.md)."""
+"""The command line, end to end on small data (the JSON contract of docs/json.md)."""
 
 from __future__ import annotations
 
