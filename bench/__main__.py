@@ -292,7 +292,7 @@ def main() -> None:
     for preset in presets:
         for backend in backends:
             if preset == "nation" and backend == "embedded":
-                continue  # the nation preset is for a Cypher server (README, Benchmarks)
+                continue  # the nation preset is for a Cypher server (docs/performance.md)
             Console().rule(f"{preset} / {backend}")
             if backend == "embedded":
                 result = run(preset, args.samples)

@@ -94,7 +94,7 @@ DIALECTS: dict[str, Dialect] = {
         # actions of a nation, 3.8 GB, the largest item of its graph. Actions are read through
         # their recipient (TO, from the indexed organization), or a window of them by date with
         # a scan (one year is a tenth of them anyway); a stored action is found through its
-        # recipient (see README, "What a server keeps beyond the graph of docs/domain.md").
+        # recipient (see docs/loading-at-scale.md, "What a server keeps").
         unindexed=("Action",),
     ),
 }

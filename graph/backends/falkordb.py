@@ -157,7 +157,7 @@ class FalkorTransport:
             f"FalkorDB at {self.url} keeps room for {room:,} new nodes (NODE_CREATION_BUFFER): it "
             "resizes every matrix of the graph each time the nodes outgrow it, so a large load slows "
             "down as the graph grows. Start it with `--loadmodule falkordb.so NODE_CREATION_BUFFER "
-            f'{NODE_BUFFER}` (README, "FalkorDB for a large load")'
+            f'{NODE_BUFFER}` (docs/loading-at-scale.md, "FalkorDB for a large load")'
         ]
 
     def server(self) -> str:
@@ -325,7 +325,7 @@ def joined_blocks(blocks: list[bytes]) -> list[bytes]:
 # FalkorDB resizes every matrix of a graph when its nodes outgrow NODE_CREATION_BUFFER (16,384
 # by default): nearly every bulk command of a large load would pay it (docs/performance.md,
 # "Figures behind the design"). A load-time setting: a server started elsewhere needs it on
-# its command line (README, "FalkorDB for a large load").
+# its command line (docs/loading-at-scale.md, "FalkorDB for a large load").
 NODE_BUFFER = 4_194_304
 # A server keeping less room than this gets a warning from a streamed load (``load_advice``).
 NODE_BUFFER_ADVISED = 1_048_576
