@@ -215,7 +215,7 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
     known = header_map(entity)
     props: dict[str, Any] = {}
     out: dict[str, Any] = {}
-    ok = True
+    nested: set[str] = set()  # columns already reported: not reported missing as well
     for key, value in raw.items():
         if value is None or value == "" or (isinstance(value, str) and not value.strip()):
             continue
@@ -223,16 +223,16 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
         if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
             # a JSON Lines object inside a record: str() would store Python's repr of it
             report.error(src, name or key, value, "nested-value", "a nested JSON object is not a value: flatten it")
-            ok = False
-            out[name or key] = ""  # reported: not missing as well
+            nested.add(name or key)
             continue
         if name is None:
             props[key] = value.strip() if isinstance(value, str) else value
         else:
             out[name] = value
+    ok = not nested
     for name, col in _columns(entity):
         value = out.get(name)
-        if value == "":
+        if name in nested:
             continue
         if value is None:
             if col.required:
