@@ -123,14 +123,17 @@ class ScopedStore:
         found = self.inner.get_children([i for i in org_ids if i in self.org_ids])
         return {o: [self._org(c) for c in kids] for o, kids in found.items()}
 
+    def _within(self, ids: Iterable[str] | None, org_ids: Iterable[str] | None) -> list[str] | None:
+        """The ``org_ids`` filter of a read by ids or organizations, narrowed to the inside (all of
+        the inside when neither is given)."""
+        if ids is None and org_ids is None:
+            return sorted(self.org_ids)
+        return None if org_ids is None else [o for o in org_ids if o in self.org_ids]
+
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
-        if ids is None and org_ids is None:
-            org_ids = sorted(self.org_ids)
-        elif org_ids is not None:
-            org_ids = [o for o in org_ids if o in self.org_ids]
-        found = self.inner.get_positions(ids, org_ids=org_ids)
+        found = self.inner.get_positions(ids, org_ids=self._within(ids, org_ids))
         return {i: p for i, p in found.items() if p.org_id in self.org_ids}
 
     def get_persons(self, ids: Iterable[str]) -> dict[str, Person]:
@@ -182,11 +185,8 @@ class ScopedStore:
         return [recipients[i] for i in rows], counts[rows]
 
     def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
-        if ids is None and org_ids is None:
-            org_ids = sorted(self.org_ids)
-        elif org_ids is not None:
-            org_ids = [o for o in org_ids if o in self.org_ids]
-        return {i: c for i, c in self.inner.get_cases(ids, org_ids=org_ids).items() if c.org_id in self.org_ids}
+        found = self.inner.get_cases(ids, org_ids=self._within(ids, org_ids))
+        return {i: c for i, c in found.items() if c.org_id in self.org_ids}
 
     def get_accountability(self, case_ids: Iterable[str] | None = None) -> list[Accountability]:
         cases = self.get_cases(None if case_ids is None else list(case_ids))
