@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graph.errors import InvalidInput
+
 ROLES = ("reader", "loader", "admin")  # each role may do what the ones before it may
 
 
@@ -37,22 +39,22 @@ def load_keys(path: str | Path) -> list[dict[str, Any]]:
     try:
         entries = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{file}: cannot read the API keys ({exc})") from None
+        raise InvalidInput(f"{file}: cannot read the API keys ({exc})") from None
     if not isinstance(entries, list):
-        raise ValueError(f"{file}: expected a JSON list of keys")
+        raise InvalidInput(f"{file}: expected a JSON list of keys")
     for e in entries:
         if not isinstance(e, dict) or e.get("role") not in ROLES or not e.get("hash") or not e.get("name"):
-            raise ValueError(f"{file}: every key needs name, role ({', '.join(ROLES)}) and hash")
+            raise InvalidInput(f"{file}: every key needs name, role ({', '.join(ROLES)}) and hash")
         scope = e.get("scope", [])
         if not isinstance(scope, list) or not all(isinstance(o, str) and o for o in scope):
-            raise ValueError(f"{file}: the scope of key {e['name']!r} must be a list of organization ids")
+            raise InvalidInput(f"{file}: the scope of key {e['name']!r} must be a list of organization ids")
     return list(entries)
 
 
 def _save(path: str | Path, entries: list[dict[str, Any]]) -> None:
     file = Path(path)
     if not file.parent.is_dir():
-        raise ValueError(f"cannot write the API keys to {file}: the folder {file.parent} does not exist")
+        raise InvalidInput(f"cannot write the API keys to {file}: the folder {file.parent} does not exist")
     tmp = file.with_suffix(".tmp")
     tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
     tmp.chmod(0o600)
@@ -63,10 +65,10 @@ def add_key(path: str | Path, name: str, role: str, scope: Iterable[str] = ()) -
     """Create a key, store its hash under ``name``, and return the key (shown once). ``scope``:
     the organization ids whose subtrees are the key's jurisdiction (none: everything)."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+        raise InvalidInput(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
     entries = load_keys(path)
     if any(e["name"] == name for e in entries):
-        raise ValueError(f"a key named {name!r} exists already")
+        raise InvalidInput(f"a key named {name!r} exists already")
     key = "rtc_" + secrets.token_urlsafe(32)
     entry: dict[str, Any] = {"name": name, "role": role, "hash": hash_key(key)}
     if scope := sorted(set(scope)):
@@ -82,7 +84,7 @@ def revoke_key(path: str | Path, name: str) -> None:
     kept = [e for e in entries if e["name"] != name]
     if len(kept) == len(entries):
         known = ", ".join(sorted(e["name"] for e in entries)) or "none"
-        raise ValueError(f"no key named {name!r} in {path}; the keys are: {known}")
+        raise InvalidInput(f"no key named {name!r} in {path}; the keys are: {known}")
     _save(path, kept)
 
 

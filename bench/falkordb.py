@@ -14,8 +14,8 @@ from typing import Any
 
 from bench import percentiles
 from bench.load_job import run_job
-from graph import cypher
 from graph.backends.cypher import CypherStore
+from graph.backends.cypher import statements as cypher
 from graph.backends.falkordb import free_port, start_local_server
 from graph.factory import open_store
 from graph.model import ENTITY_MODELS

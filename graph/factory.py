@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from graph.store import LOCK_WAIT_SECONDS, Store, StoreError
+from pathlib import Path
+
+from graph.store import LOCK_WAIT_SECONDS, Scratch, Store, StoreError
 
 
 def open_store(
@@ -43,16 +45,23 @@ def open_store(
         )
         return CypherStore(transport, batch_size=batch_size, lock_wait=lock_wait)
     if scheme == "falkordb":
-        from graph.backends.cypher import CypherStore
-        from graph.backends.falkordb import FalkorTransport
+        from graph.backends.falkordb import FalkorStore, FalkorTransport
 
         address, _, graph = rest.partition("/")
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
             raise StoreError(f"store URL {url!r}: write falkordb://HOST:PORT[/GRAPH]")
         falkor = FalkorTransport(host, int(port), graph or "rtc", password=password, lock_wait=lock_wait)
-        return CypherStore(falkor, batch_size=batch_size, lock_wait=lock_wait)
+        return FalkorStore(falkor, batch_size=batch_size, lock_wait=lock_wait)
     raise StoreError(
         f"unknown store URL {url!r}: use embedded://PATH, neo4j://HOST:PORT, bolt://HOST:PORT "
         "or falkordb://HOST:PORT/GRAPH"
     )
+
+
+def open_scratch(path: str | Path, *, cache_mb: int) -> Scratch:
+    """A new embedded store at ``path`` for a streamed load's validation: no snapshot of the
+    actions after each write (it never reads them), and ``cache_mb`` of SQLite page cache."""
+    from graph.backends.embedded import EmbeddedStore
+
+    return EmbeddedStore(path, action_snapshot=False, cache_mb=cache_mb)

@@ -389,6 +389,18 @@ class Store(Protocol):
         ...
 
 
+class Scratch(Store, Protocol):
+    """A store on local disk that a streamed load validates into (``factory.open_scratch``)
+    and reads back a person at a time."""
+
+    def personnel_by_person(
+        self,
+    ) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[Tenure]]]:
+        """Every person with a tenure row, a change or a derived tenure, in id order, with
+        all three (the tenures by start)."""
+        ...
+
+
 def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.ndarray]:
     """``received_counts`` from rows of a recipient and its actions' kinds (what a server returns)."""
     code = {k: i for i, k in enumerate(ACTION_KINDS)}

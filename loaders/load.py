@@ -169,7 +169,7 @@ def read_folder(folder: Path, report: Report) -> RawRows:
         except FileProblem as exc:
             report.error((path.name, exc.row), None, None, exc.rule, str(exc))
             continue
-        _check_header(entity, path.name, header, report)
+        check_header(entity, path.name, header, report)
         if not tables[entity]:
             report.error(
                 (path.name, None),
@@ -181,7 +181,7 @@ def read_folder(folder: Path, report: Report) -> RawRows:
     return tables
 
 
-def _check_header(entity: str, name: str, header: list[str], report: Report) -> None:
+def check_header(entity: str, name: str, header: list[str], report: Report) -> None:
     known = header_map(entity)
     present = {known[h] for h in header if h in known}
     for col in FILES[entity]:
@@ -322,6 +322,11 @@ class PrepareReads(Protocol):
 
     def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]: ...
 
+
+class TargetReads(PrepareReads, Protocol):
+    """What a load reads of its target: ``prepare``'s reads, and (a streamed load's overlay)
+    the tenures of given positions or persons."""
+
     def tenures(
         self,
         *,
@@ -367,7 +372,7 @@ class NothingStored:
         return []
 
 
-def as_prepare_reads(store: Store) -> PrepareReads:
+def as_prepare_reads(store: Store) -> TargetReads:
     """``store``, or ``NothingStored`` when it holds nothing (one count per entity to know)."""
     return store if any(store.counts().values()) else NothingStored(store.url)
 
@@ -740,7 +745,7 @@ def load_dataset(
     """
     started = time.perf_counter()
     report = Report(source=str(folder), max_errors=max_errors)
-    with _gc_paused():
+    with gc_paused():
         tables = read_folder(Path(folder), report)
         report.lap("read", started)
         load_tables(store, tables, report, dry_run=dry_run, log=log, progress=progress)
@@ -749,7 +754,7 @@ def load_dataset(
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a load builds millions of dicts and no cycles,
     and each full collection would walk all of them again (quadratic in the dataset)."""
     enabled = gc.isenabled()
@@ -769,7 +774,7 @@ def migrate(source: Store, target: Store, *, max_errors: int = MAX_ERRORS) -> Re
     """
     started = time.perf_counter()
     report = Report(source=f"migrate from {source.url}", max_errors=max_errors)
-    with _gc_paused():
+    with gc_paused():
         tables: RawRows = {}
         for entity in ORDER:
             stored = "tenure_rows" if entity == "tenures" else entity

@@ -4,6 +4,7 @@ held, an organization's leaders, and a person's career with the kind of each mov
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from pydantic import BaseModel
 
@@ -100,9 +101,18 @@ def posts(store: Store, person_id: str, at: str | dt.date) -> list[Post]:
 
 def leaders(store: Store, org_id: str, at: str | dt.date) -> list[Holding]:
     """Holders on ``at`` of the organization's leadership positions (every role but staff)."""
+    return leaders_of(store, [org_id], at).get(org_id, [])
+
+
+def leaders_of(store: Store, org_ids: Iterable[str], at: str | dt.date) -> dict[str, list[Holding]]:
+    """``leaders`` of several organizations at once (the organizations with none left out),
+    in four reads whatever their number."""
     day = as_ordinal(at)
-    positions = [p.id for p in store.get_positions(org_ids=[org_id]).values() if p.role is not Role.staff]
-    return _holdings(store, store.tenures(position_ids=positions, overlapping=(day, day + 1)))
+    positions = [p.id for p in store.get_positions(org_ids=list(org_ids)).values() if p.role is not Role.staff]
+    out: dict[str, list[Holding]] = {}
+    for holding in _holdings(store, store.tenures(position_ids=positions, overlapping=(day, day + 1))):
+        out.setdefault(holding.post.org_id, []).append(holding)
+    return out
 
 
 def career(store: Store, person_id: str) -> list[CareerStep]:

@@ -6,8 +6,10 @@ window. Every figure here can be explained by ``evidence``: the action ids behin
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -283,11 +285,65 @@ def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
 
 def received_by_kind(p: Pressure, org_id: str) -> dict[str, dict[str, float]]:
     """Count and pressure received by ``org_id`` per action kind (for a scorecard or a view)."""
+    return received_breakdown(p, [org_id])[org_id]["kind"]
+
+
+def received_breakdown(p: Pressure, org_ids: Iterable[str]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """For each of ``org_ids``: count and pressure received in the window per action kind
+    (``"kind"``) and per duty category (``"category"``), the kinds and categories with none
+    left out. The pressures add up to ``received``."""
     table = p.actions
-    mask = table.to_org == table.codes.get(org_id, -1)
-    out = {}
-    for code, kind in enumerate(ACTION_KINDS):
-        n = int(np.count_nonzero(mask & (table.kind == code)))
-        if n:
-            out[kind] = {"count": n, "pressure": round(n * float(p.weights[code]), 4)}
+    wanted = list(org_ids)
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {o: {"kind": {}, "category": {}} for o in wanted}
+    row_of = {code: i for i, o in enumerate(wanted) if (code := table.codes.get(o, -1)) >= 0}
+    if not len(table) or not row_of:
+        return out
+    idx = np.flatnonzero(np.isin(table.to_org, list(row_of)))
+    rows = np.array([row_of[c] for c in table.to_org[idx]], dtype=int)
+    w = p.weights[table.kind[idx]]
+    for part, column, names in (("kind", table.kind, ACTION_KINDS), ("category", table.category, CATEGORIES)):
+        counts = np.zeros((len(wanted), len(names)))
+        sums = np.zeros((len(wanted), len(names)))
+        np.add.at(counts, (rows, column[idx]), 1)
+        np.add.at(sums, (rows, column[idx]), w)
+        for i, oid in enumerate(wanted):
+            out[oid][part] = {
+                names[j]: {"count": int(counts[i, j]), "pressure": round(float(sums[i, j]), 4)}
+                for j in np.flatnonzero(counts[i])
+            }
     return out
+
+
+@dataclass
+class ByYear:
+    """Received pressure per calendar year of the data's span (``received_by_year``)."""
+
+    years: list[int]
+    received: dict[str, list[float | None]]  # per organization, a value a year; None: it did not exist then
+
+
+def received_by_year(p: Pressure, org_ids: Iterable[str]) -> ByYear:
+    """``R(o)`` of each of ``org_ids`` in every calendar year of the data, with the window's
+    category and weights: one read of the actions of the whole span."""
+    wanted = list(org_ids)
+    span = p.store.date_range()
+    if span is None:
+        return ByYear([], {o: [] for o in wanted})
+    first, last = dt.date.fromordinal(span[0]).year, dt.date.fromordinal(span[1]).year
+    years = list(range(first, last + 1))
+    starts = np.array([dt.date(y, 1, 1).toordinal() for y in [*years, last + 1]])
+    table = p.store.actions(int(starts[0]), int(starts[-1]), category=p.category)
+    grid = np.zeros((len(years), len(table.orgs)))
+    if len(table):
+        year_of = np.searchsorted(starts, table.date, side="right") - 1
+        np.add.at(grid, (year_of, table.to_org), p.weights[table.kind])
+    codes = table.codes
+    windows = [Window(int(starts[y]), int(starts[y + 1])) for y in range(len(years))]
+    received: dict[str, list[float | None]] = {}
+    for o in wanted:
+        org = p.orgs[o]
+        received[o] = [
+            (float(grid[y, codes[o]]) if o in codes else 0.0) if exists_in(org, year) else None
+            for y, year in enumerate(windows)
+        ]
+    return ByYear(years, received)

@@ -4,6 +4,7 @@ in a module of ``rtc.commands``; importing them registers their commands, in thi
 
 from __future__ import annotations
 
+import os
 import sys
 
 from pydantic import ValidationError
@@ -23,8 +24,8 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """The entry point: rtc's own errors are mapped to one line and an exit code here, once
-    (1: an id not found; 2: input, a setting or the store), never a traceback."""
+    """The entry point. Commands map rtc's own errors (``rtc.common.fail``); here are those
+    raised outside a command (settings), and a bug, as one line (``RTC_DEBUG=1``: the traceback)."""
     try:
         app()
     except NotFound as exc:
@@ -41,6 +42,14 @@ def main() -> None:
     except SettingsError as exc:  # a setting that must be JSON and is not
         err.print(f"[red]error:[/] {escape(str(exc))}: give it as JSON (see README, Configuration)")
         sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("RTC_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}. This is a bug in rtc; "
+            "run again with RTC_DEBUG=1 to see where, and report it"
+        )
+        sys.exit(3)
 
 
 if __name__ == "__main__":

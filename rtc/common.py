@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,12 +14,50 @@ from rich.markup import escape
 from rich.table import Table
 
 from core.config import get_settings, open_configured_store
-from graph.store import Store, StoreError
+from graph.errors import NotFound, RtcError
+from graph.store import Store
 from queries import lookups, pressure
 from queries.serialize import jsonable
 from queries.window import default_window
 
-app = typer.Typer(
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(exc: RtcError) -> typer.Exit:
+    """An rtc error as one line on stderr and the exit code of its kind (1: an id not found;
+    2: input, a setting or the store)."""
+    err.print(f"[red]error:[/] {escape(str(exc))}")
+    return typer.Exit(1 if isinstance(exc, NotFound) else 2)
+
+
+def _mapped(command: _Command) -> _Command:
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RtcError as exc:
+            raise fail(exc) from None
+
+    return run  # type: ignore[return-value]
+
+
+class App(typer.Typer):
+    """A Typer whose every command maps rtc's errors once (``fail``): commands raise them."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[_Command], _Command]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(command: _Command) -> _Command:
+            register(_mapped(command))
+            return command
+
+        return decorator
+
+
+app = App(
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -46,9 +85,6 @@ def _main(
     """Responsibility transmission chain: where supervision pressure fades, who is accountable."""
 
 
-console = Console()
-err = Console(stderr=True)
-
 StoreOpt = Annotated[str | None, typer.Option("--store", help="Store URL (default: setting RTC_STORE)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
@@ -56,16 +92,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 @contextmanager
 def _store(url: str | None, *, create: bool = False) -> Iterator[Store]:
     """The store at ``url`` for one command; only a command that writes (``create``) makes one."""
-    try:
-        store = open_configured_store(url, create=create)
-    except StoreError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    store = open_configured_store(url, create=create)
     try:
         yield store
-    except StoreError as exc:  # lost, busy or read-only while the command ran
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
     finally:
         store.close()
 
@@ -97,14 +126,6 @@ ToOpt = Annotated[str | None, typer.Option("--to", help="Window end, exclusive")
 CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this duty category")]
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {exc.args[0] if isinstance(exc, KeyError) else exc}")
-    return typer.Exit(1 if isinstance(exc, KeyError) else 2)
-
-
 def _pressure(s: Store, start: str | None, end: str | None, category: str | None) -> pressure.Pressure:
-    try:
-        window = default_window(s, start, end)
-        return pressure.pressure(s, window, category=category, weights=get_settings().weights)
-    except ValueError as exc:
-        raise _fail(exc) from None
+    window = default_window(s, start, end)
+    return pressure.pressure(s, window, category=category, weights=get_settings().weights)

@@ -58,3 +58,33 @@ def test_no_import_cycle() -> None:
     graph = _imports()
     assert len(graph) > 40
     assert list(nx.simple_cycles(graph)) == []
+
+
+def test_backends_are_reached_through_the_factory_only() -> None:
+    """Code above ``graph`` sees the store contract; only the factory names a backend, and a
+    backend's own code stays in its folder (FalkorDB's bulk path is not in the shared store)."""
+    graph = _imports()
+    reaching = sorted(
+        (a, b)
+        for a, b in graph.edges
+        if b.startswith("graph.backends") and not a.startswith("graph.backends") and a != "graph.factory"
+    )
+    assert reaching == []
+    shared = [b for b in graph.successors("graph.backends.cypher.store") if b.startswith("graph.backends.")]
+    assert all(b.startswith("graph.backends.cypher") for b in shared)
+
+
+def test_the_store_is_used_without_probing() -> None:
+    """Optional abilities are declared (``Store.capabilities``), not found with getattr or hasattr."""
+    probes = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for name, path in _modules().items()
+        if name.split(".")[0] in ("graph", "loaders", "queries")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and _probes(node.func.id, len(node.args))
+    ]
+    assert probes == []
+
+
+def _probes(function: str, arguments: int) -> bool:
+    return function == "hasattr" or (function == "getattr" and arguments == 3)

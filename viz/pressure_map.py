@@ -27,10 +27,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graph.errors import InvalidInput, NotFound
-from graph.model import Level, Role, from_ordinal, to_ordinal
-from graph.store import ACTION_KINDS, CATEGORIES, Store
-from queries.pressure import OrgPressure, Pressure, exists_in, level_profile, org_pressures, pressure
-from queries.window import Window, default_window, latest_date, weight_array
+from graph.model import Level, from_ordinal, to_ordinal
+from graph.store import Store
+from queries.lookups import Holding, leaders_of
+from queries.pressure import (
+    OrgPressure,
+    Pressure,
+    level_profile,
+    org_pressures,
+    pressure,
+    received_breakdown,
+    received_by_year,
+)
+from queries.window import Window, default_window, latest_date
 from viz.view import READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font
 
 DEFAULT_BUDGET = 1500
@@ -99,9 +108,10 @@ def pressure_map(
     tree = _subtree(p, root, depth)
     shown, collapsed = _collapse(p, tree, root, budget)
     _layout(shown, root)
-    yearly = _yearly(store, p, shown, category, weights)
-    leaders = _leaders(store, [s.id for s in shown.values() if not s.members], at)
-    by_kind, by_category = _received_breakdown(p, [s.id for s in shown.values() if not s.members])
+    yearly = _yearly(p, shown)
+    single = [s.id for s in shown.values() if not s.members]
+    leaders = leaders_of(store, single, from_ordinal(at))
+    breakdown = received_breakdown(p, single)
     top = max((figures[s.id].received for s in shown.values() if not s.members), default=0.0)
     top = max([top, *(v for row in yearly["values"] for v in row if v is not None)])
 
@@ -129,7 +139,7 @@ def pressure_map(
         if s.members:
             _aggregate_node(view, p, figures, s, top, outer, yearly)
         else:
-            _org_node(view, p, figures[s.id], s, top, outer, yearly, leaders, by_kind, by_category)
+            _org_node(view, p, figures[s.id], s, top, outer, yearly, leaders.get(s.id, []), breakdown[s.id])
         if s.parent is not None:
             view.edges.append(_edge(figures, s, min_pressure, sink_ratio))
     view.legend = [
@@ -249,75 +259,22 @@ def _rings(p: Pressure, shown: dict[str, _Shown]) -> list[dict[str, object]]:
 # ---------------------------------------------------------------- figures per node
 
 
-def _yearly(
-    store: Store, p: Pressure, shown: dict[str, _Shown], category: str | None, weights: dict[str, float] | None
-) -> dict[str, list]:
-    """Received pressure per calendar year for every node (an aggregate: its median), with colours,
-    from one read of the actions of the data's whole span."""
-    span = store.date_range()
-    ids = list(shown)
-    if span is None:
-        return {"ids": ids, "years": [], "values": [], "colors": []}
-    first, last = dt.date.fromordinal(span[0]).year, dt.date.fromordinal(span[1]).year
-    table = store.actions(dt.date(first, 1, 1).toordinal(), dt.date(last + 1, 1, 1).toordinal(), category=category)
-    w = weight_array(weights)
-    years = list(range(first, last + 1))
-    starts = np.array([dt.date(y, 1, 1).toordinal() for y in [*years, last + 1]])
-    year_of = np.searchsorted(starts, table.date, side="right") - 1
-    grid = np.zeros((len(years), len(table.orgs)))
-    if len(table):
-        np.add.at(grid, (year_of, table.to_org), w[table.kind])
-    codes = table.codes
+def _yearly(p: Pressure, shown: dict[str, _Shown]) -> dict[str, list]:
+    """Received pressure per calendar year for every node (an aggregate: the median of its top
+    level that existed that year), with colours on one scale with the window's."""
+    members = {s.id: s.head or [s.id] for s in shown.values()}
+    by_year = received_by_year(p, {m for ms in members.values() for m in ms})
     values: list[list[float | None]] = []
-    for y in range(len(years)):
+    for y in range(len(by_year.years)):
         row: list[float | None] = []
-        year = Window(int(starts[y]), int(starts[y + 1]))
-        for s in shown.values():
-            members = s.head or [s.id]
-            vals = [float(grid[y, codes[m]]) if m in codes else 0.0 for m in members if exists_in(p.orgs[m], year)]
+        for ms in members.values():
+            vals = [v for m in ms if (v := by_year.received[m][y]) is not None]
             row.append(round(float(np.median(vals)), 4) if vals else None)
         values.append(row)
     top = max((v for row in values for v in row if v is not None), default=0.0)
     top = max([top, *(p.received[s.id] for s in shown.values() if not s.members)])
     colors = [[heat(v, top) for v in row] for row in values]
-    return {"ids": ids, "years": [str(y) for y in years], "values": values, "colors": colors}
-
-
-def _leaders(store: Store, org_ids: list[str], at: int) -> dict[str, list[str]]:
-    """ "title: name" of each organization's leaders on ``at``, from two reads."""
-    positions = {p.id: p for p in store.get_positions(org_ids=org_ids).values() if p.role is not Role.staff}
-    held = store.tenures(position_ids=list(positions), overlapping=(at, at + 1))
-    persons = store.get_persons({t.person_id for t in held})
-    out: dict[str, list[str]] = defaultdict(list)
-    for t in sorted(held, key=lambda t: (-positions[t.position_id].rank, t.position_id)):
-        pos = positions[t.position_id]
-        person = persons.get(t.person_id)
-        out[pos.org_id].append(f"{pos.title}: {person.name if person else t.person_id}")
-    return out
-
-
-def _received_breakdown(p: Pressure, org_ids: list[str]) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Count and pressure received per action kind and per category, for each organization."""
-    table = p.actions
-    codes = table.codes
-    wanted = np.array([codes.get(o, -1) for o in org_ids])
-    by_kind: dict[str, dict] = {}
-    by_category: dict[str, dict] = {}
-    if not len(table) or not len(wanted):
-        return by_kind, by_category
-    pos = {c: i for i, c in enumerate(wanted) if c >= 0}
-    mask = np.isin(table.to_org, wanted[wanted >= 0])
-    idx = np.flatnonzero(mask)
-    w = p.weights[table.kind[idx]]
-    for column, names, out in ((table.kind, ACTION_KINDS, by_kind), (table.category, CATEGORIES, by_category)):
-        counts = np.zeros((len(org_ids), len(names)))
-        sums = np.zeros((len(org_ids), len(names)))
-        rows = np.array([pos[c] for c in table.to_org[idx]], dtype=int)
-        np.add.at(counts, (rows, column[idx]), 1)
-        np.add.at(sums, (rows, column[idx]), w)
-        for i, oid in enumerate(org_ids):
-            out[oid] = {names[j]: (int(counts[i, j]), round(float(sums[i, j]), 2)) for j in np.flatnonzero(counts[i])}
-    return by_kind, by_category
+    return {"ids": list(members), "years": [str(y) for y in by_year.years], "values": values, "colors": colors}
 
 
 def _org_node(
@@ -328,9 +285,8 @@ def _org_node(
     top: float,
     outer: float,
     yearly: dict[str, list],
-    leaders: dict[str, list[str]],
-    by_kind: dict[str, dict],
-    by_category: dict[str, dict],
+    leaders: list[Holding],
+    breakdown: dict[str, dict[str, dict[str, float]]],
 ) -> None:
     org = p.orgs[s.id]
     fill = heat(f.received, top)
@@ -359,9 +315,11 @@ def _org_node(
             },
         }
     )
-    kinds = by_kind.get(s.id, {})
-    cats = by_category.get(s.id, {})
-    n_actions = sum(c for c, _ in kinds.values())
+    kinds, cats = breakdown["kind"], breakdown["category"]
+    n_actions = sum(int(k["count"]) for k in kinds.values())
+    # the most senior post first (leaders_of gives them in position order)
+    ranked = sorted(leaders, key=lambda h: (-h.post.rank, h.post.position_id))
+    names = "; ".join(f"{h.post.title}: {h.person.name or h.person.id}" for h in ranked)
     rows = [
         ["id", s.id],
         ["level / kind", f"{org.level.zh} {org.level.value} / {org.kind.zh} {org.kind.value}"],
@@ -372,10 +330,13 @@ def _org_node(
         ["cold", "yes" if f.cold else "no"],
         ["weak-form share sent", "—" if f.weak_share is None else str(f.weak_share)],
         ["commission share", "—" if f.commission_share is None else str(f.commission_share)],
-        ["leaders now", "; ".join(leaders.get(s.id, [])) or "none on record"],
+        ["leaders now", names or "none on record"],
     ]
-    rows += [[f"by kind: {k}", f"{c} actions, pressure {v}"] for k, (c, v) in kinds.items()]
-    rows += [[f"by category: {k}", f"{c} actions, pressure {v}"] for k, (c, v) in cats.items()]
+    for part, figures in (("kind", kinds), ("category", cats)):
+        rows += [
+            [f"by {part}: {k}", f"{v['count']:.0f} actions, pressure {round(v['pressure'], 2)}"]
+            for k, v in figures.items()
+        ]
     rows.append(["by year", _by_year(yearly, s.id)])
     view.details[s.id] = rows
 

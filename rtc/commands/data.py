@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from core.config import get_settings
-from graph.store import Store, StoreError
+from graph.store import Store
 from loaders.generate import PRESETS, generate
 from loaders.load import Report, load_dataset, migrate
 from loaders.stream import stream_dataset, wants_streaming
@@ -21,7 +21,6 @@ from rtc.common import (
     JsonOpt,
     StoreOpt,
     _emit,
-    _fail,
     _store,
     _table,
     app,
@@ -172,10 +171,7 @@ def migrate_cmd(
 ) -> None:
     """Copy a whole dataset between backends (through the loader, so the target validates it)."""
     with _store(source) as src, _store(target, create=True) as dst:
-        try:
-            report = migrate(src, dst, max_errors=get_settings().max_errors)
-        except StoreError as exc:
-            raise _fail(exc) from None
+        report = migrate(src, dst, max_errors=get_settings().max_errors)
     _finish_import(report, as_json)
 
 

@@ -67,11 +67,12 @@ def _demo_findings(s: Store, truth: dict[str, Any]) -> None:
     w = p.window.as_dict()
     console.print(f"[bold]4. where pressure fades[/], last full year [{w['from']}, {w['to']})")
     print_profile(pressure.level_profile(p))
-    figures = pressure.org_pressures(p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
-    sinks = sorted((f for f in figures.values() if f.sink), key=lambda f: (f.pass_on_ratio or 0, f.org_id))
+    sinks = pressure.organizations(
+        p, sinks_only=True, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio
+    )
     console.print(
         f"[bold]5. pressure sinks[/]: {len(sinks)} organizations receive pressure but pass on less "
-        f"than {settings.sink_ratio} of it; the top 5:"
+        f"than {settings.sink_ratio} of it; the five that receive most:"
     )
     console.print(
         _table(

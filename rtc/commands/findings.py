@@ -11,13 +11,13 @@ from graph.model import from_ordinal
 from queries import findings
 from queries.window import Window, latest_date
 from rtc.common import (
+    App,
     FromOpt,
     JsonOpt,
     StoreOpt,
     ToOpt,
     _at,
     _emit,
-    _fail,
     _pressure,
     _store,
     _table,
@@ -25,7 +25,7 @@ from rtc.common import (
     console,
 )
 
-findings_app = typer.Typer(help="Gaps, soft accountability, slogans, coverage and standards.", no_args_is_help=True)
+findings_app = App(help="Gaps, soft accountability, slogans, coverage and standards.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
 
 
@@ -153,10 +153,7 @@ def scorecard_cmd(
     settings = get_settings()
     with _store(store) as s:
         p = _pressure(s, start, end, None)
-        try:
-            card = findings.scorecard(s, org, p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
-        except KeyError as exc:
-            raise _fail(exc) from None
+        card = findings.scorecard(s, org, p, min_pressure=settings.min_pressure, sink_ratio=settings.sink_ratio)
     if as_json:
         _emit(card)
         return

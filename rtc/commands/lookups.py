@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from core.config import get_settings
+from graph.errors import InvalidInput
 from queries import accountability, lookups
 from rtc.common import (
     CategoryOpt,
@@ -14,7 +15,6 @@ from rtc.common import (
     StoreOpt,
     _at,
     _emit,
-    _fail,
     _store,
     _table,
     app,
@@ -98,20 +98,15 @@ def accountability_cmd(
 ) -> None:
     """Who must be held accountable for a case, found in their posts today ("double investigation")."""
     with _store(store) as s:
-        try:
-            if case is None:
-                if not (org and start and category):
-                    raise ValueError("give a CASE id, or --org, --start and --category for an ad-hoc case")
-                target: Any = accountability.adhoc_case(
-                    org, start, end, category, [v for v in violators.split(";") if v]
-                )
-            else:
-                target = case
-            result = accountability.accountability(
-                s, target, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=get_settings().weights
-            )
-        except (KeyError, ValueError) as exc:
-            raise _fail(exc) from None
+        if case is None:
+            if not (org and start and category):
+                raise InvalidInput("give a CASE id, or --org, --start and --category for an ad-hoc case")
+            target: Any = accountability.adhoc_case(org, start, end, category, [v for v in violators.split(";") if v])
+        else:
+            target = case
+        result = accountability.accountability(
+            s, target, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=get_settings().weights
+        )
     if as_json:
         _emit(result)
         return

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from core.config import get_settings
+from graph.errors import InvalidInput
 from queries import pressure
 from rtc.common import (
     CategoryOpt,
@@ -15,7 +16,6 @@ from rtc.common import (
     StoreOpt,
     ToOpt,
     _emit,
-    _fail,
     _pressure,
     _store,
     _table,
@@ -78,11 +78,8 @@ def pressure_cmd(
         p = _pressure(s, start, end, category)
         if explain:
             if not org:
-                raise _fail(ValueError("--explain needs --org"))
-            try:
-                ids = pressure.evidence(p, org, explain)
-            except ValueError as exc:
-                raise _fail(exc) from None
+                raise InvalidInput("--explain needs --org")
+            ids = pressure.evidence(p, org, explain)
             _emit(
                 {"org_id": org, "figure": explain, "window": p.window.as_dict(), "actions": ids}
             ) if as_json else console.print(f"{len(ids)} actions: " + ", ".join(ids))

@@ -8,17 +8,17 @@ import typer
 
 from core.config import get_settings
 from rtc.common import (
+    App,
     JsonOpt,
     StoreOpt,
     _emit,
-    _fail,
     _table,
     app,
     console,
     err,
 )
 
-keys_app = typer.Typer(help="API keys for `rtc serve` (only their hashes are stored).", no_args_is_help=True)
+keys_app = App(help="API keys for `rtc serve` (only their hashes are stored).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
@@ -34,10 +34,7 @@ def keys_add(
     """Create an API key; it is printed once, and only its hash is kept (setting RTC_API_KEYS_FILE)."""
     from api.keys import add_key
 
-    try:
-        key = add_key(get_settings().api_keys_file, name, role, scope or ())
-    except ValueError as exc:
-        raise _fail(exc) from None
+    key = add_key(get_settings().api_keys_file, name, role, scope or ())
     print(key)
     err.print(f"key for {name!r} ({role}) stored as a hash in {get_settings().api_keys_file}; it is not shown again")
 
@@ -47,13 +44,10 @@ def keys_list(as_json: JsonOpt = False) -> None:
     """The stored keys: name, role and jurisdiction (the keys themselves are not kept)."""
     from api.keys import load_keys
 
-    try:
-        entries = [
-            {"name": e["name"], "role": e["role"], "scope": e.get("scope", [])}
-            for e in load_keys(get_settings().api_keys_file)
-        ]
-    except ValueError as exc:
-        raise _fail(exc) from None
+    entries = [
+        {"name": e["name"], "role": e["role"], "scope": e.get("scope", [])}
+        for e in load_keys(get_settings().api_keys_file)
+    ]
     if as_json:
         _emit(entries)
         return
@@ -66,10 +60,7 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The name the key was a
     """Remove a key; a serving API refuses it from its next request on."""
     from api.keys import revoke_key
 
-    try:
-        revoke_key(get_settings().api_keys_file, name)
-    except ValueError as exc:
-        raise _fail(exc) from None
+    revoke_key(get_settings().api_keys_file, name)
     err.print(f"key {name!r} revoked in {get_settings().api_keys_file}")
 
 

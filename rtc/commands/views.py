@@ -10,12 +10,12 @@ import typer
 from core.config import get_settings
 from queries.window import default_window
 from rtc.common import (
+    App,
     CategoryOpt,
     FromOpt,
     StoreOpt,
     ToOpt,
     _at,
-    _fail,
     _store,
     app,
     console,
@@ -27,7 +27,7 @@ from viz.view import View, write_view
 
 # ---------------------------------------------------------------- views
 
-view_app = typer.Typer(
+view_app = App(
     help="Interactive views as standalone HTML (offline), or GraphML/GEXF by the --out suffix.",
     no_args_is_help=True,
 )
@@ -36,10 +36,7 @@ OutOpt = Annotated[Path, typer.Option("--out", help="File to write: .html (the p
 
 
 def _write(view: View, out: Path) -> None:
-    try:
-        written = write_view(view, out)
-    except ValueError as exc:
-        raise _fail(exc) from None
+    written = write_view(view, out)
     console.print(f"wrote {written} ({len(view.nodes)} nodes, {written.stat().st_size / 1e6:.2f} MB)")
 
 
@@ -58,21 +55,18 @@ def view_pressure_cmd(
     """The pressure map of a subtree: coloured by received pressure, sinks and fades marked."""
     settings = get_settings()
     with _store(store) as s:
-        try:
-            view = pressure_map(
-                s,
-                root=root,
-                depth=depth,
-                window=default_window(s, start, end),
-                category=category,
-                as_of=_at(as_of) if as_of else None,
-                budget=budget,
-                weights=settings.weights,
-                min_pressure=settings.min_pressure,
-                sink_ratio=settings.sink_ratio,
-            )
-        except (KeyError, ValueError) as exc:
-            raise _fail(exc) from None
+        view = pressure_map(
+            s,
+            root=root,
+            depth=depth,
+            window=default_window(s, start, end),
+            category=category,
+            as_of=_at(as_of) if as_of else None,
+            budget=budget,
+            weights=settings.weights,
+            min_pressure=settings.min_pressure,
+            sink_ratio=settings.sink_ratio,
+        )
     _write(view, out)
 
 
@@ -89,17 +83,14 @@ def view_case_cmd(
 ) -> None:
     """The accountability chain of a case: posts then, people, posts now."""
     with _store(store) as s:
-        try:
-            view = case_view(
-                s,
-                case,
-                as_of=_at(as_of) if as_of else None,
-                lookback_days=lookback_days,
-                depth=depth,
-                weights=get_settings().weights,
-            )
-        except (KeyError, ValueError) as exc:
-            raise _fail(exc) from None
+        view = case_view(
+            s,
+            case,
+            as_of=_at(as_of) if as_of else None,
+            lookback_days=lookback_days,
+            depth=depth,
+            weights=get_settings().weights,
+        )
     _write(view, out)
 
 
@@ -111,10 +102,7 @@ def view_person_cmd(
 ) -> None:
     """A person's career: posts in order, with the cases that fell in each tenure."""
     with _store(store) as s:
-        try:
-            view = person_view(s, person)
-        except KeyError as exc:
-            raise _fail(exc) from None
+        view = person_view(s, person)
     _write(view, out)
 
 
@@ -129,8 +117,5 @@ def view_duties_cmd(
 ) -> None:
     """Duty decomposition down the hierarchy, with the gaps marked."""
     with _store(store) as s:
-        try:
-            view = duties_view(s, org, depth=depth, category=category, at=_at(at) if at else None)
-        except KeyError as exc:
-            raise _fail(exc) from None
+        view = duties_view(s, org, depth=depth, category=category, at=_at(at) if at else None)
     _write(view, out)

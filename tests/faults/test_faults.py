@@ -196,7 +196,7 @@ def test_falkordb_killed_under_a_staged_load_leaves_no_staging_graph_after_the_n
 ) -> None:
     """The server keeps the dead load's import lock (it persists its keys) until its time to
     live runs out: 60 s, here 3 s, so that the rerun need not wait a minute."""
-    from graph.backends import falkordb
+    from graph.backends.falkordb import transport as falkordb
 
     monkeypatch.setattr(falkordb, "LOCK_SECONDS", 3)
     folder, expected = county

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from graph import cypher
-from graph.backends.cypher import BatchFailed, CypherStore, _CreatedIds
-from graph.backends.falkordb import NODE_BUFFER
+from graph.backends.cypher import BatchFailed
+from graph.backends.cypher import statements as cypher
+from graph.backends.falkordb import NODE_BUFFER, FalkorStore
+from graph.backends.falkordb.store import _CreatedIds
 from graph.factory import open_store
 from graph.model import to_ordinal
 from loaders.load import load_dataset
@@ -22,15 +23,15 @@ from tests.conftest import free_port, start_falkordb
 from tests.helpers import snapshot
 
 
-def _fresh(server: tuple[str, int]) -> CypherStore:
+def _fresh(server: tuple[str, int]) -> FalkorStore:
     """A new graph, written in batches of 10 rows: the small dataset then takes several bulk
-    commands (``CypherStore._joined`` joins them up to 40 batches' worth)."""
+    commands (``FalkorStore._joined`` joins them up to 40 batches' worth)."""
     store = open_store(f"falkordb://{server[0]}:{server[1]}/b{uuid.uuid4().hex[:12]}", batch_size=10)
-    assert isinstance(store, CypherStore)
+    assert isinstance(store, FalkorStore)
     return store
 
 
-def fingerprint(store: CypherStore) -> tuple[list[str], list[str]]:
+def fingerprint(store: FalkorStore) -> tuple[list[str], list[str]]:
     """Every data node with its properties, and every relationship with its ends and properties."""
     read = store.transport.read
     nodes = read("MATCH (n) WHERE NOT n:Import RETURN labels(n)[0], properties(n)")
@@ -43,7 +44,7 @@ def fingerprint(store: CypherStore) -> tuple[list[str], list[str]]:
 
 
 def _count_bulk(
-    store: CypherStore, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None, names: list[str] | None = None
+    store: FalkorStore, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None, names: list[str] | None = None
 ) -> list[int]:
     """The entities each GRAPH.BULK command carries (and in ``names``, the labels and types it
     names); command ``fail_at`` fails."""
@@ -157,13 +158,13 @@ def test_a_first_load_settles_its_date_range_without_a_scan(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Into an empty graph, every tenure and action goes in bulk: the store widens the range
-    as the parts go (``CypherStore._span``) and does not scan them as the import settles,
+    as the parts go (``FalkorStore._span``) and does not scan them as the import settles,
     nor as it adds more. Another client's import (a store that did not see the graph empty)
     asks the server. Each time, the range kept is what the server computes."""
     store = _fresh(falkordb_server)
     asked: list[str] = []
 
-    def watched(target: CypherStore) -> None:
+    def watched(target: FalkorStore) -> None:
         real = target.transport.read
         spy = lambda query, params=None: asked.append(query) or real(query, params)  # noqa: E731
         monkeypatch.setattr(target.transport, "read", spy)
@@ -224,10 +225,10 @@ def test_a_first_load_written_aside_goes_in_bulk(
     persons come with their raw records (chunks of whole persons), so not even those are set
     by statements."""
 
-    def no_statements(self: CypherStore, steps: Any) -> Any:
+    def no_statements(self: FalkorStore, steps: Any) -> Any:
         raise AssertionError(f"a part went as statements: {sorted({step[0] for step in steps})}")
 
-    monkeypatch.setattr(CypherStore, "_statement_work", no_statements)  # the fork inherits it
+    monkeypatch.setattr(FalkorStore, "_statement_work", no_statements)  # the fork inherits it
     store = _fresh(falkordb_server)
     report = stream_dataset(store, tiny_dataset, chunk_rows=300)
     assert report.ok and report.written
@@ -261,7 +262,7 @@ def test_statements_take_over_where_bulk_cannot(
 
 
 def test_the_binary_format_refuses_what_it_cannot_carry() -> None:
-    from graph.backends.falkordb import bulk_entities
+    from graph.backends.falkordb.bulk import bulk_entities
 
     block = bulk_entities("Person", ["id", "n", "tags", "gone"], [{"id": "张", "n": 3, "tags": ["a"], "gone": None}])
     assert block == b"Person\x00\x04\x00\x00\x00id\x00n\x00tags\x00gone\x00" + "\x03张\x00".encode() + (
@@ -276,7 +277,7 @@ def test_the_binary_format_refuses_what_it_cannot_carry() -> None:
 def test_relationship_blocks_of_one_type_go_as_one_block() -> None:
     """``joined_blocks``: what the server receives is what one block a type would have been,
     the types in the order they first came; a type's blocks with other properties stay apart."""
-    from graph.backends.falkordb import bulk_entities, joined_blocks
+    from graph.backends.falkordb.bulk import bulk_entities, joined_blocks
 
     to = lambda pairs: bulk_entities("TO", [], [{}] * len(pairs), pairs)  # noqa: E731
     held = lambda rows, pairs: bulk_entities("HELD", ["start", "end"], rows, pairs)  # noqa: E731
@@ -317,7 +318,7 @@ def test_imports_into_one_graph_take_turns(falkordb_server: tuple[str, int], tin
 
     first = _fresh(falkordb_server)
     second = open_store(first.url)
-    assert isinstance(second, CypherStore)
+    assert isinstance(second, FalkorStore)
     reports: list[Any] = []
     with first.transport.import_lock():  # type: ignore[attr-defined]
         waiting = threading.Thread(target=lambda: reports.append(load_dataset(second, tiny_dataset)))
@@ -331,7 +332,7 @@ def test_imports_into_one_graph_take_turns(falkordb_server: tuple[str, int], tin
 def test_raw_personnel_records_are_kept_on_persons_and_actions_unindexed(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path
 ) -> None:
-    """No node per tenure row or change, and no index on actions (memory: see graph/cypher.py);
+    """No node per tenure row or change, and no index on actions (memory: see graph/backends/cypher/statements.py);
     every person's raw records read back as the embedded store keeps them."""
     reference = open_store(f"embedded://{tmp_path / 'reference'}")
     store = _fresh(falkordb_server)

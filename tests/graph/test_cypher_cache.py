@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from graph.backends.cypher import RECHECK_SECONDS, CypherStore
+from graph.backends.cypher.store import RECHECK_SECONDS, CypherStore
 from graph.factory import open_store
 from loaders.load import load_dataset
 

@@ -8,7 +8,7 @@ import pytest
 import redis
 from falkordb.query_result import QueryResult
 
-from graph.backends.falkordb import FalkorTransport, compact_rows
+from graph.backends.falkordb.transport import FalkorTransport, compact_rows
 
 
 @pytest.fixture

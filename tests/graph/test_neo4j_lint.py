@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.cypher import DIALECTS, every_statement
+from graph.backends.cypher.statements import DIALECTS, every_statement
 
 LINTER = Path(__file__).parent / "cypher_lint"
 

@@ -113,8 +113,8 @@ def test_the_lease_lock_of_a_server_without_its_own(falkordb_server: tuple[str, 
     import time
     import uuid
 
-    from graph import cypher
     from graph.backends.cypher import CypherStore
+    from graph.backends.cypher import statements as cypher
 
     host, port = falkordb_server
     url = f"falkordb://{host}:{port}/lease{uuid.uuid4().hex[:8]}"

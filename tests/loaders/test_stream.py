@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from graph import cypher
+from graph.backends.cypher import statements as cypher
 from graph.factory import open_store
 from graph.store import Batch, Capabilities, Store, StoreError
-from loaders import stream
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
-from loaders.stream import stream_dataset, wants_streaming
+from loaders.stream import ids as id_index
+from loaders.stream import personsort, spool, stream_dataset, wants_streaming
 from tests.helpers import snapshot, write_csv
 
 
@@ -187,7 +187,7 @@ def test_duties_and_actions_validated_aside_report_their_errors_and_progress(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path
 ) -> None:
     """A first load written aside validates duties and actions in a process of their own
-    (``_Aside``): an invalid action is reported with its place, nothing is applied, and the
+    (``staged.Aside``): an invalid action is reported with its place, nothing is applied, and the
     progress callback still hears of every duty and action row."""
     folder = tmp_path / "bad"
     shutil.copytree(tiny_dataset, folder)
@@ -234,8 +234,8 @@ def test_chunks_waiting_for_the_writer_leave_no_file_behind(
     spools = lambda: list(tmp_path.glob("rtc-spool-*"))  # noqa: E731
     store = _falkordb(falkordb_server)
     sent: list[str] = []
-    spooled = stream._spooled
-    monkeypatch.setattr(stream, "_spooled", lambda spool, batch: sent.append(spooled(spool, batch)) or sent[-1])
+    spooled = spool.spooled
+    monkeypatch.setattr(spool, "spooled", lambda spool, batch: sent.append(spooled(spool, batch)) or sent[-1])
     assert stream_dataset(store, tiny_dataset, chunk_rows=150).ok
     assert len(sent) > 10 and not spools()
     broken = tmp_path / "broken"
@@ -262,11 +262,11 @@ def test_a_spooled_chunk_comes_back_as_it_was_sent(tmp_path: Path) -> None:
     odd_rows = {"changes": [{"id": "X1", "kind": ChangeKind.appoint, "date": date(2015, 1, 1)}]}
     odd = Batch(rows=odd_rows, settles_import=False)
     for batch, format_ in ((plain, b"M"), (odd, b"P")):
-        path = stream._spooled(tmp_path, batch)
+        path = spool.spooled(tmp_path, batch)
         assert Path(path).read_bytes()[:1] == format_
-        back = stream._unspooled(path)
+        back = spool.unspooled(path)
         assert back == batch and not Path(path).exists()
-    back_tenure = stream._unspooled(stream._spooled(tmp_path, plain)).tenures[0]
+    back_tenure = spool.unspooled(spool.spooled(tmp_path, plain)).tenures[0]
     assert back_tenure.model_dump() == tenure.model_dump() and back_tenure.end_ordinal == tenure.end_ordinal
     assert back.rows["changes"][0]["kind"] is ChangeKind.appoint
 
@@ -277,18 +277,18 @@ def test_an_id_that_repeats_is_found_without_keeping_the_ids(
 ) -> None:
     """``_Repeats`` (ids nothing refers to): a repeat anywhere, however far apart, is found;
     none is not; its files are gone once it has answered."""
-    monkeypatch.setattr(stream._Repeats, "BUFFERED", buffered)
+    monkeypatch.setattr(id_index.Repeats, "BUFFERED", buffered)
     ids = [f"X{n:07d}" for n in range(2000)] + ["张三", ""]
     for repeat, expected in ((None, False), ("X0000003", True), ("张三", True)):
-        repeats = stream._Repeats(tmp_path / "r")
-        for chunk in stream._batched([*ids, *([repeat] if repeat else [])], 7):
+        repeats = id_index.Repeats(tmp_path / "r")
+        for chunk in id_index.batched([*ids, *([repeat] if repeat else [])], 7):
             repeats.add(chunk)
         assert repeats.found() is expected
         assert not (tmp_path / "r").exists()
 
 
 def test_ids_nothing_refers_to_are_not_kept_but_their_repeats_are_known(tmp_path: Path) -> None:
-    ids = stream._Ids(tmp_path / "ids.sqlite3")
+    ids = id_index.Ids(tmp_path / "ids.sqlite3")
     ids.add("actions", ["A1", "A2"])
     ids.add("actions", ["A3", "A1"])
     ids.add("changes", ["X1", "X2"])
@@ -296,20 +296,20 @@ def test_ids_nothing_refers_to_are_not_kept_but_their_repeats_are_known(tmp_path
     ids.settle()
     assert ids.repeated == {"actions"} and ids.known("persons", ["U1", "U3"]) == {"U1"}
     assert ids.known("actions", ["A1"]) == set()  # not kept: nothing looks one up
-    assert "actions" not in stream.REFERRED and {"persons", "positions", "organizations"} <= stream.REFERRED
+    assert "actions" not in id_index.REFERRED and {"persons", "positions", "organizations"} <= id_index.REFERRED
     ids.close()
 
 
 def test_personnel_rows_come_back_sorted_by_person_as_they_were_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``_PersonSort``: by person, then file, then row, through runs merged in rounds; a row of
+    """``PersonSort``: by person, then file, then row, through runs merged in rounds; a row of
     strings waits as joined values, any other row (a value with the separator, or not a string,
     other keys than the header's) in marshal's format, and each comes back as it was."""
-    monkeypatch.setattr(stream, "_RUN_ROWS", 4)
-    monkeypatch.setattr(stream, "_MERGE_RUNS", 2)  # 5 runs: merged in two rounds
-    monkeypatch.setattr(stream, "_RUN_BLOCK", 3)
-    spill = stream._PersonSort(tmp_path)
+    monkeypatch.setattr(personsort, "_RUN_ROWS", 4)
+    monkeypatch.setattr(personsort, "_MERGE_RUNS", 2)  # 5 runs: merged in two rounds
+    monkeypatch.setattr(personsort, "_RUN_BLOCK", 3)
+    spill = personsort.PersonSort(tmp_path)
     people = ["U3", "U1", "U2", "U1", " U3 ", "", "U2"]
     persons = [(n + 2, {"id": p, "name": f"名{n}"}) for n, p in enumerate(people)]
     persons[2] = (4, {"id": "U2", "name": "a\x1fb"})
@@ -332,8 +332,8 @@ def test_personnel_sorted_in_many_runs_loads_as_in_memory(
 ) -> None:
     reference = open_store(f"embedded://{tmp_path / 'reference'}")
     assert load_dataset(reference, tiny_dataset).ok
-    monkeypatch.setattr(stream, "_RUN_ROWS", 50)
-    monkeypatch.setattr(stream, "_MERGE_RUNS", 4)
+    monkeypatch.setattr(personsort, "_RUN_ROWS", 50)
+    monkeypatch.setattr(personsort, "_MERGE_RUNS", 4)
     streamed = open_store(f"embedded://{tmp_path / 'streamed'}")
     assert stream_dataset(streamed, tiny_dataset, chunk_rows=97).ok
     assert snapshot(streamed) == snapshot(reference)
@@ -396,7 +396,7 @@ def test_a_reference_to_a_later_part_is_linked(
 
 def test_only_a_first_load_into_a_store_that_can_rename_is_written_aside(tmp_path: Path) -> None:
     from loaders.load import NothingStored
-    from loaders.stream import _staging
+    from loaders.stream.staged import staging_for as _staging
 
     class Server:
         url = "falkordb://h:1/g"

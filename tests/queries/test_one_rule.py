@@ -77,3 +77,32 @@ def test_supervising_commission_same_in_accountability_and_gaps(tmp_path: Path, 
         if org.kind is not OrgKind.commission:
             assert (supervising_commission(store, org) is None) == (org.id in unsupervised), org.id
     assert unsupervised == {"C"}  # the central committee has no commission in the scenario
+
+
+def test_leaders_and_received_by_kind_same_in_the_map_and_the_api(tmp_path: Path, tiny_dataset: Path) -> None:
+    """The pressure map's details of an organization show the leaders ``GET /organizations/{id}/leaders``
+    gives and the count of actions per kind ``GET /pressure/orgs/{id}`` gives (``lookups.leaders_of`` and
+    ``pressure.received_breakdown``, not figures of the view's own)."""
+    from queries.window import Window
+    from viz.pressure_map import pressure_map
+
+    url = _loaded(tmp_path, tiny_dataset)
+    store = open_store(url)
+    window = Window.of("2019-01-01", "2021-01-01")
+    view = pressure_map(store, window=window, as_of="2020-06-01", budget=10_000)
+    settings, keys = make_settings(tmp_path, url)
+    checked = 0
+    with TestClient(create_app(settings)) as client:
+        get = lambda path: client.get(path, headers={"Authorization": f"Bearer {keys['reader']}"}).json()  # noqa: E731
+        for org_id, rows in list(view.details.items())[:40]:
+            shown = dict((k, v) for k, v in rows if isinstance(k, str))
+            if "leaders now" not in shown:
+                continue  # an aggregate
+            holders = get(f"/organizations/{org_id}/leaders?at=2020-06-01")["leaders"]
+            named = sorted(f"{h['post']['title']}: {h['person']['name']}" for h in holders)
+            assert sorted(n for n in shown["leaders now"].split("; ") if n != "none on record") == named
+            card = get(f"/pressure/orgs/{org_id}?from=2019-01-01&to=2021-01-01")
+            by_kind = {k[len("by kind: ") :]: v.split(" ")[0] for k, v in shown.items() if k.startswith("by kind: ")}
+            assert by_kind == {k: str(int(v["count"])) for k, v in card["received_by_kind"].items()}
+            checked += 1
+    assert checked >= 10

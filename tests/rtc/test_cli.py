@@ -246,7 +246,7 @@ def test_a_store_this_user_may_not_write_answers_reads(url: str, monkeypatch: py
     check the store makes is what is made to say no)."""
     import os
 
-    from graph.backends import embedded
+    from graph.backends.embedded import store as embedded
 
     folder = url.removeprefix("embedded://")
 
@@ -266,3 +266,23 @@ def test_a_store_this_user_may_not_write_answers_reads(url: str, monkeypatch: py
     finally:
         os.chmod(folder, 0o755)
     assert files() == before
+
+
+def test_a_bug_is_one_line_and_exit_3_unless_debugging(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rtc import cli
+
+    def broken() -> None:
+        raise RuntimeError("something rtc did not expect")
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.delenv("RTC_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 3
+    said = capsys.readouterr().err
+    assert "internal error" in said and "RTC_DEBUG=1" in said and "Traceback" not in said
+    monkeypatch.setenv("RTC_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="did not expect"):
+        cli.main()

@@ -9,7 +9,7 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
-from graph.cypher import DIALECTS
+from graph.backends.cypher.statements import DIALECTS
 from graph.store import StoreError
 
 
@@ -50,7 +50,7 @@ class Neo4jTransport:
         self.write(*prepared)
 
     def ensure_unique(self, label: str, prop: str) -> None:
-        """Neo4j's constraints are part of the schema statements (see graph.cypher.DIALECTS)."""
+        """Neo4j's constraints are part of the schema statements (see ``statements.DIALECTS``)."""
 
     def server(self) -> str:
         info = self._driver.get_server_info()

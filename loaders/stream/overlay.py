@@ -1,0 +1,98 @@
+"""The reads ``prepare`` makes during a streamed load: what the chunks validated so far added
+(the scratch store) over what the target holds, and every id the files declare."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from graph.model import Organization, Tenure
+from graph.store import Batch, Scratch
+from loaders.load import TargetReads
+from loaders.stream.ids import Ids
+
+
+class Overlay:
+    """The store as ``prepare`` sees it during a streamed import: what the chunks validated so
+    far added (the scratch store) over what the target holds, and every id the files declare.
+    Only the reads ``prepare`` makes are here."""
+
+    def __init__(self, scratch: Scratch, target: TargetReads, ids: Ids, *, lean: bool = False) -> None:
+        """``target``: the store's reads (``as_prepare_reads``). ``lean``: the scratch is not
+        copied anywhere (a dry run, or a load written aside), so it receives only what
+        validation reads back (``keeps``)."""
+        self.scratch, self.target, self.ids = scratch, target, ids
+        self.url = target.url
+        self.lean = lean
+
+    def keeps(self, batch: Batch) -> Batch:
+        """What of a valid chunk's batch the scratch receives. A lean scratch leaves out the
+        records validation never reads back: those of an entity whose every id the files
+        declare once (so no later chunk can repeat one; a person's tenure rows all come in one
+        chunk) but organizations and positions, which later chunks read, and the derived
+        tenures, which later chunks check overlaps against."""
+        if not self.lean:
+            return batch
+        return Batch(
+            rows={e: rows for e, rows in batch.rows.items() if self._kept(e)},
+            tenure_persons=batch.tenure_persons,
+            tenures=batch.tenures,
+        )
+
+    def _kept(self, entity: str) -> bool:
+        """Whether the scratch can hold records of ``entity`` (a lean one: see ``keeps``; the
+        raw tenure rows never, a person's all come in one chunk)."""
+        return not self.lean or entity in ("organizations", "positions") or entity in self.ids.repeated
+
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]:
+        wanted = set(ids)
+        found = self.ids.known(entity, wanted)
+        rest = wanted - found
+        return found | (self.target.existing_ids(entity, rest) if rest else set())
+
+    def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+        if not self._kept(entity):  # a query of the scratch would find nothing
+            return self.target.stored_records(entity, ids)
+        return _layered(
+            functools.partial(self.scratch.stored_records, entity),
+            functools.partial(self.target.stored_records, entity),
+            ids,
+        )
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        persons = list(person_ids)
+        old_rows, old_changes = self.target.personnel_records(persons)
+        if not self._kept("tenure_rows") and not self._kept("changes"):
+            return old_rows, old_changes
+        rows, changes = self.scratch.personnel_records(persons)
+        mine = {c["id"] for c in changes}
+        # the target's rows first: a row this import changed (another end) replaces it
+        return [*old_rows, *rows], [*(c for c in old_changes if c["id"] not in mine), *changes]
+
+    def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())
+
+    def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
+        return _layered(self.scratch.position_roles, self.target.position_roles, ids)
+
+    def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
+        """The stored tenures the overlap check needs: from the scratch those overlapping a
+        span (``Store.tenures_overlapping``), from the target every tenure of the
+        spans' positions (``_check_overlaps`` reads nothing else of tenures)."""
+        given = list(spans)
+        mine = self.scratch.tenures_overlapping(given)
+        theirs = self.target.tenures(position_ids=sorted({p for p, _, _ in given}))
+        # A person whose tenures this import derived again has them in the scratch only.
+        redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
+        return [*mine, *(t for t in theirs if t.person_id not in redone)]
+
+
+def _layered(
+    first: Callable[[list[Any]], dict[Any, Any]], then: Callable[[list[Any]], dict[Any, Any]], ids: Iterable[Any]
+) -> dict[Any, Any]:
+    """Records by id from ``first`` (the scratch), the ones it lacks from ``then`` (the target)."""
+    wanted = list(ids)
+    out = first(wanted)
+    rest = [i for i in wanted if i not in out]
+    return {**then(rest), **out} if rest else out
