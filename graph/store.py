@@ -173,6 +173,8 @@ class Batch:
 
     ``rows`` maps an entity name (``organizations``, ``actions``, ...) to new
     records as plain dicts with the model's fields (keys starting ``_`` are not stored).
+    ``updates`` maps an entity to stored records, each complete, that replace the stored ones
+    (a later load added fields: ``loaders.load.UPDATABLE`` names the entities).
     ``tenure_rows`` are upserted by ``(person_id, position_id, start)``.
     ``tenures`` replaces every derived tenure of the persons in ``tenure_persons``.
     ``settles_import``: False for every part of a streamed import but the last, so a store
@@ -180,13 +182,14 @@ class Batch:
     """
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    updates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tenure_rows: list[dict[str, Any]] = field(default_factory=list)
     tenure_persons: set[str] = field(default_factory=set)
     tenures: list[Tenure] = field(default_factory=list)
     settles_import: bool = True
 
     def count(self) -> int:
-        return sum(len(v) for v in self.rows.values()) + len(self.tenure_rows)
+        return sum(len(v) for v in [*self.rows.values(), *self.updates.values()]) + len(self.tenure_rows)
 
 
 LOCK_WAIT_SECONDS = 600.0  # how long an import waits for another one into the same store

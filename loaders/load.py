@@ -8,6 +8,7 @@ is stored with the same content is skipped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import time
@@ -19,20 +20,22 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
+from graph.errors import InvalidInput
 from graph.model import (
     ChangeKind,
     LabelledEnum,
     Level,
     Organization,
-    PDate,
     Role,
     Tenure,
     default_rank,
     to_ordinal,
 )
 from graph.store import Batch, Store
+from loaders.dates import last_day, read_date
 from loaders.readers import FileProblem, read_rows
-from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, Column, header_map
+from loaders.rejects import check_rejects_folder, write_rejects
+from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, REJECT_COLUMN, Column, Headers, headers
 from loaders.tenures import derive_person, overlaps
 
 MAX_ERRORS = 1000
@@ -70,6 +73,13 @@ class Report:
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    date_forms: dict[str, dict[str, int]] = field(default_factory=dict)  # "file.column" -> form -> values
+    # A tolerant load: the rows set aside, each with its first error, and how many a file
+    # (rows read = rows loaded + rows set aside, always).
+    rejects: list[Finding] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
+    rejects_written: list[str] = field(default_factory=list)  # the rejects files
+    failed: dict[Source, Finding] = field(default_factory=dict, repr=False)
     tenures_derived: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
@@ -81,8 +91,10 @@ class Report:
 
     def error(self, src: Source, column: str | None, value: Any, rule: str, message: str) -> None:
         self.error_count += 1
+        finding = Finding("error", src[0], src[1], column, _text(value), rule, message)
         if len(self.errors) < self.max_errors:
-            self.errors.append(Finding("error", src[0], src[1], column, _text(value), rule, message))
+            self.errors.append(finding)
+        self.failed.setdefault(src, finding)  # every one, for a tolerant load to set its row aside
 
     def warn(self, src: Source, column: str | None, value: Any, rule: str, message: str) -> None:
         if len(self.warnings) < self.max_errors:
@@ -100,6 +112,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["failed"]
         out["ok"] = self.ok
         return out
 
@@ -182,8 +195,25 @@ def read_folder(folder: Path, report: Report) -> RawRows:
 
 
 def check_header(entity: str, name: str, header: list[str], report: Report) -> None:
-    known = header_map(entity)
-    present = {known[h] for h in header if h in known}
+    """Required columns present; a header read through its suffix said, and one that rtc does
+    not know but looks like one it does warned of (its values would be kept as a property)."""
+    known = headers(entity)
+    present = {c for h in header if (c := known.column(h))}
+    for h in header:
+        if h in known.suffixed:
+            order = f", dates read as {known.orders[h]}" if h in known.orders else ""
+            report.warn(
+                (name, 1), known.suffixed[h], h, "header-read", f"header {h!r} read as {known.suffixed[h]}{order}"
+            )
+        elif (like := known.unknown_like_known(h)) is not None:
+            report.warn(
+                (name, 1),
+                None,
+                h,
+                "unknown-column",
+                f"column {h!r} is not one rtc knows, but looks like {like!r} ({known.column(like)}): its values "
+                f"are kept as a property, not read as {known.column(like)}. Rename the header if it is that column",
+            )
     for col in FILES[entity]:
         if col.required and col.name not in present:
             aliases = f" (or {', '.join(col.aliases)})" if col.aliases else ""
@@ -212,21 +242,26 @@ def _columns(entity: str) -> tuple[tuple[str, Column], ...]:
 
 def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> dict[str, Any] | None:
     """One raw row to a normalized record, or None (with errors reported)."""
-    known = header_map(entity)
+    known = headers(entity)
+    names, orders = known.names, known.orders
     props: dict[str, Any] = {}
     out: dict[str, Any] = {}
+    declared: dict[str, str] = {}  # column -> the date order its header declared
     nested: set[str] = set()  # columns already reported: not reported missing as well
     for key, value in raw.items():
         if value is None or value == "" or (isinstance(value, str) and not value.strip()):
             continue
-        name = known.get(key)
+        name = names[key] if key in names else known.column(key)
+        if orders and key in orders and name:
+            declared[name] = orders[key]
         if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
             # a JSON Lines object inside a record: str() would store Python's repr of it
             report.error(src, name or key, value, "nested-value", "a nested JSON object is not a value: flatten it")
             nested.add(name or key)
             continue
         if name is None:
-            props[key] = value.strip() if isinstance(value, str) else value
+            if key != REJECT_COLUMN:
+                props[key] = value.strip() if isinstance(value, str) else value
         else:
             out[name] = value
     ok = not nested
@@ -234,11 +269,24 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
         value = out.get(name)
         if name in nested:
             continue
+        if col.datatype == "date" and value is not None:
+            try:
+                value = out[name] = _read_date(entity, name, value, declared.get(name), report)
+            except ValueError as exc:
+                report.error(src, name, value, "bad-date", str(exc))
+                ok = False
+                continue
+            if value is None and col.required:
+                report.error(src, name, raw_value(raw, known, name), "missing-field", f"{name} is unknown")
+                ok = False
+                continue
         if value is None:
             if col.required:
                 report.error(src, name, "", "missing-field", f"required field {name} is empty")
                 ok = False
             out[name] = () if col.datatype in ("list", "enumlist") else None
+        elif col.datatype == "date":
+            pass  # read above
         elif col.datatype != "str" or not isinstance(value, str):
             try:
                 out[name] = _convert(col, value)
@@ -259,9 +307,26 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
     return out if ok else None
 
 
-@lru_cache(maxsize=1 << 16)
-def _date_text(text: str) -> str:
-    return PDate(text).text
+# The columns that may say "still in office" (至今, 9999-99): the ends of intervals.
+ENDS = {(entity, end) for entity, (_, end) in INTERVALS.items()}
+
+
+def _read_date(entity: str, column: str, value: Any, declared: str | None, report: Report) -> str | None:
+    """A date column's value in its stored form (None: unknown, or an open end), its form
+    counted in the report."""
+    if isinstance(value, list):
+        raise ValueError("a JSON list is not a value for this column: give one value")
+    read = read_date(str(value), declared)
+    if read.still_in_office and (entity, column) not in ENDS:
+        raise InvalidInput(f"{value!r} means still in office, which only an end can say")
+    forms = report.date_forms.setdefault(f"{entity}.{column}", {})
+    forms[read.form] = forms.get(read.form, 0) + 1
+    return read.text
+
+
+def raw_value(raw: dict[str, Any], known: Headers, column: str) -> Any:
+    """The value a row gave for ``column``, under whichever of its headers."""
+    return next((v for k, v in raw.items() if known.column(k) == column), None)
 
 
 @lru_cache(maxsize=1 << 12)
@@ -272,8 +337,6 @@ def _enum_value(enum: type[LabelledEnum], text: str) -> str:
 def _convert(col: Column, value: Any) -> Any:
     if isinstance(value, list) and col.datatype not in ("list", "enumlist"):
         raise ValueError("a JSON list is not a value for this column: give one value")
-    if col.datatype == "date":
-        return _date_text(str(value))
     if col.datatype == "int":
         try:
             return int(str(value).strip())
@@ -299,6 +362,53 @@ def _convert(col: Column, value: Any) -> Any:
 def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two records of ``entity`` say the same (every column and the extra properties)."""
     return all(a.get(name) == b.get(name) for name, _ in _columns(entity)) and a["props"] == b["props"]
+
+
+# The records an import may add fields to (docs/input-format.md, "Updates"): those stored by
+# their id alone. Changes and actions are kept with their person or recipient, accountability
+# with its case, and a tenure row's only field to add is its end.
+UPDATABLE = ("organizations", "positions", "persons", "duties", "cases", "standards")
+
+
+@dataclass
+class Difference:
+    """How a record given again differs from the stored one: fields it adds, and fields whose
+    values conflict (stored, given). A field the new record leaves empty is not a difference."""
+
+    added: dict[str, Any] = field(default_factory=dict)
+    conflicts: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def merged(self, stored: dict[str, Any], *, correct: bool) -> dict[str, Any]:
+        """The stored record with the added fields (and with ``correct``, the given values)."""
+        out = dict(stored)
+        props = dict(stored.get("props") or {})
+        for name, value in [*self.added.items(), *((k, v[1]) for k, v in self.conflicts.items() if correct)]:
+            if name.startswith("props."):
+                props[name[len("props.") :]] = value
+            else:
+                out[name] = value
+        out["props"] = props
+        return out
+
+
+def difference(entity: str, stored: dict[str, Any], given: dict[str, Any]) -> Difference:
+    """What ``given`` says that ``stored`` does not (extra properties as ``props.NAME``)."""
+    diff = Difference()
+    pairs = [(name, stored.get(name), given.get(name)) for name, _ in _columns(entity)]
+    old_props, new_props = stored.get("props") or {}, given.get("props") or {}
+    pairs += [(f"props.{k}", old_props.get(k), v) for k, v in new_props.items()]
+    for name, old, new in pairs:
+        if new in (None, "", ()) or old == new:
+            continue
+        if old in (None, "", ()):
+            diff.added[name] = new
+        else:
+            diff.conflicts[name] = (old, new)
+    return diff
+
+
+def _described(conflicts: dict[str, tuple[Any, Any]]) -> str:
+    return "; ".join(f"{name} is {old!r} in the store, {new!r} here" for name, (old, new) in conflicts.items())
 
 
 # ---------------------------------------------------------------- the batch
@@ -398,8 +508,27 @@ class _Context:
         return found | (set(missing) & cached)
 
 
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a load treats what it finds (docs/input-format.md): ``correct`` replaces stored
+    values a record contradicts (each listed); ``tolerant`` loads every valid row and sets the
+    others aside (``Report.rejects``); ``handover_days`` trims a predecessor's end to the
+    successor's start when two tenures of a one-seat position overlap by at most that many days."""
+
+    correct: bool = False
+    tolerant: bool = False
+    handover_days: int = 0
+
+
+ALL_OR_NOTHING = LoadOptions()  # the default: nothing written unless every row is valid
+
+
 def prepare(
-    store: PrepareReads, tables: Rows, report: Report, progress: Callable[[str, int], None] | None = None
+    store: PrepareReads,
+    tables: Rows,
+    report: Report,
+    progress: Callable[[str, int], None] | None = None,
+    options: LoadOptions = ALL_OR_NOTHING,
 ) -> Batch:
     """Validate raw rows against each other and the store; return the batch to write. Each
     file's rows are read once, first to last."""
@@ -427,9 +556,9 @@ def prepare(
     _fill_ranks(ctx, report)
     t = report.lap("references", t)
     batch = Batch()
-    _split_new(ctx, batch, report)
+    _split_new(ctx, batch, report, correct=options.correct)
     t = report.lap("compare-with-store", t)
-    _personnel(ctx, batch, tenure_rows, report)
+    _personnel(ctx, batch, tenure_rows, report, options.handover_days)
     report.lap("personnel", t)
     return batch
 
@@ -545,33 +674,67 @@ def _fill_ranks(ctx: _Context, report: Report) -> None:
 KEYED_WITH = {"changes": "person_id", "actions": "to_org_id"}
 
 
-def _split_new(ctx: _Context, batch: Batch, report: Report) -> None:
-    """Keep only records not stored yet; a stored id with other content is an error."""
+def _split_new(ctx: _Context, batch: Batch, report: Report, *, correct: bool = False) -> None:
+    """Keep only records not stored yet, and the updates of stored ones: a field the store
+    lacks is added; a value other than the stored one is an error naming both, unless
+    ``correct`` (then it replaces the stored one, listed as a warning)."""
     for entity, recs in ctx.records.items():
         key = (lambda r, f=KEYED_WITH[entity]: (r.get(f), r["id"])) if entity in KEYED_WITH else itemgetter("id")
         stored = ctx.store.stored_records(entity, [key(r) for r in recs.values()])
-        new = []
+        new, updated = [], []
         for rec in recs.values():
             prior = stored.get(key(rec))
             if prior is None:
                 new.append(rec)
-            elif same_content(entity, prior, rec):
+                continue
+            if same_content(entity, prior, rec):
                 report.count(entity, "unchanged")
-            else:
+                continue
+            diff = difference(entity, prior, rec)
+            what = f"{entity[:-1] if entity.endswith('s') else entity} {rec['id']}"
+            if entity not in UPDATABLE and (diff.added or diff.conflicts):
+                diff = Difference(conflicts={**{k: (None, v) for k, v in diff.added.items()}, **diff.conflicts})
                 report.error(
                     rec["_src"],
                     "id",
                     rec["id"],
                     "duplicate-id",
-                    f"{entity[:-1] if entity.endswith('s') else entity} {rec['id']} is already stored "
-                    f"with different content",
+                    f"{what} is already stored with different content: {_described(diff.conflicts)} "
+                    f"({entity} are not updated by a later load)",
                 )
+                continue
+            if diff.conflicts and not correct:
+                column = next(iter(diff.conflicts))
+                report.error(
+                    rec["_src"],
+                    column,
+                    diff.conflicts[column][1],
+                    "duplicate-id",
+                    f"{what} is already stored with different content: {_described(diff.conflicts)}. A load adds "
+                    "what the store lacks and never overwrites; load with --correct to replace stored values",
+                )
+                continue
+            if not diff.added and not diff.conflicts:  # the new record only leaves fields empty
+                report.count(entity, "unchanged")
+                continue
+            for name, (old, new_value) in diff.conflicts.items():
+                report.warn(
+                    rec["_src"], name, new_value, "corrected", f"{what}: {name} {old!r} replaced by {new_value!r}"
+                )
+            if diff.added:
+                report.warn(rec["_src"], None, None, "updated", f"{what}: added {', '.join(diff.added)}")
+            updated.append(diff.merged(prior, correct=correct) | {"_src": rec["_src"]})
         report.count(entity, "new", len(new))
         if new:
             batch.rows[entity] = new
+        if updated:
+            report.count(entity, "updated", len(updated))
+            batch.updates[entity] = updated
 
 
-def _personnel(ctx: _Context, batch: Batch, tenure_rows: dict[Any, dict[str, Any]], report: Report) -> None:
+def _personnel(
+    ctx: _Context, batch: Batch, tenure_rows: dict[Any, dict[str, Any]], report: Report, handover_days: int = 0
+) -> None:
     """Derive tenures of every person the batch touches and check them."""
     stored = ctx.store.stored_records("tenure_rows", tenure_rows)
     fresh = []
@@ -606,7 +769,7 @@ def _personnel(ctx: _Context, batch: Batch, tenure_rows: dict[Any, dict[str, Any
         derived.extend(tenures)
         for p in problems:
             report.error(p.source, p.column, p.value, p.rule, p.message)
-    _check_overlaps(ctx, persons, derived, report, rows_by_person, changes_by_person)
+    derived = _check_overlaps(ctx, persons, derived, report, rows_by_person, changes_by_person, handover_days)
     _check_ranks(ctx, new_changes, report)
     report.tenures_derived = len(derived)
     batch.tenure_rows = fresh
@@ -643,7 +806,11 @@ def _check_overlaps(
     report: Report,
     rows_by_person: dict[str, Any],
     changes_by_person: dict[str, Any],
-) -> None:
+    handover_days: int = 0,
+) -> list[Tenure]:
+    """Report overlaps at one-seat positions: an error, a warning when the dates' imprecision
+    explains it, and with ``handover_days`` a trim of the predecessor's end when both tenures
+    are this import's. The derived tenures, trimmed."""
     info = _positions(ctx, {t.position_id for t in derived})
     one_holder = {p for p, (role, _) in info.items() if Role(role).one_holder}
     # Only one-holder positions can have an overlap, and only stored tenures that overlap a
@@ -651,17 +818,52 @@ def _check_overlaps(
     spans = [(t.position_id, t.start_ordinal, t.end_ordinal) for t in derived if t.position_id in one_holder]
     stored = ctx.store.tenures_overlapping(spans)
     others = [t for t in stored if t.person_id not in persons]
+    trimmed: dict[str, Tenure] = {}
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a
         src = _source_of(later, rows_by_person, changes_by_person)
+        column = "position_id" if later.opened_by == "tenure-row" else "to_position_id"
+        both = f"{a.person_id} [{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'})"
+        if uncertain_overlap(a, b):
+            report.warn(
+                src,
+                column,
+                later.position_id,
+                "uncertain-handover",
+                f"position {later.position_id}: {both} overlap only as far as their dates are imprecise "
+                "(a handover whose day is not known); both kept as given",
+            )
+            continue
+        first, second = sorted((a, b), key=lambda t: (t.start_ordinal, t.id))
+        days = min(first.end_ordinal, second.end_ordinal) - second.start_ordinal
+        if days <= handover_days and first.person_id in persons and first.end_ordinal <= second.end_ordinal:
+            trimmed[first.id] = Tenure(**{**dict(first), "end": second.start})
+            report.warn(
+                src,
+                column,
+                later.position_id,
+                "handover-trimmed",
+                f"position {later.position_id}: {both} overlap by {days} days; {first.person_id}'s tenure "
+                f"now ends at {second.start} (the handover rule, up to {handover_days} days)",
+            )
+            continue
         report.error(
             src,
-            "position_id" if later.opened_by == "tenure-row" else "to_position_id",
+            column,
             later.position_id,
             "overlapping-tenure",
-            f"position {later.position_id} has one holder at a time, but {a.person_id} "
-            f"[{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'}) overlap",
+            f"position {later.position_id} has one holder at a time, but {both} overlap",
         )
+    return [trimmed.get(t.id, t) for t in derived]
+
+
+def uncertain_overlap(a: Tenure, b: Tenure) -> bool:
+    """Whether two overlapping tenures could be one after the other, were each start as late
+    and each end as early as its precision allows (a start ``2004`` may be 2004-12-31; an end
+    ``2004-10`` is stored as its first day, the earliest it may be)."""
+    return (b.end is not None and last_day(a.start) >= b.end_ordinal) or (
+        a.end is not None and last_day(b.start) >= a.end_ordinal
+    )
 
 
 def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> Source:
@@ -700,6 +902,52 @@ def _check_ranks(ctx: _Context, changes: list[dict[str, Any]], report: Report) -
 
 # ---------------------------------------------------------------- entry points
 
+TOLERANT_ROUNDS = 8  # a rejected row can make the rows naming it invalid: validated again
+
+
+def tolerate(
+    store: PrepareReads,
+    tables: RawRows,
+    report: Report,
+    progress: Callable[[str, int], None] | None,
+    options: LoadOptions,
+) -> Batch:
+    """Validate, set aside every row with an error, and validate the rest again until no
+    error is left (a row set aside can make the rows that name it invalid): the batch of the
+    valid rows. A file whose header lacks a required column is set aside whole. An error no
+    row can be set aside for (an unreadable file, a clash with a stored record's source) still
+    fails the load. ``report`` ends as the last round's, with every row set aside in
+    ``rejects`` (its first error) and a count a file in ``rejected``."""
+    rows_of = {src: entity for entity, rows in tables.items() for src, _ in rows}
+    files = {src[0] for src in rows_of}
+    aside = {f.file: f for src, f in report.failed.items() if src not in rows_of and f.file in files}
+    rejects = {src: f for src, f in report.failed.items() if src in rows_of}
+    attempt = report
+    batch = Batch()
+    for _ in range(TOLERANT_ROUNDS):
+        rejects |= {src: dataclasses.replace(aside[src[0]], row=src[1]) for src in rows_of if src[0] in aside}
+        kept = {e: [(src, row) for src, row in rows if src not in rejects] for e, rows in tables.items()}
+        attempt = Report(source=report.source, max_errors=report.max_errors, dry_run=report.dry_run)
+        batch = prepare(store, kept, attempt, progress, options)
+        fresh = {src: f for src, f in attempt.failed.items() if src in rows_of and src not in rejects}
+        if attempt.ok or not fresh:
+            break
+        rejects |= fresh
+    unsettled = [f for src, f in report.failed.items() if src not in rows_of and f.file not in aside]
+    report.errors, report.error_count = [*unsettled, *attempt.errors], len(unsettled) + attempt.error_count
+    report.warnings = [*report.warnings, *attempt.warnings][: report.max_errors]
+    report.date_forms, report.tenures_derived = attempt.date_forms, attempt.tenures_derived
+    report.counts = attempt.counts
+    report.phases.update(attempt.phases)
+    report.rejects = sorted(rejects.values(), key=lambda f: (f.file, f.row or 0))
+    for src in rejects:
+        entity = rows_of[src]
+        report.rejected[entity] = report.rejected.get(entity, 0) + 1
+    for entity, rows in tables.items():
+        counts = report.counts.setdefault(entity, {"read": 0, "new": 0, "unchanged": 0, "updated": 0})
+        counts["read"] = len(rows)
+    return batch if report.ok else Batch()
+
 
 def load_tables(
     store: Store,
@@ -709,13 +957,19 @@ def load_tables(
     dry_run: bool = False,
     log: dict[str, Any] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    options: LoadOptions = ALL_OR_NOTHING,
 ) -> Report:
-    """Validate raw rows and, when there is no error and not ``dry_run``, write them."""
+    """Validate raw rows and, when there is no error and not ``dry_run``, write them (with
+    ``options.tolerant``, the valid ones: ``tolerate``)."""
     started = time.perf_counter()
     report.dry_run = dry_run
     # Validation and the write under one lock: what was checked is still true when it is written.
     with contextlib.nullcontext() if dry_run else store.import_lock():
-        batch = prepare(as_prepare_reads(store), tables, report, progress) if report.ok else Batch()
+        reads = as_prepare_reads(store)
+        if options.tolerant:
+            batch = tolerate(reads, tables, report, progress, options)
+        else:
+            batch = prepare(reads, tables, report, progress, options) if report.ok else Batch()
         # nothing new, but an import failed part-way: an empty batch completes it (``Store.unfinished``)
         if report.ok and not dry_run and (batch.count() or batch.tenures or store.unfinished()):
             t = time.perf_counter()
@@ -734,8 +988,12 @@ def load_dataset(
     max_errors: int = MAX_ERRORS,
     log: dict[str, Any] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    options: LoadOptions = ALL_OR_NOTHING,
+    rejects_to: Path | None = None,
 ) -> Report:
-    """Load a dataset folder (docs/input-format.md) into ``store``: all of it, or nothing.
+    """Load a dataset folder (docs/input-format.md) into ``store``: all of it, or nothing
+    (``options.tolerant``: every valid row, the others set aside in ``Report.rejects`` and,
+    given ``rejects_to``, written there in their own format: ``loaders.rejects``).
 
     Examples
     --------
@@ -744,11 +1002,15 @@ def load_dataset(
     (True, 36)
     """
     started = time.perf_counter()
+    if rejects_to is not None:
+        check_rejects_folder(rejects_to)  # before anything is written
     report = Report(source=str(folder), max_errors=max_errors)
     with gc_paused():
         tables = read_folder(Path(folder), report)
         report.lap("read", started)
-        load_tables(store, tables, report, dry_run=dry_run, log=log, progress=progress)
+        load_tables(store, tables, report, dry_run=dry_run, log=log, progress=progress, options=options)
+        if rejects_to is not None and report.rejects:
+            report.rejects_written = [str(p) for p in write_rejects(rejects_to, report.rejects, tables)]
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

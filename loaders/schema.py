@@ -3,7 +3,9 @@ Chinese aliases, types, and the references between files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from graph.model import (
@@ -58,7 +60,7 @@ FILES: dict[str, tuple[Column, ...]] = {
         _c("id", "req", aliases=ID),
         _c("name", "req", aliases=("姓名",)),
         _c("gender", aliases=("性别",)),
-        _c("birth", datatype="date", aliases=("出生日期",)),
+        _c("birth", datatype="date", aliases=("出生日期", "出生年月")),
     ),
     "tenures": (
         _c("person_id", "req", ref="persons", aliases=("人员",)),
@@ -140,3 +142,68 @@ def header_map(entity: str) -> dict[str, str]:
         for alias in col.aliases:
             out[alias] = col.name
     return out
+
+
+# The column a rejects file adds to each row (its error): the loader reads past it, so a fixed
+# rejects file loads as it is (docs/input-format.md, "Tolerant loads").
+REJECT_COLUMN = "rtc_error"
+# A header with a unit or a format after the name: 出生日期(YYYY-MM-DD), start （年月）, 任职时间【起】.
+_SUFFIXED = re.compile(r"^(.*?)\s*[(（\[【]\s*([^)）\]】]*?)\s*[)）\]】]\s*$")
+
+
+@dataclass
+class Headers:
+    """A file's headers as given, each to its column (None: an unknown column, kept as a
+    property), resolved once per distinct header. A header is its column's name, an alias, or
+    either with a suffix in brackets (a unit or a format, which is ignored unless it declares
+    a date order: ``dates.DECLARED``)."""
+
+    entity: str
+    names: dict[str, str | None] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)  # header -> the date order it declares
+    suffixed: dict[str, str] = field(default_factory=dict)  # header -> column, read through a suffix
+
+    def __post_init__(self) -> None:
+        self.names.update(header_map(self.entity))
+        self.names[REJECT_COLUMN] = None
+
+    def column(self, header: str) -> str | None:
+        try:
+            return self.names[header]
+        except KeyError:
+            return self._resolve(header)
+
+    def _resolve(self, header: str) -> str | None:
+        from loaders.dates import declared_order  # dates imports nothing of the schema
+
+        name = None
+        known = header_map(self.entity)
+        if (m := _SUFFIXED.match(header)) and m[1] in known:
+            name = known[m[1]]
+            self.suffixed[header] = name
+            order = declared_order(m[2])
+            if order and next(c for c in FILES[self.entity] if c.name == name).datatype == "date":
+                self.orders[header] = order
+        self.names[header] = name
+        return name
+
+    def unknown_like_known(self, header: str) -> str | None:
+        """The known header an unknown one looks like (a near spelling, or one inside the
+        other), to warn that its values may be lost to a property."""
+        if self.column(header) is not None or header == REJECT_COLUMN:
+            return None
+        base = (m[1] if (m := _SUFFIXED.match(header)) else header).strip()
+        known = [h for h in header_map(self.entity) if len(h) > 1]
+        # Chinese headers are a few characters: half of them shared is already a likeness
+        close = difflib.get_close_matches(base, known, n=1, cutoff=0.75 if base.isascii() else 0.5)
+        if close:
+            return close[0]
+        inside = [h for h in known if not h.isascii() and (h in base or base in h) and len(base) > 1]
+        return inside[0] if inside else None
+
+
+@lru_cache
+def headers(entity: str) -> Headers:
+    """The ``Headers`` of ``entity``'s files (a header declares what it declares wherever it
+    comes, so one resolution serves every file)."""
+    return Headers(entity)

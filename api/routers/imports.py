@@ -23,7 +23,7 @@ from api.errors import phrase, problem
 from api.schemas import ImportPublic, ImportRows
 from graph.errors import NotFound
 from graph.store import StoreError
-from loaders.load import Report, load_dataset, load_tables
+from loaders.load import LoadOptions, Report, load_dataset, load_tables
 from loaders.schema import EXTENSIONS, FILES
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -80,8 +80,17 @@ async def create_import(
     settings: SettingsDep,
     who: Loader,
     dry_run: Annotated[bool, Query(description="validate only")] = False,
+    tolerant: Annotated[
+        bool, Query(description="load every valid row; the others are listed in the report's rejects")
+    ] = False,
+    correct: Annotated[bool, Query(description="replace stored values a record contradicts (each listed)")] = False,
+    handover_days: Annotated[
+        int, Query(ge=0, description="trim a predecessor's end when a one-seat overlap is at most this many days")
+    ] = 0,
 ) -> JSONResponse:
-    """Upload files (multipart, named like ``persons.csv``) or JSON ``{"tables": {...}}``."""
+    """Upload files (multipart, named like ``persons.csv``) or JSON ``{"tables": {...}}``.
+    The options are those of ``rtc load`` (docs/input-format.md); a tolerant import lists each
+    row it set aside in ``rejects`` (file, row, error), to be fixed and sent again."""
     request.state.audited = True  # every answer below is written to the audit log by _finish
     if who.scope:
         detail = "a key limited to a jurisdiction cannot import: an import may touch any organization"
@@ -94,6 +103,7 @@ async def create_import(
     body = Request(request.scope, receive=_counted(request.receive, limit))
     content_type = request.headers.get("content-type", "")
     log = {"who": who.name, "via": "api"}
+    options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days)
     try:
         if content_type.startswith("multipart/form-data"):
             form = await body.form()
@@ -105,7 +115,15 @@ async def create_import(
                 for _, upload in uploads:
                     Path(folder, Path(upload.filename or "").name).write_bytes(await upload.read())
                 report = await anyio.to_thread.run_sync(
-                    partial(load_dataset, store, folder, dry_run=dry_run, max_errors=settings.max_errors, log=log),
+                    partial(
+                        load_dataset,
+                        store,
+                        folder,
+                        dry_run=dry_run,
+                        max_errors=settings.max_errors,
+                        log=log,
+                        options=options,
+                    ),
                     limiter=_imports,
                 )
                 report.source = ", ".join(sorted(Path(u.filename or "").name for _, u in uploads))
@@ -119,7 +137,8 @@ async def create_import(
                 name: [((name, n), row) for n, row in enumerate(table, start=1)] for name, table in rows.tables.items()
             }
             await anyio.to_thread.run_sync(
-                partial(load_tables, store, tables, report, dry_run=dry_run or rows.dry_run, log=log), limiter=_imports
+                partial(load_tables, store, tables, report, dry_run=dry_run or rows.dry_run, log=log, options=options),
+                limiter=_imports,
             )
     except _TooLarge:
         return _refuse(request, who.name, dry_run, 413, f"the upload is over the limit; {_limit(limit)}")

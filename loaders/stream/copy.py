@@ -29,10 +29,22 @@ def _parts(scratch: Scratch, entity: str, chunk_rows: int) -> Iterator[tuple[str
         yield entity, Batch(rows={entity: rows})
 
 
-def copy_scratch(scratch: Scratch, target: Store, report: Report, chunk_rows: int, log: dict[str, Any]) -> None:
+def copy_scratch(
+    scratch: Scratch,
+    target: Store,
+    report: Report,
+    chunk_rows: int,
+    log: dict[str, Any],
+    updates: dict[str, dict[str, dict[str, Any]]] | None = None,
+) -> None:
     """Write what the scratch holds into the target, a batch at a time (each logged as a part),
-    in ``COPY_ORDER``."""
-    parts = itertools.chain.from_iterable(_parts(scratch, e, chunk_rows) for e in COPY_ORDER)
+    in ``COPY_ORDER``; then ``updates`` (the target's records the load added fields to)."""
+    parts: Iterator[tuple[str, Batch | Callable[[], Batch]]] = itertools.chain.from_iterable(
+        _parts(scratch, e, chunk_rows) for e in COPY_ORDER
+    )
+    if updates:
+        whole = Batch(updates={e: list(records.values()) for e, records in updates.items()})
+        parts = itertools.chain(parts, [("updates", whole)])
     with target.atomic():  # the embedded store: one transaction, all parts or none
         report.written = write_parts(target, parts, log) > 0
 

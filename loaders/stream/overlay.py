@@ -9,7 +9,7 @@ from typing import Any
 
 from graph.model import Organization, Tenure
 from graph.store import Batch, Scratch
-from loaders.load import TargetReads
+from loaders.load import ALL_OR_NOTHING, LoadOptions, TargetReads
 from loaders.stream.ids import Ids
 
 
@@ -18,11 +18,23 @@ class Overlay:
     far added (the scratch store) over what the target holds, and every id the files declare.
     Only the reads ``prepare`` makes are here."""
 
-    def __init__(self, scratch: Scratch, target: TargetReads, ids: Ids, *, lean: bool = False) -> None:
+    def __init__(
+        self,
+        scratch: Scratch,
+        target: TargetReads,
+        ids: Ids,
+        *,
+        lean: bool = False,
+        options: LoadOptions = ALL_OR_NOTHING,
+    ) -> None:
         """``target``: the store's reads (``as_prepare_reads``). ``lean``: the scratch is not
         copied anywhere (a dry run, or a load written aside), so it receives only what
-        validation reads back (``keeps``)."""
+        validation reads back (``keeps``). ``options``: the load's, for every chunk."""
         self.scratch, self.target, self.ids = scratch, target, ids
+        self.options = options
+        # Updates of the target's records (a chunk added fields to them): written after the
+        # copy, as the last part; never into the scratch, which holds what is new.
+        self.updates: dict[str, dict[str, dict[str, Any]]] = {}
         self.url = target.url
         self.lean = lean
 
@@ -32,8 +44,16 @@ class Overlay:
         declare once (so no later chunk can repeat one; a person's tenure rows all come in one
         chunk) but organizations and positions, which later chunks read, and the derived
         tenures, which later chunks check overlaps against."""
+        for entity, records in batch.updates.items():
+            self.updates.setdefault(entity, {}).update((r["id"], r) for r in records)
         if not self.lean:
-            return batch
+            return Batch(
+                rows=batch.rows,
+                tenure_rows=batch.tenure_rows,
+                tenure_persons=batch.tenure_persons,
+                tenures=batch.tenures,
+                settles_import=batch.settles_import,
+            )
         return Batch(
             rows={e: rows for e, rows in batch.rows.items() if self._kept(e)},
             tenure_persons=batch.tenure_persons,

@@ -44,7 +44,7 @@ from typing import Any
 
 from graph.factory import open_scratch
 from graph.store import Store
-from loaders.load import MAX_ERRORS, Report, as_prepare_reads, find_files, gc_paused
+from loaders.load import ALL_OR_NOTHING, MAX_ERRORS, LoadOptions, Report, as_prepare_reads, find_files, gc_paused
 from loaders.schema import ORDER
 from loaders.stream.copy import copy_scratch
 from loaders.stream.ids import Ids, declare_ids
@@ -75,6 +75,7 @@ def stream_dataset(
     log: dict[str, Any] | None = None,
     progress: Callable[[str, int], None] | None = None,
     stage: bool = True,
+    options: LoadOptions = ALL_OR_NOTHING,
 ) -> Report:
     """Load a dataset folder into ``store`` in bounded memory (see the module's docstring).
     ``stage``: write a first load aside while validating, when the store can (``Stager``).
@@ -107,7 +108,7 @@ def stream_dataset(
                 aside = Aside(away, files, stager, report, chunk_rows, progress)
             declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids)
             t = report.lap("ids", started)
-            overlay = Overlay(scratch, reads, ids, lean=dry_run or stager is not None)
+            overlay = Overlay(scratch, reads, ids, lean=dry_run or stager is not None, options=options)
             tick = drained(progress, lambda: aside)
             for entity in ORDER:
                 if aside and entity not in BEFORE_ASIDE:
@@ -126,7 +127,7 @@ def stream_dataset(
                 if stager:
                     stager.finish(report)
                 else:
-                    copy_scratch(scratch, store, report, chunk_rows, log)
+                    copy_scratch(scratch, store, report, chunk_rows, log, overlay.updates)
                 report.lap("write", t)
         finally:
             if aside:

@@ -127,7 +127,7 @@ def validate_chunk(
 ) -> int:
     """Validate a chunk (each file's rows, read once) and pass on what is valid; the rows read."""
     part = Report(source=report.source, max_errors=report.max_errors)
-    batch = prepare(overlay, tables, part)
+    batch = prepare(overlay, tables, part, options=overlay.options)
     if part.ok and (batch.count() or batch.tenures or batch.tenure_rows):
         scratch.write(overlay.keeps(batch), log={})
         if stager and report.ok:  # nothing more is written once a row was invalid
@@ -163,5 +163,9 @@ def merge_report(report: Report, part: Report) -> None:
         for what, n in counts.items():
             report.count(entity, what, n)
     report.tenures_derived += part.tenures_derived
+    for column, forms in part.date_forms.items():
+        mine = report.date_forms.setdefault(column, {})
+        for form, n in forms.items():
+            mine[form] = mine.get(form, 0) + n
     for phase, seconds in part.phases.items():
         report.phases[phase] = round(report.phases.get(phase, 0.0) + seconds, 3)

@@ -13,9 +13,11 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from core.config import get_settings
+from graph.errors import InvalidInput
 from graph.store import Store
+from loaders.dates import ISO
 from loaders.generate import PRESETS, generate
-from loaders.load import Report, load_dataset, migrate
+from loaders.load import ALL_OR_NOTHING, LoadOptions, Report, load_dataset, migrate
 from loaders.stream import stream_dataset, wants_streaming
 from rtc.common import (
     JsonOpt,
@@ -54,10 +56,23 @@ def generate_cmd(
     )
 
 
-def progress_load(store: Store, folder: Path, dry_run: bool, quiet: bool = False, stream: bool | None = None) -> Report:
+def progress_load(
+    store: Store,
+    folder: Path,
+    dry_run: bool,
+    quiet: bool = False,
+    stream: bool | None = None,
+    options: LoadOptions = ALL_OR_NOTHING,
+    rejects: Path | None = None,
+) -> Report:
     settings = get_settings()
     streamed = wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream
-    load = functools.partial(stream_dataset if streamed else load_dataset, store, folder, dry_run=dry_run)
+    if streamed and options.tolerant:
+        raise InvalidInput("a tolerant load is validated in memory: add --no-stream (see docs/input-format.md)")
+    if streamed:
+        load = functools.partial(stream_dataset, store, folder, dry_run=dry_run, options=options)
+    else:
+        load = functools.partial(load_dataset, store, folder, dry_run=dry_run, options=options, rejects_to=rejects)
     if quiet:
         return load(max_errors=settings.max_errors)
     with Progress(
@@ -79,6 +94,14 @@ def progress_load(store: Store, folder: Path, dry_run: bool, quiet: bool = False
 def print_report(report: Report) -> None:
     rows = [[e, c["read"], c["new"], c["unchanged"], c["updated"]] for e, c in report.counts.items()]
     console.print(_table(f"import of {report.source}", ["file", "read", "new", "unchanged", "updated"], rows))
+    if report.rejects:
+        aside = ", ".join(f"{n} {e}" for e, n in report.rejected.items())
+        where = f": {', '.join(report.rejects_written)}" if report.rejects_written else ""
+        err.print(f"[yellow]set aside[/] {len(report.rejects)} rows ({aside}), each with its error{where}")
+    unusual = {c: forms for c, forms in report.date_forms.items() if set(forms) != {ISO}}
+    if unusual:  # every date in the stored form is the common case: nothing to say then
+        dated = [[c, form, n] for c, forms in unusual.items() for form, n in sorted(forms.items())]
+        console.print(_table("dates read, by form", ["column", "form", "values"], dated))
     for w in report.warnings[:20]:
         err.print(f"[yellow]warning:[/] {escape(str(w))}")
     if len(report.warnings) > 20:
@@ -122,16 +145,37 @@ def load_cmd(
             "a folder over RTC_STREAM_ABOVE_MB)",
         ),
     ] = None,
+    tolerant: Annotated[
+        bool,
+        typer.Option("--tolerant", help="Load every valid row; write the others, with their errors, to --rejects"),
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Folder for the rows a --tolerant load sets aside (new or empty)")
+    ] = None,
+    correct: Annotated[
+        bool, typer.Option("--correct", help="Replace stored values a record contradicts (each listed)")
+    ] = False,
+    handover_days: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Trim a predecessor's end to the successor's start when they overlap by at most N days"
+        ),
+    ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate a dataset folder and load it, all of it or nothing."""
+    """Validate a dataset folder and load it: all of it or nothing, or with --tolerant every valid row."""
     if report_file is not None and not report_file.parent.is_dir():  # known good before anything is written
         err.print(f"[red]error:[/] --report-file {report_file}: the folder {report_file.parent} does not exist")
         raise typer.Exit(2)
+    if tolerant and rejects is None:
+        raise InvalidInput("--tolerant needs --rejects FOLDER: the rows it sets aside are written there")
+    if rejects is not None and not tolerant:
+        raise InvalidInput("--rejects is for a --tolerant load")
+    options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days)
     with _store(store, create=True) as s:
         if s.created and not as_json:
             err.print(f"new store at {s.url}")
-        report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream)
+        report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream, options=options, rejects=rejects)
     if report_file:
         report_file.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     _finish_import(report, as_json)

@@ -151,6 +151,13 @@ def optional_relationships(entity: str) -> list[tuple[str, str, str, str, str]]:
     return [r for r in RELATIONSHIPS if r[0] == entity and r[2] not in MANDATORY]
 
 
+def update_nodes(entity: str) -> str:
+    """``UNWIND $rows`` and SET every property of each stored node (a later load added fields:
+    ``Batch.updates``; its references are linked as new ones are, by ``merge_relationships``)."""
+    sets = ", ".join(f"n.{f} = row.{f}" for f in fields(entity) if f != "id")
+    return f"UNWIND $rows AS row MATCH (n:{LABELS[entity]} {{id: row.id}}) SET {sets}"
+
+
 def merge_relationships(entity: str, rel: str, prop: str, other: str, direction: str) -> str:
     """``UNWIND $rows`` of ``{id, other}`` pairs and MERGE one relationship each (MERGE: an
     optional reference may be added to a node that is already stored)."""
@@ -348,7 +355,7 @@ def every_statement(dialect: Dialect) -> list[str]:
     """All statements a backend of this dialect can send: what the Neo4j front-end check lints."""
     out = [*schema(dialect)]
     for entity in LABELS:
-        out += [create_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
+        out += [create_nodes(entity), update_nodes(entity), by_keys(entity), all_nodes(entity), existing_keys(entity)]
     out += [merge_relationships(*r) for r in RELATIONSHIPS]
     out += [relink(*r) for r in RELATIONSHIPS if r[2] not in MANDATORY]
     out += [UNFINISHED_IMPORTS, MARK_FAILED, GENERATION]

@@ -353,7 +353,7 @@ class CypherStore:
         )
         self._logged()
         personnel, stored = self._personnel(batch)
-        work = None if stored else self._bulk_work(batch, personnel)
+        work = None if stored or batch.updates else self._bulk_work(batch, personnel)
         bulk = work is not None
         if work is None:
             self._span = None  # statements may replace tenures: the range is the server's to compute
@@ -434,9 +434,11 @@ class CypherStore:
         steps: list[tuple[str, str, list[Any]]] = []
         for entity in cypher.LABELS:
             steps += self._node_steps(entity, rows[entity], cypher.create_nodes(entity))
+            steps += self._node_steps(entity, batch.updates.get(entity, ()), cypher.update_nodes(entity))
         for entity in cypher.LABELS:
             for entity_, rel, prop, other, direction in cypher.optional_relationships(entity):
-                pairs = [{"id": r["id"], "other": o} for r in rows[entity_] for o in _others(r, prop)]
+                linked = [*rows[entity_], *batch.updates.get(entity_, ())]
+                pairs = [{"id": r["id"], "other": o} for r in linked for o in _others(r, prop)]
                 if pairs and not batch.settles_import:
                     self._relink = True  # a part's optional references: the other end may come in a later part
                 query = cypher.merge_relationships(entity_, rel, prop, other, direction)

@@ -412,6 +412,9 @@ class EmbeddedStore:
                 marks = ",".join("?" * len(COLUMNS[entity]))
                 verb = "INSERT OR REPLACE" if entity == "tenure_rows" else "INSERT"
                 db.executemany(f"{verb} INTO {entity} VALUES ({marks})", map(_cell_maker(entity), rows))
+            for entity, rows in batch.updates.items():
+                marks = ",".join("?" * len(COLUMNS[entity]))
+                db.executemany(f"INSERT OR REPLACE INTO {entity} VALUES ({marks})", map(_cell_maker(entity), rows))
             for chunk in _chunks(sorted(batch.tenure_persons)):
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
