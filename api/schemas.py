@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from graph.model import Organization, Person
 from queries.lookups import CareerStep, Holding
+from queries.notices import Notice
 
 T = TypeVar("T")
 
@@ -74,6 +75,7 @@ class FadesPublic(BaseModel):
     category: str | None
     fades: list[dict[str, Any]]
     steepest_fade: dict[str, Any] | None
+    notices: list[Notice] = Field(default_factory=list)
 
 
 class OrgPressurePublic(BaseModel):
@@ -82,6 +84,7 @@ class OrgPressurePublic(BaseModel):
     figures: dict[str, Any]
     received_by_kind: dict[str, dict[str, float]]
     evidence: dict[str, list[str]] = Field(description="action ids behind each figure")
+    notices: list[Notice] = Field(default_factory=list)
 
 
 class GapsPublic(BaseModel):

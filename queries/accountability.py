@@ -31,6 +31,7 @@ from graph.model import (
 )
 from graph.store import CATEGORIES, Store, commissions_among
 from queries.lookups import PersonRef, Post, posts_of
+from queries.notices import NO_COMMISSION, Notice, existence, vacancies
 from queries.window import latest_date, strong_mask, weight_array
 
 ROLE_ORDER = [r.value for r in ResponsibilityKind]
@@ -88,6 +89,9 @@ class AccountabilityResult(BaseModel):
     lookback_days: int
     depth: int
     responsible: list[Responsible]
+    notices: list[Notice] = Field(
+        default_factory=list, description="what the answer rests on that the data does not hold"
+    )
 
 
 def accountability(
@@ -116,6 +120,10 @@ def accountability(
         if case not in found:
             raise NotFound(f"no case with id {case!r}")
         case = found[case]
+    elif case.violator_ids:
+        known = store.get_persons(case.violator_ids)
+        if unknown := [v for v in case.violator_ids if v not in known]:
+            raise NotFound(f"no person with id {', '.join(map(repr, unknown))}: a violator must be stored")
     if lookback_days < 0 or depth < 0:
         raise InvalidInput("lookback_days and depth must not be negative")
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
@@ -142,12 +150,30 @@ def accountability(
     own = [p for p in positions.values() if p.org_id == org.id]
     category = Category(case.category)
 
+    secretaries = [p for p in own if p.role is Role.secretary]
+    members = [p for p in own if p.role is Role.member and category in p.portfolio]
     rows = finder.direct(case.violator_ids, window, {p.id for p in own})
-    rows += finder.role("first", [p for p in own if p.role is Role.secretary], window)
-    rows += finder.role("portfolio", [p for p in own if p.role is Role.member and category in p.portfolio], window)
+    rows += finder.role("first", secretaries, window)
+    rows += finder.role("portfolio", members, window)
+    notices = vacancies("first", org, secretaries, finder.held, window, "secretary post")
+    holds = f"member post whose portfolio holds {category}"
+    notices += vacancies("portfolio", org, members, finder.held, window, holds)
     if commission is not None:
         theirs = [p for p in positions.values() if p.org_id == commission.id]
-        rows += finder.role("supervisory", [p for p in theirs if p.role is Role.discipline_secretary], window)
+        secretary = [p for p in theirs if p.role is Role.discipline_secretary]
+        rows += finder.role("supervisory", secretary, window)
+        # only while the case's organization existed was there anything to supervise
+        alive = existence(org, window)
+        notices += vacancies("supervisory", commission, secretary, finder.held, alive, "discipline secretary post")
+    else:
+        notices.append(
+            Notice(
+                code=NO_COMMISSION,
+                role="supervisory",
+                subject=org.id,
+                message=f"no supervising commission recorded for {org.name} ({org.id})",
+            )
+        )
     rows += _upstream(store, finder, chain[: depth + 1], category, wide, weights)
     listed = {r.person.id for r in rows if r.role in ("direct", "first", "portfolio")}
     others = [p for p in own if p.role is not Role.staff]
@@ -171,6 +197,7 @@ def accountability(
         lookback_days=lookback_days,
         depth=depth,
         responsible=rows,
+        notices=notices,
     )
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from graph.errors import InvalidInput, NotFound
 from graph.model import Category, Level, Organization, OrgKind, to_ordinal
 from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
+from queries.notices import NO_ACTIONS, Notice
 from queries.window import Window, strong_mask, weight_array
 
 CASE_SUPPORT = CATEGORIES.index(Category.case_support.value)
@@ -37,6 +38,7 @@ class Pressure:
     children: dict[str, list[str]]  # non-commission children of each organization
     received: dict[str, float]  # R(o) of every organization in the window, commissions excepted, zeros kept
     weights: np.ndarray
+    action_count: int = 0  # actions of the category sent in the window, to anyone
 
     @cached_property
     def actions(self) -> ActionTable:
@@ -77,7 +79,23 @@ def pressure(
     for o in counted:
         if o.parent_id:
             children.setdefault(o.parent_id, []).append(o.id)
-    return Pressure(store, window, category, orgs, children, received, w)
+    return Pressure(store, window, category, orgs, children, received, w, int(counts.sum()))
+
+
+def notices(p: Pressure) -> list[Notice]:
+    """What the figures of ``p`` rest on that the data does not hold: a window without a
+    single action gives every organization zero, which is no measured fade."""
+    if p.action_count:
+        return []
+    what = f"{p.category} action" if p.category else "action"
+    w = p.window.as_dict()
+    return [
+        Notice(
+            code=NO_ACTIONS,
+            message=f"no supervision {what} recorded in [{w['from']}, {w['to']}): every figure is zero "
+            "for want of data, not a measured fade",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- level profile
@@ -102,6 +120,7 @@ class LevelProfile(BaseModel):
     category: str | None
     levels: list[LevelRow]
     steepest_fade: Fade | None
+    notices: list[Notice] = Field(default_factory=list)
 
 
 def level_profile(p: Pressure) -> LevelProfile:
@@ -135,7 +154,9 @@ def level_profile(p: Pressure) -> LevelProfile:
     for upper, lower in itertools.pairwise(rows):
         if lower.fade_ratio_from_above is not None and (steep is None or lower.fade_ratio_from_above < steep.ratio):
             steep = Fade(from_level=upper.level, to_level=lower.level, ratio=lower.fade_ratio_from_above)
-    return LevelProfile(window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep)
+    return LevelProfile(
+        window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep, notices=notices(p)
+    )
 
 
 # ---------------------------------------------------------------- per organization

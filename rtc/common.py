@@ -112,6 +112,12 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     return table
 
 
+def print_notices(notices: list[Any]) -> None:
+    """Under a table: what the answer rests on that the data does not hold."""
+    for n in notices:
+        console.print(f"[yellow]note[/] {n.code}: {n.message}")
+
+
 def _at(value: str) -> str:
     try:
         lookups.as_ordinal(value)

@@ -109,6 +109,7 @@ def fades(
         category=profile.category,
         fades=ratios,
         steepest_fade=profile.steepest_fade.model_dump() if profile.steepest_fade else None,
+        notices=profile.notices,
     )
 
 
@@ -134,6 +135,7 @@ def org_pressure(
         figures=own.model_dump() if own else {},
         received_by_kind=pressure.received_by_kind(p, org_id),
         evidence={f: pressure.evidence(p, org_id, f) for f in ("received", "sent", "weak", "commission")},
+        notices=pressure.notices(p),
     )
 
 

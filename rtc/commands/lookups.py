@@ -8,7 +8,7 @@ import typer
 
 from core.config import get_settings
 from graph.errors import InvalidInput
-from queries import accountability, lookups
+from queries import accountability, lookups, notices
 from rtc.common import (
     CategoryOpt,
     JsonOpt,
@@ -20,6 +20,7 @@ from rtc.common import (
     app,
     console,
     err,
+    print_notices,
 )
 
 
@@ -137,6 +138,11 @@ def print_accountability(result: accountability.AccountabilityResult) -> None:
                 ", ".join(r.evidence.tenures[:2] + r.evidence.actions[:3]),
             ]
         )
+    for n in result.notices:
+        if n.code in (notices.NO_HOLDER, notices.NO_POST):  # the row that cannot be filled, marked where it belongs
+            rows.append([n.role, "(no holder recorded)", n.subject, "", "", "", ""])
+    rows.sort(key=lambda row: accountability.ROLE_ORDER.index(str(row[0]).split(" ")[0]))
     console.print(_table("", ["role", "person", "post then", "overlap days", "movement", "post now", "evidence"], rows))
     if not result.responsible:
         console.print("nobody held a responsible post during the window")
+    print_notices(result.notices)

@@ -21,6 +21,7 @@ from rtc.common import (
     _table,
     app,
     console,
+    print_notices,
 )
 
 
@@ -54,6 +55,7 @@ def print_profile(profile: pressure.LevelProfile) -> None:
     f = profile.steepest_fade
     if f:
         console.print(f"steepest fade: [bold]{f.from_level} -> {f.to_level}[/], ratio {f.ratio}")
+    print_notices(profile.notices)
 
 
 @app.command("pressure")
@@ -93,7 +95,15 @@ def pressure_cmd(
             sink_ratio=settings.sink_ratio,
         )
     if as_json:
-        _emit({"window": p.window.as_dict(), "category": category, "organizations": rows, "count": len(rows)})
+        _emit(
+            {
+                "window": p.window.as_dict(),
+                "category": category,
+                "organizations": rows,
+                "count": len(rows),
+                "notices": pressure.notices(p),
+            }
+        )
         return
     console.print(
         _table(
@@ -116,3 +126,4 @@ def pressure_cmd(
             ],
         )
     )
+    print_notices(pressure.notices(p))
