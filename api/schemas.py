@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from graph.model import Organization, Person
+from queries.findings import DoublePost
 from queries.lookups import CareerStep, Holding
 from queries.notices import Notice
 
@@ -85,6 +86,12 @@ class OrgPressurePublic(BaseModel):
     received_by_kind: dict[str, dict[str, float]]
     evidence: dict[str, list[str]] = Field(description="action ids behind each figure")
     notices: list[Notice] = Field(default_factory=list)
+
+
+class DoublePostsPublic(BaseModel):
+    window: dict[str, str] | None = Field(description="null: over all the data")
+    double_posts: list[DoublePost]
+    count: int
 
 
 class GapsPublic(BaseModel):

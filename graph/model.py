@@ -216,6 +216,16 @@ class PDate:
     def ordinal(self) -> int:
         return self.date.toordinal()
 
+    @property
+    def last_ordinal(self) -> int:
+        """The last day a date of its precision may mean (``2004``: 2004-12-31)."""
+        if self.precision == "day":
+            return self.ordinal
+        if self.precision == "month":
+            d = self.date
+            return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1).toordinal() - 1
+        return dt.date(self.date.year, 12, 31).toordinal()
+
     def __str__(self) -> str:
         return self.text
 
@@ -338,6 +348,51 @@ class Tenure(BaseModel):
     @cached_property
     def end_ordinal(self) -> int:
         return OPEN_END if self.end is None else to_ordinal(self.end)
+
+
+def uncertain_overlap(a: Tenure, b: Tenure) -> bool:
+    """Whether two overlapping tenures could be one after the other, were each start as late
+    and each end as early as its precision allows (a start ``2004`` may be 2004-12-31; an end
+    ``2004-10`` is stored as its first day, the earliest it may be)."""
+    return (b.end is not None and PDate(a.start).last_ordinal >= b.end_ordinal) or (
+        a.end is not None and PDate(b.start).last_ordinal >= a.end_ordinal
+    )
+
+
+# Roles one person cannot hold twice at one grade: first responsible of two organizations, or
+# deputy or discipline secretary of two (a member post beside another post is common practice).
+_EXCLUSIVE = frozenset({"secretary", "deputy_secretary", "discipline_secretary"})
+
+
+def incompatible_posts(a: tuple[str, int | None], b: tuple[str, int | None]) -> bool:
+    """Whether one person may not hold both posts at once: the same exclusive leadership role
+    at the same rank. ``a`` and ``b`` are ``(role, rank)`` of two different positions."""
+    return a[0] == b[0] and a[0] in _EXCLUSIVE and a[1] is not None and a[1] == b[1]
+
+
+def double_post_pairs(
+    tenures: Sequence[Tenure], post: Callable[[str], tuple[str, int | None]]
+) -> list[tuple[Tenure, Tenure]]:
+    """Pairs of one person's tenures at incompatible posts that overlap beyond what the
+    dates' imprecision explains; ``post`` gives a position's ``(role, rank)``."""
+    by_person: dict[str, list[Tenure]] = {}
+    for t in tenures:
+        if post(t.position_id)[0] in _EXCLUSIVE:
+            by_person.setdefault(t.person_id, []).append(t)
+    pairs = []
+    for theirs in by_person.values():
+        theirs.sort(key=lambda t: (t.start_ordinal, t.position_id))
+        for i, a in enumerate(theirs):
+            for b in theirs[i + 1 :]:
+                if b.start_ordinal >= a.end_ordinal:
+                    break
+                if (
+                    a.position_id != b.position_id
+                    and incompatible_posts(post(a.position_id), post(b.position_id))
+                    and not uncertain_overlap(a, b)
+                ):
+                    pairs.append((a, b))
+    return pairs
 
 
 _TENURE_FIELDS = tuple(Tenure.model_fields)

@@ -8,7 +8,6 @@ as an open end, and only an end may say it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,10 +124,4 @@ def declared_order(suffix: str) -> str | None:
 
 def last_day(date: str) -> int:
     """The ordinal of the last day a date of its precision may mean (``2004``: 2004-12-31)."""
-    d = PDate(date)
-    if d.precision == "day":
-        return d.ordinal
-    if d.precision == "month":
-        nxt = dt.date(d.date.year + d.date.month // 12, d.date.month % 12 + 1, 1)
-        return nxt.toordinal() - 1
-    return dt.date(d.date.year, 12, 31).toordinal()
+    return PDate(date).last_ordinal

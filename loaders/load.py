@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from graph.errors import InvalidInput
 from graph.model import (
+    OPEN_END,
     ChangeKind,
     LabelledEnum,
     Level,
@@ -29,10 +30,13 @@ from graph.model import (
     Role,
     Tenure,
     default_rank,
+    double_post_pairs,
+    from_ordinal,
     to_ordinal,
+    uncertain_overlap,
 )
 from graph.store import Batch, Store
-from loaders.dates import last_day, read_date
+from loaders.dates import read_date
 from loaders.readers import FileProblem, read_rows
 from loaders.rejects import check_rejects_folder, write_rejects
 from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, REJECT_COLUMN, Column, Headers, headers
@@ -770,6 +774,7 @@ def _personnel(
         for p in problems:
             report.error(p.source, p.column, p.value, p.rule, p.message)
     derived = _check_overlaps(ctx, persons, derived, report, rows_by_person, changes_by_person, handover_days)
+    _check_double_posts(ctx, derived, report, rows_by_person, changes_by_person)
     _check_ranks(ctx, new_changes, report)
     report.tenures_derived = len(derived)
     batch.tenure_rows = fresh
@@ -857,13 +862,33 @@ def _check_overlaps(
     return [trimmed.get(t.id, t) for t in derived]
 
 
-def uncertain_overlap(a: Tenure, b: Tenure) -> bool:
-    """Whether two overlapping tenures could be one after the other, were each start as late
-    and each end as early as its precision allows (a start ``2004`` may be 2004-12-31; an end
-    ``2004-10`` is stored as its first day, the earliest it may be)."""
-    return (b.end is not None and last_day(a.start) >= b.end_ordinal) or (
-        a.end is not None and last_day(b.start) >= a.end_ordinal
-    )
+def _check_double_posts(
+    ctx: _Context,
+    derived: list[Tenure],
+    report: Report,
+    rows_by_person: dict[str, Any],
+    changes_by_person: dict[str, Any],
+) -> None:
+    """Warn of a person holding two incompatible leadership posts at once (the same role at
+    the same rank, ``graph.model.incompatible_posts``): real sources have it, as an error of
+    the source or a real concurrency, so it is kept and said, and ``rtc findings double-posts``
+    lists it again later."""
+    info = _positions(ctx, {t.position_id for t in derived})
+    for a, b in double_post_pairs(derived, lambda p: info.get(p, ("staff", None))):
+        end = min(a.end_ordinal, b.end_ordinal)
+        span = (
+            f"[{b.start}, still open)"
+            if end == OPEN_END
+            else f"[{b.start}, {from_ordinal(end)}), {end - b.start_ordinal} days"
+        )
+        report.warn(
+            _source_of(b, rows_by_person, changes_by_person),
+            "position_id" if b.opened_by == "tenure-row" else "to_position_id",
+            b.position_id,
+            "double-post",
+            f"{a.person_id} holds {a.position_id} and {b.position_id} at once, both {info[a.position_id][0]} "
+            f"of rank {info[a.position_id][1]}: {span}",
+        )
 
 
 def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> Source:

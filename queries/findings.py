@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from graph.errors import NotFound
 from graph.model import (
+    OPEN_END,
     Category,
     Duty,
     Level,
@@ -22,11 +23,13 @@ from graph.model import (
     Role,
     add_months,
     ancestor_chain,
+    double_post_pairs,
     from_ordinal,
     to_ordinal,
 )
 from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
 from queries.accountability import commission_of
+from queries.lookups import PersonRef, Post, posts_of
 from queries.pressure import Pressure, commission_shares, exists_in, org_pressures
 from queries.window import Window
 
@@ -159,6 +162,47 @@ def slogans(p: Pressure, *, threshold: float = 0.7) -> Slogans:
         threshold=threshold,
         committees=[Slogan(org_id=o, org_name=p.orgs[o].name, commission_share=v) for o, v in flagged],
     )
+
+
+# ---------------------------------------------------------------- double posts
+
+
+class DoublePost(BaseModel):
+    person: PersonRef
+    posts: list[Post] = Field(description="the two posts, the earlier first")
+    start: str = Field(description="the overlap [start, end); end null while both are held")
+    end: str | None
+    days: int | None = Field(description="length of the overlap; null while both are held")
+
+
+def double_posts(store: Store, window: Window | None = None) -> list[DoublePost]:
+    """People holding two incompatible leadership posts at once (``incompatible_posts``: the
+    same role of secretary, deputy or discipline secretary at the same rank), overlapping
+    beyond what imprecise dates explain; only overlaps meeting ``window`` when given."""
+    positions = {i: p for i, p in store.get_positions().items() if p.role is not Role.staff}
+    held = store.tenures(position_ids=list(positions), overlapping=(window.start, window.end) if window else None)
+    pairs = double_post_pairs(held, lambda i: (positions[i].role.value, positions[i].rank))
+    if window is not None:
+        pairs = [
+            (a, b)
+            for a, b in pairs
+            if window.start < min(a.end_ordinal, b.end_ordinal) and b.start_ordinal < window.end
+        ]
+    posts = {p.tenure_id: p for p in posts_of(store, [t for pair in pairs for t in pair])}
+    names = store.get_persons({a.person_id for a, _ in pairs})
+    out = []
+    for a, b in pairs:
+        end = min(a.end_ordinal, b.end_ordinal)
+        out.append(
+            DoublePost(
+                person=PersonRef(id=a.person_id, name=names[a.person_id].name if a.person_id in names else ""),
+                posts=[posts[a.id], posts[b.id]],
+                start=b.start,
+                end=None if end == OPEN_END else from_ordinal(end),
+                days=None if end == OPEN_END else end - b.start_ordinal,
+            )
+        )
+    return sorted(out, key=lambda d: (d.start, d.person.id))
 
 
 # ---------------------------------------------------------------- soft accountability

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
 from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day
-from api.schemas import AdhocCase, FadesPublic, GapsPublic, OrgPressurePublic
+from api.schemas import AdhocCase, DoublePostsPublic, FadesPublic, GapsPublic, OrgPressurePublic
 from graph.errors import NotFound
 from queries import accountability, findings, pressure
 from queries.window import Window, default_window
@@ -156,6 +156,15 @@ def soft(
 ) -> findings.SoftReport:
     w = Window.of(start, end) if start and end else None
     return findings.soft_accountability(store, w, min_outcomes=min_outcomes)
+
+
+@findings_router.get("/double-posts", response_model=DoublePostsPublic)
+def double_posts(store: StoreDep, _: Reader, start: FromQuery = None, end: ToQuery = None) -> DoublePostsPublic:
+    """People holding two incompatible leadership posts at once; only overlaps meeting the
+    window when ``from`` or ``to`` is given."""
+    window = default_window(store, start, end) if start or end else None
+    found = findings.double_posts(store, window)
+    return DoublePostsPublic(window=window.as_dict() if window else None, double_posts=found, count=len(found))
 
 
 @findings_router.get("/slogans", response_model=findings.Slogans)

@@ -9,7 +9,7 @@ import typer
 from core.config import get_settings
 from graph.model import from_ordinal
 from queries import findings
-from queries.window import Window, latest_date
+from queries.window import Window, default_window, latest_date
 from rtc.common import (
     App,
     FromOpt,
@@ -25,7 +25,9 @@ from rtc.common import (
     console,
 )
 
-findings_app = App(help="Gaps, soft accountability, slogans, coverage and standards.", no_args_is_help=True)
+findings_app = App(
+    help="Gaps, soft accountability, slogans, coverage, standards and double posts.", no_args_is_help=True
+)
 app.add_typer(findings_app, name="findings")
 
 
@@ -84,6 +86,37 @@ def soft_cmd(
     console.print(
         f"{len(report.only_violator_held)} cases where only the violator was held to account "
         f"(double investigation not done): {', '.join(report.only_violator_held[:10])}"
+    )
+
+
+@findings_app.command("double-posts")
+def double_posts_cmd(
+    start: FromOpt = None, end: ToOpt = None, store: StoreOpt = None, as_json: JsonOpt = False
+) -> None:
+    """People holding two incompatible leadership posts at once (the same role at the same rank),
+    over all the data, or only overlaps meeting the window given."""
+    with _store(store) as s:
+        window = default_window(s, start, end) if start or end else None
+        found = findings.double_posts(s, window)
+    if as_json:
+        _emit({"window": window.as_dict() if window else None, "double_posts": found, "count": len(found)})
+        return
+    console.print(
+        _table(
+            f"people holding two incompatible posts at once: {len(found)}"
+            + (f", overlaps meeting [{window.as_dict()['from']}, {window.as_dict()['to']})" if window else ""),
+            ["person", "post", "other post", "overlap", "days"],
+            [
+                [
+                    f"{d.person.name} ({d.person.id})",
+                    f"{d.posts[0].title}, {d.posts[0].org_name}",
+                    f"{d.posts[1].title}, {d.posts[1].org_name}",
+                    f"[{d.start}, {d.end or 'open'})",
+                    d.days,
+                ]
+                for d in found
+            ],
+        )
     )
 
 

@@ -51,3 +51,26 @@ def test_a_tenure_made_again_from_its_values_is_the_same_tenure() -> None:
     assert pickle.loads(pickle.dumps(tenure)) == tenure
     with pytest.raises(ValidationError):
         again.end = "2016"  # type: ignore[misc]
+
+
+def test_double_post_pairs_is_the_one_rule_of_incompatible_posts() -> None:
+    from graph.model import Tenure, double_post_pairs
+
+    def held(person: str, position: str, start: str, end: str | None) -> Tenure:
+        return Tenure(
+            id=f"{person}|{position}|{start}", person_id=person, position_id=position, start=start, end=end,
+            opened_by="tenure-row", open_kind="tenure",
+        )  # fmt: skip
+
+    posts = {"C/sec": ("secretary", 25), "D/sec": ("secretary", 25), "P/sec": ("secretary", 35), "P/m": ("member", 31)}
+    tenures = [
+        held("a", "C/sec", "2003-01-01", "2006-01-01"),
+        held("a", "D/sec", "2005-06-01", None),  # the same role and rank: a pair
+        held("b", "C/sec", "1990", "1995-06"),
+        held("b", "D/sec", "1995", "1999"),  # overlap within the imprecision of "1995": none
+        held("c", "P/sec", "2001-01-01", None),
+        held("c", "C/sec", "2001-01-01", None),  # another rank
+        held("c", "P/m", "2001-01-01", None),  # a member post
+    ]
+    pairs = double_post_pairs(tenures, posts.__getitem__)
+    assert [(a.id, b.id) for a, b in pairs] == [("a|C/sec|2003-01-01", "a|D/sec|2005-06-01")]

@@ -203,8 +203,7 @@ def test_an_overlap_within_the_imprecision_is_a_warning(
 
 @given(st.dates(min_value=dt.date(1900, 1, 1)), st.integers(1, 400), st.integers(1, 400))
 def test_day_precise_overlaps_are_never_uncertain(start: dt.date, length: int, into: int) -> None:
-    from graph.model import Tenure
-    from loaders.load import uncertain_overlap
+    from graph.model import Tenure, uncertain_overlap
 
     opened = {"opened_by": "tenure-row", "open_kind": "tenure-row"}
     end = start + dt.timedelta(days=length)

@@ -228,3 +228,47 @@ def test_rejects_keep_their_file_format(tmp_path: Path, suffix: str) -> None:
     assert report.ok
     header, back = read_rows(rejects / f"tenures{suffix}")
     assert "rtc_error" in header and len(list(back)) == report.rejected["tenures"]
+
+
+def _two_cities(folder: Path, tenures: list[dict[str, str]]) -> Path:
+    _base(folder)
+    write_csv(
+        folder / "organizations.csv",
+        [
+            {"id": "P", "name": "某省", "kind": "committee", "level": "province"},
+            {"id": "C", "name": "某市", "kind": "committee", "level": "city", "parent_id": "P"},
+            {"id": "D", "name": "另市", "kind": "committee", "level": "city", "parent_id": "P"},
+        ],
+    )
+    write_csv(
+        folder / "positions.csv",
+        [
+            {"id": "P/sec", "org_id": "P", "title": "省委书记", "role": "secretary"},
+            {"id": "P/m", "org_id": "P", "title": "省委常委", "role": "member"},
+            {"id": "C/sec", "org_id": "C", "title": "市委书记", "role": "secretary"},
+            {"id": "D/sec", "org_id": "D", "title": "市委书记", "role": "secretary"},
+        ],
+    )
+    write_csv(folder / "tenures.csv", tenures)
+    return folder
+
+
+def test_two_incompatible_posts_at_once_are_a_warning(store: Store, tmp_path: Path, load: Load) -> None:
+    """Secretary of two cities for months (seen in real data) is kept and said, with the overlap;
+    a member post beside a secretary post, or a transfer whose day is not known, is not."""
+    folder = _two_cities(
+        tmp_path / "d",
+        [
+            {"person_id": "u1", "position_id": "C/sec", "start": "2003-01-01", "end": "2006-01-01"},
+            {"person_id": "u1", "position_id": "D/sec", "start": "2005-06-01", "end": ""},
+            {"person_id": "u1", "position_id": "P/m", "start": "2004-01-01", "end": ""},
+            {"person_id": "u2", "position_id": "P/sec", "start": "2001-01-01", "end": "2008-05"},
+            {"person_id": "u2", "position_id": "C/sec", "start": "2008", "end": "2009"},
+        ],
+    )
+    report = load(store, folder)
+    assert report.ok and report.written
+    (warning,) = [w for w in report.warnings if w.rule == "double-post"]
+    assert warning.value == "D/sec" and "u1 holds C/sec and D/sec at once" in warning.message
+    assert "[2005-06-01, 2006-01-01), 214 days" in warning.message
+    assert len(store.tenures(person_ids=["u1"])) == 3  # kept as given
