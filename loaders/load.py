@@ -773,8 +773,9 @@ def _personnel(
         derived.extend(tenures)
         for p in problems:
             report.error(p.source, p.column, p.value, p.rule, p.message)
-    derived = _check_overlaps(ctx, persons, derived, report, rows_by_person, changes_by_person, handover_days)
-    _check_double_posts(ctx, derived, report, rows_by_person, changes_by_person)
+    info = _positions(ctx, {t.position_id for t in derived})  # one read for both checks
+    derived = _check_overlaps(ctx, info, persons, derived, report, rows_by_person, changes_by_person, handover_days)
+    _check_double_posts(info, derived, report, rows_by_person, changes_by_person)
     _check_ranks(ctx, new_changes, report)
     report.tenures_derived = len(derived)
     batch.tenure_rows = fresh
@@ -806,6 +807,7 @@ def _positions(ctx: _Context, ids: Iterable[str]) -> dict[str, tuple[str, int | 
 
 def _check_overlaps(
     ctx: _Context,
+    info: dict[str, tuple[str, int | None]],
     persons: set[str],
     derived: list[Tenure],
     report: Report,
@@ -815,8 +817,8 @@ def _check_overlaps(
 ) -> list[Tenure]:
     """Report overlaps at one-seat positions: an error, a warning when the dates' imprecision
     explains it, and with ``handover_days`` a trim of the predecessor's end when both tenures
-    are this import's. The derived tenures, trimmed."""
-    info = _positions(ctx, {t.position_id for t in derived})
+    are this import's. ``info``: role and rank of each derived tenure's position. The
+    derived tenures, trimmed."""
     one_holder = {p for p, (role, _) in info.items() if Role(role).one_holder}
     # Only one-holder positions can have an overlap, and only stored tenures that overlap a
     # derived one can clash with it (the stored ones do not overlap each other).
@@ -827,7 +829,7 @@ def _check_overlaps(
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a
         src = _source_of(later, rows_by_person, changes_by_person)
-        column = "position_id" if later.opened_by == "tenure-row" else "to_position_id"
+        column = _column_of(later)
         both = f"{a.person_id} [{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'})"
         if uncertain_overlap(a, b):
             report.warn(
@@ -863,7 +865,7 @@ def _check_overlaps(
 
 
 def _check_double_posts(
-    ctx: _Context,
+    info: dict[str, tuple[str, int | None]],
     derived: list[Tenure],
     report: Report,
     rows_by_person: dict[str, Any],
@@ -873,7 +875,6 @@ def _check_double_posts(
     the same rank, ``graph.model.incompatible_posts``): real sources have it, as an error of
     the source or a real concurrency, so it is kept and said, and ``rtc findings double-posts``
     lists it again later."""
-    info = _positions(ctx, {t.position_id for t in derived})
     for a, b in double_post_pairs(derived, lambda p: info.get(p, ("staff", None))):
         end = min(a.end_ordinal, b.end_ordinal)
         span = (
@@ -883,12 +884,17 @@ def _check_double_posts(
         )
         report.warn(
             _source_of(b, rows_by_person, changes_by_person),
-            "position_id" if b.opened_by == "tenure-row" else "to_position_id",
+            _column_of(b),
             b.position_id,
             "double-post",
             f"{a.person_id} holds {a.position_id} and {b.position_id} at once, both {info[a.position_id][0]} "
             f"of rank {info[a.position_id][1]}: {span}",
         )
+
+
+def _column_of(t: Tenure) -> str:
+    """The column that opened a tenure: a tenure row's position, or a change's new one."""
+    return "position_id" if t.opened_by == "tenure-row" else "to_position_id"
 
 
 def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> Source:

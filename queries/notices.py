@@ -69,25 +69,13 @@ def vacancies(
     when = f"[{from_ordinal(span[0])}, {from_ordinal(span[1])})"
     for p in posts:
         gap = uncovered_days(held.get(p.id, ()), span)
-        if gap == length:
-            out.append(
-                Notice(
-                    code=NO_HOLDER,
-                    role=role,
-                    subject=p.id,
-                    days=gap,
-                    message=f"no holder recorded for {p.title} ({p.id}) of {org.name} in {when}",
-                )
-            )
-        elif gap:
-            out.append(
-                Notice(
-                    code=HOLDER_GAP,
-                    role=role,
-                    subject=p.id,
-                    days=gap,
-                    message=f"{p.title} ({p.id}) of {org.name} has no holder recorded for {gap} of {length} days "
-                    f"in {when}",
-                )
-            )
+        if not gap:
+            continue
+        where = f"{p.title} ({p.id}) of {org.name}"
+        code, message = (
+            (NO_HOLDER, f"no holder recorded for {where} in {when}")
+            if gap == length
+            else (HOLDER_GAP, f"{where} has no holder recorded for {gap} of {length} days in {when}")
+        )
+        out.append(Notice(code=code, role=role, subject=p.id, days=gap, message=message))
     return out

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -47,13 +48,7 @@ class Overlay:
         for entity, records in batch.updates.items():
             self.updates.setdefault(entity, {}).update((r["id"], r) for r in records)
         if not self.lean:
-            return Batch(
-                rows=batch.rows,
-                tenure_rows=batch.tenure_rows,
-                tenure_persons=batch.tenure_persons,
-                tenures=batch.tenures,
-                settles_import=batch.settles_import,
-            )
+            return dataclasses.replace(batch, updates={})
         return Batch(
             rows={e: rows for e, rows in batch.rows.items() if self._kept(e)},
             tenure_persons=batch.tenure_persons,

@@ -408,13 +408,15 @@ class EmbeddedStore:
         try:
             if not self._in_atomic:
                 db.execute("BEGIN IMMEDIATE")
-            for entity, rows in (*batch.rows.items(), ("tenure_rows", batch.tenure_rows)):
+            # new records are inserted (a repeated id is a bug); tenure rows and updates replace
+            writes = [
+                *(("INSERT", e, rows) for e, rows in batch.rows.items()),
+                ("INSERT OR REPLACE", "tenure_rows", batch.tenure_rows),
+                *(("INSERT OR REPLACE", e, rows) for e, rows in batch.updates.items()),
+            ]
+            for verb, entity, rows in writes:
                 marks = ",".join("?" * len(COLUMNS[entity]))
-                verb = "INSERT OR REPLACE" if entity == "tenure_rows" else "INSERT"
                 db.executemany(f"{verb} INTO {entity} VALUES ({marks})", map(_cell_maker(entity), rows))
-            for entity, rows in batch.updates.items():
-                marks = ",".join("?" * len(COLUMNS[entity]))
-                db.executemany(f"INSERT OR REPLACE INTO {entity} VALUES ({marks})", map(_cell_maker(entity), rows))
             for chunk in _chunks(sorted(batch.tenure_persons)):
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
