@@ -42,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from graph.errors import InvalidInput
 from graph.factory import open_scratch
 from graph.store import Store
 from loaders.load import ALL_OR_NOTHING, MAX_ERRORS, LoadOptions, Report, as_prepare_reads, find_files, gc_paused
@@ -86,6 +87,8 @@ def stream_dataset(
     >>> report.ok, report.counts["actions"]["new"]  # doctest: +SKIP
     (True, 14820240)
     """
+    if options.tolerant:  # setting rows aside validates again, which needs every row in memory
+        raise InvalidInput("a tolerant load is validated in memory: add --no-stream (see docs/input-format.md)")
     started = time.perf_counter()
     report = Report(source=str(folder), max_errors=max_errors, dry_run=dry_run)
     files = find_files(Path(folder), report)

@@ -67,8 +67,6 @@ def progress_load(
 ) -> Report:
     settings = get_settings()
     streamed = wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream
-    if streamed and options.tolerant:
-        raise InvalidInput("a tolerant load is validated in memory: add --no-stream (see docs/input-format.md)")
     if streamed:
         load = functools.partial(stream_dataset, store, folder, dry_run=dry_run, options=options)
     else:

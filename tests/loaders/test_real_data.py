@@ -272,3 +272,13 @@ def test_two_incompatible_posts_at_once_are_a_warning(store: Store, tmp_path: Pa
     assert warning.value == "D/sec" and "u1 holds C/sec and D/sec at once" in warning.message
     assert "[2005-06-01, 2006-01-01), 214 days" in warning.message
     assert len(store.tenures(person_ids=["u1"])) == 3  # kept as given
+
+
+def test_a_streamed_load_refuses_the_tolerant_mode_it_cannot_give(store: Store, tmp_path: Path) -> None:
+    """Tolerance is validated in memory; a streamed load asked for it must say so, not load
+    all-or-nothing as if it had not been asked."""
+    from graph.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="tolerant"):
+        stream_dataset(store, _messy(tmp_path / "d"), options=LoadOptions(tolerant=True))
+    assert store.counts().get("persons", 0) == 0
