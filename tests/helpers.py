@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from graph.store import Store
+from loaders.load import Report
+
+Load = Callable[..., Report]  # load_dataset, or stream_dataset in small chunks (tests/loaders/conftest.py)
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None, encoding: str = "utf-8") -> Path:

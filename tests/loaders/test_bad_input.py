@@ -3,7 +3,6 @@ through the in-memory loader and the streaming one (in chunks of two rows), the 
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +11,8 @@ import openpyxl
 import pytest
 
 from graph.store import Store
-from loaders.load import Finding, Report, load_dataset
-from loaders.stream import stream_dataset
-from tests.helpers import organization, write_csv, write_dataset
+from loaders.load import Finding
+from tests.helpers import Load, organization, write_csv, write_dataset
 
 ORGS = [organization("X", "县委", "committee", "county"), organization("T", "镇党委", "committee", "township", "X")]
 POSITIONS = [
@@ -22,16 +20,6 @@ POSITIONS = [
     {"id": "T/staff", "org_id": "T", "title": "干部", "role": "staff"},
 ]
 PERSONS = [{"id": "p1", "name": "张伟"}, {"id": "p2", "name": "王芳"}]
-
-
-Load = Callable[..., Report]
-
-
-@pytest.fixture(params=["in-memory", "streamed"])
-def load(request: pytest.FixtureRequest) -> Load:
-    if request.param == "in-memory":
-        return load_dataset
-    return functools.partial(stream_dataset, chunk_rows=2)
 
 
 def base(folder: Path) -> Path:

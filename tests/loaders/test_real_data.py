@@ -5,26 +5,15 @@ and writes the others, unchanged and with their errors, to a rejects folder: not
 from __future__ import annotations
 
 import csv
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from graph.store import Store
-from loaders.load import LoadOptions, Report, load_dataset
+from loaders.load import LoadOptions, load_dataset
 from loaders.stream import stream_dataset
-from tests.helpers import write_csv
-
-Load = Callable[..., Report]
-
-
-@pytest.fixture(params=["in-memory", "streamed"])
-def load(request: pytest.FixtureRequest) -> Load:
-    if request.param == "in-memory":
-        return load_dataset
-    return functools.partial(stream_dataset, chunk_rows=2)
+from tests.helpers import Load, write_csv
 
 
 def _base(folder: Path, persons: list[dict[str, str]] | None = None) -> Path:
