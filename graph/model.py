@@ -244,6 +244,14 @@ def _text_ordinal(text: str) -> int:
     return PDate(text).ordinal
 
 
+def dates_agree(a: str | None, b: str | None) -> bool:
+    """Two stored dates that can be the same day at their precisions (``1959`` and ``1959-07``
+    can; ``1959-07`` and ``1959-08`` cannot). Both must be given."""
+    if not a or not b:
+        return False
+    return a.startswith(b) or b.startswith(a)
+
+
 def from_ordinal(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()
 
@@ -291,11 +299,18 @@ class Position(Record):
 
 
 class Person(Record):
+    """A person. ``aliases``: the ids other sources gave this person (a match by name and
+    birth, or ``same_as``: docs/input-format.md, "People"); ``not_same_as``: persons this
+    one must never be matched with."""
+
     entity: ClassVar[str] = "persons"
     id: str
     name: str
     gender: str | None = None
     birth: str | None = None
+    native_place: str | None = None
+    aliases: tuple[str, ...] = ()
+    not_same_as: tuple[str, ...] = ()
 
 
 class TenureRow(Record):

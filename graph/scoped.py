@@ -76,6 +76,7 @@ class ScopedStore:
         raise StoreError("a reader limited to a jurisdiction cannot import: an import may touch any organization")
 
     existing_ids = stored_records = personnel_records = position_roles = tenures_overlapping = _refuse
+    persons_named = _refuse
     adopt = drop_staging = _refuse
 
     def load_advice(self) -> list[str]:
@@ -140,6 +141,11 @@ class ScopedStore:
         wanted = list(dict.fromkeys(ids))
         inside = self._persons_inside(wanted)
         return self.inner.get_persons([i for i in wanted if i in inside])
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        found = self.inner.alias_owners(ids)
+        inside = self._persons_inside(sorted(set(found.values())))
+        return {a: p for a, p in found.items() if p in inside}
 
     def find_persons(self, q: str, *, limit: int, offset: int) -> tuple[list[Person], int]:
         found, _ = self.inner.find_persons(q, limit=10**9, offset=0)

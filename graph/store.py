@@ -269,6 +269,14 @@ class Store(Protocol):
         """All stored tenure rows and change rows of these persons."""
         ...
 
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        """Stored person records with one of these names, exactly (``loaders.identity``)."""
+        ...
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        """Which stored person each of ``ids`` is an alias of (ids that are nobody's left out)."""
+        ...
+
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         """Apply the whole batch or nothing; record ``log`` in the import log."""
         ...

@@ -29,6 +29,7 @@ from graph.model import (
     Organization,
     Role,
     Tenure,
+    dates_agree,
     default_rank,
     double_post_pairs,
     from_ordinal,
@@ -37,6 +38,7 @@ from graph.model import (
 )
 from graph.store import Batch, Store
 from loaders.dates import read_date
+from loaders.identity import resolve
 from loaders.readers import FileProblem, read_rows
 from loaders.rejects import check_rejects_folder, write_rejects
 from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, REJECT_COLUMN, Column, Headers, headers
@@ -374,6 +376,11 @@ def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
 UPDATABLE = ("organizations", "positions", "persons", "duties", "cases", "standards")
 
 
+# Lists a later load adds its items to, never a conflict: a person's ids in other sources and
+# the persons it is not (``loaders.identity``).
+GROWING = ("aliases", "not_same_as")
+
+
 @dataclass
 class Difference:
     """How a record given again differs from the stored one: fields it adds, and fields whose
@@ -401,14 +408,28 @@ def difference(entity: str, stored: dict[str, Any], given: dict[str, Any]) -> Di
     pairs = [(name, stored.get(name), given.get(name)) for name, _ in _columns(entity)]
     old_props, new_props = stored.get("props") or {}, given.get("props") or {}
     pairs += [(f"props.{k}", old_props.get(k), v) for k, v in new_props.items()]
+    dates = _date_columns(entity)
     for name, old, new in pairs:
         if new in (None, "", ()) or old == new:
+            continue
+        if name in dates and dates_agree(old, new):  # the same date, to another precision
+            if len(new) > len(old or ""):  # a finer one is added; a coarser one says nothing new
+                diff.added[name] = new
+            continue
+        if name in GROWING:  # a list another source adds to: the union
+            if not set(new) <= set(old or ()):
+                diff.added[name] = tuple(dict.fromkeys([*(old or ()), *new]))
             continue
         if old in (None, "", ()):
             diff.added[name] = new
         else:
             diff.conflicts[name] = (old, new)
     return diff
+
+
+@lru_cache
+def _date_columns(entity: str) -> frozenset[str]:
+    return frozenset(c.name for c in FILES[entity] if c.datatype == "date")
 
 
 def _described(conflicts: dict[str, tuple[Any, Any]]) -> str:
@@ -429,6 +450,10 @@ class PrepareReads(Protocol):
     def stored_records(self, entity: str, ids: Iterable[Any]) -> dict[Any, dict[str, Any]]: ...
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]: ...
+
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]: ...
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]: ...
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]: ...
 
@@ -466,6 +491,12 @@ class NothingStored:
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         return [], []
+
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        return []
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        return {}
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         return {}
@@ -517,11 +548,14 @@ class LoadOptions:
     """How a load treats what it finds (docs/input-format.md): ``correct`` replaces stored
     values a record contradicts (each listed); ``tolerant`` loads every valid row and sets the
     others aside (``Report.rejects``); ``handover_days`` trims a predecessor's end to the
-    successor's start when two tenures of a one-seat position overlap by at most that many days."""
+    successor's start when two tenures of a one-seat position overlap by at most that many days;
+    ``match_persons`` finds the stored person a new person row is by name and birth."""
 
     correct: bool = False
     tolerant: bool = False
     handover_days: int = 0
+    match_persons: bool = False  # find a new person row's stored person by name and birth (loaders.identity)
+    in_chunks: bool = False  # set by the streamed loader, which refuses what needs every row at once
 
 
 ALL_OR_NOTHING = LoadOptions()  # the default: nothing written unless every row is valid
@@ -555,6 +589,11 @@ def prepare(
         if progress:
             progress(entity, read)
     t = report.lap("parse", started)
+    mapping = resolve(
+        store, records, tenure_rows.values(), report, match=options.match_persons, in_chunks=options.in_chunks
+    )
+    if mapping:
+        tenure_rows = _rename_persons(records, tenure_rows, mapping, report)
     ctx = _Context(store, records)
     _check_references(ctx, tenure_rows, report)
     _fill_ranks(ctx, report)
@@ -565,6 +604,45 @@ def prepare(
     _personnel(ctx, batch, tenure_rows, report, options.handover_days)
     report.lap("personnel", t)
     return batch
+
+
+def _rename_persons(
+    records: dict[str, dict[str, dict[str, Any]]],
+    tenure_rows: dict[tuple[str, str, str], dict[str, Any]],
+    mapping: dict[str, str],
+    report: Report,
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Give the persons ``loaders.identity`` found stored under other ids those ids (their own
+    kept as aliases), in their rows and wherever a record names them; the tenure rows, again
+    keyed by person."""
+    persons = records.get("persons", {})
+    for given in [p for p in persons if p in mapping]:
+        rec = persons.pop(given)
+        rec["id"] = mapping[given]
+        rec["aliases"] = tuple(dict.fromkeys([*(rec.get("aliases") or ()), given]))
+        if rec["id"] in persons:
+            report.error(
+                rec["_src"],
+                "id",
+                given,
+                "duplicate-id",
+                f"{given} is stored person {rec['id']}, and so is the row {persons[rec['id']]['_src'][1]} "
+                "of this file: give one row a person",
+            )
+            continue
+        persons[rec["id"]] = rec
+    for rec in persons.values():
+        rec["not_same_as"] = tuple(mapping.get(p, p) for p in rec.get("not_same_as") or ())
+    for entity in ("changes", "accountability"):
+        for rec in records.get(entity, {}).values():
+            rec["person_id"] = mapping.get(rec["person_id"], rec["person_id"])
+    for rec in records.get("cases", {}).values():
+        rec["violator_ids"] = tuple(mapping.get(p, p) for p in rec.get("violator_ids") or ())
+    renamed: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in tenure_rows.values():
+        row["person_id"] = mapping.get(row["person_id"], row["person_id"])
+        _add_tenure_row(row, renamed, report)
+    return renamed
 
 
 def _add_record(entity: str, rec: dict[str, Any], seen: dict[str, dict[str, Any]], report: Report) -> None:

@@ -61,6 +61,11 @@ FILES: dict[str, tuple[Column, ...]] = {
         _c("name", "req", aliases=("姓名",)),
         _c("gender", aliases=("性别",)),
         _c("birth", datatype="date", aliases=("出生日期", "出生年月")),
+        _c("native_place", aliases=("籍贯",)),
+        # identity across sources (loaders.identity): read by the load, ``same_as`` never stored
+        _c("same_as", ref="persons", aliases=("同一人",)),
+        _c("not_same_as", datatype="list", ref="persons", aliases=("非同一人",)),
+        _c("aliases", datatype="list", aliases=("曾用编号",)),
     ),
     "tenures": (
         _c("person_id", "req", ref="persons", aliases=("人员",)),

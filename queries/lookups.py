@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from graph.model import PDate, Role, Tenure, to_ordinal
+from graph.errors import NotFound
+from graph.model import PDate, Person, Role, Tenure, to_ordinal
 from graph.store import Store
 
 
@@ -113,6 +114,18 @@ def leaders_of(store: Store, org_ids: Iterable[str], at: str | dt.date) -> dict[
     for holding in _holdings(store, store.tenures(position_ids=positions, overlapping=(day, day + 1))):
         out.setdefault(holding.post.org_id, []).append(holding)
     return out
+
+
+def person(store: Store, person_id: str) -> Person:
+    """The person ``person_id`` names: its id, or an alias another source gave it (a person
+    of source B is found under B's id). Raises NotFound."""
+    found = store.get_persons([person_id])
+    if person_id in found:
+        return found[person_id]
+    owner = store.alias_owners([person_id]).get(person_id)
+    if owner is None or owner not in (found := store.get_persons([owner])):
+        raise NotFound(f"no person with id {person_id!r}")
+    return found[owner]
 
 
 def career(store: Store, person_id: str) -> list[CareerStep]:

@@ -87,6 +87,9 @@ async def create_import(
     handover_days: Annotated[
         int, Query(ge=0, description="trim a predecessor's end when a one-seat overlap is at most this many days")
     ] = 0,
+    match_persons: Annotated[
+        bool, Query(description="find a new person's stored record by name and birth date (its id kept as alias)")
+    ] = False,
 ) -> JSONResponse:
     """Upload files (multipart, named like ``persons.csv``) or JSON ``{"tables": {...}}``.
     The options are those of ``rtc load`` (docs/input-format.md); a tolerant import lists each
@@ -103,7 +106,7 @@ async def create_import(
     body = Request(request.scope, receive=_counted(request.receive, limit))
     content_type = request.headers.get("content-type", "")
     log = {"who": who.name, "via": "api"}
-    options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days)
+    options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days, match_persons=match_persons)
     try:
         if content_type.startswith("multipart/form-data"):
             form = await body.form()

@@ -27,16 +27,10 @@ def search_persons(
     return PersonsPublic(data=found, count=len(found), total=total, limit=limit, offset=offset)
 
 
-def _person(store: StoreDep, person_id: str) -> Person:
-    found = store.get_persons([person_id])
-    if person_id not in found:
-        raise NotFound(f"no person with id {person_id!r}")
-    return found[person_id]
-
-
 @persons.get("/{person_id:id}/career", response_model=CareerPublic)
 def career(person_id: str, store: StoreDep, _: Reader) -> CareerPublic:
-    return CareerPublic(person=_person(store, person_id), career=lookups.career(store, person_id))
+    found = lookups.person(store, person_id)
+    return CareerPublic(person=found, career=lookups.career(store, found.id))
 
 
 @positions.get("/{position_id:id}/holders", response_model=HoldersPublic)
@@ -49,4 +43,4 @@ def holders(position_id: str, store: StoreDep, _: Reader, at: AtQuery = None) ->
 
 @persons.get("/{person_id:id}", response_model=Person)
 def get_person(person_id: str, store: StoreDep, _: Reader) -> Person:
-    return _person(store, person_id)
+    return lookups.person(store, person_id)

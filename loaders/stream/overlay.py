@@ -85,6 +85,12 @@ class Overlay:
         # the target's rows first: a row this import changed (another end) replaces it
         return [*old_rows, *rows], [*(c for c in old_changes if c["id"] not in mine), *changes]
 
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        return self.target.persons_named(names)  # a streamed load does not match persons (refused)
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        return self.target.alias_owners(ids)
+
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())
 

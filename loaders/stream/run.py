@@ -36,6 +36,7 @@ duty's optional parent) in a process of their own, beside the persons and the re
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -89,6 +90,9 @@ def stream_dataset(
     """
     if options.tolerant:  # setting rows aside validates again, which needs every row in memory
         raise InvalidInput("a tolerant load is validated in memory: add --no-stream (see docs/input-format.md)")
+    if options.match_persons:  # a row's match renames its person in files read in other chunks
+        raise InvalidInput("matching persons is done in memory: add --no-stream (see docs/input-format.md)")
+    options = dataclasses.replace(options, in_chunks=True)
     started = time.perf_counter()
     report = Report(source=str(folder), max_errors=max_errors, dry_run=dry_run)
     files = find_files(Path(folder), report)

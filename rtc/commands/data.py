@@ -159,6 +159,12 @@ def load_cmd(
             min=0, help="Trim a predecessor's end to the successor's start when they overlap by at most N days"
         ),
     ] = 0,
+    match_persons: Annotated[
+        bool,
+        typer.Option(
+            "--match-persons", help="Find a new person's stored record by name and birth date (its id kept as alias)"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a dataset folder and load it: all of it or nothing, or with --tolerant every valid row."""
@@ -169,7 +175,7 @@ def load_cmd(
         raise InvalidInput("--tolerant needs --rejects FOLDER: the rows it sets aside are written there")
     if rejects is not None and not tolerant:
         raise InvalidInput("--rejects is for a --tolerant load")
-    options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days)
+    options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days, match_persons=match_persons)
     with _store(store, create=True) as s:
         if s.created and not as_json:
             err.print(f"new store at {s.url}")

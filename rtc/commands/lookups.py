@@ -57,17 +57,14 @@ def career_cmd(
 ) -> None:
     """A person's posts in date order, with the movement that began each."""
     with _store(store) as s:
-        found = s.get_persons([person])
-        if not found:
-            err.print(f"[red]error:[/] no person with id {person!r}")
-            raise typer.Exit(1)
-        steps = lookups.career(s, person)
+        found = lookups.person(s, person)  # by an alias too
+        steps = lookups.career(s, found.id)
     if as_json:
-        _emit({"person": found[person], "career": steps})
+        _emit({"person": found, "career": steps})
         return
     console.print(
         _table(
-            f"career of {found[person].name} ({person})",
+            f"career of {found.name} ({found.id})",
             ["start", "end", "movement", "title", "organization", "rank", "left by"],
             [
                 [st.post.start, st.post.end, st.movement, st.post.title, st.post.org_name, st.post.rank, st.left_by]

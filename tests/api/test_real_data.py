@@ -41,3 +41,12 @@ def test_a_tolerant_import_and_an_update_over_http(tmp_path: Path) -> None:
             "/imports?correct=true", json={"tables": {"persons": [{"id": "u1", "name": "李四"}]}}, headers=auth
         )
         assert fixed.status_code == 201
+        # a second source calls u2 "s9": with match_persons, name and birth find the stored person
+        both = {"persons": [{"id": "u2", "name": "王伟", "birth": "1961"}]}
+        assert client.post("/imports", json={"tables": both}, headers=auth).status_code == 201
+        other = {"persons": [{"id": "s9", "name": "王伟", "birth": "1961-05"}]}
+        matched = client.post("/imports?match_persons=true", json={"tables": other}, headers=auth)
+        assert matched.status_code == 201, matched.text
+        assert [w["rule"] for w in matched.json()["report"]["warnings"]] == ["person-matched", "updated"]
+        person = client.get("/persons/u2", headers=auth).json()
+        assert (person["birth"], person["aliases"]) == ("1961-05", ["s9"])

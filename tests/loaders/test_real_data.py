@@ -45,7 +45,7 @@ def test_a_second_source_adds_a_birth_date_as_an_update(store: Store, tmp_path: 
     assert report.ok, report.errors
     assert report.counts["persons"]["updated"] == 1 and report.written
     person = store.get_persons(["u1"])["u1"]
-    assert (person.name, person.birth, person.props) == ("李强", "1959-07", {"籍贯": "浙江瑞安"})
+    assert (person.name, person.birth, person.native_place, person.props) == ("李强", "1959-07", "浙江瑞安", {})
     assert [w.rule for w in report.warnings] == ["updated"] and "birth" in report.warnings[0].message
     again_again = load(store, again)  # the same source again: nothing left to add
     assert again_again.ok and again_again.counts["persons"]["unchanged"] == 1 and not again_again.written

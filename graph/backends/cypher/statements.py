@@ -23,7 +23,7 @@ LABELS: dict[str, str] = {
     "accountability": "Accountability",
     "standards": "Standard",
 }
-LISTS = ("portfolio", "violator_ids")  # properties that hold a list
+LISTS = ("portfolio", "violator_ids", "aliases", "not_same_as")  # properties that hold a list
 
 # The raw personnel records (tenure rows and changes, the input tenures are derived from) are
 # properties of their Person node: ``tenure_rows`` and ``changes`` (JSON text) and their counts
@@ -247,6 +247,12 @@ def existing_keys(entity: str) -> str:
     return f"MATCH (n:{LABELS[entity]}) WHERE n.id IN $ids RETURN n.id"
 
 
+# The persons that other sources' ids are aliases of (loaders.identity): a scan of persons,
+# made only for ids found nowhere else.
+ALIAS_OWNERS = (
+    "MATCH (n:Person) WHERE n.aliases IS NOT NULL UNWIND n.aliases AS a WITH n, a WHERE a IN $ids RETURN a, n.id"
+)
+
 # Stored actions among ids, found through their recipients (FalkorDB keeps no index on actions).
 ACTIONS_BY_RECIPIENT = (
     "MATCH (t:Organization) WHERE t.id IN $orgs WITH t MATCH (t)<-[:TO]-(a:Action) WHERE a.id IN $ids "
@@ -363,6 +369,8 @@ def every_statement(dialect: Dialect) -> list[str]:
         by_property("positions", "org_id"),
         by_property("cases", "org_id"),
         by_property("accountability", "case_id"),
+        by_property("persons", "name"),
+        ALIAS_OWNERS,
     ]
     out += [count(label) for label in LABELS.values()]
     out += [

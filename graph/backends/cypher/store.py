@@ -209,6 +209,13 @@ class CypherStore:
             return out
         return {r["id"]: r for r in self._read_nodes(entity, cypher.by_keys(entity), ids)}
 
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        return list(self._read_nodes("persons", cypher.by_property("persons", "name"), sorted(set(names))))
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(ids))
+        return dict(self.transport.read(cypher.ALIAS_OWNERS, {"ids": wanted})) if wanted else {}
+
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         found = self._personnel_of(sorted(set(person_ids)))
         return [r for rows, _ in found.values() for r in rows], [c for _, changes in found.values() for c in changes]

@@ -55,13 +55,21 @@ from graph.store import (
     read_through,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# How a store of an older schema is brought up to this one (version 3: persons' identity fields).
+MIGRATIONS = {
+    "2": [
+        'ALTER TABLE persons ADD COLUMN "native_place" TEXT',
+        """ALTER TABLE persons ADD COLUMN "aliases" TEXT NOT NULL DEFAULT '[]'""",
+        """ALTER TABLE persons ADD COLUMN "not_same_as" TEXT NOT NULL DEFAULT '[]'""",
+    ]
+}
 DB_FILE = "rtc.sqlite3"
 LOCK_FILE = "import.lock"  # flock'd by the import that holds the store (EmbeddedStore.import_lock)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-_TUPLE_FIELDS = {"portfolio", "violator_ids"}
+_TUPLE_FIELDS = {"portfolio", "violator_ids", "aliases", "not_same_as"}
 _INT_FIELDS = {"rank", "min_count", "date_ord"}
 
 
@@ -86,6 +94,7 @@ _SCHEMA = [
         for e, cols in COLUMNS.items()
     ),
     "CREATE INDEX IF NOT EXISTS changes_person ON changes (person_id)",
+    "CREATE INDEX IF NOT EXISTS persons_name ON persons (name)",  # a load matching persons by name
     """CREATE TABLE IF NOT EXISTS tenures (
         id TEXT PRIMARY KEY, person_id TEXT NOT NULL, position_id TEXT NOT NULL,
         start TEXT NOT NULL, end_ TEXT, start_ord INTEGER NOT NULL, end_ord INTEGER NOT NULL,
@@ -184,6 +193,8 @@ class EmbeddedStore:
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+            if found in MIGRATIONS and not self.read_only:
+                found = self._migrate(found)
             if found != str(SCHEMA_VERSION):
                 raise StoreError(
                     f"store {self.url} has schema version {found}, this rtc needs {SCHEMA_VERSION}: "
@@ -340,6 +351,22 @@ class EmbeddedStore:
         ):
             self.__dict__.pop(name, None)
 
+    def _migrate(self, version: str) -> str:
+        """Bring a store of schema ``version`` to this one, in one transaction."""
+        db = self._wdb
+        assert db is not None  # a writable store
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == version:  # not raced
+                for ddl in MIGRATIONS[version]:
+                    db.execute(ddl)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return str(SCHEMA_VERSION)
+
     def _records(self, entity: str, ids: Iterable[str] | None = None, where: str = "id") -> Iterator[dict[str, Any]]:
         cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
         if ids is None:
@@ -369,6 +396,20 @@ class EmbeddedStore:
             by_id = {r["id"]: r for r in self._records(entity, sorted({p[1] for p in pairs}))}
             return {p: by_id[p[1]] for p in pairs if p[1] in by_id}
         return {r["id"]: r for r in self._records(entity, ids)}
+
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
+        return list(self._records("persons", sorted(set(names)), where="name"))
+
+    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            query = (
+                "SELECT a.value, p.id FROM persons p, json_each(p.aliases) a "
+                f"WHERE p.aliases != '[]' AND a.value IN ({marks})"
+            )
+            out.update(self._db.execute(query, chunk).fetchall())
+        return out
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         persons = sorted(set(person_ids))
@@ -416,7 +457,8 @@ class EmbeddedStore:
             ]
             for verb, entity, rows in writes:
                 marks = ",".join("?" * len(COLUMNS[entity]))
-                db.executemany(f"{verb} INTO {entity} VALUES ({marks})", map(_cell_maker(entity), rows))
+                cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])  # named: a migrated table's order differs
+                db.executemany(f"{verb} INTO {entity} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
             for chunk in _chunks(sorted(batch.tenure_persons)):
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
