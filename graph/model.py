@@ -286,6 +286,9 @@ class Organization(Record):
     supervised_by: str | None = None
     valid_from: str | None = None
     valid_to: str | None = None
+    # what this organization continues (a prefecture that became a city, two counties merged):
+    # accountability and careers follow it (queries.lineage)
+    predecessor_ids: tuple[str, ...] = ()
 
 
 class Position(Record):

@@ -46,9 +46,11 @@ class ScopedStore:
 
     def _org(self, org: Organization) -> Organization:
         """The organization as seen from inside: no reference to one outside."""
-        outside = {
+        outside: dict[str, Any] = {
             f: None for f in ("parent_id", "supervised_by") if getattr(org, f) and getattr(org, f) not in self.org_ids
         }
+        if any(p not in self.org_ids for p in org.predecessor_ids):
+            outside["predecessor_ids"] = tuple(p for p in org.predecessor_ids if p in self.org_ids)
         return org.model_copy(update=outside) if outside else org
 
     def _position_inside(self, position_ids: Iterable[str]) -> set[str]:
@@ -119,6 +121,10 @@ class ScopedStore:
 
     def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
         return org_context_from(self, org_id, reach)
+
+    def successors(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        found = self.inner.successors([i for i in org_ids if i in self.org_ids])
+        return {o: [self._org(s) for s in after if s.id in self.org_ids] for o, after in found.items()}
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         found = self.inner.get_children([i for i in org_ids if i in self.org_ids])

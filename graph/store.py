@@ -341,6 +341,11 @@ class Store(Protocol):
         organizations without children are left out."""
         ...
 
+    def successors(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        """The organizations that name each of ``org_ids`` among their ``predecessor_ids``, by
+        id; organizations without a successor are left out."""
+        ...
+
     def get_positions(
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]: ...

@@ -713,6 +713,8 @@ def _check_cycles(ctx: _Context, report: Report) -> None:
     orgs = ctx.records.get("organizations", {})
     stored = ctx.store.get_organizations([o["parent_id"] for o in orgs.values() if o.get("parent_id")])
     for org in orgs.values():
+        if org["id"] in (org.get("predecessor_ids") or ()):
+            report.error(org["_src"], "predecessor_ids", org["id"], "cycle", f"{org['id']} cannot continue itself")
         seen = {org["id"]}
         parent = org.get("parent_id")
         while parent:

@@ -45,8 +45,9 @@ FILES: dict[str, tuple[Column, ...]] = {
         _c("level", "req", datatype="enum", enum=Level, aliases=("层级",)),
         _c("parent_id", ref="organizations", aliases=("上级",)),
         _c("supervised_by", ref="organizations", aliases=("监督机关",)),
-        _c("valid_from", datatype="date"),
-        _c("valid_to", datatype="date"),
+        _c("valid_from", datatype="date", aliases=("设立时间",)),
+        _c("valid_to", datatype="date", aliases=("撤销时间",)),
+        _c("predecessor_ids", datatype="list", ref="organizations", aliases=("前身",)),
     ),
     "positions": (
         _c("id", "req", aliases=ID),

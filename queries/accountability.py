@@ -30,6 +30,7 @@ from graph.model import (
     to_ordinal,
 )
 from graph.store import CATEGORIES, Store, commissions_among
+from queries.lineage import predecessors
 from queries.lookups import PersonRef, Post, posts_of
 from queries.notices import NO_COMMISSION, Notice, existence, vacancies
 from queries.window import latest_date, strong_mask, weight_array
@@ -140,14 +141,20 @@ def accountability(
     commission = supervising_commission(store, org, chain, context.commissions)
     org_ids = {org.id, *([commission.id] if commission else []), *(o.id for o in above)}
     positions = {i: p for i, p in context.positions.items() if p.org_id in org_ids}
+    # What the organization continues (a prefecture that became this city): their leaders held
+    # its seats before it was created, and answer for the part of the window they held them.
+    lineage = [org, *predecessors(store, org)]
+    extra = [o.id for o in lineage[1:]]
     if commission is not None and commission.id not in {p.org_id for p in context.positions.values()}:
         # supervised_by outside the chain, or a committee further up: its positions are not in hand
-        positions |= store.get_positions(org_ids=[commission.id])
+        extra.append(commission.id)
+    if extra:
+        positions |= store.get_positions(org_ids=extra)
     held = store.tenures(position_ids=list(positions), overlapping=wide)
     finder = _Finder(store, at, positions, held)
     # Everyone who can get a row below, read in one go (one round trip on a server).
     finder.read_careers(_candidates(case, org, positions, held, window, above))
-    own = [p for p in positions.values() if p.org_id == org.id]
+    own = [p for p in positions.values() if p.org_id in {o.id for o in lineage}]
     category = Category(case.category)
 
     secretaries = [p for p in own if p.role is Role.secretary]
@@ -155,9 +162,14 @@ def accountability(
     rows = finder.direct(case.violator_ids, window, {p.id for p in own})
     rows += finder.role("first", secretaries, window)
     rows += finder.role("portfolio", members, window)
-    notices = vacancies("first", org, secretaries, finder.held, window, "secretary post")
     holds = f"member post whose portfolio holds {category}"
-    notices += vacancies("portfolio", org, members, finder.held, window, holds)
+    notices = []
+    for o in lineage:  # each for the part of the window it existed
+        notices += vacancies(
+            "first", o, [p for p in secretaries if p.org_id == o.id], finder.held, window, "secretary post"
+        )
+        mine = [p for p in members if p.org_id == o.id]
+        notices += vacancies("portfolio", o, mine, finder.held, window, holds)
     if commission is not None:
         theirs = [p for p in positions.values() if p.org_id == commission.id]
         secretary = [p for p in theirs if p.role is Role.discipline_secretary]

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from graph.errors import NotFound
 from graph.model import PDate, Person, Role, Tenure, to_ordinal
 from graph.store import Store
+from queries.lineage import OrgRef, successors
 
 
 class PersonRef(BaseModel):
@@ -42,6 +43,9 @@ class CareerStep(BaseModel):
     movement: str  # first | appoint | concurrent | transfer | promote | demote
     evidence: list[str]
     left_by: str | None = None  # the change kind that ended it
+    org_became: list[OrgRef] = Field(
+        default_factory=list, description="what the post's organization became since (queries.lineage), nearest first"
+    )
 
 
 def as_ordinal(at: str | dt.date | PDate) -> int:
@@ -142,6 +146,9 @@ def career(store: Store, person_id: str) -> list[CareerStep]:
         evidence = [t.id, *(e for e in (t.opened_by, t.closed_by) if e and e != "tenure-row")]
         steps.append(CareerStep(post=post, movement=movement, evidence=evidence, left_by=t.close_kind))
         previous = post
+    became = successors(store, {s.post.org_id for s in steps})
+    for step in steps:
+        step.org_became = became.get(step.post.org_id, [])
     return steps
 
 

@@ -104,18 +104,19 @@ def _emit(data: Any) -> None:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(title=title, title_justify="left")
+    # every cell is data: a date form "YYYY/MM[/DD]" or a title "[代]" is not rich markup
+    table = Table(title=escape(title), title_justify="left")
     for c in columns:
-        table.add_column(c)
+        table.add_column(escape(c))
     for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r))
+        table.add_row(*("" if v is None else escape(str(v)) for v in r))
     return table
 
 
 def print_notices(notices: list[Any]) -> None:
     """Under a table: what the answer rests on that the data does not hold."""
     for n in notices:
-        console.print(f"[yellow]note[/] {n.code}: {n.message}")
+        console.print(f"[yellow]note[/] {n.code}: {escape(n.message)}")
 
 
 def _at(value: str) -> str:

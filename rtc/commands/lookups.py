@@ -67,7 +67,15 @@ def career_cmd(
             f"career of {found.name} ({found.id})",
             ["start", "end", "movement", "title", "organization", "rank", "left by"],
             [
-                [st.post.start, st.post.end, st.movement, st.post.title, st.post.org_name, st.post.rank, st.left_by]
+                [
+                    st.post.start,
+                    st.post.end,
+                    st.movement,
+                    st.post.title,
+                    " → ".join([st.post.org_name, *(o.name for o in st.org_became)]),  # what it became since
+                    st.post.rank,
+                    st.left_by,
+                ]
                 for st in steps
             ],
         )

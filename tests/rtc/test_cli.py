@@ -286,3 +286,23 @@ def test_a_bug_is_one_line_and_exit_3_unless_debugging(
     monkeypatch.setenv("RTC_DEBUG", "1")
     with pytest.raises(RuntimeError, match="did not expect"):
         cli.main()
+
+
+def test_text_in_square_brackets_is_printed_as_it_is(tmp_path: Path) -> None:
+    """A form like ``YYYY/MM[/DD]`` or a title ``[代]`` is data, not rich markup (it was an
+    internal error: a closing tag matching no open one)."""
+    from tests.helpers import organization, write_dataset
+
+    folder = write_dataset(
+        tmp_path / "d",
+        organizations=[organization("C", "某市[代]", "committee", "city")],
+        positions=[{"id": "C/sec", "org_id": "C", "title": "书记[/b]", "role": "secretary"}],
+        persons=[{"id": "u1", "name": "李强"}],
+        tenures=[{"person_id": "u1", "position_id": "C/sec", "start": "2003/6/1"}],
+    )
+    url = f"embedded://{tmp_path / 's'}"
+    loaded = runner.invoke(app, ["load", str(folder), "--store", url], env={"COLUMNS": "200"})
+    assert loaded.exit_code == 0, loaded.output
+    assert "YYYY/MM[/DD]" in loaded.output
+    shown = runner.invoke(app, ["career", "u1", "--store", url], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "书记[/b]" in shown.output and "某市[代]" in shown.output

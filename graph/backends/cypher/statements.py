@@ -23,7 +23,7 @@ LABELS: dict[str, str] = {
     "accountability": "Accountability",
     "standards": "Standard",
 }
-LISTS = ("portfolio", "violator_ids", "aliases", "not_same_as")  # properties that hold a list
+LISTS = ("portfolio", "violator_ids", "aliases", "not_same_as", "predecessor_ids")  # properties that hold a list
 
 # The raw personnel records (tenure rows and changes, the input tenures are derived from) are
 # properties of their Person node: ``tenure_rows`` and ``changes`` (JSON text) and their counts
@@ -247,10 +247,14 @@ def existing_keys(entity: str) -> str:
     return f"MATCH (n:{LABELS[entity]}) WHERE n.id IN $ids RETURN n.id"
 
 
-# The persons that other sources' ids are aliases of (loaders.identity): a scan of persons,
-# made only for ids found nowhere else.
-ALIAS_OWNERS = (
-    "MATCH (n:Person) WHERE n.aliases IS NOT NULL UNWIND n.aliases AS a WITH n, a WHERE a IN $ids RETURN a, n.id"
+# Every alias other sources gave a person, and whose (loaders.identity): few, and one scan of
+# persons however many ids a load asks about (an id list sent in would be the whole load's).
+ALIAS_OWNERS = "MATCH (n:Person) WHERE n.aliases IS NOT NULL UNWIND n.aliases AS a RETURN a, n.id"
+
+# Organizations that continue these (a scan of organizations: few, and read rarely).
+SUCCESSORS = (
+    "MATCH (n:Organization) WHERE n.predecessor_ids IS NOT NULL UNWIND n.predecessor_ids AS p "
+    "WITH n, p WHERE p IN $ids RETURN p, properties(n)"
 )
 
 # Stored actions among ids, found through their recipients (FalkorDB keeps no index on actions).
@@ -371,6 +375,7 @@ def every_statement(dialect: Dialect) -> list[str]:
         by_property("accountability", "case_id"),
         by_property("persons", "name"),
         ALIAS_OWNERS,
+        SUCCESSORS,
     ]
     out += [count(label) for label in LABELS.values()]
     out += [

@@ -213,8 +213,8 @@ class CypherStore:
         return list(self._read_nodes("persons", cypher.by_property("persons", "name"), sorted(set(names))))
 
     def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
-        wanted = sorted(set(ids))
-        return dict(self.transport.read(cypher.ALIAS_OWNERS, {"ids": wanted})) if wanted else {}
+        wanted = set(ids)
+        return {a: p for a, p in self.transport.read(cypher.ALIAS_OWNERS) if a in wanted} if wanted else {}
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         found = self._personnel_of(sorted(set(person_ids)))
@@ -542,6 +542,12 @@ class CypherStore:
             {o: sorted(ks, key=lambda k: k.id) for o, ks in commissions.items()},
             {i: positions[i] for i in sorted(positions)},
         )
+
+    def successors(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        out: dict[str, list[Organization]] = {}
+        for before, props in self.transport.read(cypher.SUCCESSORS, {"ids": sorted(set(org_ids))}):
+            out.setdefault(before, []).append(Organization.model_validate(self._from_node("organizations", props)))
+        return {o: sorted(after, key=lambda a: a.id) for o, after in out.items()}
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         out: dict[str, list[Organization]] = {}

@@ -56,9 +56,11 @@ from graph.store import (
 )
 
 SCHEMA_VERSION = 3
-# How a store of an older schema is brought up to this one (version 3: persons' identity fields).
+# How a store of an older schema is brought up to this one (version 3: persons' identity
+# fields, organizations' predecessors).
 MIGRATIONS = {
     "2": [
+        """ALTER TABLE organizations ADD COLUMN "predecessor_ids" TEXT NOT NULL DEFAULT '[]'""",
         'ALTER TABLE persons ADD COLUMN "native_place" TEXT',
         """ALTER TABLE persons ADD COLUMN "aliases" TEXT NOT NULL DEFAULT '[]'""",
         """ALTER TABLE persons ADD COLUMN "not_same_as" TEXT NOT NULL DEFAULT '[]'""",
@@ -69,7 +71,7 @@ LOCK_FILE = "import.lock"  # flock'd by the import that holds the store (Embedde
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-_TUPLE_FIELDS = {"portfolio", "violator_ids", "aliases", "not_same_as"}
+_TUPLE_FIELDS = {"portfolio", "violator_ids", "aliases", "not_same_as", "predecessor_ids"}
 _INT_FIELDS = {"rank", "min_count", "date_ord"}
 
 
@@ -340,6 +342,7 @@ class EmbeddedStore:
             "_positions",
             "_positions_by_org",
             "_children",
+            "_successors",
             "_commissions",
             "_person_cache",
             "_tenure_index",
@@ -401,15 +404,12 @@ class EmbeddedStore:
         return list(self._records("persons", sorted(set(names)), where="name"))
 
     def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            query = (
-                "SELECT a.value, p.id FROM persons p, json_each(p.aliases) a "
-                f"WHERE p.aliases != '[]' AND a.value IN ({marks})"
-            )
-            out.update(self._db.execute(query, chunk).fetchall())
-        return out
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        # every alias at once: few, and one scan of persons however many ids a load asks about
+        query = "SELECT a.value, p.id FROM persons p, json_each(p.aliases) a WHERE p.aliases != '[]'"
+        return {a: p for a, p in self._db.execute(query) if a in wanted}
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         persons = sorted(set(person_ids))
@@ -615,6 +615,19 @@ class EmbeddedStore:
             if org.parent_id:
                 out.setdefault(org.parent_id, []).append(org)
         return out
+
+    @cached_property
+    def _successors(self) -> dict[str, list[Organization]]:
+        out: dict[str, list[Organization]] = {}
+        for org in sorted(self._orgs.values(), key=lambda o: o.id):
+            for p in org.predecessor_ids:
+                out.setdefault(p, []).append(org)
+        return out
+
+    def successors(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
+        self._fresh()
+        after = self._successors
+        return {o: list(after[o]) for o in org_ids if o in after}
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
