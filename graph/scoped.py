@@ -148,7 +148,7 @@ class ScopedStore:
         inside = self._persons_inside(wanted)
         return self.inner.get_persons([i for i in wanted if i in inside])
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]:
         found = self.inner.alias_owners(ids)
         inside = self._persons_inside(sorted(set(found.values())))
         return {a: p for a, p in found.items() if p in inside}

@@ -273,8 +273,9 @@ class Store(Protocol):
         """Stored person records with one of these names, exactly (``loaders.identity``)."""
         ...
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
-        """Which stored person each of ``ids`` is an alias of (ids that are nobody's left out)."""
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Which stored person each of ``ids`` is an alias of (ids that are nobody's left out);
+        without ``ids``, every alias."""
         ...
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:

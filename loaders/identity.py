@@ -15,12 +15,32 @@ and every reference to that id (tenure rows, changes, cases, accountability) fol
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from graph.model import dates_agree
 
-if TYPE_CHECKING:  # load imports this module
-    from loaders.load import PrepareReads, Report
+Source = tuple[str, int | None]  # (file name, row number), as in loaders.load
+
+
+class Reads(Protocol):
+    """What resolving persons reads of the store (``loaders.load.PrepareReads`` has it)."""
+
+    def existing_ids(self, entity: str, ids: Iterable[str]) -> set[str]: ...
+
+    def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]: ...
+
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]: ...
+
+
+class Findings(Protocol):
+    """Where errors and warnings go (``loaders.load.Report``, which imports this module)."""
+
+    source: str
+
+    def error(self, src: Source, column: str | None, value: Any, rule: str, message: str) -> None: ...
+
+    def warn(self, src: Source, column: str | None, value: Any, rule: str, message: str) -> None: ...
+
 
 # Where other files name a person: (entity, column).
 PERSON_REFERENCES = (
@@ -52,10 +72,10 @@ def _label(p: dict[str, Any]) -> str:
 
 
 def resolve(
-    store: PrepareReads,
+    store: Reads,
     records: dict[str, dict[str, dict[str, Any]]],
     tenure_rows: Iterable[dict[str, Any]],
-    report: Report,
+    report: Findings,
     *,
     match: bool,
     in_chunks: bool = False,
@@ -121,11 +141,11 @@ def resolve(
 
 
 def _match(
-    store: PrepareReads,
+    store: Reads,
     persons: dict[str, dict[str, Any]],
     stored: set[str],
     mapping: dict[str, str],
-    report: Report,
+    report: Findings,
 ) -> None:
     """Match the rows of new persons to stored ones by name and birth (``fits``)."""
     new = [r for pid, r in persons.items() if pid not in stored and pid not in mapping]

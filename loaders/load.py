@@ -453,7 +453,7 @@ class PrepareReads(Protocol):
 
     def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]: ...
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]: ...
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]: ...
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]: ...
 
@@ -495,7 +495,7 @@ class NothingStored:
     def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
         return []
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]:
         return {}
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:

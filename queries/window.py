@@ -1,8 +1,9 @@
 """Time windows and weights shared by the queries.
 
 Nothing silently means "today": a read without a window takes the last full
-calendar year in the data (or the data's whole span when shorter), and every
-answer names the window it used.
+calendar year in the data (the data's last year when it reaches 31 December; the
+data's whole span when shorter), and every answer names the window it used. A lone
+``from`` or ``to`` makes a window of one year from or up to it.
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ def default_window(store: Store, start: str | None = None, end: str | None = Non
     if span is None:
         raise InvalidInput("the store is empty: load a dataset first")
     last = dt.date.fromordinal(span[1])
-    year_end = dt.date(last.year, 1, 1) if last.year > dt.date.fromordinal(span[0]).year else last
+    if (last.month, last.day) == (12, 31):  # the data's last year is complete: it is the one
+        year_end = dt.date(last.year + 1, 1, 1)
+    elif last.year > dt.date.fromordinal(span[0]).year:
+        year_end = dt.date(last.year, 1, 1)
+    else:
+        year_end = last
     lo = to_ordinal(start) if start else dt.date(year_end.year - 1, 1, 1).toordinal()
     hi = to_ordinal(end) if end else (year_end.toordinal() if year_end.toordinal() > lo else span[1] + 1)
     if not start and end:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -45,7 +46,13 @@ def _mapped(command: _Command) -> _Command:
 
 
 class App(typer.Typer):
-    """A Typer whose every command maps rtc's errors once (``fail``): commands raise them."""
+    """A Typer whose every command maps rtc's errors once (``fail``): commands raise them. Its
+    help is click's plain one: typer's rich help prints a type after every flag
+    (``--dry-run <bool>``), which reads as if the flag took a value."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("rich_markup_mode", None)
+        super().__init__(*args, **kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[_Command], _Command]:
         register = super().command(*args, **kwargs)
@@ -106,11 +113,31 @@ def _emit(data: Any) -> None:
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     # every cell is data: a date form "YYYY/MM[/DD]" or a title "[代]" is not rich markup
     table = Table(title=escape(title), title_justify="left")
-    for c in columns:
-        table.add_column(escape(c))
-    for r in rows:
-        table.add_row(*("" if v is None else escape(str(v)) for v in r))
+    cells = [[human(v) for v in r] for r in rows]
+    for i, c in enumerate(columns):
+        # a cut cell ("portfol…") hides what it says: long cells wrap; a column of short cells (a
+        # role, a movement, a count) keeps them whole
+        longest = max((cell_len(line) for row in cells if i < len(row) for line in row[i].split("\n")), default=0)
+        table.add_column(escape(c), overflow="fold", min_width=longest if 0 < longest <= WHOLE_WORD else None)
+    for r in cells:
+        table.add_row(*(escape(v) for v in r))
     return table
+
+
+def human(value: Any) -> str:
+    """A value as a person reads it: no Python repr (``{'from': ...}``, ``['a']``, ``True``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {human(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "; ".join(human(v) for v in value) or "none"
+    return str(value)
+
+
+WHOLE_WORD = 14  # the longest cell a column keeps on one line ("supervisory +1"; longer ones wrap)
 
 
 def print_notices(notices: list[Any]) -> None:

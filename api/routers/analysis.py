@@ -13,7 +13,7 @@ from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day
 from api.schemas import AdhocCase, DoublePostsPublic, FadesPublic, GapsPublic, OrgPressurePublic
 from graph.errors import NotFound
 from queries import accountability, findings, pressure
-from queries.window import Window, default_window
+from queries.window import default_window
 
 cases = APIRouter(tags=["accountability"])
 pressure_router = APIRouter(prefix="/pressure", tags=["pressure"])
@@ -154,7 +154,7 @@ def soft(
     end: ToQuery = None,
     min_outcomes: Annotated[int, Query(ge=1, le=1000)] = 3,
 ) -> findings.SoftReport:
-    w = Window.of(start, end) if start and end else None
+    w = default_window(store, start, end) if start or end else None  # a lone from counts too
     return findings.soft_accountability(store, w, min_outcomes=min_outcomes)
 
 

@@ -88,8 +88,14 @@ class Overlay:
     def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
         return self.target.persons_named(names)  # a streamed load does not match persons (refused)
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
-        return self.target.alias_owners(ids)
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        known = self._target_aliases
+        return dict(known) if ids is None else {i: known[i] for i in ids if i in known}
+
+    @functools.cached_property
+    def _target_aliases(self) -> dict[str, str]:
+        """Every alias of the target, read once: each chunk asking would scan its persons."""
+        return self.target.alias_owners()
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         return _layered(self.scratch.get_organizations, self.target.get_organizations, ids or ())

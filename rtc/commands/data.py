@@ -33,7 +33,7 @@ from rtc.common import (
 
 @app.command("generate")
 def generate_cmd(
-    out: Annotated[Path, typer.Argument(help="Folder to write the dataset to")],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to write the dataset to")],
     preset: Annotated[str, typer.Option(help=f"One of {', '.join(PRESETS)}")] = "tiny",
     seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same files)")] = 7,
     force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty")] = False,
@@ -131,7 +131,7 @@ def _finish_import(report: Report, as_json: bool) -> None:
 
 @app.command("load")
 def load_cmd(
-    folder: Annotated[Path, typer.Argument(help="Dataset folder (CSV, JSON Lines or .xlsx files)")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Dataset folder (CSV, JSON Lines or .xlsx files)")],
     store: StoreOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")] = False,
     report_file: Annotated[Path | None, typer.Option(help="Write the full report (JSON) here")] = None,

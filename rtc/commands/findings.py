@@ -9,7 +9,7 @@ import typer
 from core.config import get_settings
 from graph.model import from_ordinal
 from queries import findings
-from queries.window import Window, default_window, latest_date
+from queries.window import default_window, latest_date
 from rtc.common import (
     App,
     FromOpt,
@@ -23,6 +23,7 @@ from rtc.common import (
     _table,
     app,
     console,
+    human,
 )
 
 findings_app = App(
@@ -63,12 +64,13 @@ def soft_cmd(
 ) -> None:
     """Soft accountability per level and organization; cases where only the violator was held to account."""
     with _store(store) as s:
-        window = Window.of(start, end) if start and end else None
+        window = default_window(s, start, end) if start or end else None  # a lone --from counts too
         report = findings.soft_accountability(s, window, min_outcomes=min_outcomes)
     if as_json:
         _emit(report)
         return
-    console.print(f"overall soft share: {report.overall_soft_share}")
+    span = f"cases starting in [{window.as_dict()['from']}, {window.as_dict()['to']})" if window else "every case"
+    console.print(f"{span}: overall soft share {human(report.overall_soft_share)}")
     console.print(
         _table(
             "by level",
@@ -176,7 +178,7 @@ def standards_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = No
 
 @app.command("scorecard")
 def scorecard_cmd(
-    org: Annotated[str, typer.Argument(help="Organization id")],
+    org: Annotated[str, typer.Argument(metavar="ORG", help="Organization id")],
     start: FromOpt = None,
     end: ToOpt = None,
     store: StoreOpt = None,

@@ -26,7 +26,7 @@ from rtc.common import (
 
 @app.command("holders")
 def holders_cmd(
-    position: Annotated[str, typer.Argument(help="Position id")],
+    position: Annotated[str, typer.Argument(metavar="POSITION", help="Position id")],
     at: Annotated[str, typer.Option("--at", help="Date (YYYY-MM-DD, YYYY-MM or YYYY)")],
     store: StoreOpt = None,
     as_json: JsonOpt = False,
@@ -53,7 +53,9 @@ def holders_cmd(
 
 @app.command("career")
 def career_cmd(
-    person: Annotated[str, typer.Argument(help="Person id")], store: StoreOpt = None, as_json: JsonOpt = False
+    person: Annotated[str, typer.Argument(metavar="PERSON", help="Person id")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """A person's posts in date order, with the movement that began each."""
     with _store(store) as s:
@@ -87,7 +89,9 @@ def career_cmd(
 
 @app.command("accountability")
 def accountability_cmd(
-    case: Annotated[str | None, typer.Argument(help="Case id (omit with --org for an ad-hoc case)")] = None,
+    case: Annotated[
+        str | None, typer.Argument(metavar="CASE", help="Case id (omit with --org for an ad-hoc case)")
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Find people where they are on this date (default: the latest date in the data)"),
@@ -128,26 +132,24 @@ def print_accountability(result: accountability.AccountabilityResult) -> None:
     rows = []
     for r in result.responsible:
         then = r.post_then
-        now = "; ".join(f"{p.title} (since {p.start})" for p in r.posts_now) or (
-            f"left; last post {r.last_post.title}" if r.last_post else "no post"
+        # a title alone ("市委常委、秘书长") does not say where: every post names its organization
+        now = "; ".join(f"{p.title}, {p.org_name} (since {p.start})" for p in r.posts_now) or (
+            f"left; last post {r.last_post.title}, {r.last_post.org_name}" if r.last_post else "no post"
         )
         role = r.role + (f" +{r.level_up}" if r.level_up else "")
-        rows.append(
-            [
-                role,
-                f"{r.person.name} ({r.person.id})",
-                f"{then.title} [{then.start}, {then.end or 'open'})" if then else "-",
-                r.overlap_days,
-                r.movement,
-                now,
-                ", ".join(r.evidence.tenures[:2] + r.evidence.actions[:3]),
-            ]
-        )
+        # one cell of lines, not seven columns: at 80 columns every column was cut ("portfol…")
+        lines = [
+            f"{r.person.name} ({r.person.id}), {r.movement}, {r.overlap_days} days in the window",
+            f"then: {then.title}, {then.org_name} [{then.start}, {then.end or 'open'})" if then else "then: -",
+            f"now: {now}",
+            f"evidence: {', '.join(r.evidence.tenures[:2] + r.evidence.actions[:3])}",
+        ]
+        rows.append([role, "\n".join(lines)])
     for n in result.notices:
         if n.code in (notices.NO_HOLDER, notices.NO_POST):  # the row that cannot be filled, marked where it belongs
-            rows.append([n.role, "(no holder recorded)", n.subject, "", "", "", ""])
+            rows.append([n.role or "", f"(no holder recorded): {n.subject}"])
     rows.sort(key=lambda row: accountability.ROLE_ORDER.index(str(row[0]).split(" ")[0]))
-    console.print(_table("", ["role", "person", "post then", "overlap days", "movement", "post now", "evidence"], rows))
+    console.print(_table("", ["role", "person, movement, posts then and now, evidence"], rows))
     if not result.responsible:
         console.print("nobody held a responsible post during the window")
     print_notices(result.notices)

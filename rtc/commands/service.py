@@ -24,7 +24,7 @@ app.add_typer(keys_app, name="keys")
 
 @keys_app.command("add")
 def keys_add(
-    name: Annotated[str, typer.Argument(help="Who the key is for")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Who the key is for")],
     role: Annotated[str, typer.Option(help="reader (all reads), loader (also imports) or admin")] = "reader",
     scope: Annotated[
         list[str] | None,
@@ -56,7 +56,7 @@ def keys_list(as_json: JsonOpt = False) -> None:
 
 
 @keys_app.command("revoke")
-def keys_revoke(name: Annotated[str, typer.Argument(help="The name the key was added under")]) -> None:
+def keys_revoke(name: Annotated[str, typer.Argument(metavar="NAME", help="The name the key was added under")]) -> None:
     """Remove a key; a serving API refuses it from its next request on."""
     from api.keys import revoke_key
 

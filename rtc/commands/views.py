@@ -72,7 +72,7 @@ def view_pressure_cmd(
 
 @view_app.command("case")
 def view_case_cmd(
-    case: Annotated[str, typer.Argument(help="Case id")],
+    case: Annotated[str, typer.Argument(metavar="CASE", help="Case id")],
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Where people are on this date (default: latest)")
     ] = None,
@@ -96,7 +96,7 @@ def view_case_cmd(
 
 @view_app.command("person")
 def view_person_cmd(
-    person: Annotated[str, typer.Argument(help="Person id")],
+    person: Annotated[str, typer.Argument(metavar="PERSON", help="Person id")],
     out: OutOpt = Path("person.html"),
     store: StoreOpt = None,
 ) -> None:
@@ -108,7 +108,7 @@ def view_person_cmd(
 
 @view_app.command("duties")
 def view_duties_cmd(
-    org: Annotated[str, typer.Argument(help="Organization id")],
+    org: Annotated[str, typer.Argument(metavar="ORG", help="Organization id")],
     depth: Annotated[int, typer.Option(help="Levels below the organization")] = 1,
     category: CategoryOpt = None,
     at: Annotated[str | None, typer.Option(help="Organizations that exist on this date (default: latest)")] = None,

@@ -183,6 +183,7 @@ def test_a_store_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "s" / "rtc.sqlite3")  # back to version 2: no identity columns
     for column in ("native_place", "aliases", "not_same_as"):
         db.execute(f'ALTER TABLE persons DROP COLUMN "{column}"')
+    db.execute('ALTER TABLE organizations DROP COLUMN "predecessor_ids"')
     db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
     db.commit()
     db.close()
@@ -191,4 +192,5 @@ def test_a_store_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
     b = _source_b(tmp_path / "b", [{"id": "b1", "name": "李强", "birth": "1959-07"}])
     assert load_dataset(store, b, options=MATCH).ok
     assert store.get_persons(["a1"])["a1"].aliases == ("b1",)
+    assert store.get_organizations(["C"])["C"].predecessor_ids == ()
     store.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from graph.model import to_ordinal
 from graph.store import ACTION_KINDS, Store
 from loaders.load import load_dataset
 from queries.pressure import commission_shares, evidence, level_profile, org_pressures, pressure, received_by_kind
@@ -101,6 +102,25 @@ def test_level_profile_reads_counts_not_actions(scenario_store: Store) -> None:
 def test_default_window_is_named_and_never_today(scenario_store: Store) -> None:
     w = default_window(scenario_store)
     assert w.as_dict() == {"from": "2020-01-01", "to": "2021-01-01"}  # last full year before the latest date
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        ("2025-12-31", ("2025-01-01", "2026-01-01")),  # the last year is complete: it is the default
+        ("2025-12-30", ("2024-01-01", "2025-01-01")),
+        ("2026-01-01", ("2025-01-01", "2026-01-01")),
+    ],
+)
+def test_the_default_window_is_the_last_complete_year(last: str, expected: tuple[str, str]) -> None:
+    class Span:
+        def date_range(self) -> tuple[int, int]:
+            return to_ordinal("2020-03-01"), to_ordinal(last)
+
+    window = default_window(Span())  # type: ignore[arg-type]
+    assert (window.as_dict()["from"], window.as_dict()["to"]) == expected
+    lone = default_window(Span(), "2022-07-01")  # type: ignore[arg-type]
+    assert lone.as_dict() == {"from": "2022-07-01", "to": "2023-07-01"}
 
 
 def test_commission_share_excludes_case_support(store: Store, tmp_path: Path) -> None:

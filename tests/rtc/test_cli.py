@@ -306,3 +306,19 @@ def test_text_in_square_brackets_is_printed_as_it_is(tmp_path: Path) -> None:
     assert "YYYY/MM[/DD]" in loaded.output
     shown = runner.invoke(app, ["career", "u1", "--store", url], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and "书记[/b]" in shown.output and "某市[代]" in shown.output
+
+
+def test_the_accountability_table_fits_80_columns_and_names_each_post_s_organization(tmp_path: Path) -> None:
+    from rich.cells import cell_len
+
+    url = f"embedded://{tmp_path / 's'}"
+    county = Path(__file__).resolve().parents[2] / "examples" / "county"
+    assert runner.invoke(app, ["load", str(county), "--store", url]).exit_code == 0
+    shown = runner.invoke(
+        app, ["accountability", "K-2021-001", "--as-of", "2024-01-01", "--store", url], env={"COLUMNS": "80"}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "…" not in shown.output and max(cell_len(line) for line in shown.output.splitlines()) <= 80
+    assert "portfolio" in shown.output and "transferred" in shown.output
+    # every post names its organization (a title alone may not say where)
+    assert "now: 西山镇党委委员(纪律、作风), 西山镇党委 (since 2022-03-01)" in shown.output

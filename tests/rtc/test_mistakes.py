@@ -75,3 +75,10 @@ def test_a_mistake_is_one_line_and_an_exit_code(
 def test_version_and_short_help(work: Path) -> None:
     assert rtc("--version", cwd=work).stdout.startswith("rtc ")
     assert "Usage" in rtc("-h", cwd=work).stdout
+
+
+def test_help_shows_no_type_after_a_flag(work: Path) -> None:
+    """``--dry-run <bool>`` read as if the flag took a value (typer's rich help)."""
+    shown = rtc("load", "-h", cwd=work, env={"COLUMNS": "80"}).stdout
+    assert "<bool>" not in shown and "--dry-run " in shown and "FOLDER" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80

@@ -212,9 +212,11 @@ class CypherStore:
     def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
         return list(self._read_nodes("persons", cypher.by_property("persons", "name"), sorted(set(names))))
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
-        wanted = set(ids)
-        return {a: p for a, p in self.transport.read(cypher.ALIAS_OWNERS) if a in wanted} if wanted else {}
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        wanted = None if ids is None else set(ids)
+        if wanted is not None and not wanted:
+            return {}
+        return {a: p for a, p in self.transport.read(cypher.ALIAS_OWNERS) if wanted is None or a in wanted}
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         found = self._personnel_of(sorted(set(person_ids)))

@@ -403,13 +403,13 @@ class EmbeddedStore:
     def persons_named(self, names: Iterable[str]) -> list[dict[str, Any]]:
         return list(self._records("persons", sorted(set(names)), where="name"))
 
-    def alias_owners(self, ids: Iterable[str]) -> dict[str, str]:
-        wanted = set(ids)
-        if not wanted:
+    def alias_owners(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        wanted = None if ids is None else set(ids)
+        if wanted is not None and not wanted:
             return {}
         # every alias at once: few, and one scan of persons however many ids a load asks about
         query = "SELECT a.value, p.id FROM persons p, json_each(p.aliases) a WHERE p.aliases != '[]'"
-        return {a: p for a, p in self._db.execute(query) if a in wanted}
+        return {a: p for a, p in self._db.execute(query) if wanted is None or a in wanted}
 
     def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         persons = sorted(set(person_ids))
