@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +93,20 @@ def _utf8_line(raw: bytes) -> int | None:
     return None
 
 
-def read_rows(path: Path, *, stream: bool = False) -> tuple[list[str], Iterator[Row]]:
+def read_rows(
+    path: Path, *, stream: bool = False, skip: AbstractSet[int] = frozenset()
+) -> tuple[list[str], Iterator[Row]]:
     """Return the header and an iterator over ``(row_number, {header: value})``.
 
     ``stream=True`` reads CSV and JSON Lines a block at a time (memory does not grow with the
     file): the encoding is chosen from the first megabyte, so a decoding problem further on is
-    raised where it is met, and a JSON Lines header is the keys of its first object."""
+    raised where it is met, and a JSON Lines header is the keys of its first object. Rows
+    whose number is in ``skip`` are left out (a tolerant streamed load sets them aside)."""
+    header, rows = _read_rows(path, stream)
+    return (header, (r for r in rows if r[0] not in skip)) if skip else (header, rows)
+
+
+def _read_rows(path: Path, stream: bool) -> tuple[list[str], Iterator[Row]]:
     if path.stat().st_size == 0:
         raise FileProblem("empty-file", "the file is empty (0 bytes): it needs at least a header row")
     suffix = path.suffix.lower()
@@ -195,15 +204,15 @@ def _csv_rows(source: Iterator[str] | io.StringIO) -> tuple[list[str], Iterator[
     return header, rows()
 
 
-def read_column(path: Path, names: Iterable[str]) -> Iterator[str]:
+def read_column(path: Path, names: Iterable[str], skip: AbstractSet[int] = frozenset()) -> Iterator[str]:
     """The stripped values of the first column whose header is one of ``names`` (none when no
     column is), a row at a time, blank rows left out, as ``read_rows(path, stream=True)`` would
     give them, and a FileProblem where it would raise one. For a CSV file no record is built:
     the streamed loader reads every id of a nation this way before it validates (39 million
-    rows)."""
+    rows). Rows whose number is in ``skip`` are left out, as ``read_rows`` leaves them."""
     wanted = set(names)
-    if path.suffix.lower() != ".csv" or path.stat().st_size == 0:
-        header, rows = read_rows(path, stream=True)
+    if path.suffix.lower() != ".csv" or path.stat().st_size == 0 or skip:
+        header, rows = read_rows(path, stream=True, skip=skip)
         key = next((h for h in header if h in wanted), None)
         if key is not None:
             yield from (text for _, row in rows if (text := str(row.get(key) or "").strip()))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ import numpy as np
 
 from loaders.readers import FileProblem, read_column
 from loaders.schema import FILES, header_map
+
+# Rows a tolerant streamed load sets aside, by file name: every pass reads past them.
+Skips = Mapping[str, AbstractSet[int]]
 
 _SQL_CHUNK = 900
 
@@ -134,13 +138,15 @@ def _repeats(hashes: np.ndarray) -> bool:
     return bool((hashes[1:] == hashes[:-1]).any())
 
 
-def declare_ids(files: dict[str, Path], ids: Ids) -> None:
+def declare_ids(files: dict[str, Path], ids: Ids, skip: Skips | None = None) -> None:
+    """Every id the files declare (``skip``: rows set aside by a tolerant load, by file name,
+    declare nothing: a reference to one is then unknown)."""
     for entity, path in files.items():
         if not any(col.name == "id" for col in FILES[entity]):
             continue
         names = {h for h, name in header_map(entity).items() if name == "id"}
         try:  # a file without the column: pass 1 reports it
-            for chunk in batched(read_column(path, names), 50_000):
+            for chunk in batched(read_column(path, names, (skip or {}).get(path.name, frozenset())), 50_000):
                 ids.add(entity, chunk)
         except FileProblem:
             continue  # pass 1 reports it, with its place

@@ -37,19 +37,35 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import tempfile
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
 from graph.errors import InvalidInput
 from graph.factory import open_scratch
 from graph.store import Store
-from loaders.load import ALL_OR_NOTHING, MAX_ERRORS, LoadOptions, Report, as_prepare_reads, find_files, gc_paused
+from loaders.load import (
+    ALL_OR_NOTHING,
+    MAX_ERRORS,
+    TOLERANT_ROUNDS,
+    Finding,
+    LoadOptions,
+    Report,
+    Source,
+    as_prepare_reads,
+    find_files,
+    gc_paused,
+    step,
+)
+from loaders.readers import read_rows
+from loaders.rejects import check_rejects_folder, write_rejects
 from loaders.schema import ORDER
 from loaders.stream.copy import copy_scratch
-from loaders.stream.ids import Ids, declare_ids
+from loaders.stream.ids import Ids, Skips, declare_ids
 from loaders.stream.overlay import Overlay
 from loaders.stream.staged import BEFORE_ASIDE, Aside, Stager, drained, staging_for
 from loaders.stream.validate import PERSONNEL, validate_file, validate_personnel
@@ -78,9 +94,12 @@ def stream_dataset(
     progress: Callable[[str, int], None] | None = None,
     stage: bool = True,
     options: LoadOptions = ALL_OR_NOTHING,
+    rejects_to: Path | None = None,
 ) -> Report:
     """Load a dataset folder into ``store`` in bounded memory (see the module's docstring).
     ``stage``: write a first load aside while validating, when the store can (``Stager``).
+    ``options.tolerant``: every valid row, the others set aside (``tolerant``) and, given
+    ``rejects_to``, written there.
 
     Examples
     --------
@@ -88,14 +107,43 @@ def stream_dataset(
     >>> report.ok, report.counts["actions"]["new"]  # doctest: +SKIP
     (True, 14820240)
     """
-    if options.tolerant:  # setting rows aside validates again, which needs every row in memory
-        raise InvalidInput("a tolerant load is validated in memory: add --no-stream (see docs/input-format.md)")
     if options.match_persons:  # a row's match renames its person in files read in other chunks
         raise InvalidInput("matching persons is done in memory: add --no-stream (see docs/input-format.md)")
     options = dataclasses.replace(options, in_chunks=True)
+    run = functools.partial(
+        _stream,
+        store,
+        folder,
+        max_errors=max_errors,
+        chunk_rows=chunk_rows,
+        log=log,
+        progress=progress,
+        options=options,
+    )
+    if options.tolerant:
+        return tolerant(run, Path(folder), dry_run=dry_run, stage=stage, rejects_to=rejects_to)
+    return run(dry_run=dry_run, stage=stage)
+
+
+def _stream(
+    store: Store,
+    folder: str | Path,
+    *,
+    dry_run: bool,
+    max_errors: int,
+    chunk_rows: int,
+    log: dict[str, Any] | None,
+    progress: Callable[[str, int], None] | None,
+    stage: bool,
+    options: LoadOptions,
+    skip: Skips | None = None,
+    leave_out: AbstractSet[str] = frozenset(),
+) -> Report:
+    """``stream_dataset`` without its tolerance: ``skip`` (rows by file name) and the files
+    named in ``leave_out`` are read past, as if they were not there."""
     started = time.perf_counter()
     report = Report(source=str(folder), max_errors=max_errors, dry_run=dry_run)
-    files = find_files(Path(folder), report)
+    files = {e: p for e, p in find_files(Path(folder), report).items() if p.name not in leave_out}
     log = {**(log or {}), "source": report.source}
     if not dry_run:  # a large load is what streams: the server may want a setting for it
         for advice in store.load_advice():
@@ -112,8 +160,8 @@ def stream_dataset(
         aside: Aside | None = None
         try:
             if stager and (away := Aside.wanted(files, report)):  # forked now: it declares its own ids
-                aside = Aside(away, files, stager, report, chunk_rows, progress)
-            declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids)
+                aside = Aside(away, files, stager, report, chunk_rows, progress, skip)
+            declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids, skip)
             t = report.lap("ids", started)
             overlay = Overlay(scratch, reads, ids, lean=dry_run or stager is not None, options=options)
             tick = drained(progress, lambda: aside)
@@ -121,16 +169,17 @@ def stream_dataset(
                 if aside and entity not in BEFORE_ASIDE:
                     aside.release(go=report.ok)  # what its files refer to is in the writer's queue
                 if entity == "persons":  # with their tenure rows and changes
-                    validate_personnel(files, ids, overlay, scratch, report, chunk_rows, tick, stager)
+                    validate_personnel(files, ids, overlay, scratch, report, chunk_rows, tick, stager, skip)
                 elif aside and entity in aside.files:
                     continue
                 elif entity not in PERSONNEL and entity in files:
-                    validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, tick, stager)
+                    validate_file(entity, files[entity], overlay, scratch, report, chunk_rows, tick, stager, skip)
             if aside:
                 aside.release(go=report.ok)
                 aside.join(report)
             t = report.lap("validate", t)
             if report.ok and not dry_run:
+                step(progress, "writing to the store")
                 if stager:
                     stager.finish(report)
                 else:
@@ -145,3 +194,76 @@ def stream_dataset(
             scratch.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+# Errors no row can be set aside for: the file cannot be read, or is not a dataset's. A
+# missing required column sets its file aside whole; any other error is a row's.
+UNREADABLE = frozenset(
+    {"empty-file", "no-rows", "encoding", "malformed-csv", "malformed-jsonl", "malformed-xlsx", "format"}
+)
+WHOLE_FILE = "missing-column"
+
+
+def tolerant(
+    run: Callable[..., Report], folder: Path, *, dry_run: bool, stage: bool, rejects_to: Path | None
+) -> Report:
+    """A tolerant load in bounded memory, as ``loaders.load.tolerate`` is one in memory:
+    validate (a dry run), set aside every row in error, and validate again without them until
+    no error is left (a row set aside can make rows that name it invalid); then load what is
+    left. Each round reads the files again: memory holds the rows set aside, never the files.
+    Rows read = rows loaded + rows set aside, for every file."""
+    if rejects_to is not None:
+        check_rejects_folder(rejects_to)  # before anything is written
+    files = find_files(folder, Report(source=str(folder)))
+    names = {p.name for p in files.values()}
+    skip: dict[str, set[int]] = {}
+    whole: dict[str, Finding] = {}  # files set aside whole, by name
+    rejects: dict[Source, Finding] = {}
+    for _ in range(TOLERANT_ROUNDS):
+        attempt = run(dry_run=True, stage=False, skip=skip, leave_out=set(whole))
+        fresh, unsettled = 0, 0
+        for src, finding in attempt.failed.items():
+            if src in rejects or src[0] in whole:
+                continue
+            if src[0] not in names or finding.rule in UNREADABLE or (src[1] is None and finding.rule != WHOLE_FILE):
+                unsettled += 1  # no row can be set aside for it
+            elif finding.rule == WHOLE_FILE:
+                whole[src[0]], fresh = finding, fresh + 1
+            else:
+                rejects[src], fresh = finding, fresh + 1
+                skip.setdefault(src[0], set()).add(src[1])  # type: ignore[arg-type]  # a row: not None
+        if unsettled:  # the load fails: say so with every error, and set nothing aside
+            attempt.dry_run = dry_run
+            return attempt
+        if attempt.ok or not fresh:
+            break
+    report = run(dry_run=dry_run, stage=stage, skip=skip, leave_out=set(whole))
+    set_aside = _rows_set_aside(files, skip, whole)
+    for name, finding in whole.items():
+        rejects |= {(name, number): dataclasses.replace(finding, row=number) for number in set_aside.get(name, {})}
+    report.rejects = sorted(rejects.values(), key=lambda f: (f.file, f.row or 0))
+    entity_of = {p.name: e for e, p in files.items()}
+    for src in rejects:
+        entity = entity_of[src[0]]
+        report.rejected[entity] = report.rejected.get(entity, 0) + 1
+        counts = report.counts.setdefault(entity, {"read": 0, "new": 0, "unchanged": 0, "updated": 0})
+        counts["read"] += 1
+    if rejects_to is not None and report.rejects:
+        tables: dict[str, list[tuple[Source, dict[str, Any]]]] = {
+            name: [((name, n), row) for n, row in rows.items()] for name, rows in set_aside.items()
+        }
+        report.rejects_written = [str(p) for p in write_rejects(rejects_to, report.rejects, tables)]
+    return report
+
+
+def _rows_set_aside(
+    files: dict[str, Path], skip: dict[str, set[int]], whole: dict[str, Finding]
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """The rows set aside, read again from their files (every row of a file set aside whole)."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for path in files.values():
+        wanted = skip.get(path.name, set())
+        if path.name in whole or wanted:
+            _, rows = read_rows(path, stream=True)
+            out[path.name] = {n: row for n, row in rows if path.name in whole or n in wanted}
+    return out

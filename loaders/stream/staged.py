@@ -21,7 +21,7 @@ from graph.store import Batch, Store, StoreError
 from loaders.load import NothingStored, Report, gc_paused
 from loaders.schema import FILES
 from loaders.stream.copy import write_parts
-from loaders.stream.ids import Ids, declare_ids
+from loaders.stream.ids import Ids, Skips, declare_ids
 from loaders.stream.overlay import Overlay
 from loaders.stream.validate import merge_report, validate_file
 
@@ -80,9 +80,10 @@ class Aside:
         report: Report,
         chunk_rows: int,
         progress: Callable[[str, int], None] | None,
+        skip: Skips | None = None,
     ) -> None:
         """``files``: those to validate aside; ``everything``: the load's (those they refer to
-        are declared there too)."""
+        are declared there too); ``skip``: rows a tolerant load set aside."""
         context: Any = multiprocessing.get_context("fork")
         self.results = context.Queue()
         self.go_box = context.Queue()
@@ -90,7 +91,7 @@ class Aside:
         self.files = files
         referred = {col.ref for entity in files for col in FILES[entity] if col.ref}
         declared = {e: p for e, p in everything.items() if e in files or e in referred}
-        args = (files, declared, stager.inbox, stager.spool, stager.store.url, report, chunk_rows)
+        args = (files, declared, stager.inbox, stager.spool, stager.store.url, report, chunk_rows, skip or {})
         boxes = (self.go_box, self.results, self.progress_box)
         self.process = context.Process(target=self._run, args=(*args, *boxes), daemon=True)
         self.process.start()
@@ -113,6 +114,7 @@ class Aside:
         url: str,
         report: Report,
         chunk_rows: int,
+        skip: Skips,
         go_box: Any,
         results: Any,
         progress_box: Any,
@@ -122,7 +124,7 @@ class Aside:
             part = Report(source=report.source, max_errors=report.max_errors)
             with tempfile.TemporaryDirectory(prefix="rtc-aside-") as tmp:
                 ids = Ids(Path(tmp) / "ids.sqlite3")
-                declare_ids(declared, ids)
+                declare_ids(declared, ids, skip)
                 part.lap("ids", started)
                 if go_box.get():
                     scratch = open_scratch(Path(tmp) / "scratch", cache_mb=8)
@@ -130,7 +132,7 @@ class Aside:
                     sender = Sender(inbox, spool)
                     tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
                     for entity, path in files.items():
-                        validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender)
+                        validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender, skip)
                     scratch.close()
                 ids.close()
             results.put(("done", part))

@@ -14,7 +14,7 @@ from graph.store import Batch, Scratch
 from loaders.load import NO_ROWS, Report, Rows, Source, check_header, prepare
 from loaders.readers import FileProblem, read_rows
 from loaders.schema import header_map
-from loaders.stream.ids import Ids
+from loaders.stream.ids import Ids, Skips
 from loaders.stream.overlay import Overlay
 from loaders.stream.personsort import PersonSort
 
@@ -38,9 +38,10 @@ def validate_file(
     chunk_rows: int,
     progress: Callable[[str, int], None] | None,
     stager: Passes | None = None,
+    skip: Skips | None = None,
 ) -> None:
     try:
-        header, rows = read_rows(path, stream=True)
+        header, rows = read_rows(path, stream=True, skip=(skip or {}).get(path.name, frozenset()))
     except FileProblem as exc:
         report.error((path.name, exc.row), None, None, exc.rule, str(exc))
         return
@@ -68,6 +69,7 @@ def validate_personnel(
     chunk_rows: int,
     progress: Callable[[str, int], None] | None,
     stager: Passes | None = None,
+    skip: Skips | None = None,
 ) -> None:
     """Persons with their tenure rows and changes, spilled to disk, then validated in chunks of
     whole persons: a new person is then written with everything of theirs at once (on
@@ -79,7 +81,7 @@ def validate_personnel(
         if path is None:
             continue
         try:
-            header, rows = read_rows(path, stream=True)
+            header, rows = read_rows(path, stream=True, skip=(skip or {}).get(path.name, frozenset()))
             check_header(entity, path.name, header, report)
             names = {h for h, name in header_map(entity).items() if name == PERSONNEL[entity]}
             key = next((h for h in header if h in names), "")
@@ -157,6 +159,8 @@ def collect_young(_seen: list[int] = [0]) -> None:  # noqa: B006 - a counter kep
 
 def merge_report(report: Report, part: Report) -> None:
     report.error_count += part.error_count
+    for src, finding in part.failed.items():  # every row in error: a tolerant load sets them aside
+        report.failed.setdefault(src, finding)
     report.errors += part.errors[: max(0, report.max_errors - len(report.errors))]
     report.warnings += part.warnings[: max(0, report.max_errors - len(report.warnings))]
     for entity, counts in part.counts.items():

@@ -12,7 +12,6 @@ import pytest
 
 from graph.store import Store
 from loaders.load import LoadOptions, load_dataset
-from loaders.stream import stream_dataset
 from tests.helpers import Load, write_csv
 
 
@@ -142,11 +141,12 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_a_tolerant_load_keeps_every_valid_row_and_writes_the_others(store: Store, tmp_path: Path) -> None:
+def test_a_tolerant_load_keeps_every_valid_row_and_writes_the_others(store: Store, tmp_path: Path, load: Load) -> None:
+    """In memory and streamed (in chunks of two rows, each round reading the files again)."""
     folder = _messy(tmp_path / "d")
-    assert not load_dataset(store, folder, dry_run=True).ok  # all or nothing by default
+    assert not load(store, folder, dry_run=True).ok  # all or nothing by default
     rejects = tmp_path / "rejects"
-    report = load_dataset(store, folder, options=LoadOptions(tolerant=True), rejects_to=rejects)
+    report = load(store, folder, options=LoadOptions(tolerant=True), rejects_to=rejects)
     assert report.ok and report.written
     assert report.rejected == {"positions": 1, "tenures": 5}
     held = sorted((t.person_id, t.position_id) for t in store.tenures(position_ids=["P/sec", "C/sec", "X/sec"]))
@@ -263,11 +263,37 @@ def test_two_incompatible_posts_at_once_are_a_warning(store: Store, tmp_path: Pa
     assert len(store.tenures(person_ids=["u1"])) == 3  # kept as given
 
 
-def test_a_streamed_load_refuses_the_tolerant_mode_it_cannot_give(store: Store, tmp_path: Path) -> None:
-    """Tolerance is validated in memory; a streamed load asked for it must say so, not load
-    all-or-nothing as if it had not been asked."""
-    from graph.errors import InvalidInput
+def test_a_file_without_a_required_column_is_set_aside_whole(store: Store, tmp_path: Path, load: Load) -> None:
+    folder = _base(tmp_path / "d")
+    write_csv(folder / "tenures.csv", [{"person_id": "u1", "start": "2001"}, {"person_id": "u2", "start": "2003"}])
+    report = load(store, folder, options=LoadOptions(tolerant=True), rejects_to=tmp_path / "rejects")
+    assert report.ok and report.rejected == {"tenures": 2} and report.counts["tenures"]["read"] == 2
+    assert {r.rule for r in report.rejects} == {"missing-column"}
+    assert [r["person_id"] for r in _rows(tmp_path / "rejects" / "tenures.csv")] == ["u1", "u2"]
+    assert store.counts()["persons"] == 2
 
-    with pytest.raises(InvalidInput, match="tolerant"):
-        stream_dataset(store, _messy(tmp_path / "d"), options=LoadOptions(tolerant=True))
+
+def test_a_tolerant_load_still_fails_on_an_unreadable_file(store: Store, tmp_path: Path, load: Load) -> None:
+    folder = _base(tmp_path / "d")
+    (folder / "tenures.csv").write_text('person_id,position_id,start\nu1,C/sec,"2001\n', encoding="utf-8")
+    report = load(store, folder, options=LoadOptions(tolerant=True), rejects_to=tmp_path / "rejects")
+    assert not report.ok and not report.written and "malformed-csv" in {e.rule for e in report.errors}
     assert store.counts().get("persons", 0) == 0
+
+
+def test_progress_names_each_step_of_a_load(store: Store, tmp_path: Path) -> None:
+    """A long step (deriving tenures, writing) is said as it begins, not left under the last
+    file's count (``rtc load``'s progress sat on "validated standards" for most of a load)."""
+    from loaders.load import STEP
+
+    heard: list[tuple[str, int]] = []
+    folder = _base(tmp_path / "a")
+    write_csv(folder / "tenures.csv", [{"person_id": "u1", "position_id": "C/sec", "start": "2001"}])
+    assert load_dataset(store, folder, progress=lambda what, n: heard.append((what, n))).ok
+    assert [what for what, n in heard if n == STEP] == [
+        "checking references",
+        "comparing with the store",
+        "deriving tenures and checking them",
+        "writing to the store",
+    ]
+    assert ("persons", 2) in heard
