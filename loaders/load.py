@@ -589,6 +589,7 @@ def prepare(
         if progress:
             progress(entity, read)
     t = report.lap("parse", started)
+    step(progress, "checking references")
     mapping = resolve(
         store, records, tenure_rows.values(), report, match=options.match_persons, in_chunks=options.in_chunks
     )
@@ -599,11 +600,23 @@ def prepare(
     _fill_ranks(ctx, report)
     t = report.lap("references", t)
     batch = Batch()
+    step(progress, "comparing with the store")
     _split_new(ctx, batch, report, correct=options.correct)
     t = report.lap("compare-with-store", t)
+    step(progress, "deriving tenures and checking them")
     _personnel(ctx, batch, tenure_rows, report, options.handover_days)
     report.lap("personnel", t)
     return batch
+
+
+STEP = -1  # ``progress(text, STEP)``: a step of the load begins (else ``progress(entity, rows)``)
+
+
+def step(progress: Callable[[str, int], None] | None, text: str) -> None:
+    """Say which step of a load runs: a long one (deriving tenures, writing) would otherwise
+    sit under the last file's count."""
+    if progress:
+        progress(text, STEP)
 
 
 def _rename_persons(
@@ -1084,6 +1097,7 @@ def load_tables(
         # nothing new, but an import failed part-way: an empty batch completes it (``Store.unfinished``)
         if report.ok and not dry_run and (batch.count() or batch.tenures or store.unfinished()):
             t = time.perf_counter()
+            step(progress, "writing to the store")
             store.write(batch, log={**(log or {}), "source": report.source, "counts": report.counts})
             report.lap("write", t)
             report.written = True

@@ -17,7 +17,7 @@ from graph.errors import InvalidInput
 from graph.store import Store
 from loaders.dates import ISO
 from loaders.generate import PRESETS, generate
-from loaders.load import ALL_OR_NOTHING, LoadOptions, Report, load_dataset, migrate
+from loaders.load import ALL_OR_NOTHING, STEP, LoadOptions, Report, load_dataset, migrate
 from loaders.stream import stream_dataset, wants_streaming
 from rtc.common import (
     JsonOpt,
@@ -49,7 +49,8 @@ def generate_cmd(
         err.print(f"[red]error:[/] {out} is not empty: its files would be overwritten (add --force to do so)")
         raise typer.Exit(2)
     started = time.perf_counter()
-    truth = generate(out, preset, seed)
+    with err.status(f"generating the {preset} preset into {out}"):  # a province takes about 20 s
+        truth = generate(out, preset, seed)
     console.print(
         f"wrote {out} in {time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{n} {k}" for k, n in truth["counts"].items())
@@ -68,7 +69,7 @@ def progress_load(
     settings = get_settings()
     streamed = wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream
     if streamed:
-        load = functools.partial(stream_dataset, store, folder, dry_run=dry_run, options=options)
+        load = functools.partial(stream_dataset, store, folder, dry_run=dry_run, options=options, rejects_to=rejects)
     else:
         load = functools.partial(load_dataset, store, folder, dry_run=dry_run, options=options, rejects_to=rejects)
     if quiet:
@@ -83,6 +84,9 @@ def progress_load(
         done: dict[str, int] = {}
 
         def tick(entity: str, rows: int) -> None:
+            if rows == STEP:  # a step of the load begins: say it, not the last file's count
+                bar.update(task, description=entity)
+                return
             done[entity] = done.get(entity, 0) + rows
             bar.update(task, description=f"validated {entity}: {done[entity]:,} rows")
 

@@ -25,6 +25,7 @@ from rtc.common import (
     _table,
     app,
     console,
+    err,
 )
 from viz.people import case_view
 from viz.pressure_map import pressure_map
@@ -43,7 +44,8 @@ def demo_cmd(
     folder = data or Path(tempfile.mkdtemp(prefix=f"rtc-{preset}-"))
     started = time.perf_counter()
     console.print(f"[bold]1. generate[/] the {preset!r} preset (seed {seed}) into {folder}")
-    truth = generate(folder, preset, seed)
+    with err.status("generating"):  # a province takes about 20 s: say that something runs
+        truth = generate(folder, preset, seed)
     console.print(f"   {time.perf_counter() - started:.1f} s")
     with _store(url, create=True) as s:
         console.print(f"[bold]2. load[/] into {s.url}")
