@@ -39,8 +39,12 @@ def install(app: FastAPI) -> None:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        _audit_refused(request, 422, "invalid parameters")
-        return problem(422, "Unprocessable Content", "invalid parameters", errors=errors)
+        # the detail names the first parameter refused, as a person reads it: "at: not a date ..."
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in list(first.get("loc", ()))[1:]) or "request"
+        detail = f"{where}: {str(first.get('msg', 'invalid')).removeprefix('Value error, ')}"
+        _audit_refused(request, 422, detail)
+        return problem(422, "Unprocessable Content", detail, errors=errors)
 
     @app.exception_handler(NotFound)  # raised by queries and views: no route maps it itself
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:

@@ -571,6 +571,7 @@ def prepare(
     """Validate raw rows against each other and the store; return the batch to write. Each
     file's rows are read once, first to last."""
     started = time.perf_counter()
+    unreadable = not report.ok  # a file could not be read: its rows are not there to refer to
     records: dict[str, dict[str, dict[str, Any]]] = {}
     tenure_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for entity in ORDER:
@@ -589,6 +590,10 @@ def prepare(
         if progress:
             progress(entity, read)
     t = report.lap("parse", started)
+    if unreadable:
+        # each row's own errors are listed too, so one fix-and-retry sees them all; references
+        # into the missing file would only be noise
+        return Batch()
     step(progress, "checking references")
     mapping = resolve(
         store, records, tenure_rows.values(), report, match=options.match_persons, in_chunks=options.in_chunks
@@ -1046,6 +1051,9 @@ def tolerate(
     files = {src[0] for src in rows_of}
     aside = {f.file: f for src, f in report.failed.items() if src not in rows_of and f.file in files}
     rejects = {src: f for src, f in report.failed.items() if src in rows_of}
+    if any(src not in rows_of and f.file not in aside for src, f in report.failed.items()):
+        # the load fails whatever is set aside: list every row's error, set nothing aside (as streamed)
+        return prepare(store, tables, report, progress, options)
     attempt = report
     batch = Batch()
     for _ in range(TOLERANT_ROUNDS):
@@ -1057,8 +1065,7 @@ def tolerate(
         if attempt.ok or not fresh:
             break
         rejects |= fresh
-    unsettled = [f for src, f in report.failed.items() if src not in rows_of and f.file not in aside]
-    report.errors, report.error_count = [*unsettled, *attempt.errors], len(unsettled) + attempt.error_count
+    report.errors, report.error_count = attempt.errors, attempt.error_count
     report.warnings = [*report.warnings, *attempt.warnings][: report.max_errors]
     report.date_forms, report.tenures_derived = attempt.date_forms, attempt.tenures_derived
     report.counts = attempt.counts
@@ -1093,7 +1100,7 @@ def load_tables(
         if options.tolerant:
             batch = tolerate(reads, tables, report, progress, options)
         else:
-            batch = prepare(reads, tables, report, progress, options) if report.ok else Batch()
+            batch = prepare(reads, tables, report, progress, options)
         # nothing new, but an import failed part-way: an empty batch completes it (``Store.unfinished``)
         if report.ok and not dry_run and (batch.count() or batch.tenures or store.unfinished()):
             t = time.perf_counter()

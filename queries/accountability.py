@@ -66,7 +66,7 @@ class Responsible(BaseModel):
     post_then: PostThen | None
     overlap_days: int
     posts_now: list[PostNow]
-    movement: str  # same | transferred | promoted | demoted | left (unknown: no post during the window)
+    movement: str  # same | transferred | promoted | demoted | left | not yet (as_of before the post then); unknown
     path: list[PostThen] = Field(default_factory=list, description="tenures from the post then to as_of")
     last_post: PostThen | None = Field(None, description="for movement 'left': the last post held")
     level_up: int = Field(0, description="for upstream: how many levels above the case organization")
@@ -137,6 +137,10 @@ def accountability(
     org, above = chain[0], chain[1 : depth + 1]
     s = to_ordinal(case.start)
     e = max(to_ordinal(case.end or case.discovered or from_ordinal(at + 1)), s + 1)
+    if at < s:  # nobody's movement since the misconduct can be seen before it began
+        raise InvalidInput(
+            f"as_of {from_ordinal(at)} is before the misconduct began ({case.start}): give a date on or after it"
+        )
     window, wide = (s, e), (s - lookback_days, e)
     commission = supervising_commission(store, org, chain, context.commissions)
     org_ids = {org.id, *([commission.id] if commission else []), *(o.id for o in above)}
@@ -413,7 +417,8 @@ class _Finder:
             ]
             then = posts[r.evidence.tenures[0]] if r.evidence.tenures else None
             r.post_then = then_of(then.tenure_id) if then else None
-            r.movement = movement(then, now)
+            # as_of inside the window: a post then that begins later is not yet held, not left
+            r.movement = "not yet" if then and to_ordinal(then.start) > self.at else movement(then, now)
             if then is not None:
                 start = to_ordinal(then.start)
                 r.path = [then_of(t.id) for t in career if start <= t.start_ordinal <= self.at]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.cells import cell_len
 from rich.console import Console
@@ -146,17 +147,24 @@ def print_notices(notices: list[Any]) -> None:
         console.print(f"[yellow]note[/] {n.code}: {escape(n.message)}")
 
 
-def _at(value: str) -> str:
+def a_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option's callback: a date that cannot be read is an error naming the option, before
+    the command runs (``--as-of: not a date: '2022-13-01' (month must be in 1..12)``)."""
+    if value is None:
+        return None
     try:
         lookups.as_ordinal(value)
     except ValueError as exc:
-        err.print(f"[red]error:[/] --at: {exc}")
+        err.print(f"[red]error:[/] {escape((param.opts or [str(param.name)])[0])}: {escape(str(exc))}")
         raise typer.Exit(2) from None
     return value
 
 
-FromOpt = Annotated[str | None, typer.Option("--from", help="Window start (default: last full year in the data)")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Window end, exclusive")]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="Window start (default: last full year in the data)", callback=a_date),
+]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Window end, exclusive", callback=a_date)]
 CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this duty category")]
 
 

@@ -29,6 +29,7 @@ MOVEMENT = {  # how a movement reads at a glance: a mark on the person, a colour
     "demoted": ("↓", "#d73027"),
     "left": ("✕", "#000000"),
     "unknown": ("?", "#bdbdbd"),
+    "not yet": ("…", "#bdbdbd"),
 }
 COLUMN = 380.0
 ROW = 90.0

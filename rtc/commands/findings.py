@@ -16,11 +16,11 @@ from rtc.common import (
     JsonOpt,
     StoreOpt,
     ToOpt,
-    _at,
     _emit,
     _pressure,
     _store,
     _table,
+    a_date,
     app,
     console,
     human,
@@ -34,14 +34,16 @@ app.add_typer(findings_app, name="findings")
 
 @findings_app.command("gaps")
 def gaps_cmd(
-    at: Annotated[str | None, typer.Option("--at", help="Date (default: the latest date in the data)")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Date (default: the latest date in the data)", callback=a_date)
+    ] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Vacant seats, portfolio gaps and overlaps, undecomposed duties, unsupervised organizations."""
     with _store(store) as s:
         day = at or from_ordinal(latest_date(s))
-        found = findings.gaps(s, _at(day))
+        found = findings.gaps(s, day)
     if as_json:
         _emit({"at": day, "gaps": found, "count": len(found)})
         return
@@ -151,7 +153,7 @@ def coverage_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = Non
         return
     console.print(
         _table(
-            "coverage",
+            f"coverage, [{p.window.as_dict()['from']}, {p.window.as_dict()['to']})",
             ["level", "action kind", "orgs", "covered", "share", "missed (first 5)"],
             [[c.level, c.action_kind, c.orgs, c.covered, c.share, ", ".join(c.missed[:5])] for c in rows],
         )
@@ -169,7 +171,7 @@ def standards_cmd(start: FromOpt = None, end: ToOpt = None, store: StoreOpt = No
         return
     console.print(
         _table(
-            "standards",
+            f"standards, periods in [{p.window.as_dict()['from']}, {p.window.as_dict()['to']})",
             ["standard", "period from", "met", "missed", "missed (first 5)"],
             [[c.standard_id, c.period["from"], len(c.met), len(c.missed), ", ".join(list(c.missed)[:5])] for c in rows],
         )

@@ -13,10 +13,10 @@ from rtc.common import (
     CategoryOpt,
     JsonOpt,
     StoreOpt,
-    _at,
     _emit,
     _store,
     _table,
+    a_date,
     app,
     console,
     err,
@@ -27,7 +27,7 @@ from rtc.common import (
 @app.command("holders")
 def holders_cmd(
     position: Annotated[str, typer.Argument(metavar="POSITION", help="Position id")],
-    at: Annotated[str, typer.Option("--at", help="Date (YYYY-MM-DD, YYYY-MM or YYYY)")],
+    at: Annotated[str, typer.Option("--at", help="Date (YYYY-MM-DD, YYYY-MM or YYYY)", callback=a_date)],
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -36,7 +36,7 @@ def holders_cmd(
         if not s.get_positions([position]):
             err.print(f"[red]error:[/] no position with id {position!r}")
             raise typer.Exit(1)
-        rows = lookups.holders(s, position, _at(at))
+        rows = lookups.holders(s, position, at)
     if as_json:
         _emit({"position_id": position, "at": at, "holders": rows})
         return
@@ -94,13 +94,17 @@ def accountability_cmd(
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Find people where they are on this date (default: the latest date in the data)"),
+        typer.Option(
+            "--as-of",
+            help="Find people where they are on this date (default: the latest date in the data)",
+            callback=a_date,
+        ),
     ] = None,
     lookback_days: Annotated[int, typer.Option(help="Upstream window starts this many days before the case")] = 365,
     depth: Annotated[int, typer.Option(help="Levels of upstream failure to follow")] = 1,
     org: Annotated[str | None, typer.Option(help="Ad-hoc case: organization id")] = None,
-    start: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct start")] = None,
-    end: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct end")] = None,
+    start: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct start", callback=a_date)] = None,
+    end: Annotated[str | None, typer.Option(help="Ad-hoc case: misconduct end", callback=a_date)] = None,
     category: CategoryOpt = None,
     violators: Annotated[str, typer.Option(help="Ad-hoc case: violator ids separated by ;")] = "",
     store: StoreOpt = None,

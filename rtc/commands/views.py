@@ -15,8 +15,8 @@ from rtc.common import (
     FromOpt,
     StoreOpt,
     ToOpt,
-    _at,
     _store,
+    a_date,
     app,
     console,
 )
@@ -47,7 +47,9 @@ def view_pressure_cmd(
     start: FromOpt = None,
     end: ToOpt = None,
     category: CategoryOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Date of the leaders shown (default: latest)")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date of the leaders shown (default: latest)", callback=a_date)
+    ] = None,
     budget: Annotated[int, typer.Option(help="Most nodes before the deepest levels collapse")] = DEFAULT_BUDGET,
     out: OutOpt = Path("pressure-map.html"),
     store: StoreOpt = None,
@@ -61,7 +63,7 @@ def view_pressure_cmd(
             depth=depth,
             window=default_window(s, start, end),
             category=category,
-            as_of=_at(as_of) if as_of else None,
+            as_of=as_of,
             budget=budget,
             weights=settings.weights,
             min_pressure=settings.min_pressure,
@@ -74,7 +76,7 @@ def view_pressure_cmd(
 def view_case_cmd(
     case: Annotated[str, typer.Argument(metavar="CASE", help="Case id")],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Where people are on this date (default: latest)")
+        str | None, typer.Option("--as-of", help="Where people are on this date (default: latest)", callback=a_date)
     ] = None,
     lookback_days: Annotated[int, typer.Option(help="Look-back for upstream pressure")] = 365,
     depth: Annotated[int, typer.Option(help="Levels above for upstream responsibility")] = 1,
@@ -86,7 +88,7 @@ def view_case_cmd(
         view = case_view(
             s,
             case,
-            as_of=_at(as_of) if as_of else None,
+            as_of=as_of,
             lookback_days=lookback_days,
             depth=depth,
             weights=get_settings().weights,
@@ -111,11 +113,13 @@ def view_duties_cmd(
     org: Annotated[str, typer.Argument(metavar="ORG", help="Organization id")],
     depth: Annotated[int, typer.Option(help="Levels below the organization")] = 1,
     category: CategoryOpt = None,
-    at: Annotated[str | None, typer.Option(help="Organizations that exist on this date (default: latest)")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Organizations that exist on this date (default: latest)", callback=a_date)
+    ] = None,
     out: OutOpt = Path("duties.html"),
     store: StoreOpt = None,
 ) -> None:
     """Duty decomposition down the hierarchy, with the gaps marked."""
     with _store(store) as s:
-        view = duties_view(s, org, depth=depth, category=category, at=_at(at) if at else None)
+        view = duties_view(s, org, depth=depth, category=category, at=at)
     _write(view, out)

@@ -134,6 +134,20 @@ def test_errors_are_problem_json(api: Api, path: str, status: int) -> None:
     assert r.json()["status"] == status and r.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "path, detail",
+    [
+        ("/positions/T/sec/holders?at=2022-13-01", "at: not a date: '2022-13-01' (month must be in 1..12)"),
+        ("/pressure/levels?from=2021-02-30", "from: not a date: '2021-02-30'"),
+        ("/views/cases/K1?as_of=2022-13", "as_of: not a date: '2022-13'"),
+        ("/organizations?limit=0", "limit: "),
+    ],
+)
+def test_a_refused_parameter_is_named_in_the_detail(api: Api, path: str, detail: str) -> None:
+    r = api.client.get(path, headers=api.headers("reader"))
+    assert r.status_code == 422 and detail in r.json()["detail"], r.json()
+
+
 def test_views_are_pages_and_exports(api: Api) -> None:
     page = api.client.get("/views/cases/K1?as_of=2022-01-01", headers=api.headers("reader"))
     assert page.headers["content-type"].startswith("text/html") and "case K1" in page.text

@@ -281,6 +281,18 @@ def test_a_tolerant_load_still_fails_on_an_unreadable_file(store: Store, tmp_pat
     assert store.counts().get("persons", 0) == 0
 
 
+@pytest.mark.parametrize("tolerant", [False, True])
+def test_an_unreadable_file_hides_no_other_error(store: Store, tmp_path: Path, load: Load, tolerant: bool) -> None:
+    """A 0-byte file used to stop the load before any row was checked: fixing it only showed
+    the next error. Every row's own errors are listed with it; nothing is set aside."""
+    folder = _base(tmp_path / "d", persons=[{"id": "u1", "name": "甲", "birth": "notadate"}])
+    (folder / "actions.csv").write_bytes(b"")
+    report = load(store, folder, options=LoadOptions(tolerant=tolerant), rejects_to=tmp_path / "rejects")
+    assert not report.ok and not report.written
+    assert {(e.file, e.rule) for e in report.errors} == {("actions.csv", "empty-file"), ("persons.csv", "bad-date")}
+    assert not report.rejects and not (tmp_path / "rejects").exists()
+
+
 def test_progress_names_each_step_of_a_load(store: Store, tmp_path: Path) -> None:
     """A long step (deriving tenures, writing) is said as it begins, not left under the last
     file's count (``rtc load``'s progress sat on "validated standards" for most of a load)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.errors import InvalidInput
 from graph.store import Store
 from loaders.load import load_dataset
 from queries.accountability import accountability, adhoc_case
@@ -87,6 +88,18 @@ def test_adhoc_case_and_as_of_in_the_past(scenario_store: Store) -> None:
     assert by[("first", "p1")] == "promoted"
     assert by[("portfolio", "p3")] == "same"  # not yet transferred on 2020-08-01
     assert by[("supervisory", "p4")] == "same"
+
+
+def test_as_of_inside_or_before_the_window(scenario_store: Store) -> None:
+    """p2 takes T/sec on 2020-07-01, inside the window: seen on 2020-06-01 they have not left,
+    they are not yet in post. Before the misconduct began there is no movement to see."""
+    case = adhoc_case("T", "2020-03-01", "2020-12-01", "discipline", ["p7"])
+    result = accountability(scenario_store, case, as_of="2020-06-01")
+    by = {(r.role, r.person.id): r.movement for r in result.responsible}
+    assert by[("first", "p2")] == "not yet"
+    assert by[("first", "p1")] == "same"
+    with pytest.raises(InvalidInput, match=r"as_of 2020-02-29 is before the misconduct began \(2020-03-01\)"):
+        accountability(scenario_store, case, as_of="2020-02-29")
 
 
 def test_unknown_case_and_bad_arguments(scenario_store: Store) -> None:

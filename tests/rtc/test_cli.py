@@ -124,8 +124,10 @@ def test_findings_and_scorecard(url: str) -> None:
     assert any(g["kind"] == "vacant" and g["ids"] == ["X/dep"] for g in gaps["gaps"])
     assert json.loads(run("findings", "soft", "--store", url, "--json"))["only_violator_held"] == []
     assert "committees" in json.loads(run("findings", "slogans", "--store", url, "--json"))
-    run("findings", "coverage", "--store", url)
-    run("findings", "standards", "--store", url)
+    # every windowed answer names its window (the default: the data's last full year)
+    for command in (["fades"], ["pressure"], ["findings", "coverage"], ["findings", "standards"]):
+        assert "[2020-01-01, 2021-01-01)" in run(*command, "--store", url), command
+    assert "every case" in run("findings", "soft", "--store", url)
     card = json.loads(run("scorecard", "X", "--from", "2019", "--to", "2021", "--store", url, "--json"))
     assert card["pass_on_ratio"] == 2.75
     run("scorecard", "nope", "--store", url, code=1)

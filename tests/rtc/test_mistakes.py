@@ -50,6 +50,10 @@ MISTAKES = [
     (["pressure"], {"RTC_MIN_PRESSURE": "abc"}, 2, "setting RTC_MIN_PRESSURE"),
     (["keys", "add", "a1"], {"RTC_API_KEYS_FILE": "/no/dir/k.json"}, 2, "the folder /no/dir does not exist"),
     (["holders", "nope", "--at", "2020"], {}, 1, "nope"),
+    (["accountability", "K-2021-001", "--as-of", "2022-13-01"], {}, 2, "--as-of: not a date: '2022-13-01'"),
+    (["view", "pressure", "--as-of", "2022-13-01", "--out", "x.html"], {}, 2, "--as-of: not a date: '2022-13-01'"),
+    (["accountability", "--org", "DH", "--start", "2021-02-30"], {}, 2, "--start: not a date: '2021-02-30'"),
+    (["accountability", "K-2021-001", "--as-of", "2020-01-01"], {}, 2, "before the misconduct began (2021-05-01)"),
     (["pressure", "--org", "DHX"], {}, 1, "no organization with id 'DHX' in the window; did you mean"),
     (["pressure", "--level", "villag"], {}, 2, "unknown level 'villag'; did you mean village?"),
 ]
