@@ -114,6 +114,11 @@ class ScopedStore:
         wanted = sorted(self.org_ids) if ids is None else [i for i in ids if i in self.org_ids]
         return {i: self._org(o) for i, o in self.inner.get_organizations(wanted).items()}
 
+    def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
+        found = self.inner.organizations_named(names)  # ambiguous within the jurisdiction, not beyond it
+        inside = {n: [self._org(o) for o in orgs if o.id in self.org_ids] for n, orgs in found.items()}
+        return {n: orgs for n, orgs in inside.items() if orgs}
+
     def ancestors(self, org_id: str) -> list[Organization]:
         if org_id not in self.org_ids:
             return []

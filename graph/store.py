@@ -325,6 +325,11 @@ class Store(Protocol):
         """The organizations with these ids; all of them when ``ids`` is None."""
         ...
 
+    def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
+        """The organizations bearing each of these names, exactly, by name (names nobody bears
+        left out): whether a name alone says which organization is meant (``queries.lookups.places``)."""
+        ...
+
     def ancestors(self, org_id: str) -> list[Organization]:
         """The organization and its ancestors up the hierarchy: itself first, the root last
         (empty when the id is unknown)."""

@@ -43,6 +43,7 @@ class PostThen(BaseModel):
     title: str
     org_id: str
     org_name: str
+    org_place: str = Field("", description="the name, after its parents' where another organization bears it")
     start: str
     end: str | None = None
 
@@ -52,6 +53,7 @@ class PostNow(BaseModel):
     title: str
     org_id: str
     org_name: str
+    org_place: str = Field("", description="the name, after its parents' where another organization bears it")
     start: str
 
 
@@ -412,7 +414,14 @@ class _Finder:
             career = sorted(careers.get(r.person.id, []), key=lambda t: (t.start_ordinal, t.position_id))
             now = [posts[t.id] for t in career if t.start_ordinal <= self.at < t.end_ordinal]
             r.posts_now = [
-                PostNow(position_id=p.position_id, title=p.title, org_id=p.org_id, org_name=p.org_name, start=p.start)
+                PostNow(
+                    position_id=p.position_id,
+                    title=p.title,
+                    org_id=p.org_id,
+                    org_name=p.org_name,
+                    org_place=p.org_place,
+                    start=p.start,
+                )
                 for p in now
             ]
             then = posts[r.evidence.tenures[0]] if r.evidence.tenures else None
@@ -447,7 +456,13 @@ def _overlap(t: Tenure, window: tuple[int, int]) -> int:
 
 def _then(p: Post) -> PostThen:
     return PostThen(
-        position_id=p.position_id, title=p.title, org_id=p.org_id, org_name=p.org_name, start=p.start, end=p.end
+        position_id=p.position_id,
+        title=p.title,
+        org_id=p.org_id,
+        org_name=p.org_name,
+        org_place=p.org_place,
+        start=p.start,
+        end=p.end,
     )
 
 

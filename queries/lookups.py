@@ -4,12 +4,12 @@ held, an organization's leaders, and a person's career with the kind of each mov
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, Field
 
 from graph.errors import NotFound
-from graph.model import PDate, Person, Role, Tenure, to_ordinal
+from graph.model import Organization, PDate, Person, Role, Tenure, to_ordinal
 from graph.store import Store
 from queries.lineage import OrgRef, successors
 
@@ -26,6 +26,9 @@ class Post(BaseModel):
     title: str
     org_id: str
     org_name: str
+    org_place: str = Field(
+        "", description="the organization's name, after its parents' where another organization bears it"
+    )
     role: str
     rank: int
     start: str
@@ -53,10 +56,41 @@ def as_ordinal(at: str | dt.date | PDate) -> int:
     return to_ordinal(at)
 
 
+PLACE = " > "  # between an organization and its parent in a place: 青溪县委 > 城关镇党委
+
+
+def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
+    """How to name each organization so that a reader knows which one is meant: its name, or,
+    where another organization bears the same name (城关镇党委 in a hundred counties), its
+    parents' names in front, as few as tell it from every namesake (all of them if none do).
+    One read; an ambiguous name costs its ancestors and one read a level of its namesakes'."""
+    named = store.organizations_named({o.name for o in orgs.values()})
+    out = {}
+    for i, org in orgs.items():
+        rivals = {o.id: o for o in named.get(org.name, []) if o.id != i}  # each namesake's ancestor, level by level
+        if not rivals:
+            out[i] = org.name
+            continue
+        chain = store.ancestors(i) or [org]
+        depth = 1
+        while rivals and depth < len(chain):
+            ups = store.get_organizations({o.parent_id for o in rivals.values() if o.parent_id})
+            rivals = {
+                n: ups[o.parent_id]
+                for n, o in rivals.items()
+                if o.parent_id in ups and ups[o.parent_id].name == chain[depth].name
+            }
+            depth += 1
+        out[i] = PLACE.join(o.name for o in reversed(chain[:depth]))
+    return out
+
+
 def posts_of(store: Store, tenures: list[Tenure]) -> list[Post]:
-    """Turn tenures into posts with titles and organization names (two reads)."""
+    """Turn tenures into posts with titles and organization names (three reads: an ambiguous
+    organization name costs its ancestors')."""
     positions = store.get_positions({t.position_id for t in tenures})
     orgs = store.get_organizations({p.org_id for p in positions.values()})
+    place = places(store, orgs)
     out = []
     for t in tenures:
         pos = positions[t.position_id]
@@ -67,6 +101,7 @@ def posts_of(store: Store, tenures: list[Tenure]) -> list[Post]:
                 title=pos.title,
                 org_id=pos.org_id,
                 org_name=org.name if org else "",
+                org_place=place.get(pos.org_id, org.name if org else ""),
                 role=pos.role.value,
                 rank=pos.rank,
                 start=t.start,

@@ -183,7 +183,7 @@ def _then_node(add: Any, post: PostThen) -> str:
     node = add(
         f"then:{post.position_id}",
         2,
-        _post_label(post.title, post.org_name),
+        _post_label(post.title, post.org_place),
         shape="box",
         color={"background": "#f0f0f0", "border": "#636363"},
     )
@@ -194,7 +194,7 @@ def _now_node(add: Any, post: PostNow | PostThen, *, left: bool = False) -> str:
     node = add(
         f"now:{post.position_id}",
         4,
-        _post_label(post.title, post.org_name) + ("\n(last post)" if left else ""),
+        _post_label(post.title, post.org_place) + ("\n(last post)" if left else ""),
         shape="box",
         color={"background": "#e5f5e0", "border": "#31a354"},
     )
@@ -237,8 +237,8 @@ def person_view(store: Store, person_id: str) -> View:
         view.nodes.append(
             {
                 "id": node,
-                "label": f"{post.title}\n{post.org_name}\n{_span(post.start, post.end)}",
-                "name": f"{post.title} {post.org_name}",
+                "label": f"{post.title}\n{post.org_place}\n{_span(post.start, post.end)}",
+                "name": f"{post.title} {post.org_place}",
                 "x": i * COLUMN,
                 "y": 0 if i % 2 == 0 else ROW,
                 "shape": "box",
@@ -274,7 +274,7 @@ def person_view(store: Store, person_id: str) -> View:
                 ["case", case.id],
                 ["category", case.category.value],
                 ["misconduct", _span(case.start, case.end)],
-                ["organization", post.org_name],
+                ["organization", post.org_place],
                 ["see", f"rtc view case {case.id}"],
             ]
             view.edges.append(
@@ -302,7 +302,7 @@ def _step_color(movement: str) -> str:
 def _post_rows(post: Post, movement: str, left_by: str | None, evidence: list[str]) -> list[list[str]]:
     return [
         ["post", f"{post.title} ({post.position_id})"],
-        ["organization", f"{post.org_name} ({post.org_id})"],
+        ["organization", f"{post.org_place} ({post.org_id})"],
         ["tenure", _span(post.start, post.end)],
         ["rank", str(post.rank)],
         ["began by", movement],

@@ -113,8 +113,8 @@ def double_posts_cmd(
             [
                 [
                     f"{d.person.name} ({d.person.id})",
-                    f"{d.posts[0].title}, {d.posts[0].org_name}",
-                    f"{d.posts[1].title}, {d.posts[1].org_name}",
+                    f"{d.posts[0].title}, {d.posts[0].org_place}",
+                    f"{d.posts[1].title}, {d.posts[1].org_place}",
                     f"[{d.start}, {d.end or 'open'})",
                     d.days,
                 ]

@@ -74,7 +74,7 @@ def career_cmd(
                     st.post.end,
                     st.movement,
                     st.post.title,
-                    " → ".join([st.post.org_name, *(o.name for o in st.org_became)]),  # what it became since
+                    " → ".join([st.post.org_place, *(o.name for o in st.org_became)]),  # what it became since
                     st.post.rank,
                     st.left_by,
                 ]
@@ -137,14 +137,14 @@ def print_accountability(result: accountability.AccountabilityResult) -> None:
     for r in result.responsible:
         then = r.post_then
         # a title alone ("市委常委、秘书长") does not say where: every post names its organization
-        now = "; ".join(f"{p.title}, {p.org_name} (since {p.start})" for p in r.posts_now) or (
-            f"left; last post {r.last_post.title}, {r.last_post.org_name}" if r.last_post else "no post"
+        now = "; ".join(f"{p.title}, {p.org_place} (since {p.start})" for p in r.posts_now) or (
+            f"left; last post {r.last_post.title}, {r.last_post.org_place}" if r.last_post else "no post"
         )
         role = r.role + (f" +{r.level_up}" if r.level_up else "")
         # one cell of lines, not seven columns: at 80 columns every column was cut ("portfol…")
         lines = [
             f"{r.person.name} ({r.person.id}), {r.movement}, {r.overlap_days} days in the window",
-            f"then: {then.title}, {then.org_name} [{then.start}, {then.end or 'open'})" if then else "then: -",
+            f"then: {then.title}, {then.org_place} [{then.start}, {then.end or 'open'})" if then else "then: -",
             f"now: {now}",
             f"evidence: {', '.join(r.evidence.tenures[:2] + r.evidence.actions[:3])}",
         ]

@@ -62,6 +62,7 @@ RELATIONSHIPS: list[tuple[str, str, str, str, str]] = [
 # served no read and cost memory and write time on every action.
 INDEXES: list[tuple[str, str]] = [
     ("Position", "org_id"),
+    ("Organization", "name"),  # whether a name alone says which organization (queries.lookups.places)
     ("Action", "date_ord"),
     ("Case", "org_id"),
     ("Accountability", "case_id"),

@@ -517,6 +517,12 @@ class CypherStore:
         found = sorted(self._read_nodes("organizations", cypher.all_nodes("organizations")), key=lambda r: r["id"])
         return {r["id"]: Organization.model_validate(r) for r in found}
 
+    def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
+        out: dict[str, list[Organization]] = {}
+        for r in self._read_nodes("organizations", cypher.by_property("organizations", "name"), sorted(set(names))):
+            out.setdefault(r["name"], []).append(Organization.model_validate(r))
+        return out
+
     def _read_organizations(self, ids: list[str]) -> dict[str, Organization]:
         found = self._read_nodes("organizations", cypher.by_keys("organizations"), ids)
         return {r["id"]: Organization.model_validate(r) for r in found}

@@ -97,6 +97,7 @@ _SCHEMA = [
     ),
     "CREATE INDEX IF NOT EXISTS changes_person ON changes (person_id)",
     "CREATE INDEX IF NOT EXISTS persons_name ON persons (name)",  # a load matching persons by name
+    "CREATE INDEX IF NOT EXISTS organizations_name ON organizations (name)",  # is a name ambiguous?
     """CREATE TABLE IF NOT EXISTS tenures (
         id TEXT PRIMARY KEY, person_id TEXT NOT NULL, position_id TEXT NOT NULL,
         start TEXT NOT NULL, end_ TEXT, start_ord INTEGER NOT NULL, end_ord INTEGER NOT NULL,
@@ -343,6 +344,7 @@ class EmbeddedStore:
             "_positions_by_org",
             "_children",
             "_successors",
+            "_named",
             "_commissions",
             "_person_cache",
             "_tenure_index",
@@ -593,6 +595,22 @@ class EmbeddedStore:
         if ids is None:
             return dict(orgs)
         return {i: orgs[i] for i in ids if i in orgs}
+
+    def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
+        self._fresh()
+        if "_orgs" in self.__dict__:  # warm (a server, any query after the first): from memory
+            return {n: list(self._named[n]) for n in set(names) if n in self._named}
+        out: dict[str, list[Organization]] = {}
+        for d in self._records("organizations", sorted(set(names)), where="name"):
+            out.setdefault(d["name"], []).append(Organization.model_validate(d))
+        return out
+
+    @cached_property
+    def _named(self) -> dict[str, list[Organization]]:
+        out: dict[str, list[Organization]] = {}
+        for org in sorted(self._orgs.values(), key=lambda o: o.id):
+            out.setdefault(org.name, []).append(org)
+        return out
 
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
