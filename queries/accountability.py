@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Self
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -38,23 +39,27 @@ from queries.window import latest_date, strong_mask, weight_array
 ROLE_ORDER = [r.value for r in ResponsibilityKind]
 
 
-class PostThen(BaseModel):
+class _Shown(BaseModel):
+    """A post as an answer shows it: the fields of ``lookups.Post`` it keeps."""
+
     position_id: str
     title: str
     org_id: str
     org_name: str
     org_place: str = Field("", description="the name, after its parents' where another organization bears it")
     start: str
+
+    @classmethod
+    def of(cls, post: Post) -> Self:
+        return cls(**{name: getattr(post, name) for name in cls.model_fields})
+
+
+class PostThen(_Shown):
     end: str | None = None
 
 
-class PostNow(BaseModel):
-    position_id: str
-    title: str
-    org_id: str
-    org_name: str
-    org_place: str = Field("", description="the name, after its parents' where another organization bears it")
-    start: str
+class PostNow(_Shown):
+    pass
 
 
 class Evidence(BaseModel):
@@ -406,24 +411,14 @@ class _Finder:
 
         def then_of(tenure_id: str) -> PostThen:
             if tenure_id not in made:
-                made[tenure_id] = _then(posts[tenure_id])
+                made[tenure_id] = PostThen.of(posts[tenure_id])
             return made[tenure_id]
 
         for r in rows:
             r.person.name = names[r.person.id].name if r.person.id in names else ""
             career = sorted(careers.get(r.person.id, []), key=lambda t: (t.start_ordinal, t.position_id))
             now = [posts[t.id] for t in career if t.start_ordinal <= self.at < t.end_ordinal]
-            r.posts_now = [
-                PostNow(
-                    position_id=p.position_id,
-                    title=p.title,
-                    org_id=p.org_id,
-                    org_name=p.org_name,
-                    org_place=p.org_place,
-                    start=p.start,
-                )
-                for p in now
-            ]
+            r.posts_now = [PostNow.of(p) for p in now]
             then = posts[r.evidence.tenures[0]] if r.evidence.tenures else None
             r.post_then = then_of(then.tenure_id) if then else None
             # as_of inside the window: a post then that begins later is not yet held, not left
@@ -452,18 +447,6 @@ def movement(then: Post | None, now: list[Post]) -> str:
 
 def _overlap(t: Tenure, window: tuple[int, int]) -> int:
     return max(0, min(t.end_ordinal, window[1]) - max(t.start_ordinal, window[0]))
-
-
-def _then(p: Post) -> PostThen:
-    return PostThen(
-        position_id=p.position_id,
-        title=p.title,
-        org_id=p.org_id,
-        org_name=p.org_name,
-        org_place=p.org_place,
-        start=p.start,
-        end=p.end,
-    )
 
 
 def adhoc_case(org_id: str, start: str, end: str | None, category: str, violator_ids: Iterable[str] = ()) -> Case:
