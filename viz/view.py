@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -223,19 +224,74 @@ def render_html(view: View) -> str:
 # ---------------------------------------------------------------- exports
 
 
-def to_networkx(view: View) -> nx.DiGraph:
-    """The view as a networkx graph with plain attributes (what GraphML and GEXF can hold)."""
-    g = nx.DiGraph(title=view.title, subtitle=view.subtitle, kind=view.kind)
+VIS_DEFAULT_SIZE = 25.0  # what vis-network draws for a node that sets no size
+
+
+def _rgb(colour: Any) -> tuple[int, int, int] | None:
+    """A node's fill as (r, g, b): vis-network takes a hex string or {background: hex}."""
+    if isinstance(colour, dict):
+        colour = colour.get("background")
+    if isinstance(colour, str) and len(colour) == 7 and colour.startswith("#"):
+        return _hex(colour)
+    return None
+
+
+def _uniform(items: list[dict[str, Any]]) -> None:
+    """One type per attribute across the items: GEXF and GraphML declare an attribute's type
+    once, from its first value, so an int after a float (or the reverse) breaks reading back."""
+    kinds: dict[str, set[type]] = defaultdict(set)
+    for attrs in items:
+        for key, value in attrs.items():
+            kinds[key].add(type(value))
+    for key, seen in kinds.items():
+        cast: type | None = None
+        if len(seen) > 1:
+            cast = float if seen <= {int, float} else str
+        for attrs in items:
+            if cast is not None and key in attrs:
+                attrs[key] = cast(attrs[key])
+
+
+def to_networkx(view: View) -> nx.MultiDiGraph:
+    """The view as a networkx graph with plain attributes (what GraphML and GEXF can hold), and
+    what the page draws: ``viz`` (position, colour, size) for GEXF and Gephi's GraphML keys
+    ``x``, ``y``, ``size``, ``r``, ``g``, ``b``. The y axis points up there and down on the page."""
+    # a multigraph: one person's two roles on one post are two edges between the same nodes
+    g = nx.MultiDiGraph(title=view.title, subtitle=view.subtitle, kind=view.kind)
+    nodes: list[dict[str, Any]] = []
     for n in view.nodes:
-        attrs = {k: v for k, v in n.items() if k != "id" and isinstance(v, str | int | float | bool)}
+        attrs = {k: v for k, v in n.items() if k not in ("id", "x", "y") and isinstance(v, str | int | float | bool)}
         attrs.update(n.get("attrs", {}))
-        g.add_node(n["id"], **attrs)
+        attrs["x"], attrs["y"] = float(n.get("x", 0.0)), -float(n.get("y", 0.0))
+        attrs["size"] = float(n.get("size", VIS_DEFAULT_SIZE))
+        rgb = _rgb(n.get("color"))
+        if rgb is not None:
+            attrs["r"], attrs["g"], attrs["b"] = rgb
+        nodes.append(attrs)
+    _uniform(nodes)
+    edges: list[dict[str, Any]] = []
     for e in view.edges:
         attrs = {k: v for k, v in e.items() if k not in ("from", "to") and isinstance(v, str | int | float | bool)}
         if isinstance(e.get("color"), dict):
             attrs["color"] = e["color"].get("color", "")
+        edges.append(attrs)
+    _uniform(edges)
+    for n, attrs in zip(view.nodes, nodes, strict=True):
+        g.add_node(n["id"], **attrs)
+    for e, attrs in zip(view.edges, edges, strict=True):
         g.add_edge(e["from"], e["to"], **attrs)
     return g
+
+
+def _with_viz(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy whose nodes carry GEXF's ``viz`` element (networkx writes it from a ``viz`` dict)."""
+    out = g.copy()
+    for _, attrs in out.nodes(data=True):
+        viz: dict[str, Any] = {"position": {"x": attrs["x"], "y": attrs["y"], "z": 0.0}, "size": attrs["size"]}
+        if "r" in attrs:
+            viz["color"] = {"r": attrs["r"], "g": attrs["g"], "b": attrs["b"], "a": 1.0}
+        attrs["viz"] = viz
+    return out
 
 
 def render(view: View, fmt: str) -> str:
@@ -245,7 +301,7 @@ def render(view: View, fmt: str) -> str:
     if fmt == "graphml":
         return "\n".join(nx.generate_graphml(to_networkx(view)))
     if fmt == "gexf":
-        return "\n".join(nx.generate_gexf(to_networkx(view)))
+        return "\n".join(nx.generate_gexf(_with_viz(to_networkx(view))))
     raise InvalidInput(f"unknown format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
 
 

@@ -11,6 +11,7 @@ import pytest
 from graph.store import Store
 from queries.findings import gaps
 from queries.window import Window
+from tests.viz.views import VIEWS
 from viz.duties import duties_view
 from viz.people import MOVEMENT, ROLE_COLORS, case_view, person_view
 from viz.pressure_map import FADE_COLOR, SINK_BORDER, pressure_map
@@ -186,3 +187,39 @@ class _Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         self.seen.append((tag, attrs))
+
+
+def _rgb(node: dict) -> tuple[int, int, int]:
+    colour = node["color"]["background"] if isinstance(node.get("color"), dict) else node.get("color")
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+@pytest.mark.parametrize("name", ["pressure", "pressure-collapsed", "case", "person", "duties"])
+def test_every_export_reads_back_with_what_the_page_draws(name: str, tiny_embedded: Store, tmp_path: Path) -> None:
+    view = VIEWS[name](tiny_embedded)
+    gexf = nx.read_gexf(write_view(view, tmp_path / "v.gexf"))
+    graphml = nx.read_graphml(write_view(view, tmp_path / "v.graphml"))
+    assert set(gexf.nodes) == set(graphml.nodes) == ids(view)
+    assert gexf.number_of_edges() == graphml.number_of_edges() == len(view.edges)
+    for node in view.nodes:
+        viz, plain = gexf.nodes[node["id"]]["viz"], graphml.nodes[node["id"]]
+        # Gephi reads viz: in GEXF, and x, y, size, r, g, b in GraphML
+        assert viz["position"]["x"] == pytest.approx(node["x"]) and viz["position"]["y"] == pytest.approx(-node["y"])
+        assert (plain["x"], plain["y"]) == pytest.approx((node["x"], -node["y"]))
+        assert viz["size"] == pytest.approx(plain["size"]) and plain["size"] > 0
+        assert (viz["color"]["r"], viz["color"]["g"], viz["color"]["b"]) == _rgb(node)
+        assert (plain["r"], plain["g"], plain["b"]) == _rgb(node)
+
+
+def test_export_declares_one_type_per_attribute(tmp_path: Path) -> None:
+    # networkx declares a GEXF attribute's type from its first value: 270 then 270.5 was unreadable
+    view = View(kind="person", title="t", subtitle="s")
+    view.nodes = [
+        {"id": "a", "x": 0, "y": 270, "color": "#102030", "attrs": {"n": 1, "tag": "x"}},
+        {"id": "b", "x": 1.5, "y": 270.5, "attrs": {"n": 2.5, "tag": 3}},
+    ]
+    view.edges = [{"from": "a", "to": "b", "width": 1}, {"from": "a", "to": "b", "width": 2.5}]
+    g = nx.read_gexf(write_view(view, tmp_path / "v.gexf"))
+    assert g.nodes["a"]["n"] == 1.0 and g.nodes["b"]["n"] == 2.5 and g.nodes["b"]["tag"] == "3"
+    assert g.nodes["a"]["viz"]["color"]["r"] == 0x10 and "color" not in g.nodes["b"]["viz"]
+    assert g.number_of_edges() == 2
