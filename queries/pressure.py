@@ -10,7 +10,7 @@ import datetime as dt
 import difflib
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -178,6 +178,25 @@ class OrgPressure(BaseModel):
     commission_share: float | None
 
 
+def pass_on_ratio(received: float, children: list[float]) -> float | None:
+    """The mean pressure the children receive over what their parent receives; None for an
+    organization without children or without pressure."""
+    if not children or received <= 0:
+        return None
+    return float(np.mean(children)) / received
+
+
+def is_sink(received: float, ratio: float | None, *, min_pressure: float, sink_ratio: float) -> bool:
+    """A pressure sink receives at least ``min_pressure`` and passes on less than ``sink_ratio``."""
+    return bool(received >= min_pressure and ratio is not None and ratio < sink_ratio)
+
+
+def fades(parent: float, child: float, *, min_pressure: float, sink_ratio: float) -> bool:
+    """Pressure fades on the edge from a parent (receiving at least ``min_pressure``) to a child
+    receiving less than ``sink_ratio`` of it: the per-edge form of the pass-on ratio."""
+    return bool(parent >= min_pressure and child < sink_ratio * parent)
+
+
 def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float = 0.5) -> dict[str, OrgPressure]:
     """Received pressure, pass-on ratio, sink and cold flags, weak-form and commission share per organization.
 
@@ -199,7 +218,7 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
         org = p.orgs[oid]
         kids = p.children.get(oid, [])
         mean_kids = float(np.mean([p.received[c] for c in kids])) if kids else None
-        ratio = (mean_kids / r) if (kids and r > 0 and mean_kids is not None) else None
+        ratio = pass_on_ratio(r, [p.received[c] for c in kids])
         c = codes.get(oid)
         n_sent = int(sent[c]) if c is not None else 0
         out[oid] = OrgPressure(
@@ -211,7 +230,7 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
             children=len(kids),
             children_mean=None if mean_kids is None else round(mean_kids, 4),
             pass_on_ratio=None if ratio is None else round(ratio, 4),
-            sink=bool(r >= min_pressure and ratio is not None and ratio < sink_ratio),
+            sink=is_sink(r, ratio, min_pressure=min_pressure, sink_ratio=sink_ratio),
             cold=bool(r == 0 or r < q25[org.level.value]),
             sent=n_sent,
             weak_share=round(float(weak[c]) / n_sent, 4) if n_sent and c is not None else None,
@@ -341,6 +360,7 @@ class ByYear:
 
     years: list[int]
     received: dict[str, list[float | None]]  # per organization, a value a year; None: it did not exist then
+    actions: list[int] = field(default_factory=list)  # actions of the category sent each year, to anyone
 
 
 def received_by_year(p: Pressure, org_ids: Iterable[str]) -> ByYear:
@@ -349,15 +369,17 @@ def received_by_year(p: Pressure, org_ids: Iterable[str]) -> ByYear:
     wanted = list(org_ids)
     span = p.store.date_range()
     if span is None:
-        return ByYear([], {o: [] for o in wanted})
+        return ByYear([], {o: [] for o in wanted}, [])
     first, last = dt.date.fromordinal(span[0]).year, dt.date.fromordinal(span[1]).year
     years = list(range(first, last + 1))
     starts = np.array([dt.date(y, 1, 1).toordinal() for y in [*years, last + 1]])
     table = p.store.actions(int(starts[0]), int(starts[-1]), category=p.category)
     grid = np.zeros((len(years), len(table.orgs)))
+    actions = np.zeros(len(years), dtype=np.int64)
     if len(table):
         year_of = np.searchsorted(starts, table.date, side="right") - 1
         np.add.at(grid, (year_of, table.to_org), p.weights[table.kind])
+        actions = np.bincount(year_of, minlength=len(years))
     codes = table.codes
     windows = [Window(int(starts[y]), int(starts[y + 1])) for y in range(len(years))]
     received: dict[str, list[float | None]] = {}
@@ -367,4 +389,41 @@ def received_by_year(p: Pressure, org_ids: Iterable[str]) -> ByYear:
             (float(grid[y, codes[o]]) if o in codes else 0.0) if exists_in(org, year) else None
             for y, year in enumerate(windows)
         ]
-    return ByYear(years, received)
+    return ByYear(years, received, [int(a) for a in actions])
+
+
+@dataclass
+class YearFigures:
+    """One calendar year's received pressure, pass-on ratio and sink flag (``yearly_figures``)."""
+
+    year: int
+    actions: int  # 0: no action recorded that year, so its figures are no data, not zeros
+    received: dict[str, float | None]  # None: the organization did not exist that year
+    pass_on_ratio: dict[str, float | None]
+    sink: dict[str, bool]
+
+
+def yearly_figures(
+    p: Pressure, org_ids: Iterable[str], *, min_pressure: float = 1.0, sink_ratio: float = 0.5
+) -> list[YearFigures]:
+    """``org_ids``' figures in every calendar year of the data, by ``org_pressures``' rules, each
+    year with the children that existed in it (not only those of ``p``'s window)."""
+    wanted = list(dict.fromkeys(org_ids))
+    kids: dict[str, list[str]] = {}
+    for org in p.orgs.values():
+        if org.parent_id and org.kind is not OrgKind.commission:
+            kids.setdefault(org.parent_id, []).append(org.id)
+    by_year = received_by_year(p, set(wanted) | {c for o in wanted for c in kids.get(o, [])})
+    out = []
+    for y, year in enumerate(by_year.years):
+        received = {o: by_year.received[o][y] for o in wanted}
+        ratio: dict[str, float | None] = {}
+        for o, r in received.items():
+            children = [v for c in kids.get(o, []) if (v := by_year.received[c][y]) is not None]
+            ratio[o] = None if r is None else pass_on_ratio(r, children)
+        sink = {
+            o: r is not None and is_sink(r, ratio[o], min_pressure=min_pressure, sink_ratio=sink_ratio)
+            for o, r in received.items()
+        }
+        out.append(YearFigures(year, by_year.actions[y], received, ratio, sink))
+    return out

@@ -33,14 +33,15 @@ from queries.lookups import Holding, leaders_of
 from queries.pressure import (
     OrgPressure,
     Pressure,
+    fades,
     level_profile,
     org_pressures,
     pressure,
     received_breakdown,
-    received_by_year,
+    yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
-from viz.view import READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font
+from viz.view import NO_DATA, READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font
 
 DEFAULT_BUDGET = 1500
 FADE_COLOR = "#d7301f"
@@ -108,19 +109,29 @@ def pressure_map(
     tree = _subtree(p, root, depth)
     shown, collapsed = _collapse(p, tree, root, budget)
     _layout(shown, root)
-    yearly = _yearly(p, shown)
     single = [s.id for s in shown.values() if not s.members]
     leaders = leaders_of(store, single, from_ordinal(at))
     breakdown = received_breakdown(p, single)
-    top = max((figures[s.id].received for s in shown.values() if not s.members), default=0.0)
-    top = max([top, *(v for row in yearly["values"] for v in row if v is not None)])
+    rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
+    yearly = _columns(p, shown, figures, rule)
+    top = max((v for col in yearly["columns"] for v in col["values"] if v is not None), default=0.0)
+    for col in yearly["columns"]:
+        col["colors"] = [NO_DATA if v is None else heat(v, top) for v in col["values"]]
 
     w = window.as_dict()
-    where = f"[{w['from']}, {w['to']})" + (f", category {category}" if category else "")
+    cat = f", category {category}" if category else ""
+    for col in yearly["columns"]:
+        span = f"[{w['from']}, {w['to']})" if col["key"] == "window" else col["key"]
+        what = (
+            f"no supervision action recorded in {span}{cat}: no data"
+            if col["nodata"]
+            else f"received pressure in {span}{cat}"
+        )
+        col["subtitle"] = f"{what}; leaders as of {from_ordinal(at)}"
     view = View(
         kind="pressure",
         title=f"Pressure map: {p.orgs[root].name} ({root})",
-        subtitle=f"received pressure in {where}; leaders as of {from_ordinal(at)}",
+        subtitle=yearly["columns"][yearly["selected"]]["subtitle"],
     )
     view.data = {
         "root": root,
@@ -128,20 +139,17 @@ def pressure_map(
         "as_of": from_ordinal(at),
         "budget": budget,
         "collapsed_levels": collapsed,
-        "subtitle": view.subtitle,
-        "subtitle_year": f"received pressure in {{year}}{', category ' + category if category else ''}; "
-        f"leaders as of {from_ordinal(at)}",
         "rings": _rings(p, shown),
         "yearly": yearly,
     }
     outer = max(math.hypot(s.placed.x, s.placed.y) for s in shown.values()) or RING_STEP
     for s in shown.values():
         if s.members:
-            _aggregate_node(view, p, figures, s, top, outer, yearly)
+            _aggregate_node(view, p, figures, s, outer, yearly)
         else:
-            _org_node(view, p, figures[s.id], s, top, outer, yearly, leaders.get(s.id, []), breakdown[s.id])
+            _org_node(view, p, figures[s.id], s, outer, yearly, leaders.get(s.id, []), breakdown[s.id])
         if s.parent is not None:
-            view.edges.append(_edge(figures, s, min_pressure, sink_ratio))
+            view.edges.append(_edge(yearly, len(view.edges)))  # _columns lists the edges in this order
     view.legend = [
         heat_legend(top, "received pressure (log scale, cold to hot)"),
         {"label": "organization (size: organizations under it)", "color": "#fdae61"},
@@ -259,22 +267,70 @@ def _rings(p: Pressure, shown: dict[str, _Shown]) -> list[dict[str, object]]:
 # ---------------------------------------------------------------- figures per node
 
 
-def _yearly(p: Pressure, shown: dict[str, _Shown]) -> dict[str, list]:
-    """Received pressure per calendar year for every node (an aggregate: the median of its top
-    level that existed that year), with colours on one scale with the window's."""
-    members = {s.id: s.head or [s.id] for s in shown.values()}
-    by_year = received_by_year(p, {m for ms in members.values() for m in ms})
-    values: list[list[float | None]] = []
-    for y in range(len(by_year.years)):
-        row: list[float | None] = []
-        for ms in members.values():
-            vals = [v for m in ms if (v := by_year.received[m][y]) is not None]
-            row.append(round(float(np.median(vals)), 4) if vals else None)
-        values.append(row)
-    top = max((v for row in values for v in row if v is not None), default=0.0)
-    top = max([top, *(p.received[s.id] for s in shown.values() if not s.members)])
-    colors = [[heat(v, top) for v in row] for row in values]
-    return {"ids": list(members), "years": [str(y) for y in by_year.years], "values": values, "colors": colors}
+def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressure], rule: dict[str, float]) -> dict:
+    """What the year control switches between: the window, then every calendar year of the data.
+
+    Each column holds, per node, the value its fill shows (an aggregate: the median of its top
+    level that existed then), its pass-on ratio and sink flag, and per edge whether pressure
+    fades on it. A year without a single action is no data (grey, no marks), not zeros.
+    """
+    ids = list(shown)
+    index = {o: k for k, o in enumerate(ids)}
+    single = [o for o in ids if not shown[o].members]
+    edges = [(f"{s.parent}->{s.id}", index[s.parent], index[s.id]) for s in shown.values() if s.parent]
+
+    def column(key: str, label: str, received: dict[str, float | None], ratio: dict, sink: dict) -> dict:
+        values: list[float | None] = []
+        for o in ids:
+            if shown[o].members:
+                vals = [v for m in shown[o].head if (v := received.get(m)) is not None]
+                values.append(round(float(np.median(vals)), 4) if vals else None)
+            else:
+                values.append(None if (r := received[o]) is None else round(r, 4))
+        fade = [
+            (u := values[a]) is not None and (v := values[b]) is not None and fades(u, v, **rule) for _, a, b in edges
+        ]
+        return {
+            "key": key,
+            "label": label,
+            "values": values,
+            "ratios": [None if (r := ratio.get(o)) is None else round(r, 4) for o in ids],
+            "sinks": [bool(sink.get(o)) for o in ids],
+            "fades": fade,
+        }
+
+    heads = {m for s in shown.values() for m in s.head}
+    w = p.window.as_dict()
+    calendar = w["from"][5:] == "01-01" and w["to"][5:] == "01-01" and int(w["to"][:4]) - int(w["from"][:4]) == 1
+    year_of_window = int(w["from"][:4]) if calendar else None
+    window = column(
+        "window",
+        f"{year_of_window} (the window)" if calendar else f"window [{w['from']}, {w['to']})",
+        {o: figures[o].received for o in [*single, *heads]},
+        {o: figures[o].pass_on_ratio for o in single},
+        {o: figures[o].sink for o in single},
+    )
+    window["nodata"] = not p.action_count
+    columns = []
+    for year in yearly_figures(p, [*single, *heads], **rule):
+        if year.year == year_of_window:
+            columns.append(window)  # the window is that very year: one option, the window's figures
+            continue
+        if not year.actions:
+            columns.append(
+                column(str(year.year), f"{year.year} (no data)", dict.fromkeys(single + list(heads)), {}, {})
+            )
+        else:
+            columns.append(column(str(year.year), str(year.year), year.received, year.pass_on_ratio, year.sink))
+        columns[-1]["nodata"] = not year.actions
+    if not any(c is window for c in columns):
+        columns.insert(0, window)
+    return {
+        "ids": ids,
+        "edges": [list(e) for e in edges],
+        "columns": columns,
+        "selected": columns.index(window),
+    }
 
 
 def _org_node(
@@ -282,15 +338,13 @@ def _org_node(
     p: Pressure,
     f: OrgPressure,
     s: _Shown,
-    top: float,
     outer: float,
-    yearly: dict[str, list],
+    yearly: dict,
     leaders: list[Holding],
     breakdown: dict[str, dict[str, dict[str, float]]],
 ) -> None:
     org = p.orgs[s.id]
-    fill = heat(f.received, top)
-    border = SINK_BORDER if f.sink else "#555555"
+    tip = f"{org.name} ({s.id}) received {{value}}{{sink}}"
     view.nodes.append(
         {
             "id": s.id,
@@ -300,10 +354,8 @@ def _org_node(
             "y": round(s.placed.y, 1),
             "size": round(s.size, 1),
             "shape": "dot",
-            "color": {"background": fill, "border": border, "highlight": {"background": fill, "border": "#000"}},
-            "borderWidth": 3 if f.sink else 1,
             "font": {"size": ring_font(s.placed, org.name, outer)},
-            "title": f"{org.name} ({s.id}) received {f.received}" + (" — pressure sink" if f.sink else ""),
+            **_marks(yearly, s.id, tip, None),
             "attrs": {
                 "org_id": s.id,
                 "level": org.level.value,
@@ -346,9 +398,8 @@ def _aggregate_node(
     p: Pressure,
     figures: dict[str, OrgPressure],
     s: _Shown,
-    top: float,
     outer: float,
-    yearly: dict[str, list],
+    yearly: dict,
 ) -> None:
     by_level: dict[str, list[float]] = defaultdict(list)
     for m in s.members:
@@ -357,22 +408,18 @@ def _aggregate_node(
     median = round(float(np.median([figures[m].received for m in s.head])), 2)
     parent = p.orgs[s.parent or ""]
     counts = " + ".join(f"{len(by_level[lv])} {Level(lv).zh}" for lv in levels)
-    label = f"{counts}\nmedian {median}"
-    fill = heat(median, top)
+    tip = f"{counts} under {parent.name}: median pressure {{value}}; open with rtc view pressure --root {parent.id}"
+    marks = _marks(yearly, s.id, tip, f"{counts}\nmedian {{value}}")
     view.nodes.append(
         {
             "id": s.id,
-            "label": label,
             "name": f"{parent.name} 下属 {counts}",
             "x": round(s.placed.x, 1),
             "y": round(s.placed.y, 1),
             "size": round(s.size, 1),
             "shape": "square",
-            "color": {"background": fill, "border": "#555555"},
-            "borderWidth": 1,
-            "font": {"size": ring_font(s.placed, label, outer)},
-            "title": f"{counts} under {parent.name}: median pressure {median}; "
-            f"open with rtc view pressure --root {parent.id}",
+            **marks,
+            "font": {"size": ring_font(s.placed, str(marks["label"]), outer)},
             "attrs": {"aggregate_of": parent.id, "organizations": len(s.members), "median": median},
         }
     )
@@ -386,24 +433,52 @@ def _aggregate_node(
     view.details[s.id] = rows
 
 
-def _by_year(yearly: dict[str, list], node_id: str) -> str:
+def _number(value: float | None) -> str:
+    """A figure as the page prints it (view.js ``number``): no data, or the shortest decimal."""
+    return "no data" if value is None else f"{value:.1f}" if value == int(value) else str(value)
+
+
+def _marks(yearly: dict, node_id: str, tip: str, label: str | None) -> dict[str, object]:
+    """A node's fill, sink border, tooltip (and an aggregate's label) in the selected column; the
+    templates go to the page, whose year control redraws them with view.js ``nodeMarks``."""
     k = yearly["ids"].index(node_id)
-    return ", ".join(
-        f"{y}: {row[k]}" for y, row in zip(yearly["years"], yearly["values"], strict=True) if row[k] is not None
-    )
+    col = yearly["columns"][yearly["selected"]]
+    fill, sink = col["colors"][k], col["sinks"][k]
+    yearly.setdefault("tips", {})[node_id] = tip
+    out: dict[str, object] = {
+        "color": {
+            "background": fill,
+            "border": SINK_BORDER if sink else "#555555",
+            "highlight": {"background": fill, "border": "#000"},
+        },
+        "borderWidth": 3 if sink else 1,
+        "title": tip.replace("{value}", _number(col["values"][k])).replace(
+            "{sink}", " — pressure sink" if sink else ""
+        ),
+    }
+    if label is not None:
+        yearly.setdefault("labels", {})[node_id] = label
+        out["label"] = label.replace("{value}", _number(col["values"][k]))
+    return out
 
 
-def _edge(figures: dict[str, OrgPressure], s: _Shown, min_pressure: float, sink_ratio: float) -> dict[str, object]:
-    """Parent to child; red and dashed where the child (an aggregate: its median) receives less
-    than ``sink_ratio`` of what its parent receives."""
-    parent = figures[s.parent or ""]
-    child = float(np.median([figures[m].received for m in s.head])) if s.head else figures[s.id].received
-    fades = parent.received >= min_pressure and child < sink_ratio * parent.received
+def _by_year(yearly: dict, node_id: str) -> str:
+    k = yearly["ids"].index(node_id)
+    return ", ".join(f"{c['key']}: {_number(c['values'][k])}" for c in yearly["columns"] if c["values"][k] is not None)
+
+
+def _edge(yearly: dict, e: int) -> dict[str, object]:
+    """Parent to child; red and dashed where pressure fades (``queries.pressure.fades``): the
+    child (an aggregate: its median) receives less than the sink ratio of its parent."""
+    col = yearly["columns"][yearly["selected"]]
+    edge_id, a, b = yearly["edges"][e]
+    fade = col["fades"][e]
     return {
-        "from": s.parent,
-        "to": s.id,
-        "color": {"color": FADE_COLOR if fades else EDGE_COLOR},
-        "width": 3 if fades else 1,
-        "dashes": bool(fades),
-        "title": f"{parent.received} -> {round(child, 2)}" + (" (fades)" if fades else ""),
+        "id": edge_id,
+        "from": yearly["ids"][a],
+        "to": yearly["ids"][b],
+        "color": {"color": FADE_COLOR if fade else EDGE_COLOR},
+        "width": 3 if fade else 1,
+        "dashes": fade,
+        "title": f"{_number(col['values'][a])} -> {_number(col['values'][b])}" + (" (fades)" if fade else ""),
     }

@@ -31,6 +31,13 @@ def tiny_embedded(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) 
     return store
 
 
+@pytest.fixture(scope="session")
+def scenario_embedded(scenario_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = open_store(f"embedded://{tmp_path_factory.mktemp('scenario-store')}")
+    assert load_dataset(store, scenario_dataset).ok
+    return store
+
+
 def _has_cjk_font() -> bool:
     if not shutil.which("fc-list"):
         return False

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from selenium.webdriver.support.ui import Select
 
 from graph.store import Store
+from queries.window import Window
 from tests.viz.views import VIEWS
 from viz.browser import open_view
 from viz.pressure_map import pressure_map
-from viz.view import write_view
+from viz.view import NO_DATA, write_view
 
 pytestmark = pytest.mark.slow
 
@@ -46,21 +48,62 @@ def test_view_in_chromium_offline(name: str, tiny_embedded: Store, chromium: tup
     assert max(c for c, _ in colours) < 0.995 * graph_area.width * graph_area.height
 
 
-def test_year_selector_recolours_without_a_server(
+def test_year_control_redraws_every_mark_without_a_server(
+    scenario_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    # Hand-checked on the scenario (tests/viz/test_views.py): in 2019, the window, S is a sink
+    # and pressure fades on S -> X; in 2020 S gets nothing, so neither mark; 2017 has no action.
+    view = pressure_map(scenario_embedded, root="C", window=Window.of("2019-01-01", "2020-01-01"))
+    page = write_view(view, tmp_path / "map.html")
+    state = """var v = window.rtcView, s = v.nodes.get('S'), e = v.edges.get('S->X');
+        return {fill: s.color.background, border: s.borderWidth, tip: s.title, dashed: e.dashes,
+                edge: e.color.color, subtitle: document.getElementById('subtitle').textContent,
+                chosen: document.getElementById('year').selectedOptions[0].textContent,
+                details: document.getElementById('details').innerText};"""
+    with open_view(page) as opened:
+        opened.script("window.rtcView.network.selectNodes(['S']); window.rtcView.showDetails('S');")
+        before = opened.script(state)
+        assert before["chosen"] == "2019 (the window)" and before["border"] == 3 and before["dashed"]
+        assert "pressure sink" in before["tip"]
+        select = opened.driver.find_element("id", "year")
+        options = [o.text for o in select.find_elements("tag name", "option")]
+        assert "2017 (no data)" in options and "2020" in options and "2019" not in options
+        Select(select).select_by_visible_text("2020")  # as a person does
+        after = opened.script(state)
+        assert after["border"] == 1 and not after["dashed"] and after["edge"] == "#9e9e9e"
+        assert "received 0.0" in after["tip"] and "pressure sink" not in after["tip"]
+        assert after["subtitle"].startswith("received pressure in 2020;")
+        assert "in 2020" in after["details"] and "pressure sink\tno" in after["details"]
+        Select(select).select_by_visible_text("2017 (no data)")
+        empty = opened.script(state)
+        assert empty["fill"] == NO_DATA and "no data" in empty["tip"] and "no data" in empty["subtitle"]
+        Select(select).select_by_visible_text("2019 (the window)")
+        assert opened.script(state) == before
+        assert opened.errors() == []
+
+
+def test_year_control_matches_the_payload_on_every_node_and_edge(
     tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
 ) -> None:
     view = pressure_map(tiny_embedded)
     yearly = view.data["yearly"]
+    window = yearly["columns"][yearly["selected"]]
+    # a year with data whose sinks or fades differ from the window's, so the test can fail
+    i, col = next(
+        (i, c)
+        for i, c in enumerate(yearly["columns"])
+        if not c["nodata"] and (c["sinks"] != window["sinks"] or c["fades"] != window["fades"])
+    )
     page = write_view(view, tmp_path / "map.html")
-    year = yearly["years"][-2]
     with open_view(page) as opened:
-        opened.script(
-            "var s = document.getElementById('year'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
-            year,
-        )
-        shown = opened.script("return window.rtcView.nodes.get().map(n => [n.id, n.color.background])")
+        Select(opened.driver.find_element("id", "year")).select_by_index(i)
+        shown = opened.script("return window.rtcView.nodes.get().map(n => [n.id, n.color.background, n.borderWidth])")
+        dashed = opened.script("return window.rtcView.edges.get().map(e => [e.id, e.dashes])")
         subtitle = opened.driver.find_element("id", "subtitle").text
         assert opened.errors() == []
-    expected = dict(zip(yearly["ids"], yearly["colors"][yearly["years"].index(year)], strict=True))
-    assert dict(shown) == expected
-    assert f"received pressure in {year}" in subtitle
+    ids = yearly["ids"]
+    assert {n: (fill, width) for n, fill, width in shown} == {
+        n: (col["colors"][k], 3 if col["sinks"][k] else 1) for k, n in enumerate(ids)
+    }
+    assert dict(dashed) == {e[0]: f for e, f in zip(yearly["edges"], col["fades"], strict=True)}
+    assert subtitle == col["subtitle"]

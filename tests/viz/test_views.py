@@ -15,13 +15,31 @@ from tests.viz.views import VIEWS
 from viz.duties import duties_view
 from viz.people import MOVEMENT, ROLE_COLORS, case_view, person_view
 from viz.pressure_map import FADE_COLOR, SINK_BORDER, pressure_map
-from viz.view import COLD_TO_HOT, View, heat, render_html, write_view
+from viz.view import COLD_TO_HOT, NO_DATA, View, heat, render_html, write_view
 
 Y2019 = Window.of("2019-01-01", "2020-01-01")
 
 
 def ids(view: View) -> set[str]:
     return {n["id"] for n in view.nodes}
+
+
+def column_values(view: View, node: str) -> dict[str, float | None]:
+    yearly = view.data["yearly"]
+    k = yearly["ids"].index(node)
+    return {c["key"]: c["values"][k] for c in yearly["columns"]}
+
+
+def marks(view: View, key: str) -> dict[str, dict]:
+    """The year control's column ``key``: colour and sink per node, fade per edge."""
+    yearly = view.data["yearly"]
+    col = next(c for c in yearly["columns"] if c["key"] == key)
+    return {
+        "colors": dict(zip(yearly["ids"], col["colors"], strict=True)),
+        "sinks": dict(zip(yearly["ids"], col["sinks"], strict=True)),
+        "fades": {e[0]: f for e, f in zip(yearly["edges"], col["fades"], strict=True)},
+        "column": col,
+    }
 
 
 def edge(view: View, a: str, b: str) -> dict:
@@ -43,11 +61,10 @@ def test_pressure_map_root_colours_and_years(scenario_store: Store) -> None:
     # Colour scale top: the most any shown node got in the window or a year (T: 1.0 in 2020).
     assert view.node("T")["color"]["background"] == heat(0.1, 1.0)
     assert view.node("T2")["color"]["background"] == COLD_TO_HOT[0]
-    yearly = view.data["yearly"]
-    k = yearly["ids"].index("T")
-    by_year = dict(zip(yearly["years"], (row[k] for row in yearly["values"]), strict=True))
-    assert by_year["2018"] == 0.8 and by_year["2019"] == 0.1 and by_year["2020"] == 1.0
-    assert yearly["colors"][yearly["years"].index("2020")][k] == COLD_TO_HOT[-1]
+    by_year = column_values(view, "T")
+    assert by_year["2018"] == 0.8 and by_year["window"] == 0.1 and by_year["2020"] == 1.0
+    assert by_year["2017"] is None  # no action at all that year: no data, not zero
+    assert marks(view, "2020")["colors"]["T"] == COLD_TO_HOT[-1]
     leaders = dict(view.details["T"])["leaders now"]
     assert "书记: 王芳" in leaders and "副书记: 陈静" in leaders and "张伟" not in leaders  # p1 left in 2020
     assert dict(view.details["T"])["received pressure"] == "0.1"
@@ -64,6 +81,27 @@ def test_pressure_map_sinks_and_fades(scenario_store: Store) -> None:
     assert fade["dashes"] and fade["color"]["color"] == FADE_COLOR
     assert not edge(view, "X", "T")["dashes"]  # X receives less than min_pressure
     assert not edge(view, "P", "S")["dashes"]  # P received nothing
+    # the window is the calendar year 2019: one option, selected, with the window's marks
+    yearly = view.data["yearly"]
+    assert yearly["columns"][yearly["selected"]]["label"] == "2019 (the window)"
+    assert "2019" not in [c["key"] for c in yearly["columns"]]
+    # 2020: S receives nothing, so it is no sink and nothing fades under it
+    y2020 = marks(view, "2020")
+    assert not y2020["sinks"]["S"] and not y2020["fades"]["S->X"] and not any(y2020["fades"].values())
+    assert y2020["column"]["subtitle"].startswith("received pressure in 2020;")
+    # 2017 holds no action: every node no data, no mark, and the subtitle says so
+    y2017 = marks(view, "2017")
+    assert set(y2017["colors"].values()) == {NO_DATA} and not any(y2017["sinks"].values())
+    assert y2017["column"]["label"] == "2017 (no data)" and "no data" in y2017["column"]["subtitle"]
+
+
+def test_a_window_off_the_calendar_is_its_own_option(scenario_store: Store) -> None:
+    view = pressure_map(scenario_store, root="C", window=Window.of("2019-03-01", "2020-03-01"))
+    yearly = view.data["yearly"]
+    labels = [c["label"] for c in yearly["columns"]]
+    assert labels[yearly["selected"]] == "window [2019-03-01, 2020-03-01)" and "2019" in labels
+    # the window's S got a3 (inspection, 1.0); the year 2019 agrees, as no action fell outside both
+    assert column_values(view, "S")["window"] == column_values(view, "S")["2019"] == 1.0
 
 
 def test_pressure_map_collapses_the_deepest_levels_over_budget(scenario_store: Store) -> None:

@@ -95,7 +95,8 @@
     h.textContent = node ? (node.name || node.label || id) : id;
     details.appendChild(h);
     var table = document.createElement("table");
-    (rows || [["id", id]]).forEach(function (r) {
+    var extra = window.rtcView.yearRows ? window.rtcView.yearRows(id) : [];
+    extra.concat(rows || [["id", id]]).forEach(function (r) {
       var tr = document.createElement("tr");
       r.forEach(function (cell) {
         var td = document.createElement("td");
@@ -139,31 +140,77 @@
   search.addEventListener("keydown", function (ev) { if (ev.key === "Enter") go(search.value); });
   window.rtcView.search = go;
 
-  // ------------------------------------------------------------ year selector (pressure map)
+  // ------------------------------------------------------------ year control (pressure map)
+  // Every mark follows the column chosen: fill, sink border, tooltip, an aggregate's label, the
+  // fade edges, the subtitle and the details. The figures come from the payload (pressure_map.py).
   var yearly = data.yearly;
-  if (yearly && yearly.years.length) {
+  var column = null;
+  function number(v) {  // as pressure_map._number prints it
+    if (v === null || v === undefined) return "no data";
+    return Number.isInteger(v) ? v.toFixed(1) : String(v);
+  }
+  function yearRows(id) {
+    if (!column || column.key === "window") return [];
+    var k = yearly.ids.indexOf(id);
+    if (k < 0) return [];
+    var agg = yearly.labels && yearly.labels[id] !== undefined;
+    var rows = [["in " + column.label, ""], [agg ? "median received" : "received pressure", number(column.values[k])]];
+    if (!agg) {
+      rows.push(["pass-on ratio", column.ratios[k] === null ? "—" : number(column.ratios[k])]);
+      rows.push(["pressure sink", column.sinks[k] ? "yes" : "no"]);
+    }
+    rows.push(["below: the window", yearly.columns[yearly.selected].label]);
+    return rows;
+  }
+  window.rtcView.yearRows = yearRows;
+  function choose(i) {
+    column = yearly.columns[i];
+    var nodeUpdates = yearly.ids.map(function (id, k) {
+      var fill = column.colors[k], sink = column.sinks[k];
+      var u = {
+        id: id,
+        color: { background: fill, border: sink ? "#111111" : "#555555", highlight: { background: fill, border: "#000" } },
+        borderWidth: sink ? 3 : 1,
+        title: yearly.tips[id].replace("{value}", number(column.values[k])).replace("{sink}", sink ? " — pressure sink" : ""),
+      };
+      if (yearly.labels && yearly.labels[id] !== undefined) u.label = yearly.labels[id].replace("{value}", number(column.values[k]));
+      return u;
+    });
+    nodes.update(nodeUpdates);
+    edges.update(yearly.edges.map(function (e, j) {
+      var fade = column.fades[j];
+      return {
+        id: e[0],
+        color: { color: fade ? "#d7301f" : "#9e9e9e" },
+        width: fade ? 3 : 1,
+        dashes: fade,
+        title: number(column.values[e[1]]) + " -> " + number(column.values[e[2]]) + (fade ? " (fades)" : ""),
+      };
+    }));
+    document.getElementById("subtitle").textContent = column.subtitle;
+    var shown = network.getSelectedNodes();
+    if (shown.length) showDetails(shown[0]);
+  }
+  if (yearly && yearly.columns.length > 1) {
     var box = document.getElementById("year-box");
     var select = document.getElementById("year");
-    var windowOption = document.createElement("option");
-    windowOption.value = "";
-    windowOption.textContent = "window";
-    select.appendChild(windowOption);
-    yearly.years.forEach(function (y) {
+    yearly.columns.forEach(function (c, i) {
       var o = document.createElement("option");
-      o.value = y;
-      o.textContent = y;
+      o.value = String(i);
+      o.textContent = c.label;
+      if (c.nodata) o.className = "nodata";
       select.appendChild(o);
     });
+    select.value = String(yearly.selected);
+    column = yearly.columns[yearly.selected];
     box.hidden = false;
-    var original = {};
-    payload.nodes.forEach(function (n) { original[n.id] = n.color; });
-    select.addEventListener("change", function () {
-      var i = yearly.years.indexOf(select.value);
-      var updates = yearly.ids.map(function (id, k) {
-        return { id: id, color: i < 0 ? original[id] : { background: yearly.colors[i][k], border: (original[id] || {}).border } };
-      });
-      nodes.update(updates);
-      document.getElementById("subtitle").textContent = i < 0 ? data.subtitle : data.subtitle_year.replace("{year}", select.value);
-    });
+    select.addEventListener("change", function () { choose(Number(select.value)); });
+    window.rtcView.chooseYear = function (label) {
+      var i = yearly.columns.findIndex(function (c) { return c.key === label || c.label.split(" ")[0] === label; });
+      if (i < 0) return false;
+      select.value = String(i);
+      choose(i);
+      return true;
+    };
   }
 })();
