@@ -85,6 +85,23 @@ def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
     return out
 
 
+def place_from(store: Store, org_id: str, origin_id: str) -> str:
+    """Where ``org_id`` sits as seen from ``origin_id``: the names from just below the two
+    organizations' lowest common ancestor down to it (山平市委 > 溪溪镇党委 for a move from
+    another city; 溪溪镇党委 alone for a move within one county). Its own name when the two
+    share no ancestor, or are one organization."""
+    chain = store.ancestors(org_id)
+    if not chain:
+        return org_id
+    mine = {o.id for o in store.ancestors(origin_id)}
+    path = []
+    for org in chain:  # itself first, the root last
+        if org.id in mine:
+            break
+        path.append(org.name)
+    return PLACE.join(reversed(path)) if path else chain[0].name
+
+
 def posts_of(store: Store, tenures: list[Tenure]) -> list[Post]:
     """Turn tenures into posts with titles and organization names (three reads: an ambiguous
     organization name costs its ancestors')."""

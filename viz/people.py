@@ -10,7 +10,7 @@ from graph.errors import NotFound
 from graph.model import ResponsibilityKind, from_ordinal, to_ordinal
 from graph.store import Store
 from queries.accountability import PostNow, PostThen, accountability
-from queries.lookups import Post, career
+from queries.lookups import PLACE, Post, career, place_from
 from queries.window import latest_date
 from viz.view import View
 
@@ -33,6 +33,11 @@ MOVEMENT = {  # how a movement reads at a glance: a mark on the person, a colour
 }
 COLUMN = 380.0
 ROW = 90.0
+CASE_ROW = 130.0  # a case view row: a box of up to four lines at NODE_FONT, a two-line edge label
+MAX_BOX = 460.0  # the widest box of a case view column; a longer place wraps
+NODE_FONT = 20  # graph units; with EDGE_FONT, what the page keeps readable (view.js "readable")
+EDGE_FONT = 16
+HEADINGS = ["case", "organization", "posts then", "people", "posts now"]
 
 
 def _post_label(title: str, org_name: str) -> str:
@@ -41,6 +46,12 @@ def _post_label(title: str, org_name: str) -> str:
 
 def _span(start: str, end: str | None) -> str:
     return f"{start} – {end or 'now'}"
+
+
+def text_width(text: str, size: float) -> float:
+    """The width a label takes at font ``size``: its longest line, a CJK character a full em,
+    anything else about half of one (vis-network sizes boxes to their labels)."""
+    return max((sum(size if ord(ch) > 0x2E80 else 0.55 * size for ch in line) for line in text.split("\n")), default=0)
 
 
 def case_view(
@@ -52,7 +63,13 @@ def case_view(
     depth: int = 1,
     weights: dict[str, float] | None = None,
 ) -> View:
-    """Case, its organization, the posts then, the people, and their posts now."""
+    """Case, its organization, the posts then, the people, and their posts now, in columns.
+
+    Columns are as wide as their widest label and as far apart as the widest edge label
+    between them needs, so nothing overlaps at any zoom; a person's several roles on one post
+    are drawn as separate curves, side by side; a post now names its place as seen from the
+    case's organization (``queries.lookups.place_from``) and the date of the move.
+    """
     result = accountability(store, case_id, as_of=as_of, lookback_days=lookback_days, depth=depth, weights=weights)
     case = result.case
     view = View(
@@ -61,19 +78,19 @@ def case_view(
         subtitle=f"misconduct [{case.start}, {case.window_end}), category {case.category}; "
         f"posts now as of {result.as_of}; lookback {result.lookback_days} days, depth {result.depth}",
     )
-    placed: set[str] = set()
+    column_of: dict[str, int] = {}
     row = 0  # one row per person: their post then, themselves and their posts now side by side
 
     def add(node_id: str, column: int, label: str, **options: Any) -> str:
-        if node_id not in placed:
-            placed.add(node_id)
+        if node_id not in column_of:
+            column_of[node_id] = column
             view.nodes.append(
                 {
                     "id": node_id,
                     "label": label,
                     "name": label.replace("\n", " "),
-                    "x": column * COLUMN,
-                    "y": row * ROW,
+                    "y": row * CASE_ROW,
+                    "font": {"size": NODE_FONT},
                     **options,
                 }
             )
@@ -85,7 +102,6 @@ def case_view(
         f"case {case.id}\n{case.category}",
         shape="box",
         color={"background": "#fee0d2", "border": "#cb181d"},
-        font={"size": 16},
     )
     view.details[case_node] = [
         ["case", case.id or "ad hoc"],
@@ -101,14 +117,19 @@ def case_view(
         case.org_name,
         shape="ellipse",
         color={"background": "#fdd0a2", "border": "#a63603"},
-        font={"size": 16},
     )
     view.details[org_node] = [["organization", f"{case.org_name} ({case.org_id})"]]
     view.edges.append({"from": case_node, "to": org_node, "label": "in", "color": {"color": "#969696"}})
 
+    def place(post: PostNow | PostThen) -> str:
+        return place_from(store, post.org_id, case.org_id)
+
+    def linked(a: str, b: str) -> bool:  # one person's several roles share the edges to their posts
+        return any(e["from"] == a and e["to"] == b for e in view.edges)
+
     rows: dict[str, int] = {}
     for r in result.responsible:
-        if f"person:{r.person.id}" not in placed:
+        if f"person:{r.person.id}" not in column_of:
             row = rows.setdefault(r.person.id, len(rows))
         color = ROLE_COLORS.get(r.role, "#737373")
         mark, move_color = MOVEMENT.get(r.movement, ("?", "#bdbdbd"))
@@ -119,7 +140,6 @@ def case_view(
             shape="box",
             color={"background": "#ffffff", "border": move_color},
             borderWidth=3,
-            font={"size": 16},
         )
         view.details.setdefault(person, [["person", f"{r.person.name} ({r.person.id})"]])
         view.details[person] += [
@@ -131,57 +151,122 @@ def case_view(
         ]
         then = r.post_then or r.last_post
         if r.post_then is not None:
-            post = _then_node(add, r.post_then)
-            view.edges.append({"from": org_node, "to": post, "color": {"color": "#d9d9d9"}, "dashes": True})
+            post = _then_node(add, r.post_then, r.person.id)
+            view.details[post] = _shown_rows(r.post_then, "held")
+            if not linked(org_node, post):
+                view.edges.append({"from": org_node, "to": post, "color": {"color": "#d9d9d9"}, "dashes": True})
             view.edges.append(
                 {
                     "from": post,
                     "to": person,
                     "color": {"color": color},
                     "width": 3,
-                    "label": f"{r.role} {_span(r.post_then.start, r.post_then.end)}",
+                    "label": f"{r.role}\n{_span(r.post_then.start, r.post_then.end)}",
                     "title": f"{r.role}: {ResponsibilityKind(r.role).zh}, overlap {r.overlap_days} days",
                 }
             )
         elif then is None:
             view.edges.append({"from": org_node, "to": person, "color": {"color": color}, "width": 3, "label": r.role})
         for now in r.posts_now:
-            target = _now_node(add, now)
-            view.edges.append(
-                {
-                    "from": person,
-                    "to": target,
-                    "color": {"color": move_color},
-                    "width": 2,
-                    "label": f"{r.movement} since {now.start}",
-                }
-            )
-        if r.movement == "left" and r.last_post is not None:
-            target = _now_node(add, r.last_post, left=True)
+            if not linked(person, f"now:{now.position_id}|{r.person.id}"):
+                target = _now_node(add, now, place(now), r.person.id)
+                view.details[target] = _shown_rows(now, "since")
+                view.edges.append(
+                    {
+                        "from": person,
+                        "to": target,
+                        "color": {"color": move_color},
+                        "width": 2,
+                        "label": f"{r.movement}\nsince {now.start}",
+                    }
+                )
+        last = r.last_post
+        if r.movement == "left" and last is not None and not linked(person, f"now:{last.position_id}|{r.person.id}"):
+            target = _now_node(add, last, place(last), r.person.id, left=True)
+            view.details[target] = _shown_rows(last, "held (the last post)")
             view.edges.append(
                 {
                     "from": person,
                     "to": target,
                     "color": {"color": move_color},
                     "dashes": True,
-                    "label": f"left {r.last_post.end or ''}",
+                    "label": f"left\n{last.end or ''}",
                 }
             )
+    _side_by_side(view.edges)
+    view.data = {"case": case.id, "as_of": result.as_of, "headings": _columns(view, column_of)}
+    view.data["readable"] = min(NODE_FONT, EDGE_FONT)
     view.legend = [
         *(
             {"label": f"{role} {ResponsibilityKind(role).zh}", "color": c, "line": True}
             for role, c in ROLE_COLORS.items()
         ),
         *({"label": f"{mark} {name}", "color": c, "border": c} for name, (mark, c) in MOVEMENT.items()),
-        {"text": "columns: case, organization, posts then, people, posts now"},
+        {"text": "columns (headed on the canvas): " + ", ".join(HEADINGS)},
     ]
-    view.data = {"case": case.id, "as_of": result.as_of}
     return view
 
 
-def _then_node(add: Any, post: PostThen) -> str:
+def _shown_rows(post: PostNow | PostThen, held: str) -> list[list[str]]:
+    end = post.end if isinstance(post, PostThen) else None
+    return [
+        ["post", f"{post.title} ({post.position_id})"],
+        ["organization", f"{post.org_place} ({post.org_id})"],
+        [held, _span(post.start, end) if isinstance(post, PostThen) else post.start],
+    ]
+
+
+def _side_by_side(edges: list[dict[str, Any]]) -> None:
+    """Edges between the same two nodes (one person's roles on one post) bend apart, so none
+    hides another; every edge label gets its font and a white halo."""
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in edges:
+        pairs.setdefault((e["from"], e["to"]), []).append(e)
+        e["font"] = {"size": EDGE_FONT, "strokeWidth": 4, "strokeColor": "#ffffff"}
+    for same in pairs.values():
+        for k, e in enumerate(same):
+            bend = 0.35 * (k - (len(same) - 1) / 2)
+            e["smooth"] = (
+                {"enabled": True, "type": "curvedCW" if bend > 0 else "curvedCCW", "roundness": abs(bend)}
+                if bend
+                else False
+            )
+
+
+def _columns(view: View, column_of: dict[str, int]) -> list[dict[str, Any]]:
+    """Place the columns: every box of a column as wide as its widest label (at most
+    ``MAX_BOX``; longer lines wrap), centred, so an edge's label sits in the middle of the gap,
+    and each gap as wide as the widest edge label crossing it plus a margin. Returns the
+    headings the page draws above the columns."""
+    width = [0.0] * len(HEADINGS)
+    for n in view.nodes:
+        c = column_of[n["id"]]
+        width[c] = min(MAX_BOX, max(width[c], text_width(n["label"], NODE_FONT) + 24))
+    label = [0.0] * len(HEADINGS)
+    for e in view.edges:
+        left = min(column_of[e["from"]], column_of[e["to"]])
+        label[left] = max(label[left], text_width(e.get("label", ""), EDGE_FONT))
+    # a label sits halfway between the two boxes' centres, so a wider box on one side pushes it
+    # toward the other: the gap makes room for that shift
+    gap = [label[c] + 80 + abs(width[c + 1] - width[c]) / 2 for c in range(len(HEADINGS) - 1)]
+    x = [0.0]
+    for c in range(1, len(HEADINGS)):
+        x.append(x[-1] + width[c - 1] / 2 + gap[c - 1] + width[c] / 2)
+    for n in view.nodes:
+        c = column_of[n["id"]]
+        n["x"] = round(x[c], 1)
+        n["widthConstraint"] = {"minimum": round(width[c]), "maximum": round(width[c])}
+    used = sorted(set(column_of.values()))
+    return [{"x": round(x[c], 1), "label": HEADINGS[c]} for c in used]
+
+
+# A post then and a post now are drawn once per person, in that person's row: two people who
+# held one post (a secretary and their successor) read as two rows, and no edge crosses a row.
+
+
+def _then_node(add: Any, post: PostThen, person_id: str) -> str:
     node = add(
-        f"then:{post.position_id}",
+        f"then:{post.position_id}|{person_id}",
         2,
         _post_label(post.title, post.org_place),
         shape="box",
@@ -190,11 +275,12 @@ def _then_node(add: Any, post: PostThen) -> str:
     return str(node)
 
 
-def _now_node(add: Any, post: PostNow | PostThen, *, left: bool = False) -> str:
+def _now_node(add: Any, post: PostNow | PostThen, place: str, person_id: str, *, left: bool = False) -> str:
     node = add(
-        f"now:{post.position_id}",
+        f"now:{post.position_id}|{person_id}",
         4,
-        _post_label(post.title, post.org_place) + ("\n(last post)" if left else ""),
+        f"{place}{PLACE.rstrip()}\n{post.title}\n"
+        + (f"last post, left {post.end}" if left and isinstance(post, PostThen) else f"since {post.start}"),
         shape="box",
         color={"background": "#e5f5e0", "border": "#31a354"},
     )

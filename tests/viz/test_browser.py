@@ -11,9 +11,11 @@ from PIL import Image
 from selenium.webdriver.support.ui import Select
 
 from graph.store import Store
+from queries.accountability import accountability
 from queries.window import Window
 from tests.viz.views import VIEWS
 from viz.browser import open_view
+from viz.people import case_view
 from viz.pressure_map import pressure_map
 from viz.view import NO_DATA, write_view
 
@@ -107,3 +109,39 @@ def test_year_control_matches_the_payload_on_every_node_and_edge(
     }
     assert dict(dashed) == {e[0]: f for e, f in zip(yearly["edges"], col["fades"], strict=True)}
     assert subtitle == col["subtitle"]
+
+
+LAYOUT = """
+var net = window.rtcView.network, scale = net.getScale(), boxes = [];
+net.body.nodeIndices.forEach(function (id) {
+  var b = net.getBoundingBox(id), f = net.body.nodes[id].options.font.size;
+  boxes.push({what: "node " + id, l: b.left, r: b.right, t: b.top, b: b.bottom, px: f * scale});
+});
+net.body.edgeIndices.forEach(function (id) {
+  var e = net.body.edges[id], s = e.labelModule.size;
+  if (e.options.label) boxes.push({what: "label of " + e.fromId + " -> " + e.toId, l: s.left, r: s.left + s.width,
+                                   t: s.top, b: s.top + s.height, px: e.options.font.size * scale});
+});
+return {boxes: boxes, headings: window.rtcView.headings, scale: scale};
+"""
+
+
+def test_case_view_reads_at_1366x768(tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path) -> None:
+    # the tiny dataset's case with the most people to hold accountable
+    case = max(sorted(tiny_embedded.get_cases()), key=lambda c: len(accountability(tiny_embedded, c).responsible))
+    page = write_view(case_view(tiny_embedded, case), tmp_path / "case.html")
+    with open_view(page, size=(1366, 768)) as opened:
+        got = opened.script(LAYOUT)
+        assert opened.errors() == []
+    small = [b["what"] for b in got["boxes"] if b["px"] < 11]
+    assert small == [], f"drawn under 11 px at scale {got['scale']:.2f}"
+    assert [h["label"] for h in got["headings"]] == ["case", "organization", "posts then", "people", "posts now"]
+    assert all(h["px"] >= 11 for h in got["headings"])
+    boxes = got["boxes"]
+    overlaps = [
+        (a["what"], b["what"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+    ]
+    assert overlaps == []

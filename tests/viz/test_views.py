@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
+from graph.factory import open_store
 from graph.store import Store
+from loaders.load import load_dataset
 from queries.findings import gaps
 from queries.window import Window
 from tests.viz.views import VIEWS
@@ -127,15 +130,40 @@ def test_case_chain(scenario_store: Store) -> None:
     assert {"case:K1", "org:T", "person:p1", "person:p3", "person:p4", "person:p7"} <= ids(view)
     p1 = view.node("person:p1")  # secretary then, promoted to X's deputy secretary
     assert p1["label"].startswith(MOVEMENT["promoted"][0]) and p1["color"]["border"] == MOVEMENT["promoted"][1]
-    first = edge(view, "then:T/sec", "person:p1")
-    assert first["color"]["color"] == ROLE_COLORS["first"] and first["label"] == "first 2018-01-01 – 2020-07-01"
-    assert edge(view, "person:p1", "now:X/dep")["label"] == "promoted since 2020-07-01"
-    assert edge(view, "person:p3", "now:T2/m1")["label"] == "transferred since 2021-01-01"
+    first = edge(view, "then:T/sec|p1", "person:p1")
+    assert first["color"]["color"] == ROLE_COLORS["first"] and first["label"] == "first\n2018-01-01 – 2020-07-01"
+    assert edge(view, "person:p1", "now:X/dep|p1")["label"] == "promoted\nsince 2020-07-01"
+    # a post now names its place seen from the case's 甲镇党委: X is above it, T2 beside it
+    assert view.node("now:X/dep|p1")["label"] == "某县委 >\n副书记\nsince 2020-07-01"
+    assert view.node("now:T2/m1|p3")["label"] == "乙镇党委 >\n委员(纪律)\nsince 2021-01-01"
+    assert edge(view, "person:p3", "now:T2/m1|p3")["label"] == "transferred\nsince 2021-01-01"
     assert view.node("person:p4")["label"].startswith(MOVEMENT["left"][0])  # retired
-    assert edge(view, "person:p4", "now:T-JW/dis")["dashes"]  # the last post, dashed
+    assert edge(view, "person:p4", "now:T-JW/dis|p4")["dashes"]  # the last post, dashed
+    assert view.node("now:T-JW/dis|p4")["label"].endswith("last post, left 2021-06-01")
+    # the secretary's post is drawn once per holder, in each one's row: no edge crosses a row
+    assert view.node("then:T/sec|p1")["y"] == view.node("person:p1")["y"] != view.node("then:T/sec|p2")["y"]
+    assert all(e["from"] == "org:T" or view.node(e["from"])["y"] == view.node(e["to"])["y"] for e in view.edges[1:])
+    assert [h["label"] for h in view.data["headings"]] == ["case", "organization", "posts then", "people", "posts now"]
+    xs = [h["x"] for h in view.data["headings"]]
+    assert xs == sorted(xs)
     assert view.subtitle.startswith(
         "misconduct [2020-03-01, 2020-12-01), category discipline; posts now as of 2022-01-01"
     )
+
+
+def test_case_chain_draws_one_person_s_two_roles_side_by_side(scenario_dataset: Path, tmp_path: Path) -> None:
+    # K4: the secretary p2 is the violator, so p2 is both direct and first on T/sec
+    folder = tmp_path / "ds"
+    shutil.copytree(scenario_dataset, folder)
+    with (folder / "cases.csv").open("a", encoding="utf-8") as f:
+        f.write("K4,T,discipline,2020-08-01,2020-10-01,p2\n")
+    store = open_store(f"embedded://{tmp_path / 'store'}")
+    assert load_dataset(store, folder).ok
+    view = case_view(store, "K4", as_of="2021-01-01")
+    both = [e for e in view.edges if (e["from"], e["to"]) == ("then:T/sec|p2", "person:p2")]
+    assert sorted(e["label"].split("\n")[0] for e in both) == ["direct", "first"]
+    assert {e["smooth"]["type"] for e in both} == {"curvedCW", "curvedCCW"}  # bent apart, none hidden
+    assert len([e for e in view.edges if e["from"] == "person:p2" and e["to"].startswith("now:")]) == 1
 
 
 def test_career_with_the_cases_in_each_tenure(scenario_store: Store) -> None:
@@ -202,6 +230,8 @@ def test_page_is_self_contained_and_inert() -> None:
         "label",
         "select",
         "input",
+        "span",
+        "button",
         "span",
         "main",
         "div",

@@ -9,10 +9,42 @@
   var network = new vis.Network(container, { nodes: nodes, edges: edges }, payload.options);
   var data = payload.data || {};
 
-  window.rtcView = { network: network, nodes: nodes, edges: edges, payload: payload, firstDraw: null };
+  window.rtcView = { network: network, nodes: nodes, edges: edges, payload: payload, firstDraw: null, headings: [] };
   network.once("afterDrawing", function () {
     window.rtcView.firstDraw = performance.now();
     document.body.setAttribute("data-drawn", "1");
+    readable();
+  });
+
+  // ------------------------------------------------------------ zoom: readable first, fit on demand
+  // A view whose labels would be drawn under 11 px when fitted (a case with many people on a
+  // small screen) opens at the zoom where its smallest font (data.readable, graph units) is
+  // about 12 px, at its top left; "fit all" shows everything.
+  var note = document.getElementById("zoom-note");
+  function bounds() {
+    var box = { left: Infinity, top: Infinity };
+    nodes.getIds().forEach(function (id) {
+      var b = network.getBoundingBox(id);
+      box.left = Math.min(box.left, b.left);
+      box.top = Math.min(box.top, b.top);
+    });
+    return box;
+  }
+  function readable() {
+    if (!data.readable) return;
+    var need = 12 / data.readable;
+    if (network.getScale() >= need) return;
+    var box = bounds();
+    network.moveTo({
+      scale: need,
+      position: { x: box.left - 30 + container.clientWidth / 2 / need, y: box.top - 80 + container.clientHeight / 2 / need },
+      animation: false,
+    });
+    note.textContent = "zoomed to a readable size: drag to see the rest";
+  }
+  document.getElementById("fit").addEventListener("click", function () {
+    network.fit({ animation: false });
+    note.textContent = "";
   });
 
   // Level rings (pressure map) or level bands (top-down views), drawn behind the nodes.
@@ -35,6 +67,18 @@
       ctx.textAlign = "center";
       ctx.fillText(ring.tag, x, y);
     });
+    // column headings (case view): above the top row, one size on screen
+    var drawn = [];
+    (data.headings || []).forEach(function (h, i) {
+      var scale = network.getScale(), size = 15 / scale;
+      if (i === 0) window.rtcView.headingTop = Math.min.apply(null, payload.nodes.map(function (n) { return n.y; }));
+      ctx.font = "bold " + size + "px sans-serif";
+      ctx.fillStyle = "rgba(60,60,60,0.9)";
+      ctx.textAlign = "center";
+      ctx.fillText(h.label, h.x, window.rtcView.headingTop - 45 - size);
+      drawn.push({ label: h.label, x: h.x, px: size * scale });
+    });
+    window.rtcView.headings = drawn;
     (data.bands || []).forEach(function (band, i) {
       ctx.fillStyle = i % 2 ? "rgba(0,0,0,0.035)" : "rgba(0,0,0,0.0)";
       ctx.fillRect(band.x0, band.y0, band.x1 - band.x0, band.y1 - band.y0);
