@@ -287,8 +287,18 @@ def _now_node(add: Any, post: PostNow | PostThen, place: str, person_id: str, *,
     return str(node)
 
 
+YEAR = 150.0  # graph units per year on a career's time axis
+LANE = 130.0
+
+
 def person_view(store: Store, person_id: str) -> View:
-    """A person's posts in date order, with the cases of each post's organization that fell in the tenure."""
+    """A person's posts on a time axis, with the cases of each post's organization that fell in
+    the tenure.
+
+    Each post is a box whose left edge is the day it began, over a bar that runs to the day it
+    ended (or the latest date in the data); posts that would overlap go to the next lane down.
+    Cases sit below, at the day their misconduct began. The page draws the axis and the bars.
+    """
     persons = store.get_persons([person_id])
     if person_id not in persons:
         raise NotFound(f"no person with id {person_id!r}")
@@ -296,39 +306,62 @@ def person_view(store: Store, person_id: str) -> View:
     steps = career(store, person_id)
     org_ids = sorted({s.post.org_id for s in steps})
     cases = store.get_cases(org_ids=org_ids)
+    latest = latest_date(store)
     view = View(
         kind="person",
         title=f"Career: {person.name} ({person.id})",
-        subtitle=f"{len(steps)} posts as of {from_ordinal(latest_date(store))} (the latest date in the data); "
+        subtitle=f"{len(steps)} posts as of {from_ordinal(latest)} (the latest date in the data); "
         "the cases of each post's organization that fell within the tenure",
     )
+    first = min((to_ordinal(s.post.start) for s in steps), default=latest)
+    origin = dt.date(dt.date.fromordinal(first).year, 1, 1).toordinal()
+
+    def x(day: int) -> float:
+        return round((day - origin) / 365.25 * YEAR, 1)
+
     view.nodes.append(
         {
             "id": f"person:{person.id}",
             "label": person.name,
             "name": person.name,
-            "x": -COLUMN,
-            "y": 0,
+            "x": -260.0,
+            "y": 0.0,
             "shape": "box",
             "color": {"background": "#ffffff", "border": "#7a0177"},
             "borderWidth": 3,
-            "font": {"size": 18},
+            "font": {"size": NODE_FONT},
         }
     )
     view.details[f"person:{person.id}"] = [["person", f"{person.name} ({person.id})"], ["posts", str(len(steps))]]
+    lanes: list[float] = []  # the right edge of the last box in each lane
+    spans: list[dict[str, Any]] = []
+    cases_shown: list[tuple[int, Any, str]] = []
     previous = f"person:{person.id}"
-    for i, step in enumerate(steps):
+    for step in steps:
         post = step.post
         node = f"post:{post.tenure_id}"
+        label = f"{post.title}\n{post.org_place}\n{_span(post.start, post.end)}"
+        left = x(to_ordinal(post.start))
+        width = min(MAX_BOX, text_width(label, NODE_FONT) + 24)
+        lane = next((k for k, right in enumerate(lanes) if right + 20 <= left), len(lanes))
+        if lane == len(lanes):
+            lanes.append(0.0)
+        lanes[lane] = left + width
+        end = to_ordinal(post.end) if post.end else latest
+        spans.append(
+            {"x0": left, "x1": max(x(end), left + 2), "y": lane * LANE - 52, "color": _step_color(step.movement)}
+        )
         view.nodes.append(
             {
                 "id": node,
-                "label": f"{post.title}\n{post.org_place}\n{_span(post.start, post.end)}",
+                "label": label,
                 "name": f"{post.title} {post.org_place}",
-                "x": i * COLUMN,
-                "y": 0 if i % 2 == 0 else ROW,
+                "x": round(left + width / 2, 1),
+                "y": lane * LANE,
                 "shape": "box",
+                "widthConstraint": {"minimum": round(width), "maximum": round(width)},
                 "color": {"background": "#f0f0f0", "border": "#636363"},
+                "font": {"size": NODE_FONT},
             }
         )
         view.details[node] = _post_rows(post, step.movement, step.left_by, step.evidence)
@@ -339,45 +372,70 @@ def person_view(store: Store, person_id: str) -> View:
                 "label": step.movement,
                 "width": 2,
                 "color": {"color": _step_color(step.movement)},
+                "font": {"size": EDGE_FONT, "strokeWidth": 4, "strokeColor": "#ffffff"},
+                "smooth": {"enabled": True, "type": "cubicBezier", "forceDirection": "horizontal", "roundness": 0.4},
             }
         )
         previous = node
-        fell = _cases_in(cases.values(), post)
-        for k, case in enumerate(fell):
-            cnode = f"case:{case.id}"
-            view.nodes.append(
-                {
-                    "id": cnode,
-                    "label": f"case {case.id}\n{case.category}",
-                    "name": f"case {case.id}",
-                    "x": i * COLUMN + (k - (len(fell) - 1) / 2) * 130,
-                    "y": 3 * ROW + (k % 2) * ROW * 0.6,
-                    "shape": "box",
-                    "color": {"background": "#fee0d2", "border": "#cb181d"},
-                }
-            )
-            view.details[cnode] = [
-                ["case", case.id],
-                ["category", case.category.value],
-                ["misconduct", _span(case.start, case.end)],
-                ["organization", post.org_place],
-                ["see", f"rtc view case {case.id}"],
-            ]
-            view.edges.append(
-                {
-                    "from": node,
-                    "to": cnode,
-                    "dashes": True,
-                    "color": {"color": "#cb181d"},
-                    "label": _span(case.start, case.end),
-                }
-            )
+        cases_shown += [(to_ordinal(c.start), c, node) for c in _cases_in(cases.values(), post)]
+    below = len(lanes or [0]) * LANE + 60
+    case_right: list[float] = []
+    for day, case, node in sorted(cases_shown, key=lambda t: (t[0], t[1].id)):
+        label = f"case {case.id}\n{case.category.value}\n{_span(case.start, case.end)}"
+        left = x(day)
+        width = text_width(label, EDGE_FONT) + 24
+        lane = next((k for k, right in enumerate(case_right) if right + 20 <= left), len(case_right))
+        if lane == len(case_right):
+            case_right.append(0.0)
+        case_right[lane] = left + width
+        cnode = f"case:{case.id}"
+        if cnode in view.details:  # a case of an organization the person held two posts in
+            view.edges.append({"from": node, "to": cnode, "dashes": True, "color": {"color": "#cb181d"}})
+            continue
+        view.nodes.append(
+            {
+                "id": cnode,
+                "label": label,
+                "name": f"case {case.id}",
+                "x": round(left + width / 2, 1),
+                "y": below + lane * LANE * 0.8,
+                "shape": "box",
+                "color": {"background": "#fee0d2", "border": "#cb181d"},
+                "font": {"size": EDGE_FONT},
+            }
+        )
+        org = next(n["name"] for n in view.nodes if n["id"] == node)
+        view.details[cnode] = [
+            ["case", case.id],
+            ["category", case.category.value],
+            ["misconduct", _span(case.start, case.end)],
+            ["post then", org],
+            ["see", f"rtc view case {case.id}"],
+        ]
+        view.edges.append({"from": node, "to": cnode, "dashes": True, "color": {"color": "#cb181d"}})
+    last_year = dt.date.fromordinal(max([latest, *(to_ordinal(s.post.end) for s in steps if s.post.end)])).year
+    view.data = {
+        "person": person.id,
+        "spans": spans,
+        "axis": {
+            "y": -LANE / 2 - 60,
+            "ticks": [
+                {"x": x(dt.date(y, 1, 1).toordinal()), "label": str(y)}
+                for y in range(dt.date.fromordinal(origin).year, last_year + 2)
+            ],
+        },
+        "readable": min(NODE_FONT, EDGE_FONT),
+    }
     view.legend = [
-        {"label": "post (title, organization, tenure)", "color": "#f0f0f0", "shape": "box"},
+        {
+            "label": "post (title, organization, tenure); its bar runs from start to end",
+            "color": "#f0f0f0",
+            "shape": "box",
+        },
         {"label": "case in the post's organization during the tenure", "color": "#fee0d2", "shape": "box"},
         *({"label": m, "color": _step_color(m), "line": True} for m in ("first", "promote", "transfer", "demote")),
+        {"text": "time runs left to right: one year is the distance between two ticks of the axis"},
     ]
-    view.data = {"person": person.id}
     return view
 
 

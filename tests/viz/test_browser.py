@@ -12,10 +12,11 @@ from selenium.webdriver.support.ui import Select
 
 from graph.store import Store
 from queries.accountability import accountability
+from queries.lookups import career
 from queries.window import Window
 from tests.viz.views import VIEWS
 from viz.browser import open_view
-from viz.people import case_view
+from viz.people import case_view, person_view
 from viz.pressure_map import pressure_map
 from viz.view import NO_DATA, write_view
 
@@ -122,7 +123,7 @@ net.body.edgeIndices.forEach(function (id) {
   if (e.options.label) boxes.push({what: "label of " + e.fromId + " -> " + e.toId, l: s.left, r: s.left + s.width,
                                    t: s.top, b: s.top + s.height, px: e.options.font.size * scale});
 });
-return {boxes: boxes, headings: window.rtcView.headings, scale: scale};
+return {boxes: boxes, headings: window.rtcView.headings, axis: window.rtcView.axis, scale: scale};
 """
 
 
@@ -145,3 +146,29 @@ def test_case_view_reads_at_1366x768(tiny_embedded: Store, chromium: tuple[str, 
         if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
     ]
     assert overlaps == []
+
+
+def _no_overlap(boxes: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (a["what"], b["what"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+    ]
+
+
+def test_career_reads_on_a_time_axis(tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path) -> None:
+    # the tiny dataset's person with the longest career
+    person = max(
+        sorted({p for c in tiny_embedded.get_cases().values() for p in c.violator_ids}),
+        key=lambda p: len(career(tiny_embedded, p)),
+    )
+    view = person_view(tiny_embedded, person)
+    page = write_view(view, tmp_path / "person.html")
+    with open_view(page, size=(1366, 768)) as opened:
+        got = opened.script(LAYOUT)
+        assert opened.errors() == []
+    assert [t["label"] for t in got["axis"]] == [t["label"] for t in view.data["axis"]["ticks"]]
+    assert all(t["px"] >= 11 for t in got["axis"])
+    assert [b["what"] for b in got["boxes"] if b["px"] < 11] == []
+    assert _no_overlap([b for b in got["boxes"] if b["what"].startswith("node")]) == []

@@ -171,7 +171,15 @@ def test_career_with_the_cases_in_each_tenure(scenario_store: Store) -> None:
     posts = [n for n in view.nodes if n["id"].startswith("post:")]
     assert [n["name"] for n in posts] == ["书记 甲镇党委", "副书记 某县委"]
     assert {n["id"] for n in view.nodes if n["id"].startswith("case:")} == {"case:K1"}  # K3 (2010) is before
-    assert edge(view, posts[0]["id"], "case:K1")["label"] == "2020-03-01 – 2020-12-01"
+    assert view.node("case:K1")["label"] == "case K1\ndiscipline\n2020-03-01 – 2020-12-01"
+    # the time axis starts on 1 January of the first post's year, 150 units a year
+    axis = view.data["axis"]
+    assert [t["label"] for t in axis["ticks"]] == ["2018", "2019", "2020", "2021", "2022"]
+    assert axis["ticks"][0]["x"] == 0.0 and axis["ticks"][1]["x"] == pytest.approx(150.0, abs=0.2)
+    assert [(b["x0"], b["x1"]) for b in view.data["spans"]] == [(0.0, 374.5), (374.5, 549.9)]  # to 2021-09-01
+    assert posts[1]["x"] - posts[1]["widthConstraint"]["minimum"] / 2 == pytest.approx(374.5, abs=0.6)
+    assert posts[0]["y"] == posts[1]["y"]  # the first tenure ends as the second begins: one lane
+    assert view.node("case:K1")["x"] > 2 * 150  # misconduct from March 2020, right of the 2020 tick
     assert edge(view, posts[0]["id"], posts[1]["id"])["label"] == "promote"
     assert view.subtitle.startswith("2 posts as of 2021-09-01")  # the latest date in the scenario
     with pytest.raises(KeyError):

@@ -28,6 +28,7 @@
       box.left = Math.min(box.left, b.left);
       box.top = Math.min(box.top, b.top);
     });
+    if (data.axis) box.top = Math.min(box.top, data.axis.y - 20);
     return box;
   }
   function readable() {
@@ -79,6 +80,29 @@
       drawn.push({ label: h.label, x: h.x, px: size * scale });
     });
     window.rtcView.headings = drawn;
+    // time axis (career): a tick a year, labels one size on screen, faint lines down the graph
+    var axis = data.axis, ticks = [];
+    if (axis) {
+      var sc = network.getScale(), font = 13 / sc, bottom = Math.max.apply(null, payload.nodes.map(function (n) { return n.y; })) + 120;
+      ctx.lineWidth = 1 / sc;
+      ctx.font = font + "px sans-serif";
+      ctx.textAlign = "center";
+      axis.ticks.forEach(function (t, i) {
+        ctx.strokeStyle = "rgba(0,0,0,0.08)";
+        ctx.beginPath(); ctx.moveTo(t.x, axis.y); ctx.lineTo(t.x, bottom); ctx.stroke();
+        ctx.strokeStyle = "rgba(60,60,60,0.8)";
+        ctx.beginPath(); ctx.moveTo(t.x, axis.y - 8 / sc); ctx.lineTo(t.x, axis.y); ctx.stroke();
+        if (i) { ctx.beginPath(); ctx.moveTo(axis.ticks[i - 1].x, axis.y); ctx.lineTo(t.x, axis.y); ctx.stroke(); }
+        ctx.fillStyle = "rgba(60,60,60,0.9)";
+        ctx.fillText(t.label, t.x, axis.y - 12 / sc);
+        ticks.push({ label: t.label, x: t.x, px: font * sc });
+      });
+    }
+    window.rtcView.axis = ticks;
+    (data.spans || []).forEach(function (span) {
+      ctx.fillStyle = span.color;
+      ctx.fillRect(span.x0, span.y - 4, span.x1 - span.x0, 8);
+    });
     (data.bands || []).forEach(function (band, i) {
       ctx.fillStyle = i % 2 ? "rgba(0,0,0,0.035)" : "rgba(0,0,0,0.0)";
       ctx.fillRect(band.x0, band.y0, band.x1 - band.x0, band.y1 - band.y0);
