@@ -1,17 +1,19 @@
 """Duty decomposition: an organization's duties and their shares down the hierarchy, with the
-gaps marked. Laid out as a radial tree (the layout of the pressure map): the organization in
-the middle, its duties on the first ring, each level's shares on the next, each duty's shares
-in the arc beside it.
+gaps marked. Laid out as a tree from left to right: the organization, its duties (one band per
+category), each level's shares in the next column, leaves stacked one per row, so no label
+meets another at any depth. Two levels down and more, a duty's shares are folded into one box
+("8 村: 7 shares, ∅ 1 no share") when it has more than ``FOLD``; its details list them all.
 
-Two gaps are marked in red: a duty that is not decomposed to any child organization although
-the organization has children (the ``undecomposed-duty`` gap of ``rtc findings gaps``), and a
-child organization that received no share of a duty of its parent (a dashed red box).
+Two gaps are marked, with marks that cannot be confused: a duty that is not decomposed to any
+child organization although the organization has children (the ``undecomposed-duty`` gap of
+``rtc findings gaps``) has a thick red border and "✕ not decomposed"; a child organization that
+received no share of a duty of its parent is a white box with a dashed orange border and "∅ no
+share".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -21,13 +23,16 @@ from graph.store import Store
 from queries.findings import undecomposed_duties
 from queries.pressure import exists_in
 from queries.window import Window, latest_date
-from viz.view import READABLE_LABELS, View, radial_layout, ring_font
+from viz.people import text_width
+from viz.view import View
 
 PALETTE = ["#c6dbef", "#c7e9c0", "#fdd0a2", "#dadaeb", "#fcbba1", "#d9d9d9", "#ffffb3", "#bebada"]
 CATEGORY_COLORS = {c.value: PALETTE[i % len(PALETTE)] for i, c in enumerate(Category)}
-GAP_COLOR = "#cb181d"
-ROOM = 150.0  # arc length a duty's box needs on its ring
-RING_STEP = 900.0
+GAP_COLOR = "#cb181d"  # not decomposed: a thick red border
+NO_SHARE_COLOR = "#e6550d"  # no share: a dashed orange border on a white box
+FOLD = 4  # two levels down and more, a duty with more shares than this shows them as one box
+FONT = 16
+ROW = 64.0
 
 
 def duties_view(
@@ -72,41 +77,41 @@ def duties_view(
     )
     missing = _missing_shares(duties, children, kids, ring, shown_depth)
     roots = sorted((d for d in duties.values() if d.parent_duty_id not in duties), key=_order(ring))
-    tree: dict[str, list[str]] = {f"org:{org_id}": [d.id for d in roots]}
+    root = f"org:{org_id}"
+    tree: dict[str, list[str]] = {root: [d.id for d in roots]}
     for d in duties.values():
         tree[d.id] = [c.id for c in sorted(children.get(d.id, []), key=lambda c: c.org_id)]
     for (duty_id, _child), node in missing.items():
         tree[duty_id].append(node)
-    room = {n: ROOM for kids_ in tree.values() for n in kids_} | {f"org:{org_id}": ROOM}
-    placed = radial_layout(tree, f"org:{org_id}", room, step=RING_STEP)
-    outer = max(math.hypot(q.x, q.y) for q in placed.values()) or RING_STEP
+    folded = _fold(tree, duties, ring)
+    shown = tree_nodes(tree, root)
+
+    def share_status(node: str) -> str:
+        return "no share" if node in missing.values() else "not decomposed" if node in gaps else "share"
+
     view.nodes.append(
         {
-            "id": f"org:{org_id}",
+            "id": root,
             "label": org.name,
             "name": org.name,
-            "x": 0.0,
-            "y": 0.0,
             "shape": "ellipse",
             "color": {"background": "#fdd0a2", "border": "#a63603"},
-            "font": {"size": ring_font(placed[f"org:{org_id}"], org.name, outer)},
         }
     )
-    view.details[f"org:{org_id}"] = [["organization", f"{org.name} ({org_id})"], ["duties shown", str(len(duties))]]
-    view.edges += [{"from": f"org:{org_id}", "to": d.id, "color": {"color": "#636363"}} for d in roots]
+    view.details[root] = [["organization", f"{org.name} ({org_id})"], ["duties shown", str(len(duties))]]
+    view.edges += [{"from": root, "to": d.id, "color": {"color": "#636363"}} for d in roots]
     for d in duties.values():
+        if d.id not in shown:
+            continue  # folded into its parent's box
         owner = orgs[d.org_id]
         undecomposed = d.id in gaps
         head = f"{d.category.zh}\n{d.category.value}" if d.org_id == org_id else f"{owner.name}\n{d.category.zh}"
-        label = head + ("\nnot decomposed" if undecomposed else "")
+        label = head + ("\n✕ not decomposed" if undecomposed else "")
         view.nodes.append(
             {
                 "id": d.id,
                 "label": label,
                 "name": f"{owner.name} {d.category.zh} {d.id}",
-                "x": round(placed[d.id].x, 1),
-                "y": round(placed[d.id].y, 1),
-                "font": {"size": ring_font(placed[d.id], label, outer)},
                 "shape": "box",
                 "color": {
                     "background": CATEGORY_COLORS.get(d.category.value, "#ffffff"),
@@ -128,46 +133,166 @@ def duties_view(
         if d.parent_duty_id in duties:
             view.edges.append({"from": d.parent_duty_id, "to": d.id, "color": {"color": "#636363"}})
     for (duty_id, child), node in missing.items():
+        if node not in shown:
+            continue
         child_org = orgs[child]
-        label = f"{child_org.name}\nno share"
         view.nodes.append(
             {
                 "id": node,
-                "label": label,
+                "label": f"{child_org.name}\n∅ no share",
                 "name": f"{child_org.name} no share of {duty_id}",
-                "x": round(placed[node].x, 1),
-                "y": round(placed[node].y, 1),
-                "font": {"size": ring_font(placed[node], label, outer)},
                 "shape": "box",
-                "color": {"background": "#ffffff", "border": GAP_COLOR},
+                "color": {"background": "#ffffff", "border": NO_SHARE_COLOR},
                 "shapeProperties": {"borderDashes": [6, 4]},
                 "borderWidth": 2,
                 "attrs": {"org_id": child, "gap": True},
             }
         )
         view.details[node] = [["gap", f"{child_org.name} ({child}) received no share of duty {duty_id}"]]
-        view.edges.append({"from": duty_id, "to": node, "color": {"color": GAP_COLOR}, "dashes": True})
-    radii = sorted({round(math.hypot(q.x, q.y), 1): q.depth for q in placed.values() if q.depth}.items())
-    view.data = {
-        "rings": [
-            {"radius": r, "tag": " / ".join(sorted({orgs[o].level.zh for o, k in ring.items() if k == d - 1}))}
-            for r, d in radii
-        ],
-        "org": org_id,
-    }
-    view.options = READABLE_LABELS
+        view.edges.append({"from": duty_id, "to": node, "color": {"color": NO_SHARE_COLOR}, "dashes": True})
+    for parent, (node, members) in folded.items():
+        _folded_node(view, node, parent, members, duties, orgs, missing, share_status)
+    bands = _layout(view, tree, root, roots)
+    view.data = {"org": org_id, "bands": bands, "readable": FONT}
+    for n in view.nodes:
+        n["font"] = {"size": FONT}
     view.legend = [
         *({"label": f"{c.zh} {c.value}", "color": CATEGORY_COLORS[c.value], "shape": "box"} for c in Category),
         {
-            "label": "duty not decomposed (its organization has children)",
+            "label": "✕ duty not decomposed (its organization has children)",
             "color": "#ffffff",
             "border": GAP_COLOR,
             "shape": "box",
         },
-        {"label": "child organization with no share of the duty", "color": GAP_COLOR, "line": True, "dashes": True},
+        {
+            "label": "∅ child organization with no share of the duty",
+            "color": "#ffffff",
+            "border": NO_SHARE_COLOR,
+            "shape": "box",
+            "dashed_border": True,
+        },
+        {
+            "label": f"shares folded into one box (more than {FOLD}, two levels down)",
+            "color": "#f7f7f7",
+            "shape": "box",
+        },
         {"label": "decomposed into", "color": "#636363", "line": True},
     ]
     return view
+
+
+def tree_nodes(tree: dict[str, list[str]], root: str) -> set[str]:
+    """Every node reachable from the root (what ``_fold`` left in the tree)."""
+    seen, stack = {root}, [root]
+    while stack:
+        for c in tree.get(stack.pop(), []):
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return seen
+
+
+def _fold(
+    tree: dict[str, list[str]], duties: dict[str, Duty], ring: dict[str, int]
+) -> dict[str, tuple[str, list[str]]]:
+    """Replace the shares of a duty two or more levels down by one box when there are more than
+    ``FOLD``; returns parent -> (box id, the shares it holds)."""
+    out = {}
+    for parent, kids_ in list(tree.items()):
+        if parent in duties and ring[duties[parent].org_id] >= 1 and len(kids_) > FOLD:
+            node = f"{parent}::folded"
+            out[parent] = (node, kids_)
+            tree[parent] = [node]
+    return out
+
+
+def _folded_node(
+    view: View,
+    node: str,
+    parent: str,
+    members: list[str],
+    duties: dict[str, Duty],
+    orgs: dict,
+    missing: dict[tuple[str, str], str],
+    status: Callable[[str], str],
+) -> None:
+    owner_of = {n: child for (_, child), n in missing.items()}
+    rows: list[list[str]] = []
+    counts: dict[str, int] = defaultdict(int)
+    for m in members:
+        org = orgs[duties[m].org_id] if m in duties else orgs[owner_of[m]]
+        state = status(m)
+        counts[state] += 1
+        rows.append([org.name, f"{state} ({m})" if m in duties else state])
+    levels = sorted({(orgs[duties[m].org_id] if m in duties else orgs[owner_of[m]]).level.zh for m in members})
+    marks = [f"✕ {counts['not decomposed']} not decomposed"] if counts["not decomposed"] else []
+    marks += [f"∅ {counts['no share']} no share"] if counts["no share"] else []
+    shares = counts["share"] + counts["not decomposed"]
+    label = f"{len(members)} {'/'.join(levels)}: {shares} shares" + ("\n" + ", ".join(marks) if marks else "")
+    gap = bool(marks)
+    view.nodes.append(
+        {
+            "id": node,
+            "label": label,
+            "name": f"{label.replace(chr(10), ' ')} ({parent})",
+            "shape": "box",
+            "color": {
+                "background": "#f7f7f7",
+                "border": NO_SHARE_COLOR
+                if counts["no share"]
+                else GAP_COLOR
+                if counts["not decomposed"]
+                else "#636363",
+            },
+            "borderWidth": 2 if gap else 1,
+            "attrs": {"folded": len(members), "gap": gap},
+        }
+    )
+    view.details[node] = [["shares of", parent], *sorted(rows)]
+    view.edges.append({"from": parent, "to": node, "color": {"color": "#636363"}})
+
+
+def _layout(view: View, tree: dict[str, list[str]], root: str, roots: list[Duty]) -> list[dict[str, object]]:
+    """A tidy tree from left to right: a column per depth as wide as its widest label, leaves one
+    row apart, a parent level with the middle of its children. Returns a band per category."""
+    depth, order = {root: 0}, [root]
+    for n in order:
+        for c in tree.get(n, []):
+            depth[c] = depth[n] + 1
+            order.append(c)
+    by_id = {n["id"]: n for n in view.nodes}
+    width: dict[int, float] = defaultdict(float)
+    for n in order:
+        width[depth[n]] = max(width[depth[n]], text_width(by_id[n]["label"], FONT) + 24)
+    x = {0: 0.0}
+    for d in range(1, max(depth.values()) + 1):
+        x[d] = x[d - 1] + width[d - 1] / 2 + 90 + width[d] / 2
+    y: dict[str, float] = {}
+    next_row = [0.0]
+
+    def place(n: str) -> float:
+        kids_ = tree.get(n, [])
+        if not kids_:
+            y[n] = next_row[0]
+            next_row[0] += ROW
+        else:
+            ys = [place(c) for c in kids_]
+            y[n] = (ys[0] + ys[-1]) / 2
+        return y[n]
+
+    bands: list[dict[str, object]] = []
+    deepest = max(depth.values())
+    for duty in roots:
+        top = next_row[0]
+        place(duty.id)
+        left, right = x[1] - width[1] / 2 - 20, x[deepest] + width[deepest] / 2 + 20
+        bands.append({"x0": left, "y0": top - ROW / 2, "x1": right, "y1": next_row[0] - ROW / 2, "label": ""})
+        next_row[0] += ROW / 2  # a little air between two categories
+    y[root] = (y[roots[0].id] + y[roots[-1].id]) / 2 if roots else 0.0
+    for n in order:
+        by_id[n]["x"], by_id[n]["y"] = round(x[depth[n]], 1), round(y[n], 1)
+        by_id[n]["widthConstraint"] = {"minimum": round(width[depth[n]]), "maximum": round(width[depth[n]])}
+    return bands
 
 
 def _duty_children(duties: dict[str, Duty]) -> dict[str, list[Duty]]:

@@ -16,6 +16,7 @@ from queries.lookups import career
 from queries.window import Window
 from tests.viz.views import VIEWS
 from viz.browser import open_view
+from viz.duties import duties_view
 from viz.people import case_view, person_view
 from viz.pressure_map import pressure_map
 from viz.view import NO_DATA, write_view
@@ -172,3 +173,19 @@ def test_career_reads_on_a_time_axis(tiny_embedded: Store, chromium: tuple[str, 
     assert all(t["px"] >= 11 for t in got["axis"])
     assert [b["what"] for b in got["boxes"] if b["px"] < 11] == []
     assert _no_overlap([b for b in got["boxes"] if b["what"].startswith("node")]) == []
+
+
+def test_duties_two_levels_down_read_at_1366x768(
+    tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    county = next(
+        o.id
+        for o in tiny_embedded.get_organizations().values()
+        if o.level.value == "county" and o.kind.value == "committee"
+    )
+    page = write_view(duties_view(tiny_embedded, county, depth=2), tmp_path / "duties.html")
+    with open_view(page, size=(1366, 768)) as opened:
+        got = opened.script(LAYOUT)
+        assert opened.errors() == []
+    assert [b["what"] for b in got["boxes"] if b["px"] < 11] == []
+    assert _no_overlap(got["boxes"]) == []

@@ -15,7 +15,7 @@ from loaders.load import load_dataset
 from queries.findings import gaps
 from queries.window import Window
 from tests.viz.views import VIEWS
-from viz.duties import duties_view
+from viz.duties import FOLD, duties_view
 from viz.people import MOVEMENT, ROLE_COLORS, case_view, person_view
 from viz.pressure_map import FADE_COLOR, SINK_BORDER, pressure_map
 from viz.view import COLD_TO_HOT, NO_DATA, View, heat, render_html, write_view
@@ -200,6 +200,35 @@ def test_duties_marks_the_gaps_findings_reports(tiny_store: Store) -> None:
         duty_id, child = node["id"].split("::missing::")
         assert orgs[child].parent_id == county
         assert not any(d.parent_duty_id == duty_id for d in tiny_store.get_duties(org_ids=[child]).values())
+
+
+def test_duties_two_levels_down_fold_shares_and_lose_none(tiny_embedded: Store) -> None:
+    orgs = tiny_embedded.get_organizations()
+    county = next(o.id for o in orgs.values() if o.level.value == "county" and o.kind.value == "committee")
+    view = duties_view(tiny_embedded, county, depth=2)
+    at = view.subtitle.split("organizations on ")[1][:10]
+    below = {o.id for o in orgs.values() if o.parent_id == county}
+    villages = {o.id for o in orgs.values() if o.parent_id in below}
+    duties = tiny_embedded.get_duties(org_ids=[county, *below, *villages])
+    undecomposed = {i for g in gaps(tiny_embedded, at) if g.kind == "undecomposed-duty" for i in g.ids}
+    folded = [n for n in view.nodes if n["id"].endswith("::folded")]
+    assert folded, "the tiny county's townships have more than FOLD villages"
+    inside: set[str] = set()
+    for box in folded:
+        rows = dict((r[0], r[1]) for r in view.details[box["id"]][1:])
+        assert box["attrs"]["folded"] == len(view.details[box["id"]]) - 1 > FOLD
+        for state in rows.values():
+            duty = state.split("(")[-1].rstrip(")") if "(" in state else None
+            if duty:
+                inside.add(duty)
+                assert state.startswith("not decomposed" if duty in undecomposed else "share")
+        n_gap = sum(1 for v in rows.values() if v.startswith("not decomposed"))
+        assert (f"✕ {n_gap} not decomposed" in box["label"]) == bool(n_gap)
+    # every duty is drawn or listed in a folded box: nothing is dropped
+    assert set(duties) == (ids(view) & set(duties)) | inside
+    # a tidy tree: the boxes of one column never share a row
+    rows_used = [(n["x"], n["y"]) for n in view.nodes]
+    assert len(rows_used) == len(set(rows_used))
 
 
 def test_exports_and_page(scenario_store: Store, tmp_path: Path) -> None:

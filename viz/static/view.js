@@ -143,7 +143,7 @@
       var sw = document.createElement("span");
       sw.className = "swatch" + (item.shape === "box" ? " box" : "") + (item.line ? " line" : "") + (item.dashes ? " dashed" : "");
       if (item.line) sw.style.borderTopColor = item.color; else sw.style.background = item.color;
-      if (item.border) sw.style.border = "3px solid " + item.border;
+      if (item.border) sw.style.border = "3px " + (item.dashed_border ? "dashed " : "solid ") + item.border;
       var text = document.createElement("span");
       text.textContent = item.label;
       row.appendChild(sw);
