@@ -4,6 +4,7 @@ store. Closed by default: every route but /health needs an API key."""
 from __future__ import annotations
 
 import gc
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ from api.audit import ImportLog
 from api.deps import Reader
 from api.ids import EncodedSlashes
 from api.keys import KeyRing
-from api.routers import analysis, imports, meta, organizations, people, views
+from api.routers import analysis, imports, meta, organizations, people, views, workbench
 from core.config import Settings, get_settings, open_configured_store
 from graph.store import Store
 from queries.accountability import accountability
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "supervision pressure fades. Send `Authorization: Bearer KEY` (or `X-API-Key`).",
     )
     app.state.settings = settings
+    # signs browser sessions; a random one per process unless set (several workers must share it)
+    app.state.session_secret = settings.session_secret.get_secret_value().encode() or secrets.token_bytes(32)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis.scorecard_router,
         imports.router,
         views.router,
+        workbench.router,
     ):
         app.include_router(router)
     if not settings.public_docs:

@@ -6,10 +6,11 @@ dependency in its thread pool, a hop that cost more than the whole lookup it gua
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from api import sessions
 from api.keys import Principal, authenticate
 from core.config import Settings
 from graph.scoped import ScopedStore
@@ -35,15 +36,27 @@ async def _presented_key(
     return x_api_key or None
 
 
-async def _caller(request: Request, key: Annotated[str | None, Depends(_presented_key)]) -> Principal | None:
-    """Whose key this is, or None (no key, or one not known)."""
-    if not key:
-        return None
+def key_entries(request: Request) -> list[dict[str, Any]]:
     try:
-        entries = request.app.state.keys.entries()
+        entries: list[dict[str, Any]] = request.app.state.keys.entries()
     except ValueError as exc:  # fail closed: a keys file that cannot be read accepts no key
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
-    return authenticate(key, entries)
+    return entries
+
+
+def session_of(request: Request) -> Principal | None:
+    """The principal of the browser session the request carries, for a read; else None."""
+    token = request.cookies.get(sessions.COOKIE)
+    if not token or request.method not in sessions.SAFE_METHODS:
+        return None
+    return sessions.verify(token, request.app.state.session_secret, key_entries(request))
+
+
+async def _caller(request: Request, key: Annotated[str | None, Depends(_presented_key)]) -> Principal | None:
+    """Whose key (or, for a read, whose browser session) this is, or None."""
+    if not key:
+        return session_of(request)
+    return authenticate(key, key_entries(request))
 
 
 async def get_store(request: Request, caller: Annotated[Principal | None, Depends(_caller)]) -> Store:
@@ -60,7 +73,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 async def _principal(
     key: Annotated[str | None, Depends(_presented_key)], caller: Annotated[Principal | None, Depends(_caller)]
 ) -> Principal:
-    if not key:
+    if not key and caller is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "an API key is required (Authorization: Bearer KEY)",

@@ -6,7 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from graph.model import Organization, Person
+from graph.model import Case, Organization, Person
 from queries.findings import DoublePost
 from queries.lookups import CareerStep, Holding
 from queries.notices import Notice
@@ -27,6 +27,10 @@ class OrganizationsPublic(Page[Organization]):
 
 
 class PersonsPublic(Page[Person]):
+    pass
+
+
+class CasesPublic(Page[Case]):
     pass
 
 

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         description="`rtc serve` logs every request line. Off by default: the URLs name the persons "
         "and cases looked up, and stderr is rarely kept as carefully as the data",
     )
+    session_hours: float = Field(8.0, gt=0, description="A browser login (the workbench) lasts this long")
+    session_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Signs browser sessions; empty: a random one per process (sessions end at a restart; "
+        "set it when several workers serve one API)",
+    )
+    cookie_secure: bool = Field(
+        True, description="Send the session cookie over HTTPS only (browsers treat http://localhost as secure)"
+    )
 
 
 @lru_cache

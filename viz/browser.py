@@ -83,8 +83,9 @@ class Opened:
 
 
 @contextmanager
-def open_view(path: Path, *, timeout: float = 60.0, size: tuple[int, int] = (1400, 900)) -> Iterator[Opened]:
-    """Start Chromium, open ``path`` and wait for its first draw."""
+def chromium(size: tuple[int, int] = (1400, 900), *, loopback: bool = False) -> Iterator[Any]:
+    """Headless Chromium, offline (``loopback``: but for 127.0.0.1, where a workbench is served),
+    logging its console and requests; quit and its profile removed on exit."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -93,14 +94,26 @@ def open_view(path: Path, *, timeout: float = 60.0, size: tuple[int, int] = (140
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in CHROMIUM_FLAGS:
+        if loopback and flag.startswith("--host-resolver-rules="):
+            flag += ", EXCLUDE 127.0.0.1"
         options.add_argument(flag)
     options.add_argument(f"--window-size={size[0]},{size[1]}")
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    started = time.perf_counter()
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     try:
         driver.set_window_size(*size)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@contextmanager
+def open_view(path: Path, *, timeout: float = 60.0, size: tuple[int, int] = (1400, 900)) -> Iterator[Opened]:
+    """Start Chromium, open ``path`` and wait for its first draw."""
+    started = time.perf_counter()
+    with chromium(size) as driver:
         driver.get("about:blank")  # Chromium's own start page makes internal requests: leave them behind
         driver.get_log("browser")
         driver.get_log("performance")
@@ -114,8 +127,4 @@ def open_view(path: Path, *, timeout: float = 60.0, size: tuple[int, int] = (140
             time.sleep(0.02)
         if first is None:
             raise TimeoutError(f"{path} did not draw within {timeout} s")
-        opened = Opened(driver, started, time.perf_counter(), float(first))
-        yield opened
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        yield Opened(driver, started, time.perf_counter(), float(first))

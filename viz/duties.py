@@ -24,7 +24,7 @@ from queries.findings import undecomposed_duties
 from queries.pressure import exists_in
 from queries.window import Window, latest_date
 from viz.people import text_width
-from viz.view import View
+from viz.view import View, to_view
 
 PALETTE = ["#c6dbef", "#c7e9c0", "#fdd0a2", "#dadaeb", "#fcbba1", "#d9d9d9", "#ffffb3", "#bebada"]
 CATEGORY_COLORS = {c.value: PALETTE[i % len(PALETTE)] for i, c in enumerate(Category)}
@@ -99,6 +99,7 @@ def duties_view(
         }
     )
     view.details[root] = [["organization", f"{org.name} ({org_id})"], ["duties shown", str(len(duties))]]
+    view.links[root] = [["pressure map", to_view("pressure", org_id)]]
     view.edges += [{"from": root, "to": d.id, "color": {"color": "#636363"}} for d in roots]
     for d in duties.values():
         if d.id not in shown:
@@ -130,6 +131,8 @@ def duties_view(
             ["decomposed into", ", ".join(c.id for c in children.get(d.id, [])) or "—"],
             ["gap", "not decomposed to any child organization" if undecomposed else "none"],
         ]
+        if d.org_id != org_id:
+            view.links[d.id] = [[f"duties of {owner.name}", to_view("duties", d.org_id)]]
         if d.parent_duty_id in duties:
             view.edges.append({"from": d.parent_duty_id, "to": d.id, "color": {"color": "#636363"}})
     for (duty_id, child), node in missing.items():

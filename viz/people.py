@@ -12,7 +12,7 @@ from graph.store import Store
 from queries.accountability import PostNow, PostThen, accountability
 from queries.lookups import PLACE, Post, career, place_from
 from queries.window import latest_date
-from viz.view import View
+from viz.view import View, to_view
 
 ROLE_COLORS = {
     "direct": "#d7301f",
@@ -119,6 +119,10 @@ def case_view(
         color={"background": "#fdd0a2", "border": "#a63603"},
     )
     view.details[org_node] = [["organization", f"{case.org_name} ({case.org_id})"]]
+    view.links[org_node] = [
+        ["pressure map", to_view("pressure", case.org_id)],
+        ["duties", to_view("duties", case.org_id)],
+    ]
     view.edges.append({"from": case_node, "to": org_node, "label": "in", "color": {"color": "#969696"}})
 
     def place(post: PostNow | PostThen) -> str:
@@ -142,6 +146,7 @@ def case_view(
             borderWidth=3,
         )
         view.details.setdefault(person, [["person", f"{r.person.name} ({r.person.id})"]])
+        view.links[person] = [["career", to_view("persons", r.person.id)]]
         view.details[person] += [
             [f"role: {r.role}", ResponsibilityKind(r.role).zh],
             ["movement since", r.movement],
@@ -153,6 +158,7 @@ def case_view(
         if r.post_then is not None:
             post = _then_node(add, r.post_then, r.person.id)
             view.details[post] = _shown_rows(r.post_then, "held")
+            view.links[post] = [["pressure map of its organization", to_view("pressure", r.post_then.org_id)]]
             if not linked(org_node, post):
                 view.edges.append({"from": org_node, "to": post, "color": {"color": "#d9d9d9"}, "dashes": True})
             view.edges.append(
@@ -171,6 +177,7 @@ def case_view(
             if not linked(person, f"now:{now.position_id}|{r.person.id}"):
                 target = _now_node(add, now, place(now), r.person.id)
                 view.details[target] = _shown_rows(now, "since")
+                view.links[target] = [["pressure map of its organization", to_view("pressure", now.org_id)]]
                 view.edges.append(
                     {
                         "from": person,
@@ -184,6 +191,7 @@ def case_view(
         if r.movement == "left" and last is not None and not linked(person, f"now:{last.position_id}|{r.person.id}"):
             target = _now_node(add, last, place(last), r.person.id, left=True)
             view.details[target] = _shown_rows(last, "held (the last post)")
+            view.links[target] = [["pressure map of its organization", to_view("pressure", last.org_id)]]
             view.edges.append(
                 {
                     "from": person,
@@ -365,6 +373,10 @@ def person_view(store: Store, person_id: str) -> View:
             }
         )
         view.details[node] = _post_rows(post, step.movement, step.left_by, step.evidence)
+        view.links[node] = [
+            ["pressure map of the organization", to_view("pressure", post.org_id)],
+            ["its duties", to_view("duties", post.org_id)],
+        ]
         view.edges.append(
             {
                 "from": previous,
@@ -412,6 +424,7 @@ def person_view(store: Store, person_id: str) -> View:
             ["post then", org],
             ["see", f"rtc view case {case.id}"],
         ]
+        view.links[cnode] = [["accountability chain", to_view("cases", case.id)]]
         view.edges.append({"from": node, "to": cnode, "dashes": True, "color": {"color": "#cb181d"}})
     last_year = dt.date.fromordinal(max([latest, *(to_ordinal(s.post.end) for s in steps if s.post.end)])).year
     view.data = {

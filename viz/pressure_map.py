@@ -41,7 +41,7 @@ from queries.pressure import (
     yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
-from viz.view import NO_DATA, READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font
+from viz.view import NO_DATA, READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font, to_view
 
 DEFAULT_BUDGET = 1500
 FADE_COLOR = "#d7301f"
@@ -391,6 +391,14 @@ def _org_node(
         ]
     rows.append(["by year", _by_year(yearly, s.id)])
     view.details[s.id] = rows
+    view.links[s.id] = [
+        ["pressure map rooted here", to_view("pressure", s.id)],
+        ["its duties", to_view("duties", s.id)],
+        *(
+            [f"career: {h.person.name or h.person.id} ({h.post.title})", to_view("persons", h.person.id)]
+            for h in ranked
+        ),
+    ]
 
 
 def _aggregate_node(
@@ -431,6 +439,7 @@ def _aggregate_node(
     rows.append(["open", f"rtc view pressure --root {parent.id} (API: /views/pressure?root={parent.id})"])
     rows.append(["median by year", _by_year(yearly, s.id)])
     view.details[s.id] = rows
+    view.links[s.id] = [[f"open: the map rooted at {parent.name}", to_view("pressure", parent.id)]]
 
 
 def _number(value: float | None) -> str:

@@ -20,6 +20,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -48,9 +49,20 @@ class View:
     details: dict[str, list[list[str]]] = field(default_factory=dict)  # node id -> [label, value] rows
     data: dict[str, Any] = field(default_factory=dict)  # for the page's own script (years, rings)
     options: dict[str, Any] = field(default_factory=dict)  # vis-network options on top of the shared ones
+    # node id -> [label, path] of the other views about it (API paths: shown when the API serves
+    # the page, where they lead; a file written by ``rtc view`` has no server to follow them to)
+    links: dict[str, list[list[str]]] = field(default_factory=dict)
 
     def node(self, node_id: str) -> dict[str, Any]:
         return next(n for n in self.nodes if n["id"] == node_id)
+
+
+def to_view(kind: str, ident: str) -> str:
+    """The API path of another view: ``pressure`` (rooted at an organization), ``duties``,
+    ``persons`` (a career) or ``cases`` (an accountability chain)."""
+    if kind == "pressure":
+        return f"/views/pressure?root={quote(ident, safe='')}"
+    return f"/views/{kind}/{quote(ident, safe='')}"
 
 
 # ---------------------------------------------------------------- colours
@@ -196,8 +208,9 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_html(view: View) -> str:
-    """The view as one self-contained HTML page (no request leaves it)."""
+def render_html(view: View, *, served: bool = False) -> str:
+    """The view as one self-contained HTML page (no request leaves it); ``served``: by the API,
+    so its links to the other views and to the workbench home are shown."""
     net = to_pyvis(view)
     nodes, edges, _heading, _height, _width, options = net.get_network_data()
     payload = {
@@ -208,6 +221,7 @@ def render_html(view: View) -> str:
         "legend": view.legend,
         "details": view.details,
         "data": view.data,
+        "links": view.links if served else {},
     }
     template = _environment().get_template("view.html.j2")
     return template.render(
@@ -218,6 +232,7 @@ def render_html(view: View) -> str:
         view_js=(HERE / "static" / "view.js").read_text(encoding="utf-8"),
         view_css=(HERE / "static" / "view.css").read_text(encoding="utf-8"),
         payload=_script_json(payload),
+        served=served,
     )
 
 
@@ -294,10 +309,10 @@ def _with_viz(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return out
 
 
-def render(view: View, fmt: str) -> str:
+def render(view: View, fmt: str, *, served: bool = False) -> str:
     """The view as text: ``html`` (the page), ``graphml`` or ``gexf``."""
     if fmt == "html":
-        return render_html(view)
+        return render_html(view, served=served)
     if fmt == "graphml":
         return "\n".join(nx.generate_graphml(to_networkx(view)))
     if fmt == "gexf":

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Reader, SettingsDep, StoreDep
 from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery, day
-from api.schemas import AdhocCase, DoublePostsPublic, FadesPublic, GapsPublic, OrgPressurePublic
+from api.schemas import AdhocCase, CasesPublic, DoublePostsPublic, FadesPublic, GapsPublic, OrgPressurePublic
 from graph.errors import NotFound
 from queries import accountability, findings, pressure
 from queries.window import default_window
@@ -19,6 +19,22 @@ cases = APIRouter(tags=["accountability"])
 pressure_router = APIRouter(prefix="/pressure", tags=["pressure"])
 findings_router = APIRouter(prefix="/findings", tags=["findings"])
 scorecard_router = APIRouter(prefix="/scorecard", tags=["findings"])
+
+
+@cases.get("/cases", response_model=CasesPublic)
+def list_cases(
+    store: StoreDep,
+    _: Reader,
+    q: Annotated[str | None, Query(max_length=200, description="part of the case id")] = None,
+    org: Annotated[str | None, Query(description="only the cases of this organization")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> CasesPublic:
+    """Stored cases by id (the workbench's search), in id order."""
+    found = [c for c in store.get_cases(org_ids=[org] if org else None).values() if not q or q.lower() in c.id.lower()]
+    found.sort(key=lambda c: c.id)
+    page = found[offset : offset + limit]
+    return CasesPublic(data=page, count=len(page), total=len(found), limit=limit, offset=offset)
 
 
 @cases.get("/cases/{case_id:id}/accountability", response_model=accountability.AccountabilityResult)

@@ -32,7 +32,7 @@ FormatQuery = Annotated[Format, Query(description="html (the page), graphml or g
 
 
 def _send(view: View, fmt: Format) -> Response:
-    return Response(render(view, fmt.value), media_type=MEDIA[fmt])
+    return Response(render(view, fmt.value, served=True), media_type=MEDIA[fmt])
 
 
 @router.get("/pressure", response_class=Response, responses=PAGE)

@@ -29,6 +29,7 @@ READS = [
     ("GET", "/persons?q=张"),
     ("GET", "/persons/p1"),
     ("GET", "/persons/p1/career"),
+    ("GET", "/cases?q=K&org=T"),
     ("GET", "/cases/K1/accountability?as_of=2022-01-01&depth=2"),
     ("POST", "/accountability"),
     ("GET", "/pressure/levels?from=2019-01-01&to=2021-01-01"),

@@ -174,6 +174,12 @@
       table.appendChild(tr);
     });
     details.appendChild(table);
+    (payload.links[id] || []).forEach(function (l) {
+      var a = document.createElement("a");
+      a.textContent = l[0];
+      a.href = l[1];
+      details.appendChild(a);
+    });
   }
   network.on("click", function (params) {
     if (params.nodes.length) showDetails(params.nodes[0]);
