@@ -391,6 +391,11 @@ def _org_node(
         ]
     rows.append(["by year", _by_year(yearly, s.id)])
     view.details[s.id] = rows
+    # the search finds a leader (by name or id) at the organization they lead
+    view.data.setdefault("find", {})[s.id] = [
+        [f"{h.person.name} {h.person.id}", f"{h.person.name or h.person.id} ({h.person.id}): {h.post.title} here"]
+        for h in ranked
+    ]
     view.links[s.id] = [
         ["pressure map rooted here", to_view("pressure", s.id)],
         ["its duties", to_view("duties", s.id)],
@@ -439,6 +444,11 @@ def _aggregate_node(
     rows.append(["open", f"rtc view pressure --root {parent.id} (API: /views/pressure?root={parent.id})"])
     rows.append(["median by year", _by_year(yearly, s.id)])
     view.details[s.id] = rows
+    # the search finds an organization folded into the aggregate, and says where it is
+    view.data.setdefault("find", {})[s.id] = [
+        [f"{p.orgs[m].name} {m}", f"{p.orgs[m].name} ({m}) is inside this aggregate: open it to see it"]
+        for m in s.members
+    ]
     view.links[s.id] = [[f"open: the map rooted at {parent.name}", to_view("pressure", parent.id)]]
 
 

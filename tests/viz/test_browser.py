@@ -3,8 +3,10 @@ error, makes no request, finds a Chinese name, shows details on a click, and is 
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from PIL import Image
@@ -189,3 +191,42 @@ def test_duties_two_levels_down_read_at_1366x768(
         assert opened.errors() == []
     assert [b["what"] for b in got["boxes"] if b["px"] < 11] == []
     assert _no_overlap(got["boxes"]) == []
+
+
+def test_map_search_finds_leaders_and_what_an_aggregate_holds(
+    tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    view = pressure_map(tiny_embedded, budget=30)
+    aggregate = next(n for n in view.nodes if n["id"].endswith("::below"))
+    inside_id = view.data["find"][aggregate["id"]][0][0].split()[-1]  # an organization folded into it
+    leader_node, entries = next((k, v) for k, v in view.data["find"].items() if not k.endswith("::below") and v)
+    leader_id = entries[0][0].split()[-1]
+    page = write_view(view, tmp_path / "map.html")
+    with open_view(page) as opened:
+        found = opened.script("return window.rtcView.search(arguments[0])", inside_id)
+        assert found == aggregate["id"]
+        assert f"({inside_id}) is inside this aggregate" in opened.driver.find_element("id", "details").text
+        found = opened.script("return window.rtcView.search(arguments[0])", leader_id)
+        assert found == leader_node and leader_id in opened.driver.find_element("id", "details").text
+        assert opened.errors() == []
+
+
+@pytest.mark.parametrize("name", ["pressure", "case", "duties"])
+def test_png_and_svg_of_the_page(name: str, tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path) -> None:
+    view = VIEWS[name](tiny_embedded)
+    page = write_view(view, tmp_path / "v.html")
+    with open_view(page) as opened:
+        png = opened.script("return window.rtcView.toPNG()")
+        svg = opened.script("return window.rtcView.toSVG()")
+        size = opened.script("var c = document.querySelector('#graph canvas'); return [c.width, c.height]")
+        opened.driver.find_element("id", "svg").click()  # the buttons run without an error
+        opened.driver.find_element("id", "png").click()
+        assert opened.errors() == []
+    image = Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1])))
+    assert list(image.size) == size and len(image.convert("RGB").getcolors(1_000_000) or []) > 20
+    root = ElementTree.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    drawn = root.findall(f"{ns}circle") + root.findall(f"{ns}rect")
+    assert len(drawn) == len(view.nodes) and len(root.findall(f"{ns}line")) == len(view.edges)
+    labels = {"".join(t.itertext()) for t in root.findall(f"{ns}text")}
+    assert {n["label"].replace("\n", "") for n in view.nodes} == labels

@@ -269,6 +269,8 @@ def test_page_is_self_contained_and_inert() -> None:
         "input",
         "span",
         "button",
+        "button",
+        "button",
         "span",
         "main",
         "div",

@@ -43,6 +43,74 @@
     });
     note.textContent = "zoomed to a readable size: drag to see the rest";
   }
+  // ------------------------------------------------------------ PNG and SVG of what is drawn
+  function toPNG() {
+    var src = container.querySelector("canvas");
+    var out = document.createElement("canvas");
+    out.width = src.width;
+    out.height = src.height;
+    var c = out.getContext("2d");
+    c.fillStyle = "#ffffff";
+    c.fillRect(0, 0, out.width, out.height);
+    c.drawImage(src, 0, 0);
+    return out.toDataURL("image/png");
+  }
+  function esc(t) {
+    return String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+  function colorOf(c, key) { return typeof c === "string" ? c : (c && c[key]) || "#999999"; }
+  // The graph as SVG in graph coordinates, with the marks the page draws now (the year chosen,
+  // the colours, dashes and labels): a vector copy for a report.
+  function toSVG() {
+    var pos = network.getPositions(), parts = [], box = { l: Infinity, t: Infinity, r: -Infinity, b: -Infinity };
+    nodes.getIds().forEach(function (id) {
+      var b = network.getBoundingBox(id);
+      box.l = Math.min(box.l, b.left); box.t = Math.min(box.t, b.top);
+      box.r = Math.max(box.r, b.right); box.b = Math.max(box.b, b.bottom);
+    });
+    edges.get().forEach(function (e) {
+      var a = pos[e.from], z = pos[e.to];
+      if (!a || !z) return;
+      parts.push('<line class="edge" x1="' + a.x + '" y1="' + a.y + '" x2="' + z.x + '" y2="' + z.y + '" stroke="' +
+        esc(colorOf(e.color, "color")) + '" stroke-width="' + (e.width || 1) + '"' + (e.dashes ? ' stroke-dasharray="8 5"' : "") + "/>");
+    });
+    nodes.get().forEach(function (n) {
+      var b = network.getBoundingBox(n.id), p = pos[n.id], fill = esc(colorOf(n.color, "background"));
+      var stroke = esc(colorOf(n.color, "border")), width = n.borderWidth || 1;
+      var font = (n.font && n.font.size) || 14, lines = String(n.label || "").split("\n");
+      if (n.shape === "dot") {
+        var r = n.size || 10;
+        parts.push('<circle class="node" cx="' + p.x + '" cy="' + p.y + '" r="' + r + '" fill="' + fill + '" stroke="' + stroke + '" stroke-width="' + width + '"/>');
+        var y0 = p.y + r + font;
+      } else {
+        var body = network.body.nodes[n.id].shape;
+        var w = body.width || (b.right - b.left), h = body.height || (b.bottom - b.top);
+        parts.push('<rect class="node" x="' + (p.x - w / 2) + '" y="' + (p.y - h / 2) + '" width="' + w + '" height="' + h +
+          '" rx="4" fill="' + fill + '" stroke="' + stroke + '" stroke-width="' + width + '"/>');
+        y0 = p.y - (lines.length - 1) * font * 0.6 + font * 0.35;
+      }
+      parts.push('<text x="' + p.x + '" y="' + y0 + '" font-size="' + font + '" text-anchor="middle">' +
+        lines.map(function (l, i) { return '<tspan x="' + p.x + '" dy="' + (i ? font * 1.2 : 0) + '">' + esc(l) + "</tspan>"; }).join("") + "</text>");
+    });
+    var m = 40, vb = [box.l - m, box.t - m, box.r - box.l + 2 * m, box.b - box.t + 2 * m].join(" ");
+    return '<svg xmlns="http://www.w3.org/2000/svg" viewBox="' + vb + '" font-family="Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif">' +
+      "<title>" + esc(document.title) + "</title>" + parts.join("") + "</svg>";
+  }
+  window.rtcView.toPNG = toPNG;
+  window.rtcView.toSVG = toSVG;
+  function download(name, href) {
+    var a = document.createElement("a");
+    a.download = name;
+    a.href = href;
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+  }
+  var stem = (payload.kind || "view") + "-" + (data.root || data.case || data.person || data.org || "graph");
+  document.getElementById("png").addEventListener("click", function () { download(stem + ".png", toPNG()); });
+  document.getElementById("svg").addEventListener("click", function () {
+    download(stem + ".svg", "data:image/svg+xml;charset=utf-8," + encodeURIComponent(toSVG()));
+  });
   document.getElementById("fit").addEventListener("click", function () {
     network.fit({ animation: false });
     note.textContent = "";
@@ -164,6 +232,7 @@
     details.appendChild(h);
     var table = document.createElement("table");
     var extra = window.rtcView.yearRows ? window.rtcView.yearRows(id) : [];
+    extra = (window.rtcView.found ? window.rtcView.found(id) : []).map(function (w) { return ["found", w]; }).concat(extra);
     extra.concat(rows || [["id", id]]).forEach(function (r) {
       var tr = document.createElement("tr");
       r.forEach(function (cell) {
@@ -190,16 +259,23 @@
   var search = document.getElementById("search");
   var result = document.getElementById("search-result");
   var matches = [], current = -1, lastQuery = "";
+  var index = data.find || {};  // node id -> [[searchable text, what a match means]]
+  var why = {};  // node id -> what the last search found there, shown atop its details
   function find(query) {
     var q = query.trim().toLowerCase();
+    why = {};
     if (!q) return [];
     return nodes.get({
       filter: function (n) {
-        return String(n.name || n.label || "").toLowerCase().indexOf(q) >= 0 || String(n.id).toLowerCase() === q;
+        if (String(n.name || n.label || "").toLowerCase().indexOf(q) >= 0 || String(n.id).toLowerCase() === q) return true;
+        var hits = (index[n.id] || []).filter(function (e) { return e[0].toLowerCase().indexOf(q) >= 0; });
+        if (hits.length) why[n.id] = hits.map(function (e) { return e[1]; });
+        return hits.length > 0;
       },
       fields: ["id"],
     }).map(function (n) { return n.id; });
   }
+  window.rtcView.found = function (id) { return why[id] || []; };
   function go(query) {
     if (query !== lastQuery) { matches = find(query); current = -1; lastQuery = query; }
     if (!matches.length) { result.textContent = query.trim() ? "not found" : ""; return null; }
