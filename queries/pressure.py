@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -123,15 +123,29 @@ class LevelProfile(BaseModel):
     notices: list[Notice] = Field(default_factory=list)
 
 
-def level_profile(p: Pressure) -> LevelProfile:
-    """Count, median and mean of R per level, and the fade ratio between consecutive levels.
+def level_profile(p: Pressure, org_ids: Iterable[str] | None = None) -> LevelProfile:
+    """Count, median and mean of R per level, and the fade ratio between consecutive levels
+    (of ``org_ids`` only, a subtree for instance, when given).
 
     The fade ratio is ``median R(L+1) / median R(L)``; the steepest fade is the smallest.
     A level whose median is zero gives no ratio to the level below it.
     """
+    received = p.received if org_ids is None else {o: p.received[o] for o in org_ids if o in p.received}
+    rows, steep = level_rows(p.orgs, received)
+    return LevelProfile(
+        window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep, notices=notices(p)
+    )
+
+
+def level_rows(
+    orgs: Mapping[str, Organization], received: Mapping[str, float | None]
+) -> tuple[list[LevelRow], Fade | None]:
+    """``level_profile``'s rows and steepest fade for these received pressures (None: the
+    organization did not exist then, and is left out)."""
     by_level: dict[str, list[float]] = {}
-    for oid, r in p.received.items():
-        by_level.setdefault(p.orgs[oid].level.value, []).append(r)
+    for oid, r in received.items():
+        if r is not None:
+            by_level.setdefault(orgs[oid].level.value, []).append(r)
     rows: list[LevelRow] = []
     above: float | None = None
     for level in Level:
@@ -154,9 +168,7 @@ def level_profile(p: Pressure) -> LevelProfile:
     for upper, lower in itertools.pairwise(rows):
         if lower.fade_ratio_from_above is not None and (steep is None or lower.fade_ratio_from_above < steep.ratio):
             steep = Fade(from_level=upper.level, to_level=lower.level, ratio=lower.fade_ratio_from_above)
-    return LevelProfile(
-        window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep, notices=notices(p)
-    )
+    return rows, steep
 
 
 # ---------------------------------------------------------------- per organization

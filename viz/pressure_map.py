@@ -35,9 +35,11 @@ from queries.pressure import (
     Pressure,
     fades,
     level_profile,
+    level_rows,
     org_pressures,
     pressure,
     received_breakdown,
+    received_by_year,
     yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
@@ -114,6 +116,7 @@ def pressure_map(
     breakdown = received_breakdown(p, single)
     rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
     yearly = _columns(p, shown, figures, rule)
+    _profiles(p, tree, yearly)
     top = max((v for col in yearly["columns"] for v in col["values"] if v is not None), default=0.0)
     for col in yearly["columns"]:
         col["colors"] = [NO_DATA if v is None else heat(v, top) for v in col["values"]]
@@ -139,7 +142,8 @@ def pressure_map(
         "as_of": from_ordinal(at),
         "budget": budget,
         "collapsed_levels": collapsed,
-        "rings": _rings(p, shown),
+        "rings": _rings(p, shown, tree),
+        "levels": _levels(p, shown),
         "yearly": yearly,
     }
     outer = max(math.hypot(s.placed.x, s.placed.y) for s in shown.values()) or RING_STEP
@@ -240,9 +244,9 @@ def _layout(shown: dict[str, _Shown], root: str) -> None:
         shown[o].placed = placed
 
 
-def _rings(p: Pressure, shown: dict[str, _Shown]) -> list[dict[str, object]]:
-    """One ring per level, labelled with the level's median pressure and its fade from the ring above."""
-    profile = {row.level: row for row in level_profile(p).levels}
+def _rings(p: Pressure, shown: dict[str, _Shown], tree: dict[str, int]) -> list[dict[str, object]]:
+    """One ring per level, labelled with the subtree level's median pressure and its fade from the ring above."""
+    profile = {row.level: row for row in level_profile(p, tree).levels}
     radius: dict[int, float] = {}
     levels: dict[int, set[str]] = defaultdict(set)
     for s in shown.values():
@@ -331,6 +335,45 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
         "columns": columns,
         "selected": columns.index(window),
     }
+
+
+def _profiles(p: Pressure, tree: dict[str, int], yearly: dict) -> None:
+    """The level profile of the subtree in each column (``queries.pressure.level_rows``): the
+    chart beside the map, which the year control switches with every other mark."""
+    by_year = received_by_year(p, tree)
+    years = [str(y) for y in by_year.years]
+    for col in yearly["columns"]:
+        if col["nodata"]:
+            col["profile"] = None
+            continue
+        if col["key"] == "window":
+            received: dict[str, float | None] = {o: p.received.get(o) for o in tree}
+        else:
+            y = years.index(col["key"])
+            received = {o: by_year.received[o][y] for o in tree}
+        rows, steep = level_rows(p.orgs, received)
+        col["profile"] = {
+            "levels": [
+                {
+                    "level": r.level,
+                    "zh": Level(r.level).zh,
+                    "orgs": r.orgs,
+                    "median": r.median,
+                    "fade": r.fade_ratio_from_above,
+                }
+                for r in rows
+            ],
+            "steepest": None if steep is None else steep.model_dump(),
+        }
+
+
+def _levels(p: Pressure, shown: dict[str, _Shown]) -> dict[str, list[str]]:
+    """The nodes of each level (an aggregate: its top level's), for the chart to select them."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for s in shown.values():
+        level = p.orgs[s.head[0] if s.members and s.head else s.id].level.value
+        out[level].append(s.id)
+    return dict(out)
 
 
 def _org_node(

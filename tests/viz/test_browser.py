@@ -230,3 +230,23 @@ def test_png_and_svg_of_the_page(name: str, tiny_embedded: Store, chromium: tupl
     assert len(drawn) == len(view.nodes) and len(root.findall(f"{ns}line")) == len(view.edges)
     labels = {"".join(t.itertext()) for t in root.findall(f"{ns}text")}
     assert {n["label"].replace("\n", "") for n in view.nodes} == labels
+
+
+def test_level_profile_beside_the_map_follows_the_year_and_selects_a_level(
+    scenario_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    # C's subtree in 2019: 省 P 0, 市 S 1.0, 县 X 0.2, 乡镇 T 0.1 and T2 0 (median 0.05): county
+    # after city fades x0.2, town after county x0.25, so the steepest is county after city.
+    view = pressure_map(scenario_embedded, root="C", window=Window.of("2019-01-01", "2020-01-01"))
+    page = write_view(view, tmp_path / "map.html")
+    with open_view(page) as opened:
+        text = opened.driver.find_element("id", "profile").text
+        assert "市 city: median 1.0 (1)" in text and "×0.2" in text
+        assert "×0.2 steepest fade\n县 county" in text and "×0.25\n乡镇 township" in text
+        opened.driver.find_element("css selector", "#profile button[data-level='township']").click()
+        assert sorted(opened.script("return window.rtcView.network.getSelectedNodes()")) == ["T", "T2"]
+        Select(opened.driver.find_element("id", "year")).select_by_visible_text("2020")
+        assert "乡镇 township: median 0.5 (2)" in opened.driver.find_element("id", "profile").text
+        Select(opened.driver.find_element("id", "year")).select_by_visible_text("2017 (no data)")
+        assert "no data" in opened.driver.find_element("id", "profile").text
+        assert opened.errors() == []

@@ -290,6 +290,51 @@
   search.addEventListener("keydown", function (ev) { if (ev.key === "Enter") go(search.value); });
   window.rtcView.search = go;
 
+  // ------------------------------------------------------------ level profile (pressure map)
+  // Median received pressure per level of the subtree, the fade ratio from the level above, the
+  // steepest fade marked; a click on a level selects its nodes on the map.
+  function drawProfile(col) {
+    var section = document.getElementById("profile"), body = document.getElementById("profile-body");
+    if (!section || !data.levels) return;
+    section.hidden = false;
+    body.innerHTML = "";
+    var head = document.createElement("div");
+    head.className = "profile-when";
+    head.textContent = col.label;
+    body.appendChild(head);
+    if (!col.profile) { body.appendChild(document.createTextNode("no data")); return; }
+    var rows = col.profile.levels, steep = col.profile.steepest;
+    var top = Math.max.apply(null, rows.map(function (r) { return r.median; }).concat([0]));
+    rows.forEach(function (r) {
+      if (r.fade !== null) {
+        var fade = document.createElement("div");
+        var isSteep = steep && steep.to_level === r.level;
+        fade.className = "fade" + (isSteep ? " steepest" : "");
+        fade.textContent = "×" + r.fade + (isSteep ? "  steepest fade" : "");
+        body.appendChild(fade);
+      }
+      var row = document.createElement("button");
+      row.type = "button";
+      row.className = "level";
+      row.dataset.level = r.level;
+      var bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = (top > 0 ? 100 * Math.log1p(r.median) / Math.log1p(top) : 0) + "%";
+      var text = document.createElement("span");
+      text.className = "text";
+      text.textContent = r.zh + " " + r.level + ": median " + number(r.median) + " (" + r.orgs + ")";
+      row.appendChild(bar);
+      row.appendChild(text);
+      row.addEventListener("click", function () {
+        var ids = data.levels[r.level] || [];
+        network.selectNodes(ids);
+        result.textContent = ids.length + " " + r.zh + " selected";
+      });
+      body.appendChild(row);
+    });
+  }
+  window.rtcView.drawProfile = drawProfile;
+
   // ------------------------------------------------------------ year control (pressure map)
   // Every mark follows the column chosen: fill, sink border, tooltip, an aggregate's label, the
   // fade edges, the subtitle and the details. The figures come from the payload (pressure_map.py).
@@ -338,9 +383,11 @@
       };
     }));
     document.getElementById("subtitle").textContent = column.subtitle;
+    drawProfile(column);
     var shown = network.getSelectedNodes();
     if (shown.length) showDetails(shown[0]);
   }
+  if (yearly && yearly.columns.length === 1) drawProfile(yearly.columns[0]);
   if (yearly && yearly.columns.length > 1) {
     var box = document.getElementById("year-box");
     var select = document.getElementById("year");
@@ -353,6 +400,7 @@
     });
     select.value = String(yearly.selected);
     column = yearly.columns[yearly.selected];
+    drawProfile(column);
     box.hidden = false;
     select.addEventListener("change", function () { choose(Number(select.value)); });
     window.rtcView.chooseYear = function (label) {
