@@ -43,7 +43,7 @@ from queries.pressure import (
     yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
-from viz.view import NO_DATA, READABLE_LABELS, Placed, View, heat, heat_legend, radial_layout, ring_font, to_view
+from viz.view import NO_DATA, PAGE_LABELS, Placed, View, heat, heat_legend, radial_layout, to_view
 
 DEFAULT_BUDGET = 1500
 FADE_COLOR = "#d7301f"
@@ -146,12 +146,11 @@ def pressure_map(
         "levels": _levels(p, shown),
         "yearly": yearly,
     }
-    outer = max(math.hypot(s.placed.x, s.placed.y) for s in shown.values()) or RING_STEP
     for s in shown.values():
         if s.members:
-            _aggregate_node(view, p, figures, s, outer, yearly)
+            _aggregate_node(view, p, figures, s, yearly)
         else:
-            _org_node(view, p, figures[s.id], s, outer, yearly, leaders.get(s.id, []), breakdown[s.id])
+            _org_node(view, p, figures[s.id], s, yearly, leaders.get(s.id, []), breakdown[s.id])
         if s.parent is not None:
             view.edges.append(_edge(yearly, len(view.edges)))  # _columns lists the edges in this order
     view.legend = [
@@ -163,7 +162,10 @@ def pressure_map(
         {"label": "leads (hierarchy)", "color": EDGE_COLOR, "line": True},
         *({"text": ring["label"]} for ring in view.data["rings"]),
     ]
-    view.options = READABLE_LABELS
+    view.options = PAGE_LABELS
+    # the order in which the page places labels, each where it does not cover one placed before:
+    # the levels from the root down, the larger subtrees first
+    view.data["label_order"] = [s.id for s in sorted(shown.values(), key=lambda s: (s.depth, -s.size, s.id))]
     return view
 
 
@@ -381,7 +383,6 @@ def _org_node(
     p: Pressure,
     f: OrgPressure,
     s: _Shown,
-    outer: float,
     yearly: dict,
     leaders: list[Holding],
     breakdown: dict[str, dict[str, dict[str, float]]],
@@ -397,7 +398,6 @@ def _org_node(
             "y": round(s.placed.y, 1),
             "size": round(s.size, 1),
             "shape": "dot",
-            "font": {"size": ring_font(s.placed, org.name, outer)},
             **_marks(yearly, s.id, tip, None),
             "attrs": {
                 "org_id": s.id,
@@ -454,7 +454,6 @@ def _aggregate_node(
     p: Pressure,
     figures: dict[str, OrgPressure],
     s: _Shown,
-    outer: float,
     yearly: dict,
 ) -> None:
     by_level: dict[str, list[float]] = defaultdict(list)
@@ -475,7 +474,6 @@ def _aggregate_node(
             "size": round(s.size, 1),
             "shape": "square",
             **marks,
-            "font": {"size": ring_font(s.placed, str(marks["label"]), outer)},
             "attrs": {"aggregate_of": parent.id, "organizations": len(s.members), "median": median},
         }
     )

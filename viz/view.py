@@ -119,9 +119,14 @@ def radial_layout(
         for c in children.get(o, []):
             depth[c] = depth[o] + 1
             order.append(c)
+    # a subtree's weight is the arc it needs on the outermost ring; a node on ring d needs its
+    # room on a ring about d/D as long, so a shallow leaf weighs more than its room, and inner
+    # rings are not pushed out to the edge by the leaves packed on them
+    deepest = max(depth.values())
     weight: dict[str, float] = {}
     for o in reversed(order):
-        weight[o] = max(room[o], sum(weight[c] for c in children.get(o, [])))
+        own = room[o] * deepest / max(depth[o], 1)
+        weight[o] = max(own, sum(weight[c] for c in children.get(o, [])))
     arc = {root: (0.0, 2 * math.pi)}
     for o in order:
         start, end = arc[o]
@@ -130,38 +135,32 @@ def radial_layout(
             share = (end - start) * weight[c] / weight[o] if weight[o] else 0.0
             arc[c] = (cursor, cursor + share)
             cursor += share
-    need: dict[int, float] = {}
+    # a ring's radius: the least at which every two neighbours on it, at the middles of their
+    # arcs, are their rooms apart (a small subtree's arc is narrow, but its neighbours' are not)
+    angle = {o: (arc[o][0] + arc[o][1]) / 2 for o in order}
+    ring: dict[int, list[str]] = {}
     for o in order:
-        span = arc[o][1] - arc[o][0]
-        if depth[o] and span > 0:
-            need[depth[o]] = max(need.get(depth[o], 0.0), room[o] / span)
+        if depth[o]:
+            ring.setdefault(depth[o], []).append(o)
+    need: dict[int, float] = {}
+    for d, members in ring.items():
+        members.sort(key=angle.__getitem__)
+        for a, b in zip(members, [*members[1:], members[0]], strict=True):
+            gap = (angle[b] - angle[a]) % (2 * math.pi) or 2 * math.pi
+            need[d] = max(need.get(d, 0.0), (room[a] + room[b]) / 2 / gap)
     radius = [0.0]
     for d in range(1, max(depth.values()) + 1):
         radius.append(max(radius[-1] + step, need.get(d, 0.0)))
     out = {}
     for o in order:
-        angle = (arc[o][0] + arc[o][1]) / 2
         r = radius[depth[o]]
-        out[o] = Placed(r * math.cos(angle), r * math.sin(angle), depth[o], angle, arc[o])
+        out[o] = Placed(r * math.cos(angle[o]), r * math.sin(angle[o]), depth[o], angle[o], arc[o])
     return out
 
 
-def ring_font(placed: Placed, label: str, outer: float) -> int:
-    """A label as large as the room on its ring allows: neighbours on a ring sit side by side
-    at the top and bottom (the label's width counts) and one above the other at the sides
-    (its height counts); capped so the first zoom, which fits the outermost ring, reads."""
-    cap = outer * 0.08 / max(placed.depth, 1)
-    if placed.depth == 0:
-        return int(max(cap, 14))
-    arc = math.hypot(placed.x, placed.y) * (placed.arc[1] - placed.arc[0])
-    lines = label.split("\n")
-    chars = max(len(line) for line in lines)
-    c, s = abs(math.cos(placed.angle)), abs(math.sin(placed.angle))
-    return int(max(10, min(cap, arc / (1.3 * len(lines) * c + chars * s + 0.1))))
-
-
-# Labels too small to read at the current zoom are not drawn: zooming in reveals them.
-READABLE_LABELS = {"nodes": {"scaling": {"label": {"enabled": True, "drawThreshold": 8, "maxVisible": 40}}}}
+# The pressure map draws its labels itself (view.js "labels"): one size on screen, only where
+# they fit. vis-network's own are made invisible and tiny, so they neither show nor catch clicks.
+PAGE_LABELS = {"nodes": {"font": {"size": 1, "color": "rgba(0,0,0,0)", "strokeWidth": 0}}}
 
 
 # ---------------------------------------------------------------- HTML

@@ -250,3 +250,28 @@ def test_level_profile_beside_the_map_follows_the_year_and_selects_a_level(
         Select(opened.driver.find_element("id", "year")).select_by_visible_text("2017 (no data)")
         assert "no data" in opened.driver.find_element("id", "profile").text
         assert opened.errors() == []
+
+
+def _roots(s: Store) -> dict[str, str | None]:
+    orgs = s.get_organizations().values()
+    city = sorted(o.id for o in orgs if o.level.value == "city" and o.kind.value == "committee")[0]
+    county = sorted(o.id for o in orgs if o.level.value == "county" and o.kind.value == "committee")[0]
+    return {"top": None, "city": city, "county": county}
+
+
+@pytest.mark.parametrize("size", [(1600, 1000), (1366, 768)])
+@pytest.mark.parametrize("root", ["top", "city", "county"])
+def test_map_labels_one_size_never_overlapping(
+    root: str, size: tuple[int, int], tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    view = pressure_map(tiny_embedded, root=_roots(tiny_embedded)[root])
+    page = write_view(view, tmp_path / "map.html")
+    with open_view(page, size=size) as opened:
+        fitted = opened.script("return window.rtcView.labels")
+        opened.script("var n = window.rtcView.network; n.moveTo({scale: n.getScale() * 4, animation: false})")
+        zoomed = opened.script("return window.rtcView.labels")
+        assert opened.errors() == []
+    for drawn in (fitted, zoomed):
+        assert drawn and all(b["px"] >= 11 for b in drawn)
+        assert _no_overlap([{**b, "what": b["id"]} for b in drawn]) == []
+    assert fitted[0]["id"] == view.data["root"]  # the root's label comes first

@@ -182,6 +182,47 @@
     ctx.restore();
   });
 
+  // ------------------------------------------------------------ labels (pressure map)
+  // One size on screen (13 px) at any zoom, placed in data.label_order (levels from the root
+  // down), each only where it covers no label placed before it and lies in the window: zooming
+  // in makes room for more. window.rtcView.labels lists what was drawn, in screen pixels.
+  var LABEL_PX = 13, LABEL_FONT = "Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, sans-serif";
+  network.on("afterDrawing", function (ctx) {
+    if (!data.label_order) return;
+    var scale = network.getScale(), font = LABEL_PX / scale, W = container.clientWidth, H = container.clientHeight;
+    var pos = network.getPositions(data.label_order), drawn = [];
+    ctx.save();
+    ctx.font = font + "px " + LABEL_FONT;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.lineJoin = "round";
+    data.label_order.forEach(function (id) {
+      var n = nodes.get(id), p = pos[id];
+      if (!n || !p) return;
+      var lines = String(n.label || "").split("\n");
+      var width = Math.max.apply(null, lines.map(function (l) { return ctx.measureText(l).width; })) * scale;
+      var dom = network.canvasToDOM(p), below = (n.size || 10) * scale + 2;
+      var box = { id: id, l: dom.x - width / 2 - 2, r: dom.x + width / 2 + 2, t: dom.y + below, px: LABEL_PX };
+      box.b = box.t + lines.length * LABEL_PX * 1.2;
+      if (box.r < 0 || box.l > W || box.b < 0 || box.t > H) return;
+      for (var i = 0; i < drawn.length; i++) {
+        var o = drawn[i];
+        if (box.l < o.r && o.l < box.r && box.t < o.b && o.t < box.b) return;
+      }
+      drawn.push(box);
+      ctx.lineWidth = 3 / scale;
+      ctx.strokeStyle = "rgba(255,255,255,0.9)";
+      ctx.fillStyle = "#222222";
+      lines.forEach(function (line, k) {
+        var y = p.y + below / scale + k * font * 1.2;
+        ctx.strokeText(line, p.x, y);
+        ctx.fillText(line, p.x, y);
+      });
+    });
+    ctx.restore();
+    window.rtcView.labels = drawn;
+  });
+
   // ------------------------------------------------------------ legend
   var legend = document.getElementById("legend");
   payload.legend.forEach(function (item) {
