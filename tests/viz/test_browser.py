@@ -275,3 +275,31 @@ def test_map_labels_one_size_never_overlapping(
         assert drawn and all(b["px"] >= 11 for b in drawn)
         assert _no_overlap([{**b, "what": b["id"]} for b in drawn]) == []
     assert fitted[0]["id"] == view.data["root"]  # the root's label comes first
+
+
+def test_map_filters_and_zoom_to_selection(scenario_embedded: Store, chromium: tuple[str, str], tmp_path: Path) -> None:
+    # C's subtree in 2019: C 0, P 0, S 1.0 (a sink), X 0.2, T 0.1, T2 0
+    view = pressure_map(scenario_embedded, root="C", window=Window.of("2019-01-01", "2020-01-01"))
+    page = write_view(view, tmp_path / "map.html")
+    visible = "return window.rtcView.nodes.get({filter: n => !n.hidden}).map(n => n.id).sort()"
+    with open_view(page) as opened:
+        d = opened.driver
+        Select(d.find_element("id", "filter-level")).select_by_value("township")
+        assert opened.script(visible) == ["T", "T2"] and d.find_element("id", "filter-count").text == "2 of 6 shown"
+        Select(d.find_element("id", "filter-level")).select_by_value("")
+        d.find_element("id", "filter-sinks").click()
+        assert opened.script(visible) == ["S"]
+        Select(d.find_element("id", "year")).select_by_visible_text("2020")  # S is no sink in 2020
+        assert opened.script(visible) == []
+        d.find_element("id", "filter-sinks").click()
+        d.find_element("id", "filter-min").send_keys("0.15")
+        assert opened.script(visible) == ["T"]  # 2020: T received 1.0, the rest nothing
+        Select(d.find_element("id", "year")).select_by_visible_text("2019 (the window)")
+        assert opened.script(visible) == ["S", "X"]
+        labels = opened.script("window.rtcView.network.redraw(); return window.rtcView.labels")
+        assert all(b["id"] in ("S", "X") for b in labels)
+        before = opened.script("return window.rtcView.network.getScale()")
+        opened.script("window.rtcView.network.selectNodes(['T'])")
+        d.find_element("id", "zoom-selection").click()
+        assert opened.script("return window.rtcView.network.getScale()") > before
+        assert opened.errors() == []

@@ -198,7 +198,7 @@
     ctx.lineJoin = "round";
     data.label_order.forEach(function (id) {
       var n = nodes.get(id), p = pos[id];
-      if (!n || !p) return;
+      if (!n || !p || n.hidden) return;
       var lines = String(n.label || "").split("\n");
       var width = Math.max.apply(null, lines.map(function (l) { return ctx.measureText(l).width; })) * scale;
       var dom = network.canvasToDOM(p), below = (n.size || 10) * scale + 2;
@@ -425,10 +425,47 @@
     }));
     document.getElementById("subtitle").textContent = column.subtitle;
     drawProfile(column);
+    applyFilters();
     var shown = network.getSelectedNodes();
     if (shown.length) showDetails(shown[0]);
   }
-  if (yearly && yearly.columns.length === 1) drawProfile(yearly.columns[0]);
+  // ------------------------------------------------------------ filters (pressure map)
+  // Show only a level, only the sinks, or a range of the pressure the chosen column shows;
+  // hidden nodes take their edges and labels with them.
+  function applyFilters() {
+    if (!yearly || !column) return;
+    var level = document.getElementById("filter-level").value;
+    var sinksOnly = document.getElementById("filter-sinks").checked;
+    var lo = parseFloat(document.getElementById("filter-min").value), hi = parseFloat(document.getElementById("filter-max").value);
+    var inLevel = level ? new Set(data.levels[level] || []) : null, shownCount = 0;
+    nodes.update(yearly.ids.map(function (id, k) {
+      var v = column.values[k];
+      var show = (!inLevel || inLevel.has(id)) && (!sinksOnly || column.sinks[k]) &&
+        (isNaN(lo) || (v !== null && v >= lo)) && (isNaN(hi) || (v !== null && v <= hi));
+      if (show) shownCount++;
+      return { id: id, hidden: !show };
+    }));
+    document.getElementById("filter-count").textContent = shownCount + " of " + yearly.ids.length + " shown";
+  }
+  if (yearly && data.levels) {
+    var levelSelect = document.getElementById("filter-level");
+    Object.keys(data.levels).forEach(function (lv) {
+      var o = document.createElement("option");
+      o.value = lv;
+      o.textContent = lv + " (" + data.levels[lv].length + ")";
+      levelSelect.appendChild(o);
+    });
+    ["filter-level", "filter-sinks", "filter-min", "filter-max"].forEach(function (id) {
+      document.getElementById(id).addEventListener(id === "filter-min" || id === "filter-max" ? "input" : "change", applyFilters);
+    });
+    document.getElementById("filters").hidden = false;
+    window.rtcView.applyFilters = applyFilters;
+  }
+  document.getElementById("zoom-selection").addEventListener("click", function () {
+    var chosen = network.getSelectedNodes();
+    if (chosen.length) network.fit({ nodes: chosen, animation: false });
+  });
+  if (yearly && yearly.columns.length === 1) { column = yearly.columns[0]; drawProfile(column); }
   if (yearly && yearly.columns.length > 1) {
     var box = document.getElementById("year-box");
     var select = document.getElementById("year");
