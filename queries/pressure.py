@@ -223,7 +223,7 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
         table.from_org.astype(np.int64), weights=~strong[table.kind].astype(bool), minlength=len(table.orgs)
     )
     commission_share = commission_shares(p)
-    q25 = _level_quartiles(p)
+    q25 = level_quartiles(p.orgs, p.received)
     codes = table.codes
     out = {}
     for oid, r in p.received.items():
@@ -243,7 +243,7 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
             children_mean=None if mean_kids is None else round(mean_kids, 4),
             pass_on_ratio=None if ratio is None else round(ratio, 4),
             sink=is_sink(r, ratio, min_pressure=min_pressure, sink_ratio=sink_ratio),
-            cold=bool(r == 0 or r < q25[org.level.value]),
+            cold=is_cold(r, q25[org.level.value]),
             sent=n_sent,
             weak_share=round(float(weak[c]) / n_sent, 4) if n_sent and c is not None else None,
             commission_share=commission_share.get(oid),
@@ -288,11 +288,18 @@ def _nearest(word: str, choices: list[str]) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-def _level_quartiles(p: Pressure) -> dict[str, float]:
+def level_quartiles(orgs: Mapping[str, Organization], received: Mapping[str, float | None]) -> dict[str, float]:
+    """The 25th percentile of received pressure per level (None: not there, left out)."""
     by_level: dict[str, list[float]] = {}
-    for oid, r in p.received.items():
-        by_level.setdefault(p.orgs[oid].level.value, []).append(r)
+    for oid, r in received.items():
+        if r is not None:
+            by_level.setdefault(orgs[oid].level.value, []).append(r)
     return {lv: float(np.percentile(v, 25)) for lv, v in by_level.items()}
+
+
+def is_cold(received: float, quartile: float) -> bool:
+    """Cold: no pressure at all, or less than the 25th percentile of its level."""
+    return bool(received == 0 or received < quartile)
 
 
 def commission_shares(p: Pressure) -> dict[str, float]:
@@ -413,6 +420,7 @@ class YearFigures:
     received: dict[str, float | None]  # None: the organization did not exist that year
     pass_on_ratio: dict[str, float | None]
     sink: dict[str, bool]
+    cold: dict[str, bool] = field(default_factory=dict)
 
 
 def yearly_figures(
@@ -425,7 +433,9 @@ def yearly_figures(
     for org in p.orgs.values():
         if org.parent_id and org.kind is not OrgKind.commission:
             kids.setdefault(org.parent_id, []).append(org.id)
-    by_year = received_by_year(p, set(wanted) | {c for o in wanted for c in kids.get(o, [])})
+    # every organization of the hierarchy: a year's quartiles (the cold rule) are of its whole level
+    counted = [o.id for o in p.orgs.values() if o.kind is not OrgKind.commission]
+    by_year = received_by_year(p, set(wanted) | set(counted))
     out = []
     for y, year in enumerate(by_year.years):
         received = {o: by_year.received[o][y] for o in wanted}
@@ -437,5 +447,7 @@ def yearly_figures(
             o: r is not None and is_sink(r, ratio[o], min_pressure=min_pressure, sink_ratio=sink_ratio)
             for o, r in received.items()
         }
-        out.append(YearFigures(year, by_year.actions[y], received, ratio, sink))
+        q25 = level_quartiles(p.orgs, {o: by_year.received[o][y] for o in counted})
+        cold = {o: r is not None and is_cold(r, q25[p.orgs[o].level.value]) for o, r in received.items()}
+        out.append(YearFigures(year, by_year.actions[y], received, ratio, sink, cold))
     return out

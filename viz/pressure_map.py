@@ -285,7 +285,7 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
     single = [o for o in ids if not shown[o].members]
     edges = [(f"{s.parent}->{s.id}", index[s.parent], index[s.id]) for s in shown.values() if s.parent]
 
-    def column(key: str, label: str, received: dict[str, float | None], ratio: dict, sink: dict) -> dict:
+    def column(key: str, label: str, received: dict[str, float | None], ratio: dict, sink: dict, cold: dict) -> dict:
         values: list[float | None] = []
         for o in ids:
             if shown[o].members:
@@ -302,6 +302,7 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
             "values": values,
             "ratios": [None if (r := ratio.get(o)) is None else round(r, 4) for o in ids],
             "sinks": [bool(sink.get(o)) for o in ids],
+            "colds": [bool(cold.get(o)) for o in ids],
             "fades": fade,
         }
 
@@ -315,6 +316,7 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
         {o: figures[o].received for o in [*single, *heads]},
         {o: figures[o].pass_on_ratio for o in single},
         {o: figures[o].sink for o in single},
+        {o: figures[o].cold for o in single},
     )
     window["nodata"] = not p.action_count
     columns = []
@@ -324,10 +326,12 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
             continue
         if not year.actions:
             columns.append(
-                column(str(year.year), f"{year.year} (no data)", dict.fromkeys(single + list(heads)), {}, {})
+                column(str(year.year), f"{year.year} (no data)", dict.fromkeys(single + list(heads)), {}, {}, {})
             )
         else:
-            columns.append(column(str(year.year), str(year.year), year.received, year.pass_on_ratio, year.sink))
+            columns.append(
+                column(str(year.year), str(year.year), year.received, year.pass_on_ratio, year.sink, year.cold)
+            )
         columns[-1]["nodata"] = not year.actions
     if not any(c is window for c in columns):
         columns.insert(0, window)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -13,8 +14,9 @@ from api.app import create_app
 from graph.factory import open_store
 from graph.model import OrgKind
 from loaders.load import load_dataset
-from queries import findings
+from queries import findings, pressure
 from queries.accountability import supervising_commission
+from queries.window import Window, default_window
 from rtc.cli import app
 from tests.api.conftest import make_settings
 from tests.helpers import organization, write_dataset
@@ -106,3 +108,23 @@ def test_leaders_and_received_by_kind_same_in_the_map_and_the_api(tmp_path: Path
             assert by_kind == {k: str(int(v["count"])) for k, v in card["received_by_kind"].items()}
             checked += 1
     assert checked >= 10
+
+
+def test_a_year_of_the_map_is_that_year_s_window(tmp_path: Path, tiny_dataset: Path) -> None:
+    """The pressure map's year control shows, for each calendar year, what ``org_pressures``
+    gives for that year as the window: received, pass-on ratio, sink and cold flags
+    (``pressure.yearly_figures`` applies the same rules, not figures of its own)."""
+    store = open_store(_loaded(tmp_path, tiny_dataset))
+    p = pressure.pressure(store, default_window(store))
+    wanted = [o.id for o in store.get_organizations().values() if o.kind is not OrgKind.commission]
+    years = pressure.yearly_figures(p, wanted)
+    assert len([y for y in years if y.actions]) >= 3
+    for year in (y for y in years if y.actions):
+        window = pressure.pressure(store, Window.of(f"{year.year}-01-01", f"{year.year + 1}-01-01"))
+        for oid, f in pressure.org_pressures(window).items():
+            assert year.received[oid] == pytest.approx(f.received, abs=1e-4), (year.year, oid)
+            ratio = year.pass_on_ratio[oid]
+            assert (ratio is None) == (f.pass_on_ratio is None) and (
+                ratio is None or ratio == pytest.approx(f.pass_on_ratio, abs=1e-4)
+            )
+            assert (year.sink[oid], year.cold[oid]) == (f.sink, f.cold), (year.year, oid)

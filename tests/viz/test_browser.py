@@ -292,6 +292,9 @@ def test_map_filters_and_zoom_to_selection(scenario_embedded: Store, chromium: t
         Select(d.find_element("id", "year")).select_by_visible_text("2020")  # S is no sink in 2020
         assert opened.script(visible) == []
         d.find_element("id", "filter-sinks").click()
+        d.find_element("id", "filter-cold").click()  # 2020: all but T got nothing, so all but T are cold
+        assert opened.script(visible) == ["C", "P", "S", "T2", "X"]
+        d.find_element("id", "filter-cold").click()
         d.find_element("id", "filter-min").send_keys("0.15")
         assert opened.script(visible) == ["T"]  # 2020: T received 1.0, the rest nothing
         Select(d.find_element("id", "year")).select_by_visible_text("2019 (the window)")

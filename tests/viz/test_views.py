@@ -288,6 +288,8 @@ def test_page_is_self_contained_and_inert() -> None:
         "input",
         "label",
         "input",
+        "label",
+        "input",
         "input",
         "span",
         "section",

@@ -435,12 +435,12 @@
   function applyFilters() {
     if (!yearly || !column) return;
     var level = document.getElementById("filter-level").value;
-    var sinksOnly = document.getElementById("filter-sinks").checked;
+    var sinksOnly = document.getElementById("filter-sinks").checked, coldOnly = document.getElementById("filter-cold").checked;
     var lo = parseFloat(document.getElementById("filter-min").value), hi = parseFloat(document.getElementById("filter-max").value);
     var inLevel = level ? new Set(data.levels[level] || []) : null, shownCount = 0;
     nodes.update(yearly.ids.map(function (id, k) {
       var v = column.values[k];
-      var show = (!inLevel || inLevel.has(id)) && (!sinksOnly || column.sinks[k]) &&
+      var show = (!inLevel || inLevel.has(id)) && (!sinksOnly || column.sinks[k]) && (!coldOnly || column.colds[k]) &&
         (isNaN(lo) || (v !== null && v >= lo)) && (isNaN(hi) || (v !== null && v <= hi));
       if (show) shownCount++;
       return { id: id, hidden: !show };
@@ -455,7 +455,7 @@
       o.textContent = lv + " (" + data.levels[lv].length + ")";
       levelSelect.appendChild(o);
     });
-    ["filter-level", "filter-sinks", "filter-min", "filter-max"].forEach(function (id) {
+    ["filter-level", "filter-sinks", "filter-cold", "filter-min", "filter-max"].forEach(function (id) {
       document.getElementById(id).addEventListener(id === "filter-min" || id === "filter-max" ? "input" : "change", applyFilters);
     });
     document.getElementById("filters").hidden = false;
