@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from graph.factory import open_store
@@ -53,5 +54,46 @@ def main() -> None:
                 print(opened.screenshot(DOCS / f"{name}.png"), f"{len(view.nodes)} nodes")
 
 
+def workbench(url: str) -> Path:
+    """The workbench home, served over loopback, after a login and a search."""
+    import threading
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.keys import add_key
+    from core.config import Settings
+    from graph.backends.falkordb import free_port
+    from viz.browser import chromium
+
+    with tempfile.TemporaryDirectory(prefix="rtc-shots-") as work:
+        key = add_key(Path(work) / "keys.json", "analyst", "reader")
+        settings = Settings(
+            store=url, api_keys_file=str(Path(work) / "keys.json"), audit_log=str(Path(work) / "a.jsonl")
+        )
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        try:
+            with chromium((1600, 1000), loopback=True) as driver:
+                driver.get(f"http://127.0.0.1:{port}/login")
+                driver.find_element("id", "key").send_keys(key)
+                driver.find_element("id", "login").click()
+                time.sleep(1)
+                driver.find_element("css selector", "#tree button.open").click()
+                driver.find_element("id", "find").send_keys("山平\n")
+                time.sleep(1.5)
+                out = DOCS / "workbench.png"
+                driver.save_screenshot(str(out))
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    return out
+
+
 if __name__ == "__main__":
     main()
+    print(workbench(sys.argv[1]))

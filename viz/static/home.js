@@ -67,6 +67,13 @@
                             "/views/cases/" + encodeURIComponent(c.id)));
         found.appendChild(li);
       });
+      var more = r.reduce(function (n, page) { return n + (page ? page.total - page.count : 0); }, 0);
+      if (more > 0) {
+        var li = document.createElement("li");
+        li.className = "more";
+        li.textContent = "… " + more + " more: type more of the name or the id";
+        found.appendChild(li);
+      }
       if (!found.children.length) found.textContent = "nothing found";
     });
   }
