@@ -87,8 +87,8 @@ def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
 
 def place_from(store: Store, org_id: str, origin_id: str) -> str:
     """Where ``org_id`` sits as seen from ``origin_id``: the names from just below the two
-    organizations' lowest common ancestor down to it (山平市委 > 溪溪镇党委 for a move from
-    another city; 溪溪镇党委 alone for a move within one county). Its own name when the two
+    organizations' lowest common ancestor down to it (山平市委 > 溪源县委 > 溪溪镇党委 for a
+    move from another city of the province; 溪溪镇党委 alone for a move within one county). Its own name when the two
     share no ancestor, or are one organization."""
     chain = store.ancestors(org_id)
     if not chain:
