@@ -98,6 +98,8 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS changes_person ON changes (person_id)",
     "CREATE INDEX IF NOT EXISTS persons_name ON persons (name)",  # a load matching persons by name
     "CREATE INDEX IF NOT EXISTS organizations_name ON organizations (name)",  # is a name ambiguous?
+    # a cold store reads one organization's positions (an accountability lookup) without a scan
+    "CREATE INDEX IF NOT EXISTS positions_org ON positions (org_id)",
     """CREATE TABLE IF NOT EXISTS tenures (
         id TEXT PRIMARY KEY, person_id TEXT NOT NULL, position_id TEXT NOT NULL,
         start TEXT NOT NULL, end_ TEXT, start_ord INTEGER NOT NULL, end_ord INTEGER NOT NULL,
