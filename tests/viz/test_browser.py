@@ -299,6 +299,9 @@ def test_map_filters_and_zoom_to_selection(scenario_embedded: Store, chromium: t
         assert opened.script(visible) == ["T"]  # 2020: T received 1.0, the rest nothing
         Select(d.find_element("id", "year")).select_by_visible_text("2019 (the window)")
         assert opened.script(visible) == ["S", "X"]
+        svg = ElementTree.fromstring(opened.script("return window.rtcView.toSVG()"))
+        assert len(svg.findall("{http://www.w3.org/2000/svg}circle")) == 2  # the SVG leaves out what is hidden
+        assert len(svg.findall("{http://www.w3.org/2000/svg}line")) == 1  # S -> X
         labels = opened.script("window.rtcView.network.redraw(); return window.rtcView.labels")
         assert all(b["id"] in ("S", "X") for b in labels)
         before = opened.script("return window.rtcView.network.getScale()")

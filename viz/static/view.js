@@ -63,18 +63,20 @@
   // the colours, dashes and labels): a vector copy for a report.
   function toSVG() {
     var pos = network.getPositions(), parts = [], box = { l: Infinity, t: Infinity, r: -Infinity, b: -Infinity };
-    nodes.getIds().forEach(function (id) {
+    var shown = nodes.get({ filter: function (n) { return !n.hidden; } });  // what the filters left
+    var visible = new Set(shown.map(function (n) { return n.id; }));
+    shown.map(function (n) { return n.id; }).forEach(function (id) {
       var b = network.getBoundingBox(id);
       box.l = Math.min(box.l, b.left); box.t = Math.min(box.t, b.top);
       box.r = Math.max(box.r, b.right); box.b = Math.max(box.b, b.bottom);
     });
     edges.get().forEach(function (e) {
       var a = pos[e.from], z = pos[e.to];
-      if (!a || !z) return;
+      if (!a || !z || !visible.has(e.from) || !visible.has(e.to)) return;
       parts.push('<line class="edge" x1="' + a.x + '" y1="' + a.y + '" x2="' + z.x + '" y2="' + z.y + '" stroke="' +
         esc(colorOf(e.color, "color")) + '" stroke-width="' + (e.width || 1) + '"' + (e.dashes ? ' stroke-dasharray="8 5"' : "") + "/>");
     });
-    nodes.get().forEach(function (n) {
+    shown.forEach(function (n) {
       var b = network.getBoundingBox(n.id), p = pos[n.id], fill = esc(colorOf(n.color, "background"));
       var stroke = esc(colorOf(n.color, "border")), width = n.borderWidth || 1;
       var font = (n.font && n.font.size) || 14, lines = String(n.label || "").split("\n");
