@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import networkx as nx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pyvis.network import Network
 
 from graph.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pyvis.network import Network
 
 HERE = Path(__file__).parent
 EXPORT_FORMATS = ("html", "graphml", "gexf")
@@ -179,6 +181,9 @@ def _environment() -> Environment:
 
 def to_pyvis(view: View) -> Network:
     """The view as a pyvis network: positions fixed, physics off."""
+    # imported here: pyvis brings IPython (0.2 s), which no command but a page needs
+    from pyvis.network import Network
+
     net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
     for n in view.nodes:
         options = {k: v for k, v in n.items() if k not in ("id", "label", "attrs")}
