@@ -421,13 +421,21 @@ class YearFigures:
     pass_on_ratio: dict[str, float | None]
     sink: dict[str, bool]
     cold: dict[str, bool] = field(default_factory=dict)
+    levels: list[LevelRow] = field(default_factory=list)  # level_profile's rows, of ``profile_of``
+    steepest_fade: Fade | None = None
 
 
 def yearly_figures(
-    p: Pressure, org_ids: Iterable[str], *, min_pressure: float = 1.0, sink_ratio: float = 0.5
+    p: Pressure,
+    org_ids: Iterable[str],
+    *,
+    min_pressure: float = 1.0,
+    sink_ratio: float = 0.5,
+    profile_of: Iterable[str] = (),
 ) -> list[YearFigures]:
     """``org_ids``' figures in every calendar year of the data, by ``org_pressures``' rules, each
-    year with the children that existed in it (not only those of ``p``'s window)."""
+    year with the children that existed in it (not only those of ``p``'s window); and the level
+    profile of ``profile_of`` (a subtree, say) each year, from the same one read."""
     wanted = list(dict.fromkeys(org_ids))
     kids: dict[str, list[str]] = {}
     for org in p.orgs.values():
@@ -435,7 +443,8 @@ def yearly_figures(
             kids.setdefault(org.parent_id, []).append(org.id)
     # every organization of the hierarchy: a year's quartiles (the cold rule) are of its whole level
     counted = [o.id for o in p.orgs.values() if o.kind is not OrgKind.commission]
-    by_year = received_by_year(p, set(wanted) | set(counted))
+    profiled = list(dict.fromkeys(profile_of))
+    by_year = received_by_year(p, set(wanted) | set(counted) | set(profiled))
     out = []
     for y, year in enumerate(by_year.years):
         received = {o: by_year.received[o][y] for o in wanted}
@@ -449,5 +458,6 @@ def yearly_figures(
         }
         q25 = level_quartiles(p.orgs, {o: by_year.received[o][y] for o in counted})
         cold = {o: r is not None and is_cold(r, q25[p.orgs[o].level.value]) for o, r in received.items()}
-        out.append(YearFigures(year, by_year.actions[y], received, ratio, sink, cold))
+        rows, steep = level_rows(p.orgs, {o: by_year.received[o][y] for o in profiled})
+        out.append(YearFigures(year, by_year.actions[y], received, ratio, sink, cold, rows, steep))
     return out

@@ -31,6 +31,8 @@ from graph.model import Level, from_ordinal, to_ordinal
 from graph.store import Store
 from queries.lookups import Holding, leaders_of
 from queries.pressure import (
+    Fade,
+    LevelRow,
     OrgPressure,
     Pressure,
     fades,
@@ -39,7 +41,6 @@ from queries.pressure import (
     org_pressures,
     pressure,
     received_breakdown,
-    received_by_year,
     yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
@@ -115,8 +116,7 @@ def pressure_map(
     leaders = leaders_of(store, single, from_ordinal(at))
     breakdown = received_breakdown(p, single)
     rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    yearly = _columns(p, shown, figures, rule)
-    _profiles(p, tree, yearly)
+    yearly = _columns(p, shown, figures, rule, tree)
     top = max((v for col in yearly["columns"] for v in col["values"] if v is not None), default=0.0)
     for col in yearly["columns"]:
         col["colors"] = [NO_DATA if v is None else heat(v, top) for v in col["values"]]
@@ -273,12 +273,15 @@ def _rings(p: Pressure, shown: dict[str, _Shown], tree: dict[str, int]) -> list[
 # ---------------------------------------------------------------- figures per node
 
 
-def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressure], rule: dict[str, float]) -> dict:
+def _columns(
+    p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressure], rule: dict[str, float], tree: dict[str, int]
+) -> dict:
     """What the year control switches between: the window, then every calendar year of the data.
 
     Each column holds, per node, the value its fill shows (an aggregate: the median of its top
-    level that existed then), its pass-on ratio and sink flag, and per edge whether pressure
-    fades on it. A year without a single action is no data (grey, no marks), not zeros.
+    level that existed then), its pass-on ratio and sink and cold flags, per edge whether
+    pressure fades on it, and the subtree's level profile (the chart beside the map). A year
+    without a single action is no data (grey, no marks, no profile), not zeros.
     """
     ids = list(shown)
     index = {o: k for k, o in enumerate(ids)}
@@ -319,8 +322,11 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
         {o: figures[o].cold for o in single},
     )
     window["nodata"] = not p.action_count
+    window["profile"] = (
+        None if window["nodata"] else _profile(*level_rows(p.orgs, {o: p.received.get(o) for o in tree}))
+    )
     columns = []
-    for year in yearly_figures(p, [*single, *heads], **rule):
+    for year in yearly_figures(p, [*single, *heads], **rule, profile_of=tree):
         if year.year == year_of_window:
             columns.append(window)  # the window is that very year: one option, the window's figures
             continue
@@ -333,6 +339,7 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
                 column(str(year.year), str(year.year), year.received, year.pass_on_ratio, year.sink, year.cold)
             )
         columns[-1]["nodata"] = not year.actions
+        columns[-1]["profile"] = _profile(year.levels, year.steepest_fade) if year.actions else None
     if not any(c is window for c in columns):
         columns.insert(0, window)
     return {
@@ -343,34 +350,13 @@ def _columns(p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressu
     }
 
 
-def _profiles(p: Pressure, tree: dict[str, int], yearly: dict) -> None:
-    """The level profile of the subtree in each column (``queries.pressure.level_rows``): the
-    chart beside the map, which the year control switches with every other mark."""
-    by_year = received_by_year(p, tree)
-    years = [str(y) for y in by_year.years]
-    for col in yearly["columns"]:
-        if col["nodata"]:
-            col["profile"] = None
-            continue
-        if col["key"] == "window":
-            received: dict[str, float | None] = {o: p.received.get(o) for o in tree}
-        else:
-            y = years.index(col["key"])
-            received = {o: by_year.received[o][y] for o in tree}
-        rows, steep = level_rows(p.orgs, received)
-        col["profile"] = {
-            "levels": [
-                {
-                    "level": r.level,
-                    "zh": Level(r.level).zh,
-                    "orgs": r.orgs,
-                    "median": r.median,
-                    "fade": r.fade_ratio_from_above,
-                }
-                for r in rows
-            ],
-            "steepest": None if steep is None else steep.model_dump(),
-        }
+def _profile(rows: list[LevelRow], steep: Fade | None) -> dict[str, object]:
+    """A column's level profile as the chart beside the map draws it."""
+    levels = [
+        {"level": r.level, "zh": Level(r.level).zh, "orgs": r.orgs, "median": r.median, "fade": r.fade_ratio_from_above}
+        for r in rows
+    ]
+    return {"levels": levels, "steepest": None if steep is None else steep.model_dump()}
 
 
 def _levels(p: Pressure, shown: dict[str, _Shown]) -> dict[str, list[str]]:
