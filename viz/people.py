@@ -9,7 +9,7 @@ from typing import Any
 from graph.errors import NotFound
 from graph.model import ResponsibilityKind, from_ordinal, to_ordinal
 from graph.store import Store
-from queries.accountability import PostNow, PostThen, accountability
+from queries.accountability import PostNow, PostThen, Responsible, accountability
 from queries.lookups import PLACE, Post, career, place_from
 from queries.window import latest_date
 from viz.view import View, to_view
@@ -131,6 +131,21 @@ def case_view(
     def linked(a: str, b: str) -> bool:  # one person's several roles share the edges to their posts
         return any(e["from"] == a and e["to"] == b for e in view.edges)
 
+    def moved(r: Responsible, person: str, color: str, post: PostNow | PostThen, *, left: bool) -> None:
+        """The edge from a person to a post now (or, for one who left, the last post, dashed)."""
+        if linked(person, f"now:{post.position_id}|{r.person.id}"):
+            return
+        target = _now_node(add, post, place(post), r.person.id, left=left)
+        view.details[target] = _shown_rows(post, "held (the last post)" if left else "since")
+        view.links[target] = [["pressure map of its organization", to_view("pressure", post.org_id)]]
+        end = post.end if isinstance(post, PostThen) else None
+        how = (
+            {"dashes": True, "label": f"left\n{end or ''}"}
+            if left
+            else {"width": 2, "label": f"{r.movement}\nsince {post.start}"}
+        )
+        view.edges.append({"from": person, "to": target, "color": {"color": color}, **how})
+
     rows: dict[str, int] = {}
     for r in result.responsible:
         if f"person:{r.person.id}" not in column_of:
@@ -174,33 +189,9 @@ def case_view(
         elif then is None:
             view.edges.append({"from": org_node, "to": person, "color": {"color": color}, "width": 3, "label": r.role})
         for now in r.posts_now:
-            if not linked(person, f"now:{now.position_id}|{r.person.id}"):
-                target = _now_node(add, now, place(now), r.person.id)
-                view.details[target] = _shown_rows(now, "since")
-                view.links[target] = [["pressure map of its organization", to_view("pressure", now.org_id)]]
-                view.edges.append(
-                    {
-                        "from": person,
-                        "to": target,
-                        "color": {"color": move_color},
-                        "width": 2,
-                        "label": f"{r.movement}\nsince {now.start}",
-                    }
-                )
-        last = r.last_post
-        if r.movement == "left" and last is not None and not linked(person, f"now:{last.position_id}|{r.person.id}"):
-            target = _now_node(add, last, place(last), r.person.id, left=True)
-            view.details[target] = _shown_rows(last, "held (the last post)")
-            view.links[target] = [["pressure map of its organization", to_view("pressure", last.org_id)]]
-            view.edges.append(
-                {
-                    "from": person,
-                    "to": target,
-                    "color": {"color": move_color},
-                    "dashes": True,
-                    "label": f"left\n{last.end or ''}",
-                }
-            )
+            moved(r, person, move_color, now, left=False)
+        if r.movement == "left" and r.last_post is not None:
+            moved(r, person, move_color, r.last_post, left=True)
     _side_by_side(view.edges)
     view.data = {"case": case.id, "as_of": result.as_of, "headings": _columns(view, column_of)}
     view.data["readable"] = min(NODE_FONT, EDGE_FONT)
