@@ -1,5 +1,6 @@
 """The pressure map benchmark: file written (in a fresh `rtc view` process, and from a warm
-store as the API serves it), its size, and its first draw in headless Chromium.
+store as the API serves it), its size, its first draw in headless Chromium, and the time to
+open an aggregate (in the page, from what it holds; and what the API computes for one it does not).
 
     python -m bench.views embedded://PATH   # on a store already loaded
 """
@@ -17,10 +18,29 @@ from typing import Any
 
 from graph.factory import open_store
 from viz.browser import open_view
-from viz.pressure_map import pressure_map
+from viz.pressure_map import expand_aggregate, pressure_map
 from viz.view import write_view
 
 RUNS = 3
+# Open (then close) ten aggregates the page holds, one at a time: from the call to the end of
+# the next draw, in milliseconds
+EXPAND = """
+var done = arguments[arguments.length - 1], v = window.rtcView, out = [];
+var ids = Object.keys(v.payload.data.expand || {}).filter(function (id) { return v.nodes.get(id); }).slice(0, 10);
+function next(i) {
+  if (i >= ids.length) { done(out); return; }
+  var t = performance.now();
+  v.expand(ids[i]);  // the data changes now; the draw that shows them comes after
+  v.network.once("afterDrawing", function () {
+    out.push(performance.now() - t);
+    setTimeout(function () {
+      v.collapse(ids[i].replace(/::below$/, ""));
+      setTimeout(function () { next(i + 1); }, 50);
+    }, 0);
+  });
+}
+next(0);
+"""
 
 
 def run_views(url: str) -> dict[str, Any]:
@@ -49,16 +69,23 @@ def _run_views(url: str, out: Path) -> dict[str, Any]:
         write_view(view, out)
         warm.append(time.perf_counter() - t)
         nodes = len(view.nodes)
+    aggregates = [n["id"] for n in view.nodes if n["id"].endswith("::below")][:5]
+    fetched = []
+    for agg in aggregates:  # what the API computes for an aggregate a served page does not hold
+        t = time.perf_counter()
+        expand_aggregate(store, agg, top=view.data["query"]["top"])
+        fetched.append(time.perf_counter() - t)
     city_view = pressure_map(store, root=city[0]) if city else None
     city_out = out.with_name("city-map.html")
     if city_view is not None:
         write_view(city_view, city_out)
     store.close()
-    with_start, page = [], []
+    with_start, page, expand = [], [], []
     for _ in range(RUNS):
         with open_view(out) as opened:
             with_start.append(opened.loaded - opened.started)
             page.append(opened.first_draw_ms / 1000)
+            expand += opened.driver.execute_async_script(EXPAND)
             assert opened.errors() == [] and opened.outside_requests() == []
     city_draw = []
     for _ in range(RUNS if city_view is not None else 0):  # a city's map: its 1,100 organizations, uncollapsed
@@ -80,6 +107,8 @@ def _run_views(url: str, out: Path) -> dict[str, Any]:
         "write_warm_store_s": statistics.median(warm),
         "first_draw_with_browser_start_s": statistics.median(with_start),
         "first_draw_page_s": statistics.median(page),
+        "expand_in_page_ms": {"median": statistics.median(expand), "max": max(expand), "count": len(expand)},
+        "expand_from_api_s": {"median": statistics.median(fetched), "max": max(fetched), "count": len(fetched)},
         "runs": RUNS,
     }
 

@@ -4,12 +4,12 @@ Layout: a radial tree. The root sits in the middle and each level below it is a 
 (the level bands of the map); every node's angle is the middle of the arc its subtree
 takes, so a city and its counties point the same way. A flat strip of level bands turns a
 province into a line tens of thousands of pixels wide; rings keep the first zoom readable.
-Labels are sized by ring, and vis-network draws a label only when it is large enough to
-read, so zooming in reveals the deeper levels' names.
+The page draws the labels at one size on screen, only where they fit (view.js).
 
 Above the node budget, the deepest levels are collapsed, one level at a time, into one
-aggregate node per parent ("312 村 villages, median 0.4"); the aggregate says how to open it
-(the same view rooted at that parent).
+aggregate node per parent ("312 村 villages, median 0.4"). The page opens an aggregate in
+place, one level at a time, from the contents it holds (``embed`` nodes of them at most) or,
+served, from the API (``expand_aggregate``).
 
 Marks: a pressure sink (receives at least ``min_pressure``, passes on less than
 ``sink_ratio``) has a thick black border; an edge where pressure fades, a child receiving
@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,14 +46,18 @@ from queries.pressure import (
     yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
-from viz.view import NO_DATA, PAGE_LABELS, Placed, View, heat, heat_legend, radial_layout, to_view
+from viz.view import NO_DATA, PAGE_LABELS, Placed, View, heat, heat_legend, radial_layout, to_view, vis_nodes
 
 DEFAULT_BUDGET = 1500
+# nodes of aggregates' contents a page holds: what keeps the province's page under 5 MB
+# (docs/performance.md); beyond it, a served page asks the API
+DEFAULT_EMBED = 1000
 FADE_COLOR = "#d7301f"
 EDGE_COLOR = "#9e9e9e"
 SINK_BORDER = "#111111"
 RING_STEP = 420.0  # minimum distance between two rings
 GAP = 14.0  # room between two neighbours on a ring
+BELOW = "::below"  # an aggregate's id: the organization it hangs from, then this
 
 
 @dataclass
@@ -92,6 +98,7 @@ def pressure_map(
     weights: dict[str, float] | None = None,
     min_pressure: float = 1.0,
     sink_ratio: float = 0.5,
+    embed: int | None = None,
 ) -> View:
     """Build the pressure map of ``root``'s subtree (``depth`` levels below it; all by default).
 
@@ -102,6 +109,8 @@ def pressure_map(
     """
     if budget < 2:
         raise InvalidInput("the node budget must be at least 2")
+    if embed is None:
+        embed = min(budget, DEFAULT_EMBED)
     window = window or default_window(store)
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
     p = pressure(store, window, category=category, weights=weights)
@@ -110,27 +119,28 @@ def pressure_map(
         raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
     figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
     tree = _subtree(p, root, depth)
-    shown, collapsed = _collapse(p, tree, root, budget)
+    sizes = _subtree_sizes(p, root)
+    shown, collapsed = _collapse(p, tree, root, budget, sizes)
     _layout(shown, root)
-    single = [s.id for s in shown.values() if not s.members]
-    leaders = leaders_of(store, single, from_ordinal(at))
-    breakdown = received_breakdown(p, single)
+    plans = _plan(p, tree, shown, sizes, embed)
     rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    yearly = _columns(p, shown, figures, rule, tree)
+    every = {**shown, **{k: v for part in plans.values() for k, v in part.items()}}
+    raw = _raw_columns(p, every, figures, rule, tree)
+    context = _Context(store, p, figures, rule, raw, every, from_ordinal(at))
+    yearly = _arrays(context, list(shown))
     top = max((v for col in yearly["columns"] for v in col["values"] if v is not None), default=0.0)
-    for col in yearly["columns"]:
-        col["colors"] = [NO_DATA if v is None else heat(v, top) for v in col["values"]]
+    context.top = top
+    _paint(yearly, top)
 
     w = window.as_dict()
     cat = f", category {category}" if category else ""
-    for col in yearly["columns"]:
-        span = f"[{w['from']}, {w['to']})" if col["key"] == "window" else col["key"]
-        what = (
-            f"no supervision action recorded in {span}{cat}: no data"
-            if col["nodata"]
-            else f"received pressure in {span}{cat}"
-        )
+    for col, r in zip(yearly["columns"], raw, strict=True):
+        span = f"[{w['from']}, {w['to']})" if r.key == "window" else r.key
+        what = f"no supervision action recorded in {span}{cat}: no data" if r.nodata else "received pressure in"
+        what = what if r.nodata else f"{what} {span}{cat}"
+        col.update(key=r.key, label=r.label, nodata=r.nodata, profile=r.profile)
         col["subtitle"] = f"{what}; leaders as of {from_ordinal(at)}"
+    yearly["selected"] = next(i for i, r in enumerate(raw) if r.key == "window")
     view = View(
         kind="pressure",
         title=f"Pressure map: {p.orgs[root].name} ({root})",
@@ -145,18 +155,27 @@ def pressure_map(
         "rings": _rings(p, shown, tree),
         "levels": _levels(p, shown),
         "yearly": yearly,
+        # what the page sends to the API to expand an aggregate this file does not hold
+        "query": {
+            "root": root,
+            "depth": depth,
+            "from": w["from"],
+            "to": w["to"],
+            "category": category,
+            "as_of": from_ordinal(at),
+            "top": top,
+        },
     }
-    for s in shown.values():
-        if s.members:
-            _aggregate_node(view, p, figures, s, yearly)
-        else:
-            _org_node(view, p, figures[s.id], s, yearly, leaders.get(s.id, []), breakdown[s.id])
-        if s.parent is not None:
-            view.edges.append(_edge(yearly, len(view.edges)))  # _columns lists the edges in this order
+    _fill(view, context, shown, yearly)
+    # every organization inside an aggregate, with its parent and name: the page's search finds
+    # it and opens the aggregates on the way to it
+    view.data["tree"] = {m: [p.orgs[m].parent_id, p.orgs[m].name] for s in shown.values() for m in s.members}
+    # the aggregates' contents, opened in the page without a server, up to ``embed`` nodes
+    view.data["expand"] = {agg: expansion_payload(context, every[agg], part) for agg, part in plans.items()}
     view.legend = [
         heat_legend(top, "received pressure (log scale, cold to hot)"),
         {"label": "organization (size: organizations under it)", "color": "#fdae61"},
-        {"label": "aggregate of collapsed levels", "color": "#abd9e9", "shape": "box"},
+        {"label": "aggregate of collapsed levels (double-click: expand)", "color": "#abd9e9", "shape": "box"},
         {"label": f"pressure sink (passes on < {sink_ratio})", "color": "#ffffff", "border": SINK_BORDER},
         {"label": f"pressure fades: child receives < {sink_ratio} of its parent", "color": FADE_COLOR, "line": True},
         {"label": "leads (hierarchy)", "color": EDGE_COLOR, "line": True},
@@ -165,8 +184,50 @@ def pressure_map(
     view.options = PAGE_LABELS
     # the order in which the page places labels, each where it does not cover one placed before:
     # the levels from the root down, the larger subtrees first
-    view.data["label_order"] = [s.id for s in sorted(shown.values(), key=lambda s: (s.depth, -s.size, s.id))]
+    view.data["label_order"] = _label_order(shown.values())
     return view
+
+
+def expand_aggregate(
+    store: Store,
+    node: str,
+    *,
+    root: str | None = None,
+    depth: int | None = None,
+    window: Window | None = None,
+    category: str | None = None,
+    as_of: str | dt.date | None = None,
+    top: float,
+    weights: dict[str, float] | None = None,
+    min_pressure: float = 1.0,
+    sink_ratio: float = 0.5,
+) -> dict[str, Any]:
+    """What the page adds when it opens the aggregate ``node`` (``ORG::below``) of a map built
+    with the same arguments: ORG's children, each with the aggregate of what lies below it,
+    coloured on the map's scale ``top``. The API serves it for the aggregates a page does not hold."""
+    if not node.endswith(BELOW):
+        raise InvalidInput(f"{node!r} is not an aggregate: an aggregate's id is ORG{BELOW}")
+    window = window or default_window(store)
+    at = to_ordinal(as_of) if as_of is not None else latest_date(store)
+    p = pressure(store, window, category=category, weights=weights)
+    root = root or default_root(p)
+    if root not in p.received:
+        raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
+    tree = _subtree(p, root, depth)
+    parent = node[: -len(BELOW)]
+    if parent not in tree or not any(c in tree for c in p.children.get(parent, [])):
+        raise NotFound(f"no aggregate {node!r} on the map rooted at {root!r}")
+    sizes = _subtree_sizes(p, root)
+    agg = _aggregate(p, parent, tree, tree[parent] + 1)
+    assert agg is not None  # checked above: something lies below it
+    part = _expansion(p, tree, agg, sizes)
+    rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
+    figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
+    every = {parent: _Shown(parent, None, tree[parent]), **part}
+    raw = _raw_columns(p, every, figures, rule, tree, profiles=False)  # the chart is the map's
+    context = _Context(store, p, figures, rule, raw, every, from_ordinal(at))
+    context.top = top
+    return expansion_payload(context, agg, part)
 
 
 # ---------------------------------------------------------------- tree and collapse
@@ -184,7 +245,9 @@ def _subtree(p: Pressure, root: str, depth: int | None) -> dict[str, int]:
     return out
 
 
-def _collapse(p: Pressure, tree: dict[str, int], root: str, budget: int) -> tuple[dict[str, _Shown], int]:
+def _collapse(
+    p: Pressure, tree: dict[str, int], root: str, budget: int, sizes: dict[str, int]
+) -> tuple[dict[str, _Shown], int]:
     """Collapse the deepest rings into aggregates until the map fits the budget."""
     deepest = max(tree.values())
     keep = deepest
@@ -198,22 +261,29 @@ def _collapse(p: Pressure, tree: dict[str, int], root: str, budget: int) -> tupl
     for oid, d in tree.items():
         if d <= keep:
             parent = p.orgs[oid].parent_id if oid != root else None
-            shown[oid] = _Shown(oid, parent, d)
+            shown[oid] = _Shown(oid, parent, d, size=_size(sizes.get(oid, 1)))
     if keep < deepest:
         for oid in [o for o, d in tree.items() if d == keep]:
-            members = _descendants(p, oid, tree)
-            if members:
-                agg = f"{oid}::below"
-                head = sorted(c for c in p.children.get(oid, []) if c in tree)
-                shown[agg] = _Shown(agg, oid, keep + 1, members=members, head=head)
+            if (agg := _aggregate(p, oid, tree, keep + 1)) is not None:
+                shown[agg.id] = agg
     for s in shown.values():
         if s.parent in shown:
             shown[s.parent].children.append(s.id)
-    sizes = _subtree_sizes(p, root)
-    for s in shown.values():
-        n = len(s.members) if s.members else sizes.get(s.id, 1)
-        s.size = 6.0 + 3.0 * math.log2(1 + n)
     return shown, deepest - keep
+
+
+def _aggregate(p: Pressure, oid: str, tree: dict[str, int], depth: int) -> _Shown | None:
+    """The aggregate of everything in ``tree`` below ``oid``, drawn on ring ``depth`` (none if nothing is)."""
+    members = _descendants(p, oid, tree)
+    if not members:
+        return None
+    head = sorted(c for c in p.children.get(oid, []) if c in tree)
+    return _Shown(f"{oid}{BELOW}", oid, depth, members=members, head=head, size=_size(len(members)))
+
+
+def _size(organizations: int) -> float:
+    """A node's size: its subtree's organizations (an aggregate's: those it holds), on a log scale."""
+    return round(6.0 + 3.0 * math.log2(1 + organizations), 1)  # as the page has it, to lay it out again
 
 
 def _descendants(p: Pressure, oid: str, tree: dict[str, int]) -> list[str]:
@@ -246,6 +316,73 @@ def _layout(shown: dict[str, _Shown], root: str) -> None:
         shown[o].placed = placed
 
 
+def _label_order(shown: Iterable[_Shown]) -> list[str]:
+    return [s.id for s in sorted(shown, key=lambda s: (s.depth, -s.size, s.id))]
+
+
+# ---------------------------------------------------------------- expanding an aggregate
+
+
+def _expansion(p: Pressure, tree: dict[str, int], agg: _Shown, sizes: dict[str, int]) -> dict[str, _Shown]:
+    """What replaces an aggregate when it is opened: its parent's children, each with the
+    aggregate of what lies below it. The page lays the map out again (view.js ``relayout``)."""
+    parent = agg.parent or ""
+    out: dict[str, _Shown] = {}
+    for c in agg.head:
+        out[c] = _Shown(c, parent, agg.depth, size=_size(sizes.get(c, 1)))
+        if (sub := _aggregate(p, c, tree, agg.depth + 1)) is not None:
+            out[sub.id] = sub
+            out[c].children.append(sub.id)
+    return out
+
+
+def _plan(
+    p: Pressure, tree: dict[str, int], shown: dict[str, _Shown], sizes: dict[str, int], embed: int
+) -> dict[str, dict[str, _Shown]]:
+    """The aggregates whose contents the page holds, at most ``embed`` nodes in all: breadth
+    first from the map's aggregates in label order (the shallowest and largest first), then
+    the aggregates those contents hold."""
+    plans: dict[str, dict[str, _Shown]] = {}
+    used = 0
+    queue = deque(shown[o] for o in _label_order(s for s in shown.values() if s.members))
+    while queue:
+        agg = queue.popleft()
+        part = _expansion(p, tree, agg, sizes)
+        if used + len(part) > embed:
+            continue
+        used += len(part)
+        plans[agg.id] = part
+        queue.extend(part[o] for o in _label_order(s for s in part.values() if s.members))
+    return plans
+
+
+def expansion_payload(ctx: _Context, agg: _Shown, part: dict[str, _Shown]) -> dict[str, Any]:
+    """An opened aggregate as the page merges it (view.js ``merge``): the nodes and edges drawn
+    for it, their details, links and search entries, and their figures in every column of the
+    year control (the aggregate's parent first, for the edges from it)."""
+    yearly = _arrays(ctx, [agg.parent or "", *part])
+    _paint(yearly, ctx.top)
+    sub = View(kind="pressure", title="", subtitle="")
+    _fill(sub, ctx, part, yearly)
+    return {
+        "aggregate": agg.id,
+        "nodes": vis_nodes(sub.nodes),
+        "edges": sub.edges,
+        "details": sub.details,
+        "links": sub.links,
+        "find": sub.data.get("find", {}),
+        "levels": _levels(ctx.p, part),
+        "label_order": _label_order(part.values()),
+        "yearly": {
+            "ids": yearly["ids"],
+            "edges": yearly["edges"],
+            "tips": yearly.get("tips", {}),
+            "labels": yearly.get("labels", {}),
+            "columns": [{k: col[k] for k in _COLUMN_ARRAYS} for col in yearly["columns"]],
+        },
+    }
+
+
 def _rings(p: Pressure, shown: dict[str, _Shown], tree: dict[str, int]) -> list[dict[str, object]]:
     """One ring per level, labelled with the subtree level's median pressure and its fade from the ring above."""
     profile = {row.level: row for row in level_profile(p, tree).levels}
@@ -273,81 +410,145 @@ def _rings(p: Pressure, shown: dict[str, _Shown], tree: dict[str, int]) -> list[
 # ---------------------------------------------------------------- figures per node
 
 
-def _columns(
-    p: Pressure, shown: dict[str, _Shown], figures: dict[str, OrgPressure], rule: dict[str, float], tree: dict[str, int]
-) -> dict:
-    """What the year control switches between: the window, then every calendar year of the data.
+@dataclass
+class _Raw:
+    """One option of the year control (the window, or a calendar year): each organization's
+    received pressure, pass-on ratio, sink and cold flags, and the subtree's level profile."""
 
-    Each column holds, per node, the value its fill shows (an aggregate: the median of its top
-    level that existed then), its pass-on ratio and sink and cold flags, per edge whether
-    pressure fades on it, and the subtree's level profile (the chart beside the map). A year
-    without a single action is no data (grey, no marks, no profile), not zeros.
-    """
-    ids = list(shown)
-    index = {o: k for k, o in enumerate(ids)}
-    single = [o for o in ids if not shown[o].members]
-    edges = [(f"{s.parent}->{s.id}", index[s.parent], index[s.id]) for s in shown.values() if s.parent]
+    key: str
+    label: str
+    nodata: bool
+    received: dict[str, float | None]
+    ratio: dict[str, float | None]
+    sink: dict[str, bool]
+    cold: dict[str, bool]
+    profile: dict[str, object] | None
 
-    def column(key: str, label: str, received: dict[str, float | None], ratio: dict, sink: dict, cold: dict) -> dict:
-        values: list[float | None] = []
-        for o in ids:
-            if shown[o].members:
-                vals = [v for m in shown[o].head if (v := received.get(m)) is not None]
-                values.append(round(float(np.median(vals)), 4) if vals else None)
-            else:
-                values.append(None if (r := received[o]) is None else round(r, 4))
-        fade = [
-            (u := values[a]) is not None and (v := values[b]) is not None and fades(u, v, **rule) for _, a, b in edges
-        ]
-        return {
-            "key": key,
-            "label": label,
-            "values": values,
-            "ratios": [None if (r := ratio.get(o)) is None else round(r, 4) for o in ids],
-            "sinks": [bool(sink.get(o)) for o in ids],
-            "colds": [bool(cold.get(o)) for o in ids],
-            "fades": fade,
-        }
 
-    heads = {m for s in shown.values() for m in s.head}
+_COLUMN_ARRAYS = ("values", "colors", "ratios", "sinks", "colds", "fades")
+
+
+def _raw_columns(
+    p: Pressure,
+    every: dict[str, _Shown],
+    figures: dict[str, OrgPressure],
+    rule: dict[str, float],
+    tree: dict[str, int],
+    *,
+    profiles: bool = True,
+) -> list[_Raw]:
+    """What the year control switches between: the window, then every calendar year of the data,
+    for every organization drawn or heading an aggregate. A year without a single action is no
+    data (grey, no marks, no profile), not zeros."""
+    single = [o for o, s in every.items() if not s.members]
+    ids = list(dict.fromkeys([*single, *(m for s in every.values() for m in s.head)]))
     w = p.window.as_dict()
     calendar = w["from"][5:] == "01-01" and w["to"][5:] == "01-01" and int(w["to"][:4]) - int(w["from"][:4]) == 1
     year_of_window = int(w["from"][:4]) if calendar else None
-    window = column(
+    nodata = not p.action_count
+    window = _Raw(
         "window",
         f"{year_of_window} (the window)" if calendar else f"window [{w['from']}, {w['to']})",
-        {o: figures[o].received for o in [*single, *heads]},
-        {o: figures[o].pass_on_ratio for o in single},
-        {o: figures[o].sink for o in single},
-        {o: figures[o].cold for o in single},
+        nodata,
+        {o: figures[o].received for o in ids},
+        {o: figures[o].pass_on_ratio for o in ids},
+        {o: figures[o].sink for o in ids},
+        {o: figures[o].cold for o in ids},
+        None if nodata or not profiles else _profile(*level_rows(p.orgs, {o: p.received.get(o) for o in tree})),
     )
-    window["nodata"] = not p.action_count
-    window["profile"] = (
-        None if window["nodata"] else _profile(*level_rows(p.orgs, {o: p.received.get(o) for o in tree}))
-    )
-    columns = []
-    for year in yearly_figures(p, [*single, *heads], **rule, profile_of=tree):
+    out = []
+    for year in yearly_figures(p, ids, **rule, profile_of=tree if profiles else ()):
         if year.year == year_of_window:
-            columns.append(window)  # the window is that very year: one option, the window's figures
-            continue
-        if not year.actions:
-            columns.append(
-                column(str(year.year), f"{year.year} (no data)", dict.fromkeys(single + list(heads)), {}, {}, {})
-            )
+            out.append(window)  # the window is that very year: one option, the window's figures
+        elif not year.actions:
+            out.append(_Raw(str(year.year), f"{year.year} (no data)", True, dict.fromkeys(ids), {}, {}, {}, None))
         else:
-            columns.append(
-                column(str(year.year), str(year.year), year.received, year.pass_on_ratio, year.sink, year.cold)
-            )
-        columns[-1]["nodata"] = not year.actions
-        columns[-1]["profile"] = _profile(year.levels, year.steepest_fade) if year.actions else None
-    if not any(c is window for c in columns):
-        columns.insert(0, window)
+            profile = _profile(year.levels, year.steepest_fade) if profiles else None
+            figures_then = (year.received, year.pass_on_ratio, year.sink, year.cold)
+            out.append(_Raw(str(year.year), str(year.year), False, *figures_then, profile))
+    if window not in out:
+        out.insert(0, window)
+    return out
+
+
+@dataclass
+class _Context:
+    """What every part of one map is built from: the figures, the columns, the nodes of the
+    map and of the aggregates' contents, their leaders and the breakdown of what they received."""
+
+    store: Store
+    p: Pressure
+    figures: dict[str, OrgPressure]
+    rule: dict[str, float]
+    raw: list[_Raw]
+    every: dict[str, _Shown]
+    at: str  # leaders as of this day
+    top: float = 0.0
+    leaders: dict[str, list[Holding]] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, dict[str, dict[str, float]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        single = [o for o, s in self.every.items() if not s.members]
+        self.leaders = leaders_of(self.store, single, self.at)
+        self.breakdown = received_breakdown(self.p, single)
+
+
+def _arrays(ctx: _Context, ids: list[str]) -> dict[str, Any]:
+    """Per column, the figures of ``ids`` (an aggregate: the median of its top level that existed
+    then) and of the edges between them, as the page's year control reads them."""
+    index = {o: k for k, o in enumerate(ids)}
+    edges = [
+        (f"{s.parent}->{s.id}", index[s.parent], index[s.id])
+        for o in ids
+        if (s := ctx.every[o]).parent is not None and s.parent in index
+    ]
+    columns = []
+    for r in ctx.raw:
+        values: list[float | None] = []
+        for o in ids:
+            s = ctx.every[o]
+            if s.members:
+                vals = [v for m in s.head if (v := r.received.get(m)) is not None]
+                values.append(round(float(np.median(vals)), 4) if vals else None)
+            else:
+                values.append(None if (v := r.received[o]) is None else round(v, 4))
+        fade = [
+            (u := values[a]) is not None and (v := values[b]) is not None and fades(u, v, **ctx.rule)
+            for _, a, b in edges
+        ]
+        columns.append(
+            {
+                "values": values,
+                "ratios": [None if (x := r.ratio.get(o)) is None else round(x, 4) for o in ids],
+                "sinks": [bool(r.sink.get(o)) for o in ids],
+                "colds": [bool(r.cold.get(o)) for o in ids],
+                "fades": fade,
+            }
+        )
+    selected = next(i for i, r in enumerate(ctx.raw) if r.key == "window")
     return {
         "ids": ids,
         "edges": [list(e) for e in edges],
         "columns": columns,
-        "selected": columns.index(window),
+        "keys": [r.key for r in ctx.raw],
+        "selected": selected,
     }
+
+
+def _paint(yearly: dict[str, Any], top: float) -> None:
+    for col in yearly["columns"]:
+        col["colors"] = [NO_DATA if v is None else heat(v, top) for v in col["values"]]
+
+
+def _fill(view: View, ctx: _Context, part: dict[str, _Shown], yearly: dict[str, Any]) -> None:
+    """The nodes of ``part`` and the edges of ``yearly``, with their details, links and search entries."""
+    index = {o: k for k, o in enumerate(yearly["ids"])}
+    for s in part.values():
+        if s.members:
+            _aggregate_node(view, ctx, s, yearly, index[s.id])
+        else:
+            _org_node(view, ctx, s, yearly, index[s.id])
+    view.edges.extend(_edge(yearly, e) for e in range(len(yearly["edges"])))
 
 
 def _profile(rows: list[LevelRow], steep: Fade | None) -> dict[str, object]:
@@ -368,15 +569,8 @@ def _levels(p: Pressure, shown: dict[str, _Shown]) -> dict[str, list[str]]:
     return dict(out)
 
 
-def _org_node(
-    view: View,
-    p: Pressure,
-    f: OrgPressure,
-    s: _Shown,
-    yearly: dict,
-    leaders: list[Holding],
-    breakdown: dict[str, dict[str, dict[str, float]]],
-) -> None:
+def _org_node(view: View, ctx: _Context, s: _Shown, yearly: dict, k: int) -> None:
+    p, f = ctx.p, ctx.figures[s.id]
     org = p.orgs[s.id]
     tip = f"{org.name} ({s.id}) received {{value}}{{sink}}"
     view.nodes.append(
@@ -388,7 +582,7 @@ def _org_node(
             "y": round(s.placed.y, 1),
             "size": round(s.size, 1),
             "shape": "dot",
-            **_marks(yearly, s.id, tip, None),
+            **_marks(yearly, k, tip, None),
             "attrs": {
                 "org_id": s.id,
                 "level": org.level.value,
@@ -400,10 +594,11 @@ def _org_node(
             },
         }
     )
+    breakdown = ctx.breakdown[s.id]
     kinds, cats = breakdown["kind"], breakdown["category"]
     n_actions = sum(int(k["count"]) for k in kinds.values())
     # the most senior post first (leaders_of gives them in position order)
-    ranked = sorted(leaders, key=lambda h: (-h.post.rank, h.post.position_id))
+    ranked = sorted(ctx.leaders.get(s.id, []), key=lambda h: (-h.post.rank, h.post.position_id))
     names = "; ".join(f"{h.post.title}: {h.person.name or h.person.id}" for h in ranked)
     rows = [
         ["id", s.id],
@@ -422,7 +617,7 @@ def _org_node(
             [f"by {part}: {k}", f"{v['count']:.0f} actions, pressure {round(v['pressure'], 2)}"]
             for k, v in figures.items()
         ]
-    rows.append(["by year", _by_year(yearly, s.id)])
+    rows.append(["by year", _by_year(yearly, k)])
     view.details[s.id] = rows
     # the search finds a leader (by name or id) at the organization they lead
     view.data.setdefault("find", {})[s.id] = [
@@ -439,13 +634,8 @@ def _org_node(
     ]
 
 
-def _aggregate_node(
-    view: View,
-    p: Pressure,
-    figures: dict[str, OrgPressure],
-    s: _Shown,
-    yearly: dict,
-) -> None:
+def _aggregate_node(view: View, ctx: _Context, s: _Shown, yearly: dict, k: int) -> None:
+    p, figures = ctx.p, ctx.figures
     by_level: dict[str, list[float]] = defaultdict(list)
     for m in s.members:
         by_level[p.orgs[m].level.value].append(figures[m].received)
@@ -453,8 +643,8 @@ def _aggregate_node(
     median = round(float(np.median([figures[m].received for m in s.head])), 2)
     parent = p.orgs[s.parent or ""]
     counts = " + ".join(f"{len(by_level[lv])} {Level(lv).zh}" for lv in levels)
-    tip = f"{counts} under {parent.name}: median pressure {{value}}; open with rtc view pressure --root {parent.id}"
-    marks = _marks(yearly, s.id, tip, f"{counts}\nmedian {{value}}")
+    tip = f"{counts} under {parent.name}: median pressure {{value}}; double-click to expand"
+    marks = _marks(yearly, k, tip, f"{counts}\nmedian {{value}}")
     view.nodes.append(
         {
             "id": s.id,
@@ -472,15 +662,10 @@ def _aggregate_node(
         vals = by_level[lv]
         sinks = sum(1 for m in s.members if p.orgs[m].level.value == lv and figures[m].sink)
         rows.append([f"{Level(lv).zh} {lv}", f"{len(vals)}, median {round(float(np.median(vals)), 2)}, {sinks} sinks"])
-    rows.append(["open", f"rtc view pressure --root {parent.id} (API: /views/pressure?root={parent.id})"])
-    rows.append(["median by year", _by_year(yearly, s.id)])
+    rows.append(["expand", f"double-click it or press expand; a file: rtc view pressure --root {parent.id}"])
+    rows.append(["median by year", _by_year(yearly, k)])
     view.details[s.id] = rows
-    # the search finds an organization folded into the aggregate, and says where it is
-    view.data.setdefault("find", {})[s.id] = [
-        [f"{p.orgs[m].name} {m}", f"{p.orgs[m].name} ({m}) is inside this aggregate: open it to see it"]
-        for m in s.members
-    ]
-    view.links[s.id] = [[f"open: the map rooted at {parent.name}", to_view("pressure", parent.id)]]
+    view.links[s.id] = [[f"the map rooted at {parent.name}", to_view("pressure", parent.id)]]
 
 
 def _number(value: float | None) -> str:
@@ -488,10 +673,10 @@ def _number(value: float | None) -> str:
     return "no data" if value is None else f"{value:.1f}" if value == int(value) else str(value)
 
 
-def _marks(yearly: dict, node_id: str, tip: str, label: str | None) -> dict[str, object]:
+def _marks(yearly: dict, k: int, tip: str, label: str | None) -> dict[str, object]:
     """A node's fill, sink border, tooltip (and an aggregate's label) in the selected column; the
-    templates go to the page, whose year control redraws them with view.js ``nodeMarks``."""
-    k = yearly["ids"].index(node_id)
+    templates go to the page, whose year control redraws them with view.js ``paint``."""
+    node_id = yearly["ids"][k]
     col = yearly["columns"][yearly["selected"]]
     fill, sink = col["colors"][k], col["sinks"][k]
     yearly.setdefault("tips", {})[node_id] = tip
@@ -512,9 +697,12 @@ def _marks(yearly: dict, node_id: str, tip: str, label: str | None) -> dict[str,
     return out
 
 
-def _by_year(yearly: dict, node_id: str) -> str:
-    k = yearly["ids"].index(node_id)
-    return ", ".join(f"{c['key']}: {_number(c['values'][k])}" for c in yearly["columns"] if c["values"][k] is not None)
+def _by_year(yearly: dict, k: int) -> str:
+    return ", ".join(
+        f"{key}: {_number(c['values'][k])}"
+        for key, c in zip(yearly["keys"], yearly["columns"], strict=True)
+        if c["values"][k] is not None
+    )
 
 
 def _edge(yearly: dict, e: int) -> dict[str, object]:

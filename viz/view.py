@@ -197,6 +197,12 @@ def to_pyvis(view: View) -> Network:
     return net
 
 
+def vis_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Nodes as the page's vis-network takes them (what ``to_pyvis`` makes of them), for a part
+    the page adds later: the contents of an aggregate opened in place."""
+    return to_pyvis(View(kind="", title="", subtitle="", nodes=nodes)).get_network_data()[0]
+
+
 _OPTIONS = {
     "physics": {"enabled": False},
     "layout": {"improvedLayout": False},
@@ -212,6 +218,14 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _without_links(data: dict[str, Any]) -> dict[str, Any]:
+    """The page data of a file: the parts it holds for later (an aggregate's contents) keep no
+    links, as the file has no server to follow them to."""
+    if not data.get("expand"):
+        return data
+    return {**data, "expand": {k: {**part, "links": {}} for k, part in data["expand"].items()}}
+
+
 def render_html(view: View, *, served: bool = False) -> str:
     """The view as one self-contained HTML page (no request leaves it); ``served``: by the API,
     so its links to the other views and to the workbench home are shown."""
@@ -224,8 +238,9 @@ def render_html(view: View, *, served: bool = False) -> str:
         "options": json.loads(options),
         "legend": view.legend,
         "details": view.details,
-        "data": view.data,
+        "data": view.data if served else _without_links(view.data),
         "links": view.links if served else {},
+        "served": served,
     }
     template = _environment().get_template("view.html.j2")
     return template.render(

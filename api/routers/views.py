@@ -12,7 +12,7 @@ from api.routers.common import AtQuery, CategoryQuery, FromQuery, ToQuery
 from queries.window import default_window
 from viz.duties import duties_view
 from viz.people import case_view, person_view
-from viz.pressure_map import DEFAULT_BUDGET, pressure_map
+from viz.pressure_map import DEFAULT_BUDGET, expand_aggregate, pressure_map
 from viz.view import View, render
 
 router = APIRouter(prefix="/views", tags=["views"])
@@ -47,6 +47,9 @@ def pressure_view(
     category: CategoryQuery = None,
     as_of: AtQuery = None,
     budget: Annotated[int, Query(ge=2, le=20000)] = DEFAULT_BUDGET,
+    embed: Annotated[
+        int | None, Query(ge=0, le=20000, description="most nodes of aggregate contents in the page")
+    ] = None,
     format: FormatQuery = Format.html,
 ) -> Response:
     """The pressure map of a subtree (the top by default)."""
@@ -58,11 +61,43 @@ def pressure_view(
         category=category.value if category else None,
         as_of=as_of,
         budget=budget,
+        embed=embed,
         weights=settings.weights,
         min_pressure=settings.min_pressure,
         sink_ratio=settings.sink_ratio,
     )
     return _send(view, format)
+
+
+@router.get("/pressure/expand")
+def pressure_expand(
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    node: Annotated[str, Query(description="the aggregate to open: ORG::below", examples=["P00-00::below"])],
+    top: Annotated[float, Query(ge=0, description="the map's colour scale: its hottest value")],
+    root: str | None = None,
+    depth: Annotated[int | None, Query(ge=0, le=6)] = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    category: CategoryQuery = None,
+    as_of: AtQuery = None,
+) -> dict[str, Any]:
+    """What a pressure map page adds when it opens an aggregate its file does not hold: the
+    nodes, edges, details and per-year figures (the page sends the map's own query)."""
+    return expand_aggregate(
+        store,
+        node,
+        root=root,
+        depth=depth,
+        window=default_window(store, start, end),
+        category=category.value if category else None,
+        as_of=as_of,
+        top=top,
+        weights=settings.weights,
+        min_pressure=settings.min_pressure,
+        sink_ratio=settings.sink_ratio,
+    )
 
 
 @router.get("/cases/{case_id:id}", response_class=Response, responses=PAGE)

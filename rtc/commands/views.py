@@ -22,7 +22,7 @@ from rtc.common import (
 )
 from viz.duties import duties_view
 from viz.people import case_view, person_view
-from viz.pressure_map import DEFAULT_BUDGET, pressure_map
+from viz.pressure_map import DEFAULT_BUDGET, DEFAULT_EMBED, pressure_map
 from viz.view import View, write_view
 
 # ---------------------------------------------------------------- views
@@ -51,6 +51,10 @@ def view_pressure_cmd(
         str | None, typer.Option("--as-of", help="Date of the leaders shown (default: latest)", callback=a_date)
     ] = None,
     budget: Annotated[int, typer.Option(help="Most nodes before the deepest levels collapse")] = DEFAULT_BUDGET,
+    embed: Annotated[
+        int | None,
+        typer.Option(min=0, help=f"Most nodes of aggregate contents the page holds (default {DEFAULT_EMBED})"),
+    ] = None,
     out: OutOpt = Path("pressure-map.html"),
     store: StoreOpt = None,
 ) -> None:
@@ -65,6 +69,7 @@ def view_pressure_cmd(
             category=category,
             as_of=as_of,
             budget=budget,
+            embed=embed,
             weights=settings.weights,
             min_pressure=settings.min_pressure,
             sink_ratio=settings.sink_ratio,

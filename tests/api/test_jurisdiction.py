@@ -22,7 +22,10 @@ QUERY = {
     "/pressure/levels": "?from=2018-01-01&to=2021-01-01",
     "/pressure/fades": "?from=2018-01-01&to=2021-01-01",
     "/views/pressure": "?from=2018-01-01&to=2021-01-01",
+    "/views/pressure/expand": "?node=T::below&top=1",
 }
+# T has nothing below it on the map: no aggregate inside the jurisdiction to open
+STATUS = {"/views/pressure/expand": 404}
 
 
 def _outside_marks() -> set[str]:
@@ -76,7 +79,7 @@ def test_every_route_answers_from_inside_only(api: Api, scoped: dict[str, str]) 
     assert len(paths) >= 15, paths
     for path, _ in paths:
         r = api.client.get(_fill(path, INSIDE), headers=scoped)
-        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+        assert r.status_code == STATUS.get(path, 200), (path, r.status_code, r.text[:300])
         assert not _leaks(r.text, r.headers["content-type"]), (path, _leaks(r.text, r.headers["content-type"]))
 
 
@@ -108,6 +111,11 @@ def test_answers_inside_are_limited_and_counted_inside(api: Api, scoped: dict[st
     adhoc = {"org_id": "X", "category": "discipline", "start": "2020-03-01", "end": "2020-12-01"}
     assert api.client.post("/accountability", headers=scoped, json=adhoc).status_code == 404
     assert api.client.get("/persons?q=黄", headers=scoped).json()["total"] == 0  # p8 黄勇 is outside
+    for node in ("S::below", "X::below"):  # what lies below S and X is outside: as unknown as nope::below
+        outside = api.client.get(f"/views/pressure/expand?node={node}&top=1", headers=scoped)
+        unknown = api.client.get("/views/pressure/expand?node=nope::below&top=1", headers=scoped)
+        assert outside.status_code == unknown.status_code == 404
+        assert outside.json()["detail"].replace(node, "nope::below") == unknown.json()["detail"]
 
 
 def test_a_key_with_a_jurisdiction_cannot_import(api: Api) -> None:

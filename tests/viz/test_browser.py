@@ -196,9 +196,10 @@ def test_duties_two_levels_down_read_at_1366x768(
 def test_map_search_finds_leaders_and_what_an_aggregate_holds(
     tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
 ) -> None:
-    view = pressure_map(tiny_embedded, budget=30)
+    view = pressure_map(tiny_embedded, budget=30, embed=0)  # what the file holds: no aggregate's contents
     aggregate = next(n for n in view.nodes if n["id"].endswith("::below"))
-    inside_id = view.data["find"][aggregate["id"]][0][0].split()[-1]  # an organization folded into it
+    parent = aggregate["id"].removesuffix("::below")
+    inside_id = next(o for o, (up, _) in view.data["tree"].items() if up == parent)  # folded into it
     leader_node, entries = next((k, v) for k, v in view.data["find"].items() if not k.endswith("::below") and v)
     leader_id = entries[0][0].split()[-1]
     page = write_view(view, tmp_path / "map.html")
@@ -309,3 +310,100 @@ def test_map_filters_and_zoom_to_selection(scenario_embedded: Store, chromium: t
         d.find_element("id", "zoom-selection").click()
         assert opened.script("return window.rtcView.network.getScale()") > before
         assert opened.errors() == []
+
+
+def _details_button(opened: object, node: str, text: str) -> None:
+    """Open a node's details and press the button whose text starts with ``text``, as a person does."""
+    d = opened.driver  # type: ignore[attr-defined]
+    d.execute_script("window.rtcView.showDetails(arguments[0])", node)
+    next(b for b in d.find_elements("css selector", "#details button") if b.text.startswith(text)).click()
+
+
+def test_an_aggregate_expands_and_collapses_in_the_page(
+    scenario_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    # C's subtree in 2019, four nodes: C, P, S and the aggregate of X, T, T2 below S
+    view = pressure_map(scenario_embedded, root="C", window=Window.of("2019-01-01", "2020-01-01"), budget=4)
+    inside = view.data["expand"]["S::below"]["yearly"]
+    page = write_view(view, tmp_path / "map.html")
+    drawn = "return window.rtcView.nodes.getIds().sort()"
+    marks = """var v = window.rtcView, x = v.nodes.get('X'), e = v.edges.get('S->X');
+        return [x.color.background, e.dashes, x.title]"""
+    with open_view(page) as opened:
+        assert opened.script(drawn) == ["C", "P", "S", "S::below"]
+        _details_button(opened, "S::below", "expand")
+        assert opened.script(drawn) == ["C", "P", "S", "X", "X::below"]
+        fill, dashed, tip = opened.script(marks)
+        window = inside["columns"][view.data["yearly"]["selected"]]
+        assert fill == window["colors"][1] and dashed and "received 0.2" in tip  # S 1.0 -> X 0.2 fades
+        # the year control reaches the opened nodes: in 2020 S got nothing, X nothing
+        Select(opened.driver.find_element("id", "year")).select_by_visible_text("2020")
+        fill, dashed, tip = opened.script(marks)
+        assert not dashed and "received 0.0" in tip
+        # every level keeps its own ring: X on ring 3, its aggregate on ring 4
+        radius = opened.script(
+            "var p = window.rtcView.network.getPositions(['S', 'X', 'X::below']);"
+            "return ['S', 'X', 'X::below'].map(k => Math.hypot(p[k].x, p[k].y))"
+        )
+        assert radius[0] < radius[1] < radius[2]
+        opened.driver.execute_script("window.rtcView.showDetails('X::below')")
+        _details_button(opened, "X::below", "expand")
+        assert opened.script(drawn) == ["C", "P", "S", "T", "T2", "X"]
+        _details_button(opened, "S", "collapse")
+        assert opened.script(drawn) == ["C", "P", "S", "S::below"]
+        assert opened.script("return window.rtcView.edges.getIds().sort()") == ["C->P", "P->S", "S->S::below"]
+        assert opened.errors() == []
+
+
+def test_search_opens_the_aggregates_around_a_person_or_an_organization(
+    tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    view = pressure_map(tiny_embedded, budget=6, embed=5000)  # three levels collapsed, all in the file
+    opened_parts = view.data["expand"]
+    # an organization two aggregates deep, and a leader of one
+    deep = next(
+        (agg, n["id"])
+        for agg, part in opened_parts.items()
+        if agg.split("::")[0] in {n["id"] for p in opened_parts.values() for n in p["nodes"]}
+        for n in part["nodes"]
+        if not n["id"].endswith("::below")
+    )
+    leader_org, entries = next(
+        (k, v) for p in opened_parts.values() for k, v in p["find"].items() if v and not k.endswith("::below")
+    )
+    leader = entries[0][0].split()[-1]
+    page = write_view(view, tmp_path / "map.html")
+    with open_view(page) as opened:
+        assert opened.script("return window.rtcView.nodes.get(arguments[0])", deep[1]) is None
+        assert opened.script("return window.rtcView.search(arguments[0])", deep[1]) == deep[1]
+        assert opened.script("return window.rtcView.network.getSelectedNodes()") == [deep[1]]
+        assert opened.script("return window.rtcView.search(arguments[0])", leader) == leader_org
+        assert leader in opened.driver.find_element("id", "details").text
+        assert opened.errors() == []
+
+
+def test_the_page_lays_the_map_out_as_python_does(
+    tiny_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    view = pressure_map(tiny_embedded, budget=30)
+    page = write_view(view, tmp_path / "map.html")
+    with open_view(page) as opened:
+        opened.script("window.rtcView.relayout()")
+        got = opened.script("var o = {}; window.rtcView.nodes.forEach(n => { o[n.id] = {x: n.x, y: n.y}; }); return o")
+        assert opened.errors() == []
+    off = {n["id"]: max(abs(got[n["id"]]["x"] - n["x"]), abs(got[n["id"]]["y"] - n["y"])) for n in view.nodes}
+    assert {k: d for k, d in off.items() if d > 0.5} == {}
+
+
+def test_a_file_that_does_not_hold_an_aggregate_says_how_to_open_it(
+    scenario_embedded: Store, chromium: tuple[str, str], tmp_path: Path
+) -> None:
+    view = pressure_map(scenario_embedded, root="C", window=Window.of("2019-01-01", "2020-01-01"), budget=4, embed=0)
+    page = write_view(view, tmp_path / "map.html")
+    with open_view(page) as opened:
+        assert opened.script("return window.rtcView.expand('S::below')") is False
+        assert "rtc view pressure --root S" in opened.driver.find_element("id", "zoom-note").text
+        # the search finds X inside and stops at the aggregate that holds it
+        assert opened.script("return window.rtcView.search('X')") == "S::below"
+        assert "(X) is inside this aggregate" in opened.driver.find_element("id", "details").text
+        assert opened.errors() == [] and opened.outside_requests() == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from graph.errors import InvalidInput, NotFound
 from graph.factory import open_store
 from graph.store import Store
 from loaders.load import load_dataset
@@ -17,7 +18,7 @@ from queries.window import Window
 from tests.viz.views import VIEWS
 from viz.duties import FOLD, duties_view
 from viz.people import MOVEMENT, ROLE_COLORS, case_view, person_view
-from viz.pressure_map import FADE_COLOR, SINK_BORDER, pressure_map
+from viz.pressure_map import FADE_COLOR, SINK_BORDER, expand_aggregate, pressure_map
 from viz.view import COLD_TO_HOT, NO_DATA, View, heat, render_html, write_view
 
 Y2019 = Window.of("2019-01-01", "2020-01-01")
@@ -114,10 +115,40 @@ def test_pressure_map_collapses_the_deepest_levels_over_budget(scenario_store: S
     agg = view.node("S::below")
     assert agg["attrs"]["organizations"] == 3 and agg["shape"] == "square"
     assert agg["label"].startswith("1 县 + 2 乡镇") and "median 0.2" in agg["label"]  # its head: X
-    assert "rtc view pressure --root S" in dict(view.details["S::below"])["open"]
+    assert "rtc view pressure --root S" in dict(view.details["S::below"])["expand"]
     assert edge(view, "S", "S::below")["dashes"]  # the median of X is below half of S's 1.0
     depth_one = pressure_map(scenario_store, root="C", window=Y2019, depth=1)
     assert ids(depth_one) == {"C", "P"}
+
+
+def test_an_aggregate_opens_in_place_one_level_at_a_time(scenario_store: Store) -> None:
+    view = pressure_map(scenario_store, root="C", window=Y2019, budget=4)
+    opened = view.data["expand"]
+    assert sorted(opened) == ["S::below", "X::below"]  # the default embeds up to the budget
+    s = opened["S::below"]
+    assert [n["id"] for n in s["nodes"]] == ["X", "X::below"] and s["yearly"]["ids"] == ["S", "X", "X::below"]
+    window = s["yearly"]["columns"][view.data["yearly"]["selected"]]
+    # 2019: S 1.0, X 0.2, T 0.1 and T2 0 (median 0.05): S to X fades; X receives under the
+    # minimum pressure (1.0), so nothing fades from it
+    assert window["values"] == [1.0, 0.2, 0.05] and window["fades"] == [True, False]
+    assert [e["id"] for e in s["edges"]] == ["S->X", "X->X::below"]
+    assert s["nodes"][1]["label"].startswith("2 乡镇")
+    assert "window: 0.05" in dict(s["details"]["X::below"])["median by year"]
+    assert [n["id"] for n in opened["X::below"]["nodes"]] == ["T", "T2"]
+    assert pressure_map(scenario_store, root="C", window=Y2019, budget=4, embed=2).data["expand"].keys() == {"S::below"}
+    assert pressure_map(scenario_store, root="C", window=Y2019, budget=4, embed=0).data["expand"] == {}
+
+
+def test_an_aggregate_the_page_does_not_hold_comes_from_expand_aggregate(scenario_store: Store) -> None:
+    view = pressure_map(scenario_store, root="C", window=Y2019, budget=4)
+    fetched = expand_aggregate(
+        scenario_store, "S::below", root="C", window=Y2019, as_of=view.data["as_of"], top=view.data["query"]["top"]
+    )
+    assert fetched == view.data["expand"]["S::below"]
+    with pytest.raises(InvalidInput, match="not an aggregate"):
+        expand_aggregate(scenario_store, "S", root="C", window=Y2019, top=1)
+    with pytest.raises(NotFound, match="T::below"):
+        expand_aggregate(scenario_store, "T::below", root="C", window=Y2019, top=1)
 
 
 def test_pressure_map_unknown_root_is_a_key_error(scenario_store: Store) -> None:

@@ -108,3 +108,29 @@ def test_an_analyst_follows_a_case_across_the_views(
         _wait(driver, "return location.pathname === '/login' && document.getElementById('key')")
         driver.get(base + "/views/cases/K1")
         assert "an API key is required" in driver.page_source
+
+
+def test_a_served_map_opens_its_aggregates_from_the_api(
+    served: tuple[str, dict[str, str]], chromium: tuple[str, str]
+) -> None:
+    base, keys = served
+    with start_chromium(loopback=True) as driver:
+        driver.get(base + "/login")
+        driver.find_element("id", "key").send_keys(keys["reader"])
+        driver.find_element("id", "login").click()
+        _wait(driver, "return location.pathname === '/'")
+        # a page that holds no aggregate's contents: every expand asks the API (with the session cookie)
+        driver.get(base + "/views/pressure?root=C&from=2019-01-01&to=2020-01-01&budget=4&embed=0")
+        _wait(driver, "return window.rtcView && window.rtcView.firstDraw !== null")
+        driver.execute_script("window.rtcView.showDetails('S::below')")
+        next(b for b in driver.find_elements("css selector", "#details button") if b.text == "expand").click()
+        _wait(driver, "return window.rtcView.nodes.get('X') !== null")
+        assert driver.execute_script("return window.rtcView.nodes.get('S::below')") is None
+        # what came from the API has its links, and the search opens the way to T2 below X
+        driver.execute_script("window.rtcView.showDetails('X')")
+        assert any(a.text.startswith("career: ") for a in driver.find_elements("css selector", "#details a"))
+        driver.execute_script("window.rtcView.search('T2')")
+        _wait(driver, "var s = window.rtcView.network.getSelectedNodes(); return s.length === 1 && s[0] === 'T2'")
+        assert "乙镇党委" in driver.find_element("id", "details").text
+        logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert logs == []

@@ -292,6 +292,16 @@
       a.href = l[1];
       details.appendChild(a);
     });
+    function button(text, act) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "act";
+      b.textContent = text;
+      b.addEventListener("click", act);
+      details.appendChild(b);
+    }
+    if (isAggregate(id) && nodes.get(id)) button("expand", function () { openAndShow(id); });
+    if (opened[id]) button("collapse what is below", function () { collapse(id); showDetails(id); });
   }
   network.on("click", function (params) {
     if (params.nodes.length) showDetails(params.nodes[0]);
@@ -299,39 +309,244 @@
   window.rtcView.showDetails = showDetails;
 
   // ------------------------------------------------------------ search by name or id
+  // Finds what is drawn (by name, id, or an entry of data.find: a leader, a member of an
+  // aggregate) and what the aggregates' contents the page holds contain; a match inside an
+  // aggregate opens the way to it (rtcView.reveal), from the API when the page is served.
   var search = document.getElementById("search");
   var result = document.getElementById("search-result");
   var matches = [], current = -1, lastQuery = "";
   var index = data.find || {};  // node id -> [[searchable text, what a match means]]
+  var tree = data.tree || {};  // organization inside an aggregate -> [its parent, its name]
   var why = {};  // node id -> what the last search found there, shown atop its details
   function find(query) {
-    var q = query.trim().toLowerCase();
+    var q = query.trim().toLowerCase(), out = [], seen = {};
     why = {};
     if (!q) return [];
-    return nodes.get({
-      filter: function (n) {
-        if (String(n.name || n.label || "").toLowerCase().indexOf(q) >= 0 || String(n.id).toLowerCase() === q) return true;
-        var hits = (index[n.id] || []).filter(function (e) { return e[0].toLowerCase().indexOf(q) >= 0; });
-        if (hits.length) why[n.id] = hits.map(function (e) { return e[1]; });
-        return hits.length > 0;
-      },
-      fields: ["id"],
-    }).map(function (n) { return n.id; });
+    function hit(id, w) {
+      if (!seen[id]) { seen[id] = true; out.push(id); }
+      if (w) (why[id] = why[id] || []).push(w);
+    }
+    function look(n) {
+      if (String(n.name || n.label || "").toLowerCase().indexOf(q) >= 0 || String(n.id).toLowerCase() === q) hit(n.id);
+      (index[n.id] || []).forEach(function (e) { if (e[0].toLowerCase().indexOf(q) >= 0) hit(n.id, e[1]); });
+    }
+    nodes.get().forEach(look);
+    Object.keys(tree).forEach(function (id) {  // inside the aggregates
+      var name = tree[id][1];
+      if (!nodes.get(id) && (String(name).toLowerCase().indexOf(q) >= 0 || id.toLowerCase() === q)) {
+        hit(id, name + " (" + id + ") is inside this aggregate");
+      }
+    });
+    Object.keys(parts).forEach(function (a) {  // the contents of aggregates not open yet
+      var part = parts[a];
+      part.nodes.forEach(function (n) {
+        if (nodes.get(n.id)) return;
+        if (String(n.name || n.label || "").toLowerCase().indexOf(q) >= 0 || String(n.id).toLowerCase() === q) hit(n.id);
+        (part.find[n.id] || []).forEach(function (e) { if (e[0].toLowerCase().indexOf(q) >= 0) hit(n.id, e[1]); });
+      });
+    });
+    return out;
   }
   window.rtcView.found = function (id) { return why[id] || []; };
-  function go(query) {
-    if (query !== lastQuery) { matches = find(query); current = -1; lastQuery = query; }
-    if (!matches.length) { result.textContent = query.trim() ? "not found" : ""; return null; }
-    current = (current + 1) % matches.length;
-    var id = matches[current];
+  function focusOn(id, target) {
+    if (!id) { result.textContent = "not found"; return null; }
+    if (id !== target && why[target]) why[id] = why[target].map(function (w) { return w + " (open it to see it)"; });
     network.selectNodes([id]);
     network.focus(id, { scale: Math.max(network.getScale(), 1.0), animation: false });
     showDetails(id);
     result.textContent = (current + 1) + " of " + matches.length;
     return id;
   }
+  function go(query) {
+    if (query !== lastQuery) { matches = find(query); current = -1; lastQuery = query; }
+    if (!matches.length) { result.textContent = query.trim() ? "not found" : ""; return null; }
+    current = (current + 1) % matches.length;
+    var target = matches[current], shown = reveal(target);
+    if (shown && shown.then) {
+      result.textContent = "opening…";
+      return shown.then(function (s) { return focusOn(s, target); });
+    }
+    return focusOn(shown, target);
+  }
   search.addEventListener("keydown", function (ev) { if (ev.key === "Enter") go(search.value); });
   window.rtcView.search = go;
+
+  // ------------------------------------------------------------ expand and collapse (pressure map)
+  // An aggregate opens in place: its parent's children, each with the aggregate of what lies
+  // below it. Its contents come from the page (data.expand, up to the embed budget) or, when
+  // the API serves the page, from /views/pressure/expand. The map is laid out again (the same
+  // radial layout as pressure_map.py), so every level keeps its own ring.
+  var parts = data.expand || {};  // aggregate id -> its contents
+  var opened = {};  // organization id -> what its opened aggregate put on the map
+  var partOf = {};  // node id -> the aggregate whose contents hold it
+  var yearly = data.yearly, at = {}, edgeAt = {}, labelled = new Set(data.label_order || []);
+  var ARRAYS = ["values", "colors", "ratios", "sinks", "colds"];
+  if (yearly) {
+    yearly.ids.forEach(function (id, k) { at[id] = k; });
+    yearly.edges.forEach(function (e, j) { edgeAt[e[0]] = j; });
+  }
+  function indexPart(a, part) { part.nodes.forEach(function (n) { partOf[n.id] = a; }); }
+  Object.keys(parts).forEach(function (a) { indexPart(a, parts[a]); });
+  function isAggregate(id) { return /::below$/.test(id); }
+  function merge(aggId, part) {
+    var agg = nodes.get(aggId), y = part.yearly, parent = y.ids[0], edgeId = parent + "->" + aggId;
+    y.ids.forEach(function (id, k) {  // the figures of every column, once per node
+      if (at[id] !== undefined) return;
+      at[id] = yearly.ids.length;
+      yearly.ids.push(id);
+      yearly.columns.forEach(function (c, j) { ARRAYS.forEach(function (a) { c[a].push(y.columns[j][a][k]); }); });
+    });
+    y.edges.forEach(function (e, i) {
+      if (edgeAt[e[0]] !== undefined) return;
+      edgeAt[e[0]] = yearly.edges.length;
+      yearly.edges.push([e[0], at[y.ids[e[1]]], at[y.ids[e[2]]]]);
+      yearly.columns.forEach(function (c, j) { c.fades.push(y.columns[j].fades[i]); });
+    });
+    Object.assign(yearly.tips, y.tips);
+    yearly.labels = Object.assign(yearly.labels || {}, y.labels);
+    Object.assign(payload.details, part.details);
+    if (payload.served) Object.assign(payload.links, part.links);
+    Object.assign(index, part.find);
+    Object.keys(part.levels).forEach(function (lv) {
+      var have = data.levels[lv] || [];
+      data.levels[lv] = have.concat(part.levels[lv].filter(function (id) { return have.indexOf(id) < 0; }));
+    });
+    part.label_order.forEach(function (id) { if (!labelled.has(id)) { labelled.add(id); data.label_order.push(id); } });
+    var added = part.nodes.map(function (n) { return n.id; }), edge = edges.get(edgeId);
+    nodes.remove(aggId);
+    edges.remove(edgeId);
+    nodes.add(JSON.parse(JSON.stringify(part.nodes)));
+    edges.add(JSON.parse(JSON.stringify(part.edges)));
+    opened[parent] = { agg: agg, edge: edge, nodes: added, edges: part.edges.map(function (e) { return e.id; }) };
+    paint(added);
+    relayout();
+    applyFilters();
+    return added;
+  }
+  function expand(aggId) {
+    if (!nodes.get(aggId) || !isAggregate(aggId)) return false;
+    if (parts[aggId]) return merge(aggId, parts[aggId]);
+    if (!payload.served) {
+      note.textContent = "this file does not hold what " + aggId + " contains: open the map rooted there (rtc view pressure --root " + aggId.replace(/::below$/, "") + ")";
+      return false;
+    }
+    var q = new URLSearchParams();
+    Object.keys(data.query).forEach(function (k) { if (data.query[k] !== null) q.set(k, data.query[k]); });
+    q.set("node", aggId);
+    note.textContent = "opening " + aggId + "…";
+    return fetch("/views/pressure/expand?" + q.toString(), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("the API answered " + r.status); return r.json(); })
+      .then(function (part) {
+        parts[aggId] = part;
+        indexPart(aggId, part);
+        note.textContent = "";
+        return nodes.get(aggId) ? merge(aggId, part) : false;
+      })
+      .catch(function (err) { note.textContent = "could not open " + aggId + ": " + err.message; return false; });
+  }
+  function collapse(orgId) {
+    var rec = opened[orgId];
+    if (!rec) return false;
+    rec.nodes.forEach(function (id) { if (opened[id]) collapse(id); });
+    delete opened[orgId];
+    nodes.remove(rec.nodes);
+    edges.remove(rec.edges);
+    nodes.update(rec.agg);
+    edges.update(rec.edge);
+    paint([rec.agg.id]);
+    relayout();
+    applyFilters();
+    return true;
+  }
+  // the aggregate whose opening draws ``x``: the one whose contents hold it, or the one below
+  // its parent (an aggregate is drawn with its organization)
+  function containerOf(x) {
+    if (partOf[x]) return partOf[x];
+    if (isAggregate(x)) return containerOf(x.replace(/::below$/, ""));
+    return tree[x] && tree[x][0] ? tree[x][0] + "::below" : null;
+  }
+  // Open the aggregates around ``target`` until it is drawn; what is drawn in the end (the
+  // target, or the aggregate holding it when that cannot be opened), or a promise of it.
+  function reveal(target) {
+    for (var guard = 0; guard < 64; guard++) {
+      if (nodes.get(target)) return target;
+      var a = containerOf(target);
+      while (a && !nodes.get(a)) a = containerOf(a);
+      if (!a) return null;
+      var done = expand(a);
+      if (done && done.then) return done.then(function (ok) { return ok ? reveal(target) : a; });
+      if (!done) return a;
+    }
+    return null;
+  }
+  // The radial layout of pressure_map.py / view.py ``radial_layout``, on what is drawn now.
+  var RING_STEP = 420, GAP = 14, TAU = 2 * Math.PI;
+  function relayout() {
+    var children = {}, order = [data.root], depth = {}, room = {}, weight = {}, arc = {}, angle = {};
+    edges.get().forEach(function (e) { (children[e.from] = children[e.from] || []).push(e.to); });
+    Object.keys(children).forEach(function (k) { children[k].sort(function (a, b) { return a < b ? -1 : a > b ? 1 : 0; }); });
+    depth[data.root] = 0;
+    for (var i = 0; i < order.length; i++) {
+      (children[order[i]] || []).forEach(function (c) { depth[c] = depth[order[i]] + 1; order.push(c); });
+    }
+    var deepest = Math.max.apply(null, order.map(function (o) { return depth[o]; }));
+    order.forEach(function (o) { room[o] = 2 * (nodes.get(o).size || 10) + GAP; });
+    order.slice().reverse().forEach(function (o) {
+      var own = room[o] * deepest / Math.max(depth[o], 1), sum = 0;
+      (children[o] || []).forEach(function (c) { sum += weight[c]; });
+      weight[o] = Math.max(own, sum);
+    });
+    arc[data.root] = [0, TAU];
+    order.forEach(function (o) {
+      var start = arc[o][0], end = arc[o][1], cursor = start;
+      (children[o] || []).forEach(function (c) {
+        var share = weight[o] ? (end - start) * weight[c] / weight[o] : 0;
+        arc[c] = [cursor, cursor + share];
+        cursor += share;
+      });
+      angle[o] = (arc[o][0] + arc[o][1]) / 2;
+    });
+    var ring = {}, need = {};
+    order.forEach(function (o) { if (depth[o]) (ring[depth[o]] = ring[depth[o]] || []).push(o); });
+    Object.keys(ring).forEach(function (d) {
+      var members = ring[d].sort(function (a, b) { return angle[a] - angle[b]; });
+      members.forEach(function (a, j) {
+        var b = members[(j + 1) % members.length], gap = ((angle[b] - angle[a]) % TAU + TAU) % TAU || TAU;
+        need[d] = Math.max(need[d] || 0, (room[a] + room[b]) / 2 / gap);
+      });
+    });
+    var radius = [0];
+    for (var d = 1; d <= deepest; d++) radius.push(Math.max(radius[d - 1] + RING_STEP, need[d] || 0));
+    nodes.update(order.map(function (o) {
+      var r = radius[depth[o]];
+      return { id: o, x: r * Math.cos(angle[o]), y: r * Math.sin(angle[o]) };
+    }));
+    (data.rings || []).forEach(function (g, k) { if (radius[k + 1] !== undefined) g.radius = radius[k + 1]; });
+    for (var extra = (data.rings || []).length + 1; extra <= deepest && data.rings; extra++) {
+      data.rings.push({ radius: radius[extra], tag: "", label: "ring " + extra });
+    }
+    data.rings = (data.rings || []).slice(0, deepest);
+    return radius;
+  }
+  window.rtcView.expand = expand;
+  window.rtcView.collapse = collapse;
+  window.rtcView.reveal = reveal;
+  window.rtcView.relayout = relayout;
+  window.rtcView.opened = function () { return Object.keys(opened); };
+  function openAndShow(aggId) {
+    function show(added) {
+      if (!added) return;
+      var parent = opened[aggId.replace(/::below$/, "")];
+      network.fit({ nodes: added.concat(parent ? [aggId.replace(/::below$/, "")] : []), animation: false });
+      network.selectNodes(added);
+      result.textContent = added.length + " opened";
+    }
+    var done = expand(aggId);
+    if (done && done.then) done.then(show); else show(done);
+  }
+  network.on("doubleClick", function (params) {
+    if (params.nodes.length && isAggregate(params.nodes[0])) openAndShow(params.nodes[0]);
+  });
 
   // ------------------------------------------------------------ level profile (pressure map)
   // Median received pressure per level of the subtree, the fade ratio from the level above, the
@@ -381,7 +596,6 @@
   // ------------------------------------------------------------ year control (pressure map)
   // Every mark follows the column chosen: fill, sink border, tooltip, an aggregate's label, the
   // fade edges, the subtitle and the details. The figures come from the payload (pressure_map.py).
-  var yearly = data.yearly;
   var column = null;
   function number(v) {  // as pressure_map._number prints it
     if (v === null || v === undefined) return "no data";
@@ -389,8 +603,8 @@
   }
   function yearRows(id) {
     if (!column || column.key === "window") return [];
-    var k = yearly.ids.indexOf(id);
-    if (k < 0) return [];
+    var k = at[id];
+    if (k === undefined) return [];
     var agg = yearly.labels && yearly.labels[id] !== undefined;
     var rows = [["in " + column.label, ""], [agg ? "median received" : "received pressure", number(column.values[k])]];
     if (!agg) {
@@ -401,10 +615,11 @@
     return rows;
   }
   window.rtcView.yearRows = yearRows;
-  function choose(i) {
-    column = yearly.columns[i];
-    var nodeUpdates = yearly.ids.map(function (id, k) {
-      var fill = column.colors[k], sink = column.sinks[k];
+  // the marks of the nodes ``ids`` (those drawn) and of every edge drawn, in the chosen column
+  function paint(ids) {
+    if (!yearly || !column) return;
+    nodes.update(ids.filter(function (id) { return nodes.get(id) !== null; }).map(function (id) {
+      var k = at[id], fill = column.colors[k], sink = column.sinks[k];
       var u = {
         id: id,
         color: { background: fill, border: sink ? "#111111" : "#555555", highlight: { background: fill, border: "#000" } },
@@ -413,10 +628,9 @@
       };
       if (yearly.labels && yearly.labels[id] !== undefined) u.label = yearly.labels[id].replace("{value}", number(column.values[k]));
       return u;
-    });
-    nodes.update(nodeUpdates);
-    edges.update(yearly.edges.map(function (e, j) {
-      var fade = column.fades[j];
+    }));
+    edges.update(yearly.edges.filter(function (e) { return edges.get(e[0]) !== null; }).map(function (e) {
+      var fade = column.fades[edgeAt[e[0]]];
       return {
         id: e[0],
         color: { color: fade ? "#d7301f" : "#9e9e9e" },
@@ -425,6 +639,10 @@
         title: number(column.values[e[1]]) + " -> " + number(column.values[e[2]]) + (fade ? " (fades)" : ""),
       };
     }));
+  }
+  function choose(i) {
+    column = yearly.columns[i];
+    paint(nodes.getIds());
     document.getElementById("subtitle").textContent = column.subtitle;
     drawProfile(column);
     applyFilters();
@@ -439,15 +657,15 @@
     var level = document.getElementById("filter-level").value;
     var sinksOnly = document.getElementById("filter-sinks").checked, coldOnly = document.getElementById("filter-cold").checked;
     var lo = parseFloat(document.getElementById("filter-min").value), hi = parseFloat(document.getElementById("filter-max").value);
-    var inLevel = level ? new Set(data.levels[level] || []) : null, shownCount = 0;
-    nodes.update(yearly.ids.map(function (id, k) {
-      var v = column.values[k];
+    var inLevel = level ? new Set(data.levels[level] || []) : null, shownCount = 0, drawn = nodes.getIds();
+    nodes.update(drawn.map(function (id) {
+      var k = at[id], v = column.values[k];
       var show = (!inLevel || inLevel.has(id)) && (!sinksOnly || column.sinks[k]) && (!coldOnly || column.colds[k]) &&
         (isNaN(lo) || (v !== null && v >= lo)) && (isNaN(hi) || (v !== null && v <= hi));
       if (show) shownCount++;
       return { id: id, hidden: !show };
     }));
-    document.getElementById("filter-count").textContent = shownCount + " of " + yearly.ids.length + " shown";
+    document.getElementById("filter-count").textContent = shownCount + " of " + drawn.length + " shown";
   }
   if (yearly && data.levels) {
     var levelSelect = document.getElementById("filter-level");
