@@ -1,0 +1,1 @@
+"""Indicator schemes, their measures and scores (docs/indicators.md)."""
