@@ -17,7 +17,7 @@ from api.audit import ImportLog
 from api.deps import Reader
 from api.ids import EncodedSlashes
 from api.keys import KeyRing
-from api.routers import analysis, imports, meta, organizations, people, views, workbench
+from api.routers import analysis, imports, indicators, meta, organizations, people, views, workbench
 from core.config import Settings, get_settings, open_configured_store
 from graph.store import Store
 from queries.accountability import accountability
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         meta.router,
         organizations.router,
+        indicators.router,  # before /persons/{id}: an id may hold a slash, /score ends the route
         people.persons,
         people.positions,
         analysis.cases,

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     min_pressure: float = Field(1.0, description="A pressure sink receives at least this much pressure")
     sink_ratio: float = Field(0.5, description="A pressure sink passes on less than this ratio")
     commission_share_flag: float = Field(0.7, description="Commission share above this is flagged")
+    scheme: str = Field(
+        "default", description="Indicator scheme: default, six-plus-x, or a YAML file (docs/indicators.md)"
+    )
     api_keys_file: str = Field("./rtc-keys.json", description="Hashed API keys (written by `rtc keys add`)")
     audit_log: str = Field("./rtc-imports.jsonl", description="Every import through the API: who, when, what, outcome")
     max_upload_bytes: int = Field(200 * 1024 * 1024, description="Largest import upload the API accepts")

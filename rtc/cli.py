@@ -15,7 +15,7 @@ from graph.errors import NotFound, RtcError
 
 # The order of these imports is the order of the commands in --help.
 # isort: off
-from rtc.commands import data, lookups, pressure, findings, views, service, demo  # noqa: F401
+from rtc.commands import data, lookups, pressure, findings, indicators, views, service, demo  # noqa: F401
 
 # isort: on
 from rtc.common import app, err

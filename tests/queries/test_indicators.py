@@ -119,7 +119,7 @@ def test_the_shipped_schemes_load_and_a_missing_file_is_named(tmp_path: Path) ->
     assert load_scheme("default").factor == 1.0  # 100 points as written
     six = load_scheme("six-plus-x")
     assert sum((ind.points or 0) * six.factor for ind, _, _ in six.leaves()) == pytest.approx(1000)
-    assert sum(1 for ind, path, _ in six.leaves() if path[0] != "X") == 25
+    assert sum(1 for ind, path, _ in six.leaves() if path[0] != "unit") == 25
     with pytest.raises(InvalidInput, match=r"no scheme 'nope\.yaml'"):
         load_scheme("nope.yaml")
     (tmp_path / "two.yaml").write_text(TWO, encoding="utf-8")
