@@ -20,6 +20,7 @@ from graph.model import (
     OrgKind,
     Outcome,
     Period,
+    Position,
     Role,
     add_months,
     ancestor_chain,
@@ -67,14 +68,13 @@ def gaps(store: Store, at: str | dt.date, org_ids: list[str] | None = None) -> l
         counts = Counter(c.value for p in mine for c in p.portfolio)
         held_counts = Counter(c.value for p in mine if p.id in held for c in p.portfolio)
         missing = [c.value for c in Category if held_counts[c.value] == 0]
+        unassigned, shared = portfolio_design(mine)
         if missing:
-            unassigned = [c for c in missing if counts[c] == 0]
             detail = f"no member's portfolio holds {', '.join(unassigned)}" if unassigned else ""
             vacant = [c for c in missing if counts[c] > 0]
             if vacant:
                 detail += ("; " if detail else "") + f"the member holding {', '.join(vacant)} is vacant"
             out.append(Gap(kind="no-portfolio-holder", org_id=org_id, org_name=org.name, detail=detail, ids=missing))
-        shared = [c for c, n in counts.items() if n > 1]
         if shared:
             out.append(
                 Gap(
@@ -96,6 +96,14 @@ def gaps(store: Store, at: str | dt.date, org_ids: list[str] | None = None) -> l
             )
         )
     return out
+
+
+def portfolio_design(members: list[Position]) -> tuple[list[str], list[str]]:
+    """What the member positions of one leading group leave undivided, held or vacant: the
+    categories no member's portfolio holds, and those in more than one member's portfolio
+    (a boundary the source asks to divide "scientifically")."""
+    counts = Counter(c.value for p in members for c in p.portfolio)
+    return [c.value for c in Category if counts[c.value] == 0], [c for c, n in counts.items() if n > 1]
 
 
 def _unsupervised(orgs: dict[str, Organization], live: dict[str, Organization]) -> list[Organization]:

@@ -14,9 +14,9 @@ from functools import cached_property
 
 import numpy as np
 
-from graph.model import Case, Organization, Role, from_ordinal, to_ordinal
+from graph.model import Case, Organization, Position, Role, from_ordinal, to_ordinal
 from graph.store import CATEGORIES, Store
-from queries.findings import gaps, standards_compliance
+from queries.findings import gaps, portfolio_design, standards_compliance
 from queries.pressure import OrgPressure, Pressure, evidence, org_pressures, pressure
 from queries.window import Window
 
@@ -30,6 +30,7 @@ class Measure:
     by_category: bool  # takes a duty category
     counts: bool  # counts occurrences: what a deduction rule takes
     ids: str  # what the ids behind a value are
+    support: str | None = None  # what an indicator's min_support counts, where a value rests on few records
 
 
 MEASURES: dict[str, Measure] = {
@@ -41,6 +42,15 @@ MEASURES: dict[str, Measure] = {
             "pass_on_ratio",
             "压力传导比",
             "pass-on ratio",
+            "ratio",
+            True,
+            False,
+            "actions received by it and its children",
+        ),
+        Measure(
+            "pass_on_vs_level",
+            "传导比相对水平",
+            "pass-on ratio over the median of its level and kind",
             "ratio",
             True,
             False,
@@ -64,6 +74,7 @@ MEASURES: dict[str, Measure] = {
             True,
             False,
             "weak-form actions sent",
+            "actions sent",
         ),
         Measure(
             "commission_share",
@@ -73,6 +84,7 @@ MEASURES: dict[str, Measure] = {
             True,
             False,
             "actions sent by its commission",
+            "actions sent",
         ),
         Measure(
             "category_coverage",
@@ -88,6 +100,15 @@ MEASURES: dict[str, Measure] = {
         ),
         Measure(
             "gaps", "制度缺口", "gaps at the window's end", "count", False, True, "positions, categories or duties"
+        ),
+        Measure(
+            "portfolio_gaps",
+            "分工缺口",
+            "categories no member's portfolio holds, or several hold",
+            "count",
+            False,
+            True,
+            "categories",
         ),
         Measure(
             "vacant_seat_days", "空缺席位天数", "vacant leadership seat-days", "days", False, True, "vacant positions"
@@ -116,6 +137,7 @@ MEASURES: dict[str, Measure] = {
             True,
             False,
             "cases",
+            "decided cases",
         ),
         Measure(
             "days_to_accountability",
@@ -125,8 +147,18 @@ MEASURES: dict[str, Measure] = {
             True,
             False,
             "cases",
+            "decided cases",
         ),
-        Measure("soft_share", "轻处理占比", "share of soft outcomes", "share", True, False, "accountability records"),
+        Measure(
+            "soft_share",
+            "轻处理占比",
+            "share of soft outcomes",
+            "share",
+            True,
+            False,
+            "accountability records",
+            "accountability records",
+        ),
     ]
 }
 
@@ -199,6 +231,21 @@ class Figures:
     def _pass_on_ratio(self, category: str | None) -> dict[str, float | None]:
         return self._pressure_field(category, "pass_on_ratio")
 
+    def _pass_on_vs_level(self, category: str | None) -> dict[str, float | None]:
+        """Its pass-on ratio over its peers' median: a county passing on half of what counties
+        usually pass on, whatever the usual fade from counties to townships."""
+        ratio = self._pass_on_ratio(category)
+        peers: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for o, r in ratio.items():
+            if r is not None:
+                peers[(self.orgs[o].level.value, self.orgs[o].kind.value)].append(r)
+        median = {k: statistics.median(v) for k, v in peers.items()}
+        out: dict[str, float | None] = {}
+        for o, r in ratio.items():
+            m = median.get((self.orgs[o].level.value, self.orgs[o].kind.value))
+            out[o] = None if r is None or not m else round(r / m, 4)
+        return out
+
     def _sink(self, category: str | None) -> dict[str, float | None]:
         return self._pressure_field(category, "sink")
 
@@ -249,6 +296,22 @@ class Figures:
 
     def _gaps(self, _: str | None) -> dict[str, float | None]:
         return {o: float(len(self._gap_ids.get(o, []))) for o in self.orgs}
+
+    @cached_property
+    def _portfolio(self) -> dict[str, list[str]]:
+        """Each leading group's undivided categories, as its member positions divide them."""
+        members: dict[str, list[Position]] = defaultdict(list)
+        for p in self.store.get_positions(org_ids=list(self.orgs)).values():
+            if p.role is Role.member:
+                members[p.org_id].append(p)
+        out: dict[str, list[str]] = {}
+        for o, mine in members.items():
+            unassigned, shared = portfolio_design(mine)
+            out[o] = [f"unassigned: {c}" for c in unassigned] + [f"shared: {c}" for c in shared]
+        return out
+
+    def _portfolio_gaps(self, _: str | None) -> dict[str, float | None]:
+        return {o: float(len(self._portfolio.get(o, []))) for o in self.orgs}
 
     @cached_property
     def _undecomposed(self) -> dict[str, list[str]]:
@@ -358,6 +421,25 @@ class Figures:
                 out[o] = round(sum(1 for r in records if r in k.soft) / len(records), 4)
         return out
 
+    # ------------------------------------------------------------ how many records a value rests on
+    def support(self, measure: str, category: str | None = None) -> dict[str, int]:
+        """The records behind ``measure`` of each organization, where the vocabulary counts them
+        (``Measure.support``): actions sent, decided cases, accountability records."""
+        category = category if MEASURES[measure].by_category else None
+        if MEASURES[measure].support == "actions sent":
+            return {o: f.sent for o, f in self.org_figures(category).items()}
+        out = dict.fromkeys(self.orgs, 0)
+        for o, k in self._cases_of(category).items():
+            if o not in out:
+                continue
+            if measure == "soft_share":
+                out[o] = sum(len(k.records.get(c.id, [])) for c in k.cases)
+            elif measure == "days_to_accountability":
+                out[o] = sum(1 for c in k.cases if c.id in k.first)
+            else:
+                out[o] = sum(1 for c in k.cases if k.held.get(c.id))
+        return out
+
     # ------------------------------------------------------------ the ids behind a value
     def ids(self, measure: str, category: str | None, org_id: str) -> list[str]:
         """The ids behind ``measure`` of ``org_id`` (what ``MEASURES[measure].ids`` says)."""
@@ -366,7 +448,7 @@ class Figures:
             return evidence(self.pressure(category), org_id, "received")
         if measure == "category_coverage":
             return evidence(self.pressure(None), org_id, "received")
-        if measure in ("pass_on_ratio", "sink"):
+        if measure in ("pass_on_ratio", "pass_on_vs_level", "sink"):
             p = self.pressure(category)
             return [i for o in [org_id, *p.children.get(org_id, [])] for i in evidence(p, o, "received")]
         if measure == "weak_share":
@@ -377,6 +459,8 @@ class Figures:
             return list(self._missed.get(org_id, []))
         if measure == "gaps":
             return list(self._gap_ids.get(org_id, []))
+        if measure == "portfolio_gaps":
+            return list(self._portfolio.get(org_id, []))
         if measure == "undecomposed_duties":
             return list(self._undecomposed.get(org_id, []))
         if measure == "vacant_seat_days":

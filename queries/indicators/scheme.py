@@ -98,12 +98,14 @@ class Indicator(BaseModel):
     points: float | None = Field(default=None, gt=0)
     warning: Warning | None = None
     veto: bool = False  # 一票否决: a red warning here makes the organization red whatever its score
+    # scored only where the value rests on at least this many records (a share of one case is no share)
+    min_support: int | None = Field(default=None, ge=1)
     children: list[Indicator] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _leaf_or_group(self) -> Indicator:
         if self.children:
-            for key in ("measure", "category", "direction", "rule", "warning", "veto"):
+            for key in ("measure", "category", "direction", "rule", "warning", "veto", "min_support"):
                 if getattr(self, key) not in (None, False):
                     raise ValueError(f"a group (an indicator with children) takes no {key}")
             total = sum(c.points or 0.0 for c in self.children)
@@ -118,6 +120,8 @@ class Indicator(BaseModel):
         measure = MEASURES.get(self.measure)
         if measure is None:
             raise ValueError(f"unknown measure {self.measure!r}: one of {', '.join(sorted(MEASURES))}")
+        if self.min_support is not None and measure.support is None:
+            raise ValueError(f"the measure {self.measure} counts no records for a min_support")
         if self.veto and self.warning is None:
             raise ValueError("a veto needs a warning (its red threshold)")
         if self.category is not None and not measure.by_category:

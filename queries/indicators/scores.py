@@ -144,12 +144,17 @@ def _score_all(figures: Figures, scheme: Scheme) -> dict[str, OrgScore]:
         category = ind.category.value if ind.category else None
         values = figures.values(ind.measure, category)
         eligible = [o for o, org in orgs.items() if applies.covers(org.level, org.kind)]
+        support = figures.support(ind.measure, category) if ind.min_support else {}
+        scorable = {
+            o: v
+            for o in eligible
+            if (v := values.get(o)) is not None and (not ind.min_support or support.get(o, 0) >= ind.min_support)
+        }
         places: dict[str, tuple[float, int]] = {}
         if ind.rule.kind == "rank":
             by_level: dict[str, dict[str, float]] = defaultdict(dict)
-            for o in eligible:
-                if (v := values.get(o)) is not None:
-                    by_level[orgs[o].level.value][o] = v
+            for o, v in scorable.items():
+                by_level[orgs[o].level.value][o] = v
             for members in by_level.values():
                 places.update((o, (place, len(members))) for o, place in _places(members, ind.direction).items())
         points = (ind.points or 0.0) * factor
@@ -157,6 +162,9 @@ def _score_all(figures: Figures, scheme: Scheme) -> dict[str, OrgScore]:
             v = values.get(o)
             if v is None:
                 got, how, colour = None, f"not scored: no {MEASURES[ind.measure].en} in the window", None
+            elif o not in scorable:
+                what = MEASURES[ind.measure].support
+                got, how, colour = None, f"not scored: {support.get(o, 0)} {what}, fewer than {ind.min_support}", None
             else:
                 got, how = rule_points(ind.rule, ind.direction, v, points, places.get(o), factor)
                 colour = indicator_warning(ind, v)

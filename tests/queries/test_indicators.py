@@ -202,3 +202,30 @@ def test_every_measure_of_the_vocabulary_on_the_scenario(scenario_store: Store, 
     # (366); its secretary and m1 were held, and staff seats are not leadership seats
     assert f.values("vacant_seat_days")["X"] == 182 + 366
     assert f.ids("vacant_seat_days", None, "X") == ["X/dep", "X/m2"]
+
+
+def test_a_value_on_too_few_records_is_not_scored(scenario_store: Store) -> None:
+    # 2019: S sent one action (a2) and X one (a1): a weak-form share of one action is no share
+    text = TWO.replace(
+        """        measure: received_pressure
+        direction: higher_better
+        rule: {kind: linear, worst: 0, best: 1}""",
+        """        measure: weak_share
+        direction: higher_worse
+        rule: {kind: linear, worst: 1, best: 0}
+        min_support: 2""",
+    )
+    got = scores(scenario_store, parse_scheme(text), Y2019, org_ids=["S"])
+    first = got.organizations[0].indicators[0]
+    assert (first.score, first.how) == (None, "not scored: 1 actions sent, fewer than 2")
+    assert "counts no records" in _bad(
+        "        points: 10\n      - id: I2", "        points: 10\n        min_support: 2\n      - id: I2"
+    )
+
+
+def test_pass_on_against_the_peers(scenario_store: Store) -> None:
+    # 2019: S passes on 0.2 (X 0.2 of its 1.0), X 0.25 (T 0.1 and T2 0 of its 0.2): each alone
+    # in its level and kind, so each is its peers' median
+    f = Figures(scenario_store, Y2019)
+    assert f.values("pass_on_ratio")["X"] == 0.25
+    assert {o: v for o, v in f.values("pass_on_vs_level").items() if v is not None} == {"S": 1.0, "X": 1.0}
