@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     min_pressure: float = Field(1.0, description="A pressure sink receives at least this much pressure")
     sink_ratio: float = Field(0.5, description="A pressure sink passes on less than this ratio")
     commission_share_flag: float = Field(0.7, description="Commission share above this is flagged")
+    alerts_on_import: bool = Field(
+        True, description="An import that promotes or transfers someone lists the alerts it raises"
+    )
     scheme: str = Field(
         "default", description="Indicator scheme: default, six-plus-x, or a YAML file (docs/indicators.md)"
     )

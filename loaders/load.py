@@ -90,6 +90,10 @@ class Report:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     max_errors: int = MAX_ERRORS
+    # the personnel changes this import adds, for the caller to check (queries.indicators.alerts),
+    # and the alerts it found (docs/indicators.md)
+    new_changes: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,7 +122,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["failed"]
+        del out["failed"], out["new_changes"]
         out["ok"] = self.ok
         return out
 
@@ -827,6 +831,8 @@ def _split_new(ctx: _Context, batch: Batch, report: Report, *, correct: bool = F
                 report.warn(rec["_src"], None, None, "updated", f"{what}: added {', '.join(diff.added)}")
             updated.append(diff.merged(prior, correct=correct) | {"_src": rec["_src"]})
         report.count(entity, "new", len(new))
+        if entity == "changes":
+            report.new_changes = [{k: v for k, v in r.items() if k != "_src"} for r in new]
         if new:
             batch.rows[entity] = new
         if updated:
@@ -1069,6 +1075,7 @@ def tolerate(
     report.warnings = [*report.warnings, *attempt.warnings][: report.max_errors]
     report.date_forms, report.tenures_derived = attempt.date_forms, attempt.tenures_derived
     report.counts = attempt.counts
+    report.new_changes = attempt.new_changes
     report.phases.update(attempt.phases)
     report.rejects = sorted(rejects.values(), key=lambda f: (f.file, f.row or 0))
     for src in rejects:

@@ -25,6 +25,8 @@ from graph.errors import NotFound
 from graph.store import StoreError
 from loaders.load import LoadOptions, Report, load_dataset, load_tables
 from loaders.schema import EXTENSIONS, FILES
+from queries.indicators.alerts import import_alerts
+from queries.indicators.scheme import load_scheme
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 # Imports run in a worker thread of their own, one at a time; reads go on meanwhile.
@@ -149,6 +151,18 @@ async def create_import(
         return _refuse(request, who.name, dry_run, 422, f"not an import body: {exc.errors()[0]['msg']}")
     except StoreError as exc:
         return _finish(request, who.name, dry_run, None, str(exc))
+    if report.ok and report.new_changes and settings.alerts_on_import:
+        report.alerts = await anyio.to_thread.run_sync(
+            partial(
+                import_alerts,
+                store,
+                load_scheme(settings.scheme),
+                report.new_changes,
+                weights=settings.weights,
+                min_pressure=settings.min_pressure,
+                sink_ratio=settings.sink_ratio,
+            )
+        )
     return _finish(request, who.name, report.dry_run, report, None)
 
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from api.deps import Reader, SettingsDep, StoreDep
-from api.routers.common import FromQuery, ToQuery
+from api.routers.common import DATE, Day, FromQuery, ToQuery
 from core.config import Settings
 from graph.errors import InvalidInput
+from queries.indicators.alerts import Alert, alerts, stored_moves
 from queries.indicators.scheme import SHIPPED, Scheme, load_scheme, parse_scheme
 from queries.indicators.scores import LeaderScore, OrgScore, Scores, leader_score, scores
 from queries.window import default_window
@@ -151,3 +152,35 @@ def check_scheme(
         indicators=len(leaves),
         points=round(sum((ind.points or 0.0) for ind, _, _ in leaves) * scheme.factor, 4),
     )
+
+
+class AlertsPublic(BaseModel):
+    since: str
+    alerts: list[Alert]
+    count: int
+
+
+@router.get("/alerts", response_model=AlertsPublic)
+def list_alerts(
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    since: Annotated[
+        str | None,
+        Query(pattern=DATE, description="moves on or after this date (default: the window's start)"),
+        Day,
+    ] = None,
+    lookback_years: Annotated[int, Query(ge=1, le=20)] = 3,
+    scheme: SchemeQuery = None,
+) -> AlertsPublic:
+    """Promotions and transfers of people responsible for a case whose leader accountability is
+    not done, or who led an organization rated red in the years before the move."""
+    day = since or default_window(store).as_dict()["from"]
+    found = alerts(
+        store,
+        _scheme(settings, scheme),
+        stored_moves(store, day),
+        lookback_years=lookback_years,
+        **_rule(settings),  # type: ignore[arg-type]
+    )
+    return AlertsPublic(since=day, alerts=found, count=len(found))

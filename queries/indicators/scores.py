@@ -133,7 +133,7 @@ def _places(values: dict[str, float], direction: Direction) -> dict[str, float]:
     return out
 
 
-def _score_all(figures: Figures, scheme: Scheme) -> dict[str, OrgScore]:
+def score_window(figures: Figures, scheme: Scheme) -> dict[str, OrgScore]:
     """Every organization of the window the scheme applies to, scored (no rank, colour or change yet)."""
     factor = scheme.factor
     orgs = figures.orgs
@@ -286,13 +286,13 @@ def scores(
         raise InvalidInput(f"unknown level {level!r}: {', '.join(lv.value for lv in Level)}")
     rule = {"weights": weights, "min_pressure": min_pressure, "sink_ratio": sink_ratio}
     figures = Figures(store, window, **rule)  # type: ignore[arg-type]
-    now = _score_all(figures, scheme)
+    now = score_window(figures, scheme)
     for o in org_ids or []:
         if o not in now:
             raise NotFound(f"no organization {o!r} scored in the window (commissions and absent ones are not)")
     before = previous(window) if compare else None
     if before is not None:
-        earlier = _score_all(Figures(store, before, **rule), scheme)  # type: ignore[arg-type]
+        earlier = score_window(Figures(store, before, **rule), scheme)  # type: ignore[arg-type]
         for o, s in now.items():
             if o in earlier and earlier[o].share is not None and s.share is not None:
                 s.previous_share = earlier[o].share
@@ -364,7 +364,7 @@ def leader_score(
     led = [(t, posts[t.id]) for t in tenures if t.id in posts and posts[t.id].role != Role.staff.value]
     orgs = sorted({p.org_id for _, p in led})
     rule = {"weights": weights, "min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    scored = {s.org_id: s for s in _score_all(Figures(store, window, **rule), scheme).values() if s.org_id in orgs}  # type: ignore[arg-type]
+    scored = {s.org_id: s for s in score_window(Figures(store, window, **rule), scheme).values() if s.org_id in orgs}  # type: ignore[arg-type]
     rows = []
     for t, post in sorted(led, key=lambda tp: (tp[0].start, tp[0].position_id)):
         days = min(t.end_ordinal, window.end) - max(t.start_ordinal, window.start)

@@ -112,6 +112,18 @@ def print_report(report: Report) -> None:
         err.print(f"[red]error:[/] {escape(str(e))}")  # "[rule]" is not rich markup
     if report.error_count > len(report.errors):
         err.print(f"[red]... {report.error_count - len(report.errors)} more errors not listed[/]")
+    if report.alerts:
+        rows = [
+            [a["kind"], f"{a['person_name']} ({a['person_id']})", a["change_kind"], a["date"], a["detail"]]
+            for a in report.alerts
+        ]
+        err.print(
+            _table(
+                f"[yellow]{len(report.alerts)} alert(s)[/] on the personnel changes",
+                ["alert", "person", "change", "date", "why"],
+                rows,
+            )
+        )
     if not report.ok:
         err.print(f"[red]{report.error_count} error(s): nothing was written.[/]")
     elif report.dry_run:
@@ -184,6 +196,19 @@ def load_cmd(
         if s.created and not as_json:
             err.print(f"new store at {s.url}")
         report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream, options=options, rejects=rejects)
+        settings = get_settings()
+        if report.ok and report.new_changes and settings.alerts_on_import:
+            from queries.indicators.alerts import import_alerts  # only an import with moves reads it
+            from queries.indicators.scheme import load_scheme
+
+            report.alerts = import_alerts(
+                s,
+                load_scheme(settings.scheme),
+                report.new_changes,
+                weights=settings.weights,
+                min_pressure=settings.min_pressure,
+                sink_ratio=settings.sink_ratio,
+            )
     if report_file:
         report_file.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     _finish_import(report, as_json)

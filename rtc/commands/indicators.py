@@ -7,11 +7,12 @@ from typing import Annotated
 import typer
 
 from core.config import get_settings
+from queries.indicators.alerts import alerts, stored_moves
 from queries.indicators.measures import MEASURES
 from queries.indicators.scheme import load_scheme
 from queries.indicators.scores import COLOURS, leader_score, scores
 from queries.window import default_window
-from rtc.common import App, FromOpt, JsonOpt, StoreOpt, ToOpt, _emit, _store, _table, app, console, human
+from rtc.common import App, FromOpt, JsonOpt, StoreOpt, ToOpt, _emit, _store, _table, a_date, app, console, human
 
 scheme_app = App(help="Indicator schemes: check a file, show one, list the measures.", no_args_is_help=True)
 app.add_typer(scheme_app, name="scheme")
@@ -167,3 +168,52 @@ def score_cmd(
     console.print(_table(head, ["org", "name", "level", "share", "rank", "warning", "change", "lost most"], rows))
     if len(shown) < len(got.organizations):
         console.print(f"{len(got.organizations) - len(shown)} more: --limit 0 shows all, --level one level")
+
+
+@app.command("alerts")
+def alerts_cmd(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Moves on or after this date (default: the window's start)", callback=a_date),
+    ] = None,
+    lookback_years: Annotated[
+        int, typer.Option(min=1, max=20, help="Years before a move to look for a red rating")
+    ] = 3,
+    scheme: SchemeOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Promotions and transfers of people responsible for an open case, or who led an organization rated red."""
+    settings = get_settings()
+    with _store(store) as s:
+        day = since or default_window(s).as_dict()["from"]
+        found = alerts(
+            s,
+            load_scheme(scheme or settings.scheme),
+            stored_moves(s, day),
+            lookback_years=lookback_years,
+            weights=settings.weights,
+            min_pressure=settings.min_pressure,
+            sink_ratio=settings.sink_ratio,
+        )
+    if as_json:
+        _emit({"since": day, "alerts": found, "count": len(found)})
+        return
+    rows = [
+        [
+            a.kind,
+            f"{a.person_name} ({a.person_id})",
+            f"{a.change_kind} {a.change_id}",
+            a.date,
+            a.case_id or a.year,
+            a.detail,
+        ]
+        for a in found
+    ]
+    console.print(
+        _table(
+            f"alerts on moves since {day}: {len(found)}",
+            ["alert", "person", "move", "date", "case / year", "why"],
+            rows,
+        )
+    )

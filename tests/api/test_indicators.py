@@ -50,3 +50,23 @@ def test_a_scheme_file_is_checked_with_the_line_of_each_error(api: Api) -> None:
     }
     bad = api.client.post("/schemes/check", headers=headers, content=TWO.replace("best: 1}", "}").encode())
     assert bad.status_code == 422 and "scheme:14: indicators.0.children.0.rule: a linear rule needs best" in bad.text
+
+
+def test_alerts_over_http_and_in_an_import_report(api: Api) -> None:
+    r = api.client.get("/alerts?since=2020-01-01", headers=api.headers("reader"))
+    assert r.status_code == 200, r.text
+    cases = [(a["change_id"], a["case_id"], a["role"]) for a in r.json()["alerts"] if a["kind"] == "open-case"]
+    assert cases == [("c1", "K1", "first"), ("c3", "K1", "portfolio")]
+    move = {
+        "id": "c9",
+        "date": "2021-03-01",
+        "kind": "promote",
+        "person_id": "p2",
+        "from_position_id": "T/sec",
+        "to_position_id": "S/dep",
+    }
+    dry = api.client.post("/imports?dry_run=true", headers=api.headers("loader"), json={"tables": {"changes": [move]}})
+    assert dry.status_code == 200, dry.text
+    report = dry.json()["report"]
+    found = [(a["person_id"], a["case_id"]) for a in report["alerts"] if a["kind"] == "open-case"]
+    assert found == [("p2", "K1")]  # a dry run shows what the import would raise

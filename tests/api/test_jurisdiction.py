@@ -111,6 +111,10 @@ def test_answers_inside_are_limited_and_counted_inside(api: Api, scoped: dict[st
     adhoc = {"org_id": "X", "category": "discipline", "start": "2020-03-01", "end": "2020-12-01"}
     assert api.client.post("/accountability", headers=scoped, json=adhoc).status_code == 404
     assert api.client.get("/persons?q=黄", headers=scoped).json()["total"] == 0  # p8 黄勇 is outside
+    # p3 left T for T2 (outside): the move shows where from, not where to
+    moves = api.client.get("/alerts?since=2020-01-01", headers=scoped).json()["alerts"]
+    c3 = [(a["person_id"], a["from_position_id"], a["to_position_id"]) for a in moves if a["change_id"] == "c3"]
+    assert c3 and set(c3) == {("p3", "T/m1", None)}
     for node in ("S::below", "X::below"):  # what lies below S and X is outside: as unknown as nope::below
         outside = api.client.get(f"/views/pressure/expand?node={node}&top=1", headers=scoped)
         unknown = api.client.get("/views/pressure/expand?node=nope::below&top=1", headers=scoped)
