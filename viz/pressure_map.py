@@ -627,6 +627,7 @@ def _org_node(view: View, ctx: _Context, s: _Shown, yearly: dict, k: int) -> Non
     view.links[s.id] = [
         ["pressure map rooted here", to_view("pressure", s.id)],
         ["its duties", to_view("duties", s.id)],
+        ["assessment report (研判报告)", to_view("reports", s.id)],
         *(
             [f"career: {h.person.name or h.person.id} ({h.post.title})", to_view("persons", h.person.id)]
             for h in ranked

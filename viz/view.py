@@ -61,9 +61,12 @@ class View:
 
 def to_view(kind: str, ident: str) -> str:
     """The API path of another view: ``pressure`` (rooted at an organization), ``duties``,
-    ``persons`` (a career) or ``cases`` (an accountability chain)."""
+    ``persons`` (a career), ``cases`` (an accountability chain) or ``reports`` (an
+    organization's assessment report)."""
     if kind == "pressure":
         return f"/views/pressure?root={quote(ident, safe='')}"
+    if kind == "reports":
+        return f"/reports?org={quote(ident, safe='')}"
     return f"/views/{kind}/{quote(ident, safe='')}"
 
 

@@ -3,9 +3,11 @@ check of a scheme file before it is deployed."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import Reader, SettingsDep, StoreDep
@@ -13,9 +15,11 @@ from api.routers.common import DATE, Day, FromQuery, ToQuery
 from core.config import Settings
 from graph.errors import InvalidInput
 from queries.indicators.alerts import Alert, alerts, stored_moves
+from queries.indicators.assessment import assessment
 from queries.indicators.scheme import SHIPPED, Scheme, load_scheme, parse_scheme
 from queries.indicators.scores import LeaderScore, OrgScore, Scores, leader_score, scores
 from queries.window import default_window
+from viz.report import MEDIA, render_report
 
 router = APIRouter(tags=["indicators"])
 
@@ -184,3 +188,39 @@ def list_alerts(
         **_rule(settings),  # type: ignore[arg-type]
     )
     return AlertsPublic(since=day, alerts=found, count=len(found))
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    xlsx = "xlsx"
+    docx = "docx"
+
+
+@router.get(
+    "/reports",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in MEDIA.values()}, "description": "the report"}},
+)
+def report(
+    store: StoreDep,
+    settings: SettingsDep,
+    _: Reader,
+    org: Annotated[str | None, Query(description="the organization (or level)")] = None,
+    level: Annotated[str | None, Query(description="every organization of this level")] = None,
+    scheme: SchemeQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    format: Annotated[ReportFormat, Query(description="html (prints), xlsx or docx")] = ReportFormat.html,
+) -> Response:
+    """The assessment report (研判报告) of an organization or a level for a window."""
+    found = assessment(
+        store,
+        _scheme(settings, scheme),
+        default_window(store, start, end),
+        org_id=org,
+        level=level,
+        **_rule(settings),  # type: ignore[arg-type]
+    )
+    name = f"report-{org or level}-{found.window['from']}.{format.value}"
+    headers = {} if format is ReportFormat.html else {"Content-Disposition": f'attachment; filename="{quote(name)}"'}
+    return Response(render_report(found, format.value), media_type=MEDIA[format.value], headers=headers)

@@ -91,7 +91,7 @@ def stored_moves(store: Store, since: str | dt.date | None = None) -> list[Chang
     return sorted(moves, key=lambda c: (c.date, c.id))
 
 
-def _open_cases(store: Store) -> dict[str, Case]:
+def open_cases(store: Store) -> dict[str, Case]:
     """The cases whose leader accountability is not done: nobody held, or only the violators."""
     cases = store.get_cases()
     held: dict[str, set[str]] = defaultdict(set)
@@ -127,9 +127,9 @@ def alerts(
             led[t.person_id].append((t.start_ordinal, t.end_ordinal, post.org_id, t.id))
     orgs = store.get_organizations()
     out: list[Alert] = []
-    open_cases = _open_cases(store)
+    still_open = open_cases(store)
     by_org: dict[str, list[str]] = defaultdict(list)
-    for cid, case in open_cases.items():
+    for cid, case in still_open.items():
         by_org[case.org_id].append(cid)
     checked: dict[str, list[tuple[str, str, list[str]]]] = {}  # case -> (person, role, tenures)
     scored: dict[int, dict[str, OrgScore]] = {}
@@ -149,7 +149,7 @@ def alerts(
         # the open cases of the organizations they led, where they are first or portfolio responsible
         candidates = sorted({c for _, _, org, _ in led[move.person_id] for c in by_org.get(org, [])})
         for cid in candidates:
-            case = open_cases[cid]
+            case = still_open[cid]
             if to_ordinal(case.start) > day:
                 continue
             if cid not in checked:

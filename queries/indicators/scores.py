@@ -5,6 +5,7 @@ window and the warning colour; and per leader, following the organizations they 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from pydantic import BaseModel, Field
@@ -254,7 +255,12 @@ def _rank_and_colour(scores: dict[str, OrgScore], scheme: Scheme) -> None:
 
 
 def previous(window: Window) -> Window:
-    """The window of the same length just before ``window``: what a change is measured against."""
+    """The window just before ``window`` that a change is measured against: as many calendar
+    years before, for a window of whole years (a leap year is not a day longer); else as many days."""
+    start, end = dt.date.fromordinal(window.start), dt.date.fromordinal(window.end)
+    if (start.month, start.day, end.month, end.day) == (1, 1, 1, 1):
+        years = end.year - start.year
+        return Window(dt.date(start.year - years, 1, 1).toordinal(), window.start)
     return Window(window.start - (window.end - window.start), window.start)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -216,4 +217,41 @@ def alerts_cmd(
             ["alert", "person", "move", "date", "case / year", "why"],
             rows,
         )
+    )
+
+
+@app.command("report")
+def report_cmd(
+    org: Annotated[str | None, typer.Argument(metavar="[ORG]", help="The organization (or --level)")] = None,
+    level: Annotated[str | None, typer.Option(help="Every organization of this level instead")] = None,
+    out: Annotated[Path, typer.Option("--out", help="File to write: .html (prints), .xlsx or .docx")] = Path(
+        "report.html"
+    ),
+    scheme: SchemeOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """The assessment report (研判报告) of an organization or a level: scores, warnings, what
+    lost most, the level profile and the trend, open cases with their leaders, gaps."""
+    from queries.indicators.assessment import assessment  # only a report reads these
+    from viz.report import report_format, write_report
+
+    report_format(out)
+    settings = get_settings()
+    with _store(store) as s:
+        found = assessment(
+            s,
+            load_scheme(scheme or settings.scheme),
+            default_window(s, start, end),
+            org_id=org,
+            level=level,
+            weights=settings.weights,
+            min_pressure=settings.min_pressure,
+            sink_ratio=settings.sink_ratio,
+        )
+    written = write_report(found, out)
+    console.print(
+        f"wrote {written} ({len(found.scores)} organizations, {len(found.open_cases)} open cases, "
+        f"{written.stat().st_size / 1e6:.2f} MB)"
     )

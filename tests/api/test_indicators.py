@@ -3,6 +3,10 @@ holds the hand-checked numbers), refuse a scheme the server does not ship, and c
 
 from __future__ import annotations
 
+import io
+
+from openpyxl import load_workbook
+
 from graph.store import Store
 from queries.indicators.scheme import load_scheme
 from queries.indicators.scores import leader_score, scores
@@ -70,3 +74,14 @@ def test_alerts_over_http_and_in_an_import_report(api: Api) -> None:
     report = dry.json()["report"]
     found = [(a["person_id"], a["case_id"]) for a in report["alerts"] if a["kind"] == "open-case"]
     assert found == [("p2", "K1")]  # a dry run shows what the import would raise
+
+
+def test_a_report_over_http_opens_in_excel(api: Api) -> None:
+    r = api.client.get("/reports?org=T&from=2020-01-01&to=2021-01-01&format=xlsx", headers=api.headers("reader"))
+    assert r.status_code == 200 and r.headers["content-disposition"].startswith("attachment")
+    book = load_workbook(io.BytesIO(r.content))
+    assert [row[0] for row in book["scores"].iter_rows(min_row=2, values_only=True)] == ["T"]
+    page = api.client.get("/reports?org=T", headers=api.headers("reader"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html") and "研判报告" in page.text
+    both = api.client.get("/reports?org=T&level=township", headers=api.headers("reader"))
+    assert both.status_code == 422 and "one organization or of one level" in both.json()["detail"]

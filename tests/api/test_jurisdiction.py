@@ -23,6 +23,7 @@ QUERY = {
     "/pressure/fades": "?from=2018-01-01&to=2021-01-01",
     "/views/pressure": "?from=2018-01-01&to=2021-01-01",
     "/views/pressure/expand": "?node=T::below&top=1",
+    "/reports": "?org=T&from=2020-01-01&to=2021-01-01",
 }
 # T has nothing below it on the map: no aggregate inside the jurisdiction to open
 STATUS = {"/views/pressure/expand": 404}
