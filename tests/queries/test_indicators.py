@@ -229,3 +229,8 @@ def test_pass_on_against_the_peers(scenario_store: Store) -> None:
     f = Figures(scenario_store, Y2019)
     assert f.values("pass_on_ratio")["X"] == 0.25
     assert {o: v for o, v in f.values("pass_on_vs_level").items() if v is not None} == {"S": 1.0, "X": 1.0}
+
+
+def test_the_docs_list_every_measure() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "indicators.md").read_text(encoding="utf-8")
+    assert [m for m in MEASURES if f"| `{m}` |" not in text] == []
