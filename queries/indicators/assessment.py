@@ -96,16 +96,18 @@ def assessment(
     """
     if (org_id is None) == (level is None):
         raise InvalidInput("a report is of one organization or of one level: give one of them")
+    if org_id is not None and not org_id.strip():
+        raise InvalidInput("org: an organization id cannot be empty")
     rule = {"weights": weights, "min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    got = scores(store, scheme, window, org_ids=[org_id] if org_id else None, level=level, **rule)  # type: ignore[arg-type]
+    got = scores(store, scheme, window, org_ids=None if org_id is None else [org_id], level=level, **rule)  # type: ignore[arg-type]
     if not got.organizations:
         raise NotFound(f"no organization of level {level!r} scored in the window")
     ids = [s.org_id for s in got.organizations]
     p = pressure(store, window, weights=weights)
-    subtree = _subtree(p.children, org_id) if org_id else None
+    subtree = None if org_id is None else _subtree(p.children, org_id)
     at = from_ordinal(window.end - 1)
     orgs = store.get_organizations()
-    if org_id:
+    if org_id is not None:
         org = orgs[org_id]
         title = f"研判报告 Assessment: {org.name} ({org_id}), {window.as_dict()['from']} – {at}"
     else:

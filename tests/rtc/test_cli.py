@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rtc.cli import app
+from tests.queries.test_indicators import TWO
 
 runner = CliRunner()
 
@@ -17,6 +18,11 @@ def run(*args: str, code: int = 0) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == code, result.output
     return result.output
+
+
+def flat(output: str) -> str:
+    """Rich wraps long lines at the runner's 80 columns: the words, one space apart."""
+    return " ".join(output.split())
 
 
 @pytest.fixture
@@ -324,3 +330,34 @@ def test_the_accountability_table_fits_80_columns_and_names_each_post_s_organiza
     assert "portfolio" in shown.output and "transferred" in shown.output
     # every post names its organization (a title alone may not say where)
     assert "now: 西山镇党委委员(纪律、作风), 西山镇党委 (since 2022-03-01)" in shown.output
+
+
+def test_scores_alerts_and_reports_from_the_command_line(url: str, tmp_path: Path) -> None:
+    scheme = tmp_path / "two.yaml"
+    scheme.write_text(TWO, encoding="utf-8")
+    assert "scheme two (两项 / Two) is valid" in flat(run("scheme", "check", str(scheme)))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TWO.replace("best: 1}", "}"), encoding="utf-8")
+    refused = flat(run("scheme", "check", str(bad), code=2))
+    assert "bad.yaml:14: indicators.0.children.0.rule: a linear rule needs best" in refused
+    got = json.loads(
+        run("score", "T", "--scheme", str(scheme), "--from", "2019", "--to", "2020", "--store", url, "--json")
+    )
+    assert got["organizations"][0]["share"] == 0.55 and got["organizations"][0]["warning"] == "red"
+    led = json.loads(
+        run("score", "--person", "p1", "--scheme", str(scheme), "--from", "2020", "--store", url, "--json")
+    )
+    assert led["share"] == round(274 / 366, 4)
+    alerts = json.loads(run("alerts", "--since", "2020-01-01", "--scheme", str(scheme), "--store", url, "--json"))
+    assert [(a["change_id"], a["case_id"]) for a in alerts["alerts"] if a["kind"] == "open-case"] == [
+        ("c1", "K1"),
+        ("c3", "K1"),
+    ]
+    out = tmp_path / "t.xlsx"
+    assert "wrote" in flat(
+        run("report", "T", "--scheme", str(scheme), "--from", "2020", "--out", str(out), "--store", url)
+    )
+    assert out.stat().st_size > 0 and not out.with_name("t.xlsx.part").exists()
+    assert "ends in .html, .xlsx or .docx" in run(
+        "report", "T", "--out", str(tmp_path / "t.pdf"), "--store", url, code=2
+    )

@@ -41,6 +41,8 @@ def test_the_report_tables_are_the_queries_answers(scenario_store: Store) -> Non
     assert by_year[2020] == 1.0 and by_year[2017] is None
     with pytest.raises(InvalidInput, match="one organization or of one level"):
         assessment(scenario_store, parse_scheme(TWO), Y2020)
+    with pytest.raises(InvalidInput, match="cannot be empty"):  # GET /reports?org= once answered 500
+        assessment(scenario_store, parse_scheme(TWO), Y2020, org_id="")
 
 
 def test_the_workbook_and_the_word_file_open_again(scenario_store: Store) -> None:
