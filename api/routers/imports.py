@@ -109,6 +109,7 @@ async def create_import(
     content_type = request.headers.get("content-type", "")
     log = {"who": who.name, "via": "api"}
     options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days, match_persons=match_persons)
+    history = store.date_range() is None  # a first load is the history itself: no alert
     try:
         if content_type.startswith("multipart/form-data"):
             form = await body.form()
@@ -151,7 +152,7 @@ async def create_import(
         return _refuse(request, who.name, dry_run, 422, f"not an import body: {exc.errors()[0]['msg']}")
     except StoreError as exc:
         return _finish(request, who.name, dry_run, None, str(exc))
-    if report.ok and report.new_changes and settings.alerts_on_import:
+    if report.ok and report.new_changes and settings.alerts_on_import and not history:
         report.alerts = await anyio.to_thread.run_sync(
             partial(
                 import_alerts,

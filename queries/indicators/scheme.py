@@ -225,10 +225,11 @@ def parse_scheme(text: str, source: str = "<scheme>") -> Scheme:
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        where = f"{source}:{exc.problem_mark.line + 1}" if exc.problem_mark is not None else source
+        raise InvalidInput(f"{where}: not YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise InvalidInput(f"{where}: not YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise InvalidInput(f"{source}: not YAML: {exc}") from None
     if not isinstance(data, dict) or node is None:
         raise InvalidInput(f"{source}:1: a scheme is a mapping with id, name_zh, name_en and indicators")
     lines: dict[tuple[Any, ...], int] = {}

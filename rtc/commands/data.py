@@ -195,9 +195,10 @@ def load_cmd(
     with _store(store, create=True) as s:
         if s.created and not as_json:
             err.print(f"new store at {s.url}")
+        history = s.date_range() is None  # a first load is the history itself: no alert
         report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream, options=options, rejects=rejects)
         settings = get_settings()
-        if report.ok and report.new_changes and settings.alerts_on_import:
+        if report.ok and report.new_changes and settings.alerts_on_import and not history:
             from queries.indicators.alerts import import_alerts  # only an import with moves reads it
             from queries.indicators.scheme import load_scheme
 

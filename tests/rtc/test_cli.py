@@ -332,6 +332,12 @@ def test_the_accountability_table_fits_80_columns_and_names_each_post_s_organiza
     assert "now: 西山镇党委委员(纪律、作风), 西山镇党委 (since 2022-03-01)" in shown.output
 
 
+def test_a_first_load_is_history_and_raises_no_alert(tmp_path: Path, scenario_dataset: Path) -> None:
+    # the scenario's own moves (c1, c3) do raise alerts once stored (rtc alerts, below)
+    report = json.loads(run("load", str(scenario_dataset), "--store", f"embedded://{tmp_path / 's'}", "--json"))
+    assert report["ok"] and report["counts"]["changes"]["new"] == 4 and report["alerts"] == []
+
+
 def test_scores_alerts_and_reports_from_the_command_line(url: str, tmp_path: Path) -> None:
     scheme = tmp_path / "two.yaml"
     scheme.write_text(TWO, encoding="utf-8")
