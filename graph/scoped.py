@@ -12,14 +12,16 @@ Writes are refused: an import may touch any organization.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from graph.model import Accountability, Case, Duty, Organization, Person, Position, Standard, Tenure
 from graph.store import ActionTable, Batch, Capabilities, OrgContext, Store, StoreError, org_context_from
+
+_T = TypeVar("_T")
 
 
 class ScopedStore:
@@ -109,6 +111,10 @@ class ScopedStore:
 
     def date_range(self) -> tuple[int, int] | None:
         return self.inner.date_range()
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        # kept apart from the whole store's: the same key means other data inside a jurisdiction
+        return self.inner.memo(("scoped", tuple(sorted(self.org_ids)), key), compute)
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         wanted = sorted(self.org_ids) if ids is None else [i for i in ids if i in self.org_ids]

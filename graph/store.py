@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -31,6 +31,8 @@ from graph.model import (
     Standard,
     Tenure,
 )
+
+_T = TypeVar("_T")
 
 ACTION_KINDS: tuple[str, ...] = tuple(k.value for k in ActionKind)
 CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
@@ -319,6 +321,12 @@ class Store(Protocol):
 
     def date_range(self) -> tuple[int, int] | None:
         """Earliest and latest ordinal date anywhere in the data, or None when empty."""
+        ...
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, a value derived from the stored data, kept under ``key`` until the data
+        changes where the store can tell (the embedded store: its own writes at once, another
+        process's as its other reads notice them); a store that cannot tell computes it each time."""
         ...
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:

@@ -37,6 +37,7 @@ from queries.pressure import (
     LevelRow,
     OrgPressure,
     Pressure,
+    YearFigures,
     fades,
     level_profile,
     level_rows,
@@ -113,19 +114,18 @@ def pressure_map(
         embed = min(budget, DEFAULT_EMBED)
     window = window or default_window(store)
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
-    p = pressure(store, window, category=category, weights=weights)
+    rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
+    p, figures, years = _window_figures(store, window, category, weights, rule)
     root = root or default_root(p)
     if root not in p.received:
         raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
-    figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
     tree = _subtree(p, root, depth)
     sizes = _subtree_sizes(p, root)
     shown, collapsed = _collapse(p, tree, root, budget, sizes)
     _layout(shown, root)
     plans = _plan(p, tree, shown, sizes, embed)
-    rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
     every = {**shown, **{k: v for part in plans.values() for k, v in part.items()}}
-    raw = _raw_columns(p, every, figures, rule, tree)
+    raw = _raw_columns(p, every, figures, years, tree)
     context = _Context(store, p, figures, rule, raw, every, from_ordinal(at))
     yearly = _arrays(context, list(shown))
     top = max((v for col in yearly["columns"] for v in col["values"] if v is not None), default=0.0)
@@ -209,7 +209,8 @@ def expand_aggregate(
         raise InvalidInput(f"{node!r} is not an aggregate: an aggregate's id is ORG{BELOW}")
     window = window or default_window(store)
     at = to_ordinal(as_of) if as_of is not None else latest_date(store)
-    p = pressure(store, window, category=category, weights=weights)
+    rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
+    p, figures, years = _window_figures(store, window, category, weights, rule)
     root = root or default_root(p)
     if root not in p.received:
         raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
@@ -221,10 +222,8 @@ def expand_aggregate(
     agg = _aggregate(p, parent, tree, tree[parent] + 1)
     assert agg is not None  # checked above: something lies below it
     part = _expansion(p, tree, agg, sizes)
-    rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    figures = org_pressures(p, min_pressure=min_pressure, sink_ratio=sink_ratio)
     every = {parent: _Shown(parent, None, tree[parent]), **part}
-    raw = _raw_columns(p, every, figures, rule, tree, profiles=False)  # the chart is the map's
+    raw = _raw_columns(p, every, figures, years, tree, profiles=False)  # the chart is the map's
     context = _Context(store, p, figures, rule, raw, every, from_ordinal(at))
     context.top = top
     return expansion_payload(context, agg, part)
@@ -428,11 +427,29 @@ class _Raw:
 _COLUMN_ARRAYS = ("values", "colors", "ratios", "sinks", "colds", "fades")
 
 
+def _window_figures(
+    store: Store, window: Window, category: str | None, weights: dict[str, float] | None, rule: dict[str, float]
+) -> tuple[Pressure, dict[str, OrgPressure], list[YearFigures]]:
+    """The window's pressure, every organization's figures in it and in every calendar year: the
+    same for every map and every aggregate opened on it, so the store keeps them until its data
+    changes (``Store.memo``): a served page's later maps and expands skip them."""
+
+    def compute() -> tuple[Pressure, dict[str, OrgPressure], list[YearFigures]]:
+        p = pressure(store, window, category=category, weights=weights)
+        lo, ratio = rule["min_pressure"], rule["sink_ratio"]
+        figures = org_pressures(p, min_pressure=lo, sink_ratio=ratio)
+        return p, figures, yearly_figures(p, list(p.received), min_pressure=lo, sink_ratio=ratio)
+
+    weighed = tuple(sorted((weights or {}).items()))
+    key = ("pressure map", window.start, window.end, category, weighed, tuple(sorted(rule.items())))
+    return store.memo(key, compute)
+
+
 def _raw_columns(
     p: Pressure,
     every: dict[str, _Shown],
     figures: dict[str, OrgPressure],
-    rule: dict[str, float],
+    years: list[YearFigures],
     tree: dict[str, int],
     *,
     profiles: bool = True,
@@ -457,13 +474,14 @@ def _raw_columns(
         None if nodata or not profiles else _profile(*level_rows(p.orgs, {o: p.received.get(o) for o in tree})),
     )
     out = []
-    for year in yearly_figures(p, ids, **rule, profile_of=tree if profiles else ()):
+    for year in years:
         if year.year == year_of_window:
             out.append(window)  # the window is that very year: one option, the window's figures
         elif not year.actions:
             out.append(_Raw(str(year.year), f"{year.year} (no data)", True, dict.fromkeys(ids), {}, {}, {}, None))
         else:
-            profile = _profile(year.levels, year.steepest_fade) if profiles else None
+            # the subtree's level profile that year (yearly_figures' ``profile_of``, from its figures)
+            profile = _profile(*level_rows(p.orgs, {o: year.received.get(o) for o in tree})) if profiles else None
             figures_then = (year.received, year.pass_on_ratio, year.sink, year.cold)
             out.append(_Raw(str(year.year), str(year.year), False, *figures_then, profile))
     if window not in out:

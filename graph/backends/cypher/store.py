@@ -18,9 +18,9 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -91,6 +91,8 @@ class Transport(Protocol):
 
 RECHECK_SECONDS = 0.05  # another client's import is noticed within this
 CACHE_ENTRIES = 200_000  # organizations or positions kept by id (emptied when full)
+MEMO_ENTRIES = 2  # derived values kept (``memo``)
+_T = TypeVar("_T")
 
 
 LEASE_SECONDS = 60.0  # the lease lock's time to live, renewed every third of it
@@ -118,7 +120,7 @@ class CypherStore:
         # Organizations and positions read by id, kept until an import starts or finishes
         # (checked at most every RECHECK_SECONDS, as the embedded store does): the busiest
         # read asks for the same upper levels again and again.
-        self._cache: dict[str, dict[str, Any]] = {"organizations": {}, "positions": {}}
+        self._cache: dict[str, dict[Any, Any]] = {"organizations": {}, "positions": {}, "memo": {}}
         self._lock_mutex = threading.RLock()
         self._lock_depth = 0
         self._generation: Any = None
@@ -500,6 +502,17 @@ class CypherStore:
         if generation != self._generation:
             self._forget()
             self._generation = generation
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """Derived values, forgotten with the cached records when an import starts or finishes."""
+        self._fresh()
+        memo = self._cache["memo"]
+        if key not in memo:
+            value = compute()
+            while len(memo) >= MEMO_ENTRIES:
+                memo.pop(next(iter(memo)))
+            memo[key] = value
+        return memo[key]
 
     def _forget(self) -> None:
         for cache in self._cache.values():

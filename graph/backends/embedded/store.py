@@ -17,11 +17,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np
@@ -112,6 +112,8 @@ _SCHEMA = [
 ]
 RECHECK_SECONDS = 0.05
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
+MEMO_ENTRIES = 2  # derived values kept (``memo``): a province window's figures for every year take ~70 MB
+_T = TypeVar("_T")
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
@@ -338,6 +340,22 @@ class EmbeddedStore:
             self._invalidate()
             self._generation = version
 
+    @cached_property
+    def _memo(self) -> dict[Hashable, Any]:
+        return {}
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """Derived values (a window's pressure figures for every year, say), dropped with the
+        other in-memory indexes when the data changes (``_invalidate``); the last few only."""
+        self._fresh()
+        memo = self._memo
+        if key not in memo:
+            value = compute()
+            while len(memo) >= MEMO_ENTRIES:
+                memo.pop(next(iter(memo)))
+            memo[key] = value
+        return memo[key]
+
     def _invalidate(self) -> None:
         for name in (
             "_orgs",
@@ -355,6 +373,7 @@ class EmbeddedStore:
             "_cases",
             "_accountability",
             "_date_range",
+            "_memo",
         ):
             self.__dict__.pop(name, None)
 
