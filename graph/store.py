@@ -151,6 +151,20 @@ def read_through(
     return {i: cache[i] for i in wanted if i in cache}
 
 
+MEMO_ENTRIES = 2  # derived values a store keeps (``memoized``): a province window's figures take ~50 MB
+
+
+def memoized(memo: dict[Any, Any], key: Hashable, compute: Callable[[], _T]) -> _T:
+    """``memo[key]``, computed first when missing; the oldest entry goes when ``MEMO_ENTRIES``
+    are kept (a store's ``memo``, over the dict it forgets when its data changes)."""
+    if key not in memo:
+        value = compute()
+        while len(memo) >= MEMO_ENTRIES:
+            memo.pop(next(iter(memo)))
+        memo[key] = value
+    return memo[key]
+
+
 def org_context_from(
     store: Store,
     org_id: str,

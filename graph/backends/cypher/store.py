@@ -47,6 +47,7 @@ from graph.store import (
     StoreError,
     busy,
     counts_matrix,
+    memoized,
     read_through,
     renewed,
 )
@@ -91,7 +92,6 @@ class Transport(Protocol):
 
 RECHECK_SECONDS = 0.05  # another client's import is noticed within this
 CACHE_ENTRIES = 200_000  # organizations or positions kept by id (emptied when full)
-MEMO_ENTRIES = 2  # derived values kept (``memo``)
 _T = TypeVar("_T")
 
 
@@ -506,13 +506,7 @@ class CypherStore:
     def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """Derived values, forgotten with the cached records when an import starts or finishes."""
         self._fresh()
-        memo = self._cache["memo"]
-        if key not in memo:
-            value = compute()
-            while len(memo) >= MEMO_ENTRIES:
-                memo.pop(next(iter(memo)))
-            memo[key] = value
-        return memo[key]
+        return memoized(self._cache["memo"], key, compute)
 
     def _forget(self) -> None:
         for cache in self._cache.values():

@@ -51,6 +51,7 @@ from graph.store import (
     StoreError,
     busy,
     commissions_among,
+    memoized,
     org_context_from,
     read_through,
 )
@@ -112,7 +113,6 @@ _SCHEMA = [
 ]
 RECHECK_SECONDS = 0.05
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
-MEMO_ENTRIES = 2  # derived values kept (``memo``): a province window's figures for every year take ~70 MB
 _T = TypeVar("_T")
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -348,13 +348,7 @@ class EmbeddedStore:
         """Derived values (a window's pressure figures for every year, say), dropped with the
         other in-memory indexes when the data changes (``_invalidate``); the last few only."""
         self._fresh()
-        memo = self._memo
-        if key not in memo:
-            value = compute()
-            while len(memo) >= MEMO_ENTRIES:
-                memo.pop(next(iter(memo)))
-            memo[key] = value
-        return memo[key]
+        return memoized(self._memo, key, compute)
 
     def _invalidate(self) -> None:
         for name in (
