@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from graph.errors import NotFound
 from graph.model import (
     OPEN_END,
+    Case,
     Category,
     Duty,
     Level,
@@ -260,11 +261,7 @@ def soft_accountability(store: Store, window: Window | None = None, *, min_outco
     total = Counter[str]()
     for c in per_org.values():
         total.update(c)
-    only = sorted(
-        cid
-        for cid, case in cases.items()
-        if held.get(cid) and held[cid] <= set(case.violator_ids) and case.violator_ids
-    )
+    only = sorted(cid for cid, case in cases.items() if only_violators_held(case, held.get(cid, set())))
     return SoftReport(
         window=window.as_dict() if window else None,
         overall_soft_share=_soft_share(total) if total else None,
@@ -272,6 +269,13 @@ def soft_accountability(store: Store, window: Window | None = None, *, min_outco
         by_org=rows,
         only_violator_held=only,
     )
+
+
+def only_violators_held(case: Case, held: set[str]) -> bool:
+    """The double investigation not done: someone was held to account for ``case`` (``held``,
+    the persons), and only its violators. With nobody held, leader accountability is not done
+    either (``queries.indicators.alerts.open_cases``), but it is not this finding."""
+    return bool(held) and bool(case.violator_ids) and held <= set(case.violator_ids)
 
 
 def _soft_share(counts: Counter[str]) -> float:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from graph.model import OPEN_END, Case, Change, ChangeKind, Role, to_ordinal
 from graph.store import Store
 from queries.accountability import accountability
+from queries.findings import only_violators_held
 from queries.indicators.measures import Figures
 from queries.indicators.scheme import Scheme
 from queries.indicators.scores import OrgScore, score_window
@@ -97,7 +98,7 @@ def open_cases(store: Store) -> dict[str, Case]:
     held: dict[str, set[str]] = defaultdict(set)
     for a in store.get_accountability(cases):
         held[a.case_id].add(a.person_id)
-    return {i: c for i, c in cases.items() if not held.get(i) or held[i] <= set(c.violator_ids)}
+    return {i: c for i, c in cases.items() if not held.get(i) or only_violators_held(c, held[i])}
 
 
 def alerts(

@@ -16,7 +16,7 @@ import numpy as np
 
 from graph.model import Case, Organization, Position, Role, from_ordinal, to_ordinal
 from graph.store import CATEGORIES, Store
-from queries.findings import gaps, portfolio_design, standards_compliance
+from queries.findings import gaps, only_violators_held, portfolio_design, standards_compliance
 from queries.pressure import OrgPressure, Pressure, evidence, org_pressures, pressure
 from queries.window import Window
 
@@ -391,7 +391,7 @@ class Figures:
 
     @staticmethod
     def _only_violators(k: _Cases) -> list[Case]:
-        return [c for c in k.cases if k.held.get(c.id) and c.violator_ids and k.held[c.id] <= set(c.violator_ids)]
+        return [c for c in k.cases if only_violators_held(c, k.held.get(c.id, set()))]
 
     def _cases_without_leader_accountability(self, category: str | None) -> dict[str, float | None]:
         of = self._cases_of(category)
