@@ -112,14 +112,8 @@ def pressure_map(
         raise InvalidInput("the node budget must be at least 2")
     if embed is None:
         embed = min(budget, DEFAULT_EMBED)
-    window = window or default_window(store)
-    at = to_ordinal(as_of) if as_of is not None else latest_date(store)
     rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    p, figures, years = _window_figures(store, window, category, weights, rule)
-    root = root or default_root(p)
-    if root not in p.received:
-        raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
-    tree = _subtree(p, root, depth)
+    window, at, p, figures, years, root, tree = _base(store, root, depth, window, category, as_of, weights, rule)
     sizes = _subtree_sizes(p, root)
     shown, collapsed = _collapse(p, tree, root, budget, sizes)
     _layout(shown, root)
@@ -207,14 +201,8 @@ def expand_aggregate(
     coloured on the map's scale ``top``. The API serves it for the aggregates a page does not hold."""
     if not node.endswith(BELOW):
         raise InvalidInput(f"{node!r} is not an aggregate: an aggregate's id is ORG{BELOW}")
-    window = window or default_window(store)
-    at = to_ordinal(as_of) if as_of is not None else latest_date(store)
     rule = {"min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    p, figures, years = _window_figures(store, window, category, weights, rule)
-    root = root or default_root(p)
-    if root not in p.received:
-        raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
-    tree = _subtree(p, root, depth)
+    window, at, p, figures, years, root, tree = _base(store, root, depth, window, category, as_of, weights, rule)
     parent = node[: -len(BELOW)]
     if parent not in tree or not any(c in tree for c in p.children.get(parent, [])):
         raise NotFound(f"no aggregate {node!r} on the map rooted at {root!r}")
@@ -425,6 +413,27 @@ class _Raw:
 
 
 _COLUMN_ARRAYS = ("values", "colors", "ratios", "sinks", "colds", "fades")
+
+
+def _base(
+    store: Store,
+    root: str | None,
+    depth: int | None,
+    window: Window | None,
+    category: str | None,
+    as_of: str | dt.date | None,
+    weights: dict[str, float] | None,
+    rule: dict[str, float],
+) -> tuple[Window, int, Pressure, dict[str, OrgPressure], list[YearFigures], str, dict[str, int]]:
+    """What a map and an aggregate opened on it both start from: the window (the default one),
+    the day of the leaders, the figures, the root (checked) and its subtree with ring numbers."""
+    window = window or default_window(store)
+    at = to_ordinal(as_of) if as_of is not None else latest_date(store)
+    p, figures, years = _window_figures(store, window, category, weights, rule)
+    root = root or default_root(p)
+    if root not in p.received:
+        raise NotFound(f"no organization with id {root!r} in the window (commissions are not on the map)")
+    return window, at, p, figures, years, root, _subtree(p, root, depth)
 
 
 def _window_figures(
