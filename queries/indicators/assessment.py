@@ -16,9 +16,10 @@ from graph.store import Store
 from queries.accountability import accountability
 from queries.findings import Gap, gaps
 from queries.indicators.alerts import open_cases
+from queries.indicators.measures import Figures
 from queries.indicators.scheme import Scheme
 from queries.indicators.scores import OrgScore, scores
-from queries.pressure import LevelProfile, Pressure, level_profile, pressure, received_by_year
+from queries.pressure import LevelProfile, Pressure, level_profile, received_by_year
 from queries.window import Window
 
 
@@ -99,11 +100,13 @@ def assessment(
     if org_id is not None and not org_id.strip():
         raise InvalidInput("org: an organization id cannot be empty")
     rule = {"weights": weights, "min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    got = scores(store, scheme, window, org_ids=None if org_id is None else [org_id], level=level, **rule)  # type: ignore[arg-type]
+    figures = Figures(store, window, **rule)  # type: ignore[arg-type]
+    wanted = None if org_id is None else [org_id]
+    got = scores(store, scheme, window, org_ids=wanted, level=level, figures=figures, **rule)  # type: ignore[arg-type]
     if not got.organizations:
         raise NotFound(f"no organization of level {level!r} scored in the window")
     ids = [s.org_id for s in got.organizations]
-    p = pressure(store, window, weights=weights)
+    p = figures.pressure(None)  # the one the scores read
     subtree = None if org_id is None else _subtree(p.children, org_id)
     at = from_ordinal(window.end - 1)
     orgs = store.get_organizations()

@@ -276,12 +276,14 @@ def scores(
     weights: dict[str, float] | None = None,
     min_pressure: float = 1.0,
     sink_ratio: float = 0.5,
+    figures: Figures | None = None,
 ) -> Scores:
     """Score every organization of the window (ranks are within the whole level), and give
     those asked for (``org_ids``, a ``level``, or all), the worst first in each level.
 
     ``explain`` adds the ids behind each indicator's value; ``compare`` scores the previous
-    window of the same length too, for the change.
+    window of the same length too, for the change; ``figures``: the window's, when the caller
+    reads them too (built with the same weights and rule), so they are computed once.
 
     Raises
     ------
@@ -291,7 +293,7 @@ def scores(
     if level is not None and level not in {lv.value for lv in Level}:
         raise InvalidInput(f"unknown level {level!r}: {', '.join(lv.value for lv in Level)}")
     rule = {"weights": weights, "min_pressure": min_pressure, "sink_ratio": sink_ratio}
-    figures = Figures(store, window, **rule)  # type: ignore[arg-type]
+    figures = figures or Figures(store, window, **rule)  # type: ignore[arg-type]
     now = score_window(figures, scheme)
     for o in org_ids or []:
         if o not in now:
