@@ -11,14 +11,13 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
-from graph.model import OPEN_END, Case, Change, ChangeKind, Role, to_ordinal
+from graph.model import OPEN_END, Case, Change, ChangeKind, to_ordinal
 from graph.store import Store
 from queries.accountability import accountability
 from queries.findings import only_violators_held
 from queries.indicators.measures import Figures
 from queries.indicators.scheme import Scheme
-from queries.indicators.scores import OrgScore, score_window
-from queries.lookups import posts_of
+from queries.indicators.scores import OrgScore, leadership, score_window
 from queries.window import Window
 
 MOVES = (ChangeKind.promote, ChangeKind.transfer)
@@ -119,13 +118,9 @@ def alerts(
     if not moves:
         return []
     people = store.get_persons({m.person_id for m in moves})
-    tenures = store.tenures(person_ids=list(people))
-    posts = {p.tenure_id: p for p in posts_of(store, tenures)}
     led: dict[str, list[tuple[int, int, str, str]]] = defaultdict(list)  # person -> (start, end, org, tenure)
-    for t in tenures:
-        post = posts.get(t.id)
-        if post is not None and post.role != Role.staff.value:
-            led[t.person_id].append((t.start_ordinal, t.end_ordinal, post.org_id, t.id))
+    for t, post in leadership(store, list(people)):
+        led[t.person_id].append((t.start_ordinal, t.end_ordinal, post.org_id, t.id))
     orgs = store.get_organizations()
     out: list[Alert] = []
     still_open = open_cases(store)

@@ -11,11 +11,11 @@ from collections import defaultdict
 from pydantic import BaseModel, Field
 
 from graph.errors import InvalidInput, NotFound
-from graph.model import Level, Role
+from graph.model import Level, Role, Tenure
 from graph.store import Store
 from queries.indicators.measures import MEASURES, Figures
 from queries.indicators.scheme import Direction, Indicator, Rule, Scheme
-from queries.lookups import posts_of
+from queries.lookups import Post, posts_of
 from queries.window import Window
 
 COLOURS = ("red", "yellow", "green")  # worst first
@@ -345,6 +345,16 @@ class LeaderScore(BaseModel):
     organizations: list[LedOrg]
 
 
+def leadership(
+    store: Store, person_ids: list[str], overlapping: tuple[int, int] | None = None
+) -> list[tuple[Tenure, Post]]:
+    """The tenures of these persons in leadership posts (every role but staff): what a leader
+    led, for their score and for the alerts on their moves."""
+    tenures = store.tenures(person_ids=person_ids, overlapping=overlapping)
+    posts = {p.tenure_id: p for p in posts_of(store, tenures)}
+    return [(t, posts[t.id]) for t in tenures if t.id in posts and posts[t.id].role != Role.staff.value]
+
+
 def leader_score(
     store: Store,
     scheme: Scheme,
@@ -367,9 +377,7 @@ def leader_score(
     people = store.get_persons([person_id])
     if person_id not in people:
         raise NotFound(f"no person with id {person_id!r}")
-    tenures = store.tenures(person_ids=[person_id], overlapping=(window.start, window.end))
-    posts = {p.tenure_id: p for p in posts_of(store, tenures)}
-    led = [(t, posts[t.id]) for t in tenures if t.id in posts and posts[t.id].role != Role.staff.value]
+    led = leadership(store, [person_id], (window.start, window.end))
     orgs = sorted({p.org_id for _, p in led})
     rule = {"weights": weights, "min_pressure": min_pressure, "sink_ratio": sink_ratio}
     scored = {s.org_id: s for s in score_window(Figures(store, window, **rule), scheme).values() if s.org_id in orgs}  # type: ignore[arg-type]
