@@ -79,7 +79,7 @@ class ScopedStore:
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise StoreError("a reader limited to a jurisdiction cannot import: an import may touch any organization")
 
-    existing_ids = stored_records = personnel_records = position_roles = tenures_overlapping = _refuse
+    existing_ids = stored_records = position_roles = tenures_overlapping = _refuse
     persons_named = _refuse
     adopt = drop_staging = _refuse
 
@@ -185,6 +185,18 @@ class ScopedStore:
         found = self.inner.tenures(person_ids=person_ids, position_ids=position_ids, overlapping=overlapping)
         inside = self._position_inside({t.position_id for t in found})
         return [t for t in found if t.position_id in inside]
+
+    def personnel_records(self, person_ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The tenure rows and changes of posts inside (what a tenure inside comes from)."""
+        rows, changes = self.inner.personnel_records(person_ids)
+        named = {r["position_id"] for r in rows} | {
+            c[k] for c in changes for k in ("from_position_id", "to_position_id") if c.get(k)
+        }
+        inside = self._position_inside(named)
+        return (
+            [r for r in rows if r["position_id"] in inside],
+            [c for c in changes if c.get("from_position_id") in inside or c.get("to_position_id") in inside],
+        )
 
     def actions(
         self,

@@ -39,6 +39,8 @@ from graph.model import (
 from graph.store import Batch, Store
 from loaders.dates import read_date
 from loaders.identity import resolve
+from loaders.interchange.elite import read_elite
+from loaders.interchange.read import file_format, interchange_files, read_interchange
 from loaders.readers import FileProblem, read_rows
 from loaders.rejects import check_rejects_folder, write_rejects
 from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, REJECT_COLUMN, Column, Headers, headers
@@ -142,9 +144,10 @@ def find_files(folder: Path, report: Report) -> dict[str, Path]:
     if not folder.is_dir():
         report.error((str(folder), None), None, None, "no-folder", "not a folder: a dataset is a folder of files")
         return found
+    interchange = set(interchange_files(folder))  # read by read_interchange
     for path in sorted(folder.iterdir()):
         stem, suffix = path.stem, path.suffix.lower()
-        if path.name in ("truth.json",) or path.name.startswith("."):
+        if path.name in ("truth.json",) or path.name.startswith(".") or path in interchange:
             continue
         if stem not in FILES or suffix not in EXTENSIONS:
             report.warn(
@@ -165,7 +168,7 @@ def find_files(folder: Path, report: Report) -> dict[str, Path]:
             )
             continue
         found[stem] = path
-    if not found and report.ok:  # loading nothing would say "nothing new", as if all were stored
+    if not found and not interchange and report.ok:  # loading nothing would say "nothing new", as if all were stored
         report.error(
             (str(folder), None),
             None,
@@ -182,8 +185,18 @@ RawRows = dict[str, list[tuple[Source, dict[str, Any]]]]
 Rows = Mapping[str, Iterable[tuple[Source, dict[str, Any]]]]
 
 
-def read_folder(folder: Path, report: Report) -> RawRows:
-    """Read every file of a dataset folder into raw rows keyed by entity."""
+def read_folder(folder: Path, report: Report, mapping: str | Path | None = None, *, elite: bool = False) -> RawRows:
+    """Read every file of a dataset folder into raw rows keyed by entity: its canonical files,
+    and its Popolo and FollowTheMoney files, or such a file given alone; ``elite``: a folder of
+    files in the elite-dataset column shape (``mapping``: the table of these formats' words to
+    rtc's, docs/interchange.md)."""
+    if elite:
+        if not folder.is_dir():
+            report.error((str(folder), None), None, None, "no-folder", "not a folder: --elite reads a folder of files")
+            return {}
+        return read_elite(folder, report, mapping)
+    if folder.is_file() and file_format(folder):
+        return read_interchange([folder], report, mapping)
     tables: RawRows = {}
     for entity, path in find_files(folder, report).items():
         try:
@@ -201,6 +214,9 @@ def read_folder(folder: Path, report: Report) -> RawRows:
                 "no-rows",
                 NO_ROWS,
             )
+    if folder.is_dir() and (others := interchange_files(folder)):
+        for entity, read in read_interchange(others, report, mapping).items():
+            tables[entity] = [*tables.get(entity, []), *read]
     return tables
 
 
@@ -371,7 +387,15 @@ def _convert(col: Column, value: Any) -> Any:
 
 def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two records of ``entity`` say the same (every column and the extra properties)."""
-    return all(a.get(name) == b.get(name) for name, _ in _columns(entity)) and a["props"] == b["props"]
+    if not all(a.get(name) == b.get(name) for name, _ in _columns(entity)):
+        return False
+    if a["props"] == b["props"]:
+        return True
+    first, given = dict(a["props"]), dict(b["props"])
+    if first.get("source"):  # where a record was first loaded from stays its source (``SOURCE``)
+        given.pop("source", None)
+        first.pop("source")
+    return first == given
 
 
 # The records an import may add fields to (docs/input-format.md, "Updates"): those stored by
@@ -383,6 +407,8 @@ UPDATABLE = ("organizations", "positions", "persons", "duties", "cases", "standa
 # Lists a later load adds its items to, never a conflict: a person's ids in other sources and
 # the persons it is not (``loaders.identity``).
 GROWING = ("aliases", "not_same_as")
+# A record's provenance (docs/interchange.md): kept from its first load, never a conflict.
+SOURCE = "props.source"
 
 
 @dataclass
@@ -415,6 +441,8 @@ def difference(entity: str, stored: dict[str, Any], given: dict[str, Any]) -> Di
     dates = _date_columns(entity)
     for name, old, new in pairs:
         if new in (None, "", ()) or old == new:
+            continue
+        if name == SOURCE and old:  # where the record was first loaded from stays its source
             continue
         if name in dates and dates_agree(old, new):  # the same date, to another precision
             if len(new) > len(old or ""):  # a finer one is added; a coarser one says nothing new
@@ -1129,6 +1157,8 @@ def load_dataset(
     progress: Callable[[str, int], None] | None = None,
     options: LoadOptions = ALL_OR_NOTHING,
     rejects_to: Path | None = None,
+    mapping: str | Path | None = None,
+    elite: bool = False,
 ) -> Report:
     """Load a dataset folder (docs/input-format.md) into ``store``: all of it, or nothing
     (``options.tolerant``: every valid row, the others set aside in ``Report.rejects`` and,
@@ -1141,11 +1171,14 @@ def load_dataset(
     (True, 36)
     """
     started = time.perf_counter()
+    path = Path(folder)
+    if options.tolerant and (elite or path.is_file() or (path.is_dir() and interchange_files(path))):
+        raise InvalidInput("a tolerant load is for the canonical files: load Popolo or FollowTheMoney whole")
     if rejects_to is not None:
         check_rejects_folder(rejects_to)  # before anything is written
     report = Report(source=str(folder), max_errors=max_errors)
     with gc_paused():
-        tables = read_folder(Path(folder), report)
+        tables = read_folder(Path(folder), report, mapping, elite=elite)
         report.lap("read", started)
         load_tables(store, tables, report, dry_run=dry_run, log=log, progress=progress, options=options)
         if rejects_to is not None and report.rejects:

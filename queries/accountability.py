@@ -32,7 +32,7 @@ from graph.model import (
 )
 from graph.store import CATEGORIES, Store, commissions_among
 from queries.lineage import predecessors
-from queries.lookups import PersonRef, Post, posts_of
+from queries.lookups import PersonRef, Post, posts_of, sources_of
 from queries.notices import NO_COMMISSION, Notice, existence, vacancies
 from queries.window import latest_date, strong_mask, weight_array
 
@@ -65,6 +65,9 @@ class PostNow(_Shown):
 class Evidence(BaseModel):
     tenures: list[str] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list)
+    sources: dict[str, list[str]] = Field(
+        default_factory=dict, description="tenure id -> where its records come from (lookups.sources_of)"
+    )
 
 
 class Responsible(BaseModel):
@@ -407,6 +410,7 @@ class _Finder:
         careers = self.careers
         every = {t.id: t for ts in careers.values() for t in ts} | self.tenures
         posts = {p.tenure_id: p for p in posts_of(self.store, list(every.values()))}
+        sources = sources_of(self.store, [every[i] for r in rows for i in r.evidence.tenures if i in every])
         made: dict[str, PostThen] = {}  # one PostThen a tenure, however many rows and paths show it
 
         def then_of(tenure_id: str) -> PostThen:
@@ -419,6 +423,7 @@ class _Finder:
             career = sorted(careers.get(r.person.id, []), key=lambda t: (t.start_ordinal, t.position_id))
             now = [posts[t.id] for t in career if t.start_ordinal <= self.at < t.end_ordinal]
             r.posts_now = [PostNow.of(p) for p in now]
+            r.evidence.sources = {i: sources[i] for i in r.evidence.tenures if i in sources}
             then = posts[r.evidence.tenures[0]] if r.evidence.tenures else None
             r.post_then = then_of(then.tenure_id) if then else None
             # as_of inside the window: a post then that begins later is not yet held, not left

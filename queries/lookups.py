@@ -46,6 +46,7 @@ class CareerStep(BaseModel):
     movement: str  # first | appoint | concurrent | transfer | promote | demote
     evidence: list[str]
     left_by: str | None = None  # the change kind that ended it
+    sources: list[str] = Field(default_factory=list, description="where the tenure's records come from (sources_of)")
     org_became: list[OrgRef] = Field(
         default_factory=list, description="what the post's organization became since (queries.lineage), nearest first"
     )
@@ -184,6 +185,29 @@ def person(store: Store, person_id: str) -> Person:
     return found[owner]
 
 
+def sources_of(store: Store, tenures: Iterable[Tenure]) -> dict[str, list[str]]:
+    """Where each tenure comes from: the ``source`` of the tenure row that gave its start (the
+    file and row, or the document's id or URL, that a Popolo or FtM load or a ``source`` column
+    recorded), and the ``source`` of the changes that opened and ended it (the appointment
+    document). One read; tenures with no source recorded are left out."""
+    tenures = list(tenures)
+    if not tenures:
+        return {}
+    rows, changes = store.personnel_records({t.person_id for t in tenures})
+    by_row = {(r["person_id"], r["position_id"], r["start"]): (r.get("props") or {}).get("source") for r in rows}
+    by_change = {c["id"]: c.get("source") or (c.get("props") or {}).get("source") for c in changes}
+    out = {}
+    for t in tenures:
+        found = [
+            by_row.get((t.person_id, t.position_id, t.start)),
+            by_change.get(t.opened_by or ""),
+            by_change.get(t.closed_by or ""),
+        ]
+        if listed := list(dict.fromkeys(str(f) for f in found if f)):
+            out[t.id] = listed
+    return out
+
+
 def career(store: Store, person_id: str) -> list[CareerStep]:
     """Every tenure of a person in date order, with the movement that began it.
 
@@ -199,8 +223,10 @@ def career(store: Store, person_id: str) -> list[CareerStep]:
         steps.append(CareerStep(post=post, movement=movement, evidence=evidence, left_by=t.close_kind))
         previous = post
     became = successors(store, {s.post.org_id for s in steps})
+    sources = sources_of(store, tenures)
     for step in steps:
         step.org_became = became.get(step.post.org_id, [])
+        step.sources = sources.get(step.post.tenure_id, [])
     return steps
 
 

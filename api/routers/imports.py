@@ -23,6 +23,7 @@ from api.errors import phrase, problem
 from api.schemas import ImportPublic, ImportRows
 from graph.errors import NotFound
 from graph.store import StoreError
+from loaders.interchange.read import is_interchange
 from loaders.load import LoadOptions, Report, load_dataset, load_tables
 from loaders.schema import EXTENSIONS, FILES
 from queries.indicators.alerts import import_alerts
@@ -196,8 +197,13 @@ def _check_uploads(uploads: list[tuple[str, UploadFile]]) -> str | None:
         return "no files in the upload"
     names = [Path(u.filename or "").name for _, u in uploads]
     for name in names:
+        if is_interchange(name):
+            continue  # Popolo or FollowTheMoney, read beside the canonical files
         if Path(name).stem not in FILES or Path(name).suffix.lower() not in EXTENSIONS:
-            return f"unexpected file {name!r}: name files like persons.csv, actions.jsonl or cases.xlsx"
+            return (
+                f"unexpected file {name!r}: name files like persons.csv, actions.jsonl or cases.xlsx "
+                "(or popolo.json, entities.ftm.json)"
+            )
     for label, values in (("file name", names), ("form field", [field for field, _ in uploads])):
         repeated = sorted({v for v in values if values.count(v) > 1})
         if repeated:

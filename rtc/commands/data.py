@@ -17,6 +17,7 @@ from graph.errors import InvalidInput
 from graph.store import Store
 from loaders.dates import ISO
 from loaders.generate import PRESETS, generate
+from loaders.interchange.export import FORMATS, export_dataset
 from loaders.load import ALL_OR_NOTHING, STEP, LoadOptions, Report, load_dataset, migrate
 from loaders.stream import stream_dataset, wants_streaming
 from rtc.common import (
@@ -65,13 +66,26 @@ def progress_load(
     stream: bool | None = None,
     options: LoadOptions = ALL_OR_NOTHING,
     rejects: Path | None = None,
+    mapping: Path | None = None,
+    elite: bool = False,
 ) -> Report:
     settings = get_settings()
-    streamed = wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream
+    if elite and stream:
+        raise InvalidInput("--elite files are read whole: add --no-stream (docs/interchange.md)")
+    streamed = not elite and (wants_streaming(store, folder, settings.stream_above_mb) if stream is None else stream)
     if streamed:
         load = functools.partial(stream_dataset, store, folder, dry_run=dry_run, options=options, rejects_to=rejects)
     else:
-        load = functools.partial(load_dataset, store, folder, dry_run=dry_run, options=options, rejects_to=rejects)
+        load = functools.partial(
+            load_dataset,
+            store,
+            folder,
+            dry_run=dry_run,
+            options=options,
+            rejects_to=rejects,
+            mapping=mapping,
+            elite=elite,
+        )
     if quiet:
         return load(max_errors=settings.max_errors)
     with Progress(
@@ -147,7 +161,13 @@ def _finish_import(report: Report, as_json: bool) -> None:
 
 @app.command("load")
 def load_cmd(
-    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Dataset folder (CSV, JSON Lines or .xlsx files)")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PATH",
+            help="Dataset folder (CSV, JSON Lines or .xlsx files, Popolo, FollowTheMoney), or a Popolo or FtM file",
+        ),
+    ],
     store: StoreOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing")] = False,
     report_file: Annotated[Path | None, typer.Option(help="Write the full report (JSON) here")] = None,
@@ -181,6 +201,19 @@ def load_cmd(
             "--match-persons", help="Find a new person's stored record by name and birth date (its id kept as alias)"
         ),
     ] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="Popolo/FtM words to rtc's level, kind and role: a file like loaders/interchange/mapping.yaml"
+        ),
+    ] = None,
+    elite: Annotated[
+        bool,
+        typer.Option(
+            "--elite",
+            help="PATH holds person and career files in the Chinese elite-dataset column shape (docs/interchange.md)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a dataset folder and load it: all of it or nothing, or with --tolerant every valid row."""
@@ -196,7 +229,17 @@ def load_cmd(
         if s.created and not as_json:
             err.print(f"new store at {s.url}")
         history = s.date_range() is None  # a first load is the history itself: no alert
-        report = progress_load(s, folder, dry_run, quiet=as_json, stream=stream, options=options, rejects=rejects)
+        report = progress_load(
+            s,
+            folder,
+            dry_run,
+            quiet=as_json,
+            stream=stream,
+            options=options,
+            rejects=rejects,
+            mapping=mapping,
+            elite=elite,
+        )
         settings = get_settings()
         if report.ok and report.new_changes and settings.alerts_on_import and not history:
             from queries.indicators.alerts import import_alerts  # only an import with moves reads it
@@ -239,6 +282,28 @@ def stats_cmd(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
             [[lv, *(row.get(k, 0) for k in kinds)] for lv, row in by_level.items()],
         )
     )
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to write to (new or empty)")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}")] = "csv",
+    at: Annotated[
+        str | None,
+        typer.Option(help="Popolo/FtM: only the memberships held on this day (YYYY-MM-DD), as a snapshot"),
+    ] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write what the store holds as the canonical files, a Popolo document or an FtM entity
+    stream (with the canonical files of what those formats do not hold); loading it into an
+    empty store gives the same answers."""
+    with _store(store) as s:
+        written = export_dataset(s, out, fmt, at=at)
+    if as_json:
+        _emit({"folder": str(out), "format": fmt, "written": written})
+        return
+    console.print(_table(f"exported to {out} ({fmt})", ["file", "records"], [[k, v] for k, v in written.items()]))
 
 
 @app.command("migrate")

@@ -186,6 +186,19 @@ def test_multipart_import_dry_run_then_real_then_report(api: Api) -> None:
     assert entry["who"] == "loader-user" and entry["report"]["counts"]["persons"]["new"] == 1
 
 
+def test_an_ftm_upload_imports_and_its_source_shows_in_the_answers(api: Api) -> None:
+    h = api.headers("loader")
+    lines = [
+        {"id": "p70", "schema": "Person", "properties": {"name": ["孙七"], "sourceUrl": ["https://example.org/p70"]}},
+    ]
+    body = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines).encode()
+    files = {"f": ("entities.ftm.json", io.BytesIO(body), "application/json")}
+    real = api.client.post("/imports", headers=h, files=files)
+    assert real.status_code == 201, real.text
+    person = api.client.get("/persons/p70", headers=h).json()
+    assert person["name"] == "孙七" and person["props"]["source"] == "https://example.org/p70"
+
+
 def test_invalid_import_is_422_with_the_report_and_conflict_is_409(api: Api) -> None:
     h = api.headers("loader")
     bad = api.client.post("/imports", headers=h, json={"tables": {"persons": [{"id": "p60"}]}})

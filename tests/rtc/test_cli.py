@@ -70,7 +70,7 @@ def test_accountability_json_contract(url: str) -> None:
     assert set(row) >= {"role", "person", "post_then", "overlap_days", "posts_now", "movement", "evidence"}
     assert set(row["post_then"]) >= {"position_id", "title", "org_id", "org_name", "start", "end"}
     assert set(row["posts_now"][0]) >= {"position_id", "title", "org_id", "org_name", "start"}
-    assert set(row["evidence"]) == {"tenures", "actions"}
+    assert set(row["evidence"]) == {"tenures", "actions", "sources"}
     assert row["movement"] == "promoted"
     roles = [r["role"] for r in data["responsible"]]
     order = ["direct", "first", "portfolio", "supervisory", "upstream", "collective"]
@@ -367,3 +367,39 @@ def test_scores_alerts_and_reports_from_the_command_line(url: str, tmp_path: Pat
     assert "ends in .html, .xlsx or .docx" in run(
         "report", "T", "--out", str(tmp_path / "t.pdf"), "--store", url, code=2
     )
+
+
+def test_export_then_load_a_popolo_file_alone(tmp_path: Path) -> None:
+    """rtc export writes Popolo; rtc load takes the popolo.json file by itself (the people,
+    posts and memberships, without the canonical files beside it)."""
+    url = f"embedded://{tmp_path / 'store'}"
+    run("load", str(Path(__file__).parents[2] / "examples" / "county"), "--store", url)
+    written = json.loads(run("export", str(tmp_path / "out"), "--format", "popolo", "--store", url, "--json"))
+    assert written["written"]["popolo.json"] > 0 and "cases.csv" in written["written"]
+    report = json.loads(
+        run("load", str(tmp_path / "out" / "popolo.json"), "--store", f"embedded://{tmp_path / 'b'}", "--json")
+    )
+    assert report["ok"] and report["counts"]["persons"]["new"] == 32
+    shown = flat(run("export", str(tmp_path / "out"), "--format", "ftm", "--store", url, code=2))
+    assert "not an empty folder" in shown
+
+
+def test_a_tolerant_or_streamed_load_of_popolo_is_refused_with_the_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "popolo.json").write_text('{"persons": []}', encoding="utf-8")
+    url = f"embedded://{tmp_path / 'store'}"
+    shown = flat(run("load", str(folder), "--tolerant", "--rejects", str(tmp_path / "r"), "--store", url, code=2))
+    assert "load Popolo or FollowTheMoney whole" in shown
+    shown = flat(run("load", str(folder), "--stream", "--store", url, code=2))
+    assert "--no-stream" in shown
+
+
+def test_load_elite_files(tmp_path: Path) -> None:
+    url = f"embedded://{tmp_path / 'store'}"
+    report = json.loads(
+        run("load", str(Path(__file__).parents[2] / "examples" / "elite"), "--elite", "--store", url, "--json")
+    )
+    assert report["ok"] and report["counts"]["tenures"]["new"] == 5
+    steps = json.loads(run("career", "王敏/1962", "--store", url, "--json"))["career"]
+    assert [s["movement"] for s in steps] == ["first", "promote"]

@@ -84,5 +84,5 @@ def test_version_and_short_help(work: Path) -> None:
 def test_help_shows_no_type_after_a_flag(work: Path) -> None:
     """``--dry-run <bool>`` read as if the flag took a value (typer's rich help)."""
     shown = rtc("load", "-h", cwd=work, env={"COLUMNS": "80"}).stdout
-    assert "<bool>" not in shown and "--dry-run " in shown and "FOLDER" in shown
+    assert "<bool>" not in shown and "--dry-run " in shown and "PATH" in shown
     assert max(len(line) for line in shown.splitlines()) <= 80
