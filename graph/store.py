@@ -170,10 +170,13 @@ def org_context_from(
     org_id: str,
     reach: int | None = None,
     commissions_of: Mapping[str, list[Organization]] | None = None,
+    *,
+    chain: list[Organization] | None = None,
 ) -> OrgContext:
     """``org_context`` from the store's other reads (for a store where they are cheap).
-    ``commissions_of``: each organization's commissions, when the store keeps them in hand."""
-    chain = store.ancestors(org_id)
+    ``commissions_of``: each organization's commissions, when the store keeps them in hand;
+    ``chain``: the organization and its ancestors, when read already."""
+    chain = store.ancestors(org_id) if chain is None else chain
     if commissions_of is None:
         commissions_of = commissions_among(store.get_children([o.id for o in chain]))
     commissions = {o.id: commissions_of[o.id] for o in chain if commissions_of.get(o.id)}

@@ -47,12 +47,9 @@ from queries.pressure import (
     yearly_figures,
 )
 from queries.window import Window, default_window, latest_date
+from viz import DEFAULT_BUDGET, DEFAULT_EMBED
 from viz.view import NO_DATA, PAGE_LABELS, Placed, View, heat, heat_legend, radial_layout, to_view, vis_nodes
 
-DEFAULT_BUDGET = 1500
-# nodes of aggregates' contents a page holds: what keeps the province's page under 5 MB
-# (docs/performance.md); beyond it, a served page asks the API
-DEFAULT_EMBED = 1000
 FADE_COLOR = "#d7301f"
 EDGE_COLOR = "#9e9e9e"
 SINK_BORDER = "#111111"

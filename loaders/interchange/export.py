@@ -15,12 +15,12 @@ from pathlib import Path
 from graph.errors import InvalidInput
 from graph.model import to_ordinal
 from graph.store import Store
+from loaders.interchange import FORMATS
 from loaders.interchange.common import PEOPLE, memberships, stored_rows, write_csv
 from loaders.interchange.ftm import ftm_entities
 from loaders.interchange.popolo import popolo_document
 from loaders.schema import ORDER
 
-FORMATS = ("csv", "popolo", "ftm")
 
 
 def export_dataset(store: Store, folder: Path, fmt: str, *, at: str | None = None) -> dict[str, int]:

@@ -6,7 +6,7 @@ import functools
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -17,9 +17,10 @@ from graph.errors import InvalidInput
 from graph.store import Store
 from loaders.dates import ISO
 from loaders.generate import PRESETS, generate
-from loaders.interchange.export import FORMATS, export_dataset
-from loaders.load import ALL_OR_NOTHING, STEP, LoadOptions, Report, load_dataset, migrate
-from loaders.stream import stream_dataset, wants_streaming
+from loaders.interchange import FORMATS
+
+if TYPE_CHECKING:  # the loaders are imported by the commands that load: a read starts faster
+    from loaders.load import LoadOptions, Report
 from rtc.common import (
     JsonOpt,
     StoreOpt,
@@ -64,11 +65,15 @@ def progress_load(
     dry_run: bool,
     quiet: bool = False,
     stream: bool | None = None,
-    options: LoadOptions = ALL_OR_NOTHING,
+    options: LoadOptions | None = None,
     rejects: Path | None = None,
     mapping: Path | None = None,
     elite: bool = False,
 ) -> Report:
+    from loaders.load import ALL_OR_NOTHING, STEP, load_dataset
+    from loaders.stream import stream_dataset, wants_streaming
+
+    options = options or ALL_OR_NOTHING
     settings = get_settings()
     if elite and stream:
         raise InvalidInput("--elite files are read whole: add --no-stream (docs/interchange.md)")
@@ -224,6 +229,8 @@ def load_cmd(
         raise InvalidInput("--tolerant needs --rejects FOLDER: the rows it sets aside are written there")
     if rejects is not None and not tolerant:
         raise InvalidInput("--rejects is for a --tolerant load")
+    from loaders.load import LoadOptions
+
     options = LoadOptions(correct=correct, tolerant=tolerant, handover_days=handover_days, match_persons=match_persons)
     with _store(store, create=True) as s:
         if s.created and not as_json:
@@ -299,6 +306,8 @@ def export_cmd(
     stream (with the canonical files of what those formats do not hold); loading it into an
     empty store gives the same answers."""
     with _store(store) as s:
+        from loaders.interchange.export import export_dataset
+
         written = export_dataset(s, out, fmt, at=at)
     if as_json:
         _emit({"folder": str(out), "format": fmt, "written": written})
@@ -314,6 +323,8 @@ def migrate_cmd(
 ) -> None:
     """Copy a whole dataset between backends (through the loader, so the target validates it)."""
     with _store(source) as src, _store(target, create=True) as dst:
+        from loaders.load import migrate
+
         report = migrate(src, dst, max_errors=get_settings().max_errors)
     _finish_import(report, as_json)
 

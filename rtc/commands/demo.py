@@ -27,9 +27,6 @@ from rtc.common import (
     console,
     err,
 )
-from viz.people import case_view
-from viz.pressure_map import pressure_map
-from viz.view import write_view
 
 
 @app.command("demo")
@@ -118,6 +115,10 @@ def _worked_example(s: Store, truth: dict[str, Any]) -> accountability.Accountab
 
 def _demo_views(s: Store, truth: dict[str, Any]) -> None:
     """Write the pressure map of the demo province and the chain of the worked example."""
+    from viz.people import case_view  # the views import networkx and pyvis
+    from viz.pressure_map import pressure_map
+    from viz.view import write_view
+
     settings = get_settings()
     folder = Path(settings.views_dir)
     console.print(f"[bold]9. views[/] (standalone HTML, open offline in a browser) in {folder.resolve()}")

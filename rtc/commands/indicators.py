@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 
 from core.config import get_settings
-from queries.indicators.alerts import alerts, stored_moves
-from queries.indicators.measures import MEASURES
-from queries.indicators.scheme import load_scheme
-from queries.indicators.scores import COLOURS, leader_score, scores
 from queries.window import default_window
 from rtc.common import App, FromOpt, JsonOpt, StoreOpt, ToOpt, _emit, _store, _table, a_date, app, console, human
 
@@ -27,6 +23,8 @@ SchemeOpt = Annotated[
 @scheme_app.command("check")
 def check_cmd(path: Annotated[str, typer.Argument(metavar="FILE", help="Scheme file (YAML)")]) -> None:
     """Validate a scheme file: every error with its line, or a summary of the tree."""
+    from queries.indicators.scheme import load_scheme
+
     scheme = load_scheme(path)
     leaves = scheme.leaves()
     total = sum((ind.points or 0.0) for ind, _, _ in leaves) * scheme.factor
@@ -39,6 +37,8 @@ def show_cmd(
     name: Annotated[str, typer.Argument(metavar="SCHEME", help="A shipped name or a file")] = "default",
 ) -> None:
     """A scheme's indicators: measure, rule, points (after its scale), warnings."""
+    from queries.indicators.scheme import load_scheme
+
     scheme = load_scheme(name)
     rows = []
     for ind, path, applies in scheme.leaves():
@@ -69,6 +69,8 @@ def show_cmd(
 @scheme_app.command("measures")
 def measures_cmd(as_json: JsonOpt = False) -> None:
     """The measure vocabulary an indicator may score."""
+    from queries.indicators.measures import MEASURES
+
     if as_json:
         _emit([m.__dict__ for m in MEASURES.values()])
         return
@@ -94,6 +96,9 @@ def score_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Scores of an indicator scheme per organization (or a leader) for a window, with warnings."""
+    from queries.indicators.scheme import load_scheme
+    from queries.indicators.scores import COLOURS, leader_score, scores
+
     settings = get_settings()
     rule = {"weights": settings.weights, "min_pressure": settings.min_pressure, "sink_ratio": settings.sink_ratio}
     chosen = load_scheme(scheme or settings.scheme)
@@ -185,6 +190,9 @@ def alerts_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Promotions and transfers of people responsible for an open case, or who led an organization rated red."""
+    from queries.indicators.alerts import alerts, stored_moves
+    from queries.indicators.scheme import load_scheme
+
     settings = get_settings()
     with _store(store) as s:
         day = since or default_window(s).as_dict()["from"]
@@ -235,6 +243,7 @@ def report_cmd(
     """The assessment report (研判报告) of an organization or a level: scores, warnings, what
     lost most, the level profile and the trend, open cases with their leaders, gaps."""
     from queries.indicators.assessment import assessment  # only a report reads these
+    from queries.indicators.scheme import load_scheme
     from viz.report import report_format, write_report
 
     report_format(out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,10 +20,10 @@ from rtc.common import (
     app,
     console,
 )
-from viz.duties import duties_view
-from viz.people import case_view, person_view
-from viz.pressure_map import DEFAULT_BUDGET, DEFAULT_EMBED, pressure_map
-from viz.view import View, write_view
+from viz import DEFAULT_BUDGET, DEFAULT_EMBED
+
+if TYPE_CHECKING:
+    from viz.view import View
 
 # ---------------------------------------------------------------- views
 
@@ -36,6 +36,8 @@ OutOpt = Annotated[Path, typer.Option("--out", help="File to write: .html (the p
 
 
 def _write(view: View, out: Path) -> None:
+    from viz.view import write_view  # the views import networkx and pyvis: only the view commands
+
     written = write_view(view, out)
     console.print(f"wrote {written} ({len(view.nodes)} nodes, {written.stat().st_size / 1e6:.2f} MB)")
 
@@ -59,6 +61,8 @@ def view_pressure_cmd(
     store: StoreOpt = None,
 ) -> None:
     """The pressure map of a subtree: coloured by received pressure, sinks and fades marked."""
+    from viz.pressure_map import pressure_map
+
     settings = get_settings()
     with _store(store) as s:
         view = pressure_map(
@@ -90,6 +94,8 @@ def view_case_cmd(
 ) -> None:
     """The accountability chain of a case: posts then, people, posts now."""
     with _store(store) as s:
+        from viz.people import case_view
+
         view = case_view(
             s,
             case,
@@ -109,6 +115,8 @@ def view_person_cmd(
 ) -> None:
     """A person's career: posts in order, with the cases that fell in each tenure."""
     with _store(store) as s:
+        from viz.people import person_view
+
         view = person_view(s, person)
     _write(view, out)
 
@@ -126,5 +134,7 @@ def view_duties_cmd(
 ) -> None:
     """Duty decomposition down the hierarchy, with the gaps marked."""
     with _store(store) as s:
+        from viz.duties import duties_view
+
         view = duties_view(s, org, depth=depth, category=category, at=at)
     _write(view, out)

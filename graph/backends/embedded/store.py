@@ -21,9 +21,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import networkx as nx
 import numpy as np
 
 from graph.model import (
@@ -56,9 +55,13 @@ from graph.store import (
     read_through,
 )
 
+if TYPE_CHECKING:
+    import networkx as nx  # imported by the one read that builds the graph: a one-off command never does
+
 SCHEMA_VERSION = 3
 # How a store of an older schema is brought up to this one (version 3: persons' identity
-# fields, organizations' predecessors).
+# fields, organizations' predecessors). An index is not a new version: every writable open
+# creates those it lacks (_SCHEMA).
 MIGRATIONS = {
     "2": [
         """ALTER TABLE organizations ADD COLUMN "predecessor_ids" TEXT NOT NULL DEFAULT '[]'""",
@@ -101,6 +104,7 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS organizations_name ON organizations (name)",  # is a name ambiguous?
     # a cold store reads one organization's positions (an accountability lookup) without a scan
     "CREATE INDEX IF NOT EXISTS positions_org ON positions (org_id)",
+    "CREATE INDEX IF NOT EXISTS organizations_parent ON organizations (parent_id)",  # ... and its chain's commissions
     """CREATE TABLE IF NOT EXISTS tenures (
         id TEXT PRIMARY KEY, person_id TEXT NOT NULL, position_id TEXT NOT NULL,
         start TEXT NOT NULL, end_ TEXT, start_ord INTEGER NOT NULL, end_ord INTEGER NOT NULL,
@@ -502,6 +506,8 @@ class EmbeddedStore:
                 "INSERT INTO meta VALUES ('generation', '1') "
                 "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
+            if batch.settles_import:  # kept, so that a fresh process reads it instead of scanning
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('date_range', ?)", (json.dumps(_date_range_of(db)),))
             db.execute(
                 "INSERT INTO imports (at, log) VALUES (?, ?)",
                 (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
@@ -584,6 +590,8 @@ class EmbeddedStore:
     @cached_property
     def _graph(self) -> nx.DiGraph:
         """Organizations and positions with LEADS, SUPERVISED_BY and HAS_POSITION edges."""
+        import networkx as nx
+
         g = nx.DiGraph()
         for org in self._orgs.values():
             g.add_node(org.id, label="Organization")
@@ -629,11 +637,28 @@ class EmbeddedStore:
 
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
-        return ancestor_chain(org_id, self._orgs)
+        if "_orgs" in self.__dict__:
+            return ancestor_chain(org_id, self._orgs)
+        # Cold (a one-off command): one organization at a time from SQLite; building every
+        # organization costs 0.2 s on a province
+        chain: list[Organization] = []
+        current = self.get_organizations([org_id]).get(org_id)
+        while current is not None and current.id not in {o.id for o in chain}:
+            chain.append(current)
+            parent = current.parent_id
+            current = self.get_organizations([parent]).get(parent) if parent else None
+        return chain
 
     def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
         self._fresh()
-        return org_context_from(self, org_id, reach, self._commissions)
+        if "_orgs" in self.__dict__:
+            return org_context_from(self, org_id, reach, self._commissions)
+        chain = self.ancestors(org_id)  # cold: from SQLite, and the commissions of its members
+        kids: dict[str, list[Organization]] = {}
+        for d in self._records("organizations", [o.id for o in chain], where="parent_id"):
+            kids.setdefault(d["parent_id"], []).append(Organization.model_validate(d))
+        children = {o: sorted(k, key=lambda x: x.id) for o, k in kids.items()}
+        return org_context_from(self, org_id, reach, commissions_among(children), chain=chain)
 
     @cached_property
     def _commissions(self) -> dict[str, list[Organization]]:
@@ -651,8 +676,14 @@ class EmbeddedStore:
 
     @cached_property
     def _successors(self) -> dict[str, list[Organization]]:
+        if "_orgs" in self.__dict__:
+            orgs: Iterable[Organization] = self._orgs.values()
+        else:  # cold (rtc career): the few organizations that continue another, found by SQLite
+            cols = ", ".join(f'"{c}"' for c in COLUMNS["organizations"])
+            rows = self._db.execute(f"SELECT {cols} FROM organizations WHERE predecessor_ids != '[]'")
+            orgs = [Organization.model_validate(_record("organizations", r)) for r in rows]
         out: dict[str, list[Organization]] = {}
-        for org in sorted(self._orgs.values(), key=lambda o: o.id):
+        for org in sorted(orgs, key=lambda o: o.id):
             for p in org.predecessor_ids:
                 out.setdefault(p, []).append(org)
         return out
@@ -734,6 +765,8 @@ class EmbeddedStore:
 
     def holders(self, position_id: str, at: int) -> list[Tenure]:
         self._fresh()
+        if "_tenure_index" not in self.__dict__:  # cold (rtc holders): one post from SQLite, not every tenure
+            return self._cold_tenures("position_id", [position_id], at, at + 1)
         return self._tenure_index.on_position(position_id, at, at + 1)
 
     def tenures(
@@ -805,6 +838,8 @@ class EmbeddedStore:
         snapshot = self.path / f"actions.{self._imports_written()}.npz"
         if snapshot.exists():
             with np.load(snapshot, allow_pickle=False) as data:
+                if "by_recipient" in data.files:  # sorted when written: a one-off read does not sort
+                    self.__dict__["_actions_by_recipient"] = (data["by_recipient"], data["recipient_bounds"])
                 return ActionTable(
                     ids=data["ids"],
                     date=data["date"],
@@ -829,6 +864,7 @@ class EmbeddedStore:
 
     def _save_snapshot(self, path: Path, table: ActionTable) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        order, bounds = _by_recipient(table)
         try:
             np.savez(
                 tmp,
@@ -840,6 +876,8 @@ class EmbeddedStore:
                 to_org=table.to_org,
                 by_org=table.by_org,
                 orgs=np.asarray(table.orgs, dtype=str),
+                by_recipient=order,
+                recipient_bounds=bounds,
             )
             os.replace(tmp, path)  # atomic: a reader sees the old snapshot or the whole new one
             for old in self.path.glob("actions.*.npz"):
@@ -850,11 +888,9 @@ class EmbeddedStore:
 
     @cached_property
     def _actions_by_recipient(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row numbers of the action table grouped by recipient (each group in date order), and group bounds."""
-        table = self._action_index
-        order = np.argsort(table.to_org, kind="stable")
-        bounds = np.searchsorted(table.to_org[order], np.arange(len(table.orgs) + 1))
-        return order, bounds
+        """Row numbers of the action table grouped by recipient (each group in date order), and
+        group bounds (kept in the snapshot)."""
+        return _by_recipient(self._action_index)
 
     def actions(
         self,
@@ -907,6 +943,10 @@ class EmbeddedStore:
 
     def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
         self._fresh()
+        if ids is not None and "_cases" not in self.__dict__:  # cold: these only, from SQLite
+            asked = list(ids)
+            found = {d["id"]: Case.model_validate(d) for d in self._records("cases", asked)}
+            return {i: found[i] for i in asked if i in found}
         cases = self._cases
         if ids is not None:
             return {i: cases[i] for i in ids if i in cases}
@@ -943,17 +983,29 @@ class EmbeddedStore:
 
     @cached_property
     def _date_range(self) -> tuple[int, int] | None:
-        bounds = [
-            self._db.execute(
-                "SELECT min(start_ord), max(start_ord), max(CASE WHEN end_ord < ? THEN end_ord END) FROM tenures",
-                (OPEN_END,),
-            ).fetchone(),
-            self._db.execute("SELECT min(date_ord), max(date_ord) FROM actions").fetchone(),
-        ]
-        values = [v for row in bounds for v in row if v is not None]
-        for case in self.get_cases().values():
-            values.extend(to_ordinal(d) for d in (case.start, case.end, case.discovered) if d)
-        return (min(values), max(values)) if values else None
+        kept = self._db.execute("SELECT value FROM meta WHERE key = 'date_range'").fetchone()
+        found = json.loads(kept[0]) if kept else _date_range_of(self._db)  # a store written before it was kept
+        return (found[0], found[1]) if found else None
+
+
+def _by_recipient(table: ActionTable) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(table.to_org, kind="stable")
+    return order, np.searchsorted(table.to_org[order], np.arange(len(table.orgs) + 1))
+
+
+def _date_range_of(db: Any) -> list[int] | None:
+    """The first and last day the data speaks of: tenures, actions and the dates of cases."""
+    bounds = [
+        db.execute(
+            "SELECT min(start_ord), max(start_ord), max(CASE WHEN end_ord < ? THEN end_ord END) FROM tenures",
+            (OPEN_END,),
+        ).fetchone(),
+        db.execute("SELECT min(date_ord), max(date_ord) FROM actions").fetchone(),
+    ]
+    values = [v for row in bounds for v in row if v is not None]
+    for dates in db.execute('SELECT start, "end", discovered FROM cases'):
+        values.extend(to_ordinal(d) for d in dates if d)
+    return [min(values), max(values)] if values else None
 
 
 class _Rows(list[Any]):
