@@ -40,12 +40,19 @@ def _warm(store: Store) -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """The API; ``store``: one opened, warmed and released before a fork (``rtc serve --workers``),
+    that this worker reconnects to, sharing the indexes the parent built."""
     settings = settings or get_settings()
+    shared = store
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = store = open_configured_store(settings.store, settings)  # opened once, closed once
+        if shared is not None:
+            shared.reconnect()
+            app.state.store = store = shared
+        else:
+            app.state.store = store = open_configured_store(settings.store, settings)  # opened once, closed once
         _warm(store)
         app.state.keys = KeyRing(settings.api_keys_file)
         app.state.keys.entries()  # a broken keys file stops the start, with its reason

@@ -21,14 +21,32 @@ class ImportLog:
         self.path = Path(path)
         self.entries: dict[str, ImportPublic] = {}
         self._lock = threading.Lock()
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    entry = ImportPublic.model_validate_json(line)
-                    self.entries[entry.id] = entry
+        self._read = 0  # bytes of the file read so far
+        self._read_new()
+
+    def _read_new(self) -> None:
+        """The entries appended to the file since it was last read (another worker's imports)."""
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as fh:
+            fh.seek(self._read)
+            data = fh.read()
+        whole = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        self._read += len(whole)
+        for line in whole.decode("utf-8").splitlines():
+            if line.strip():
+                entry = ImportPublic.model_validate_json(line)
+                self.entries[entry.id] = entry
+
+    def get(self, import_id: str) -> ImportPublic | None:
+        with self._lock:
+            if import_id not in self.entries:
+                self._read_new()
+            return self.entries.get(import_id)
 
     def add(self, entry: ImportPublic) -> None:
         with self._lock:
+            self._read_new()  # what other workers appended first
             self.entries[entry.id] = entry
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(entry.model_dump_json() + "\n")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,15 +94,17 @@ def _wrk(base: str, headers: dict[str, str], paths: list[str], concurrency: int,
 
 def _pinning() -> tuple[list[str], list[str]]:
     """``taskset`` prefixes for the server (the first CPU) and the client (the others), when
-    there are two CPUs or more; empty otherwise."""
+    there are two CPUs or more; empty otherwise, or with ``RTC_BENCH_PIN=0`` (workers and
+    client then share every CPU)."""
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2 or not shutil.which("taskset"):
+    if len(cpus) < 2 or not shutil.which("taskset") or os.environ.get("RTC_BENCH_PIN") == "0":
         return [], []
     return ["taskset", "-c", str(cpus[0])], ["taskset", "-c", ",".join(map(str, cpus[1:]))]
 
 
-def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
-    """``store_url`` must hold a loaded dataset (the embedded benchmark's store)."""
+def run_api(store_url: str, requests: int = 1000, workers: int = 1) -> dict[str, Any]:
+    """``store_url`` must hold a loaded dataset (the embedded benchmark's store); ``workers``:
+    ``rtc serve --workers`` (all pinned with the server, to the first CPU)."""
     work = Path(tempfile.mkdtemp(prefix="rtc-bench-api-"))
     env = {**os.environ, "RTC_API_KEYS_FILE": str(work / "keys.json"), "RTC_AUDIT_LOG": str(work / "audit.jsonl")}
     key = subprocess.run(
@@ -113,7 +116,19 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
     ).stdout.strip()
     port = free_port()
     server = subprocess.Popen(
-        [*_pinning()[0], sys.executable, "-m", "rtc.cli", "serve", "--port", str(port), "--store", store_url],
+        [
+            *_pinning()[0],
+            sys.executable,
+            "-m",
+            "rtc.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            store_url,
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -140,6 +155,7 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
         client = "wrk" if shutil.which("wrk") else "httpx"
         result: dict[str, Any] = {
             "requests": requests,
+            "workers": workers,
             "store": store_url,
             "client": client,
             "pinned": bool(_pinning()[0]),
@@ -157,3 +173,51 @@ def run_api(store_url: str, requests: int = 1000) -> dict[str, Any]:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def compare_workers(store_url: str, counts: list[int], runs: int, requests: int) -> dict[str, Any]:
+    """``run_api`` for each worker count in turn, ``runs`` times (interleaved), and the c10 p99
+    of each run against the 25 ms target (issue 25: 5 of 5)."""
+    found: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+    for _ in range(runs):
+        for n in counts:
+            found[n].append(run_api(store_url, requests, workers=n))
+    return {
+        str(n): {
+            "c10_p99_ms": [r["c10"]["accountability_ms"]["p99"] for r in rs],
+            "c10_median_ms": [r["c10"]["accountability_ms"]["median"] for r in rs],
+            "c1_median_ms": [r["c1"]["accountability_ms"]["median"] for r in rs],
+            "runs_within_25ms": sum(r["c10"]["accountability_ms"]["p99"] <= 25 for r in rs),
+            "client": rs[0]["client"],
+        }
+        for n, rs in found.items()
+    }
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(description="rtc serve with 1 or more workers, side by side")
+    parser.add_argument("url")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=1000)
+    args = parser.parse_args()
+    got = compare_workers(args.url, args.workers, args.runs, args.requests)
+    table = Table("workers", "c1 median", "c10 median", "c10 p99 per run", "p99 <= 25 ms")
+    for n, r in got.items():
+        table.add_row(
+            n,
+            f"{statistics.median(r['c1_median_ms']):.2f} ms",
+            f"{statistics.median(r['c10_median_ms']):.2f} ms",
+            ", ".join(f"{v:.1f}" for v in r["c10_p99_ms"]) + " ms",
+            f"{r['runs_within_25ms']} of {len(r['c10_p99_ms'])}",
+        )
+    Console().print(table)
+    out = Path(__file__).parent / "results" / f"api-workers-{time.strftime('%Y-%m-%d')}.json"
+    out.write_text(json.dumps(got, indent=1), encoding="utf-8")
+    print(f"wrote {out}")

@@ -73,6 +73,12 @@ class ScopedStore:
     def close(self) -> None:
         self.inner.close()
 
+    def release(self) -> None:
+        self.inner.release()
+
+    def reconnect(self) -> None:
+        self.inner.reconnect()
+
     def ping(self) -> None:
         self.inner.ping()
 

@@ -120,6 +120,8 @@ class Capabilities:
 
     in_process: bool  # reads and writes are this process's CPU, no round trips (embedded)
     staged_first_load: bool  # a first load can be written aside and put in place (``staging``)
+    # its in-memory indexes, built once, are shared by forked workers (``release``, ``reconnect``)
+    shared_by_forks: bool = False
 
 
 @dataclass
@@ -252,6 +254,16 @@ class Store(Protocol):
     created: bool  # this open made the store (an embedded folder that did not exist)
 
     def close(self) -> None: ...
+
+    def release(self) -> None:
+        """Close the connections and keep what was read into memory: before a fork, so that the
+        workers share it (only where ``capabilities.shared_by_forks``)."""
+        ...
+
+    def reconnect(self) -> None:
+        """In a forked worker, after ``release``: connections of its own; what was read before
+        the fork is dropped if an import was written since."""
+        ...
 
     def ping(self) -> None:
         """Raise ``StoreError`` unless the store answers and is still the one that was opened

@@ -219,7 +219,7 @@ def _check_uploads(uploads: list[tuple[str, UploadFile]]) -> str | None:
 
 @router.get("/{import_id}", response_model=ImportPublic)
 def get_import(import_id: str, request: Request, who: Reader) -> ImportPublic:
-    entry = request.app.state.import_log.entries.get(import_id)
+    entry = request.app.state.import_log.get(import_id)
     if entry is None or (who.scope and entry.who != who.name):  # a jurisdiction sees its own imports only
         raise NotFound(f"no import with id {import_id!r}")
     found: ImportPublic = entry

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from core.config import get_settings
 from graph.errors import InvalidInput
@@ -93,6 +92,8 @@ def progress_load(
         )
     if quiet:
         return load(max_errors=settings.max_errors)
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn  # a load's bar: not every command's
+
     with Progress(
         TextColumn("{task.description}"),
         TimeElapsedColumn(),

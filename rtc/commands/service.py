@@ -68,17 +68,23 @@ def keys_revoke(name: Annotated[str, typer.Argument(metavar="NAME", help="The na
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes; on the embedded store they share the indexes the server builds once "
+            '(docs/api.md, "Workers")',
+        ),
+    ] = 1,
     store: StoreOpt = None,
 ) -> None:
-    """Serve the API (uvicorn, one worker). Every route but /health needs a key (rtc keys add)."""
-    import uvicorn
-
-    from api.app import create_app
+    """Serve the API (uvicorn). Every route but /health needs a key (rtc keys add)."""
+    from api.serve import serve
 
     settings = get_settings()
     if store:
         settings = settings.model_copy(update={"store": store})
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=settings.access_log)
+    serve(settings, host, port, workers)
 
 
 # ---------------------------------------------------------------- the main job

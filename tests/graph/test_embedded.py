@@ -264,5 +264,12 @@ def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_pat
     assert load_dataset(store, later).ok
     fresh = open_store(url)  # another process: reads what the import kept
     assert fresh.date_range() == (first[0], to_ordinal("2031-05-01"))
+    kept = fresh._db.execute("SELECT value FROM meta WHERE key = 'date_range'").fetchone()[0]
+    fresh._db.execute(  # an older rtc wrote after it, and did not keep the range: not trusted
+        "UPDATE meta SET value = ? WHERE key = 'date_range'",
+        (kept.replace(str(to_ordinal("2031-05-01")), str(to_ordinal("2040-01-01"))),),
+    )
+    fresh._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    assert open_store(url).date_range() == (first[0], to_ordinal("2031-05-01"))
     fresh._db.execute("DELETE FROM meta WHERE key = 'date_range'")  # a store written before it was kept
-    assert open_store(url).date_range() == fresh.date_range()
+    assert open_store(url).date_range() == (first[0], to_ordinal("2031-05-01"))

@@ -143,6 +143,11 @@ class CypherStore:
     def close(self) -> None:
         self.transport.close()
 
+    def release(self) -> None:
+        raise StoreError(f"{self.url}: a server store is not shared by forked workers; each opens its own")
+
+    reconnect = release
+
     def __repr__(self) -> str:
         return f"CypherStore({self.url!r})"
 

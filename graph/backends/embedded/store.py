@@ -163,7 +163,7 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
 class EmbeddedStore:
     """The default, in-process store under one data directory."""
 
-    capabilities = Capabilities(in_process=True, staged_first_load=False)
+    capabilities = Capabilities(in_process=True, staged_first_load=False, shared_by_forks=True)
 
     def __init__(
         self,
@@ -197,6 +197,7 @@ class EmbeddedStore:
             # Two connections: reads (shared by threads, one at a time) and writes (an import), so
             # that in WAL mode a long import does not block readers; they see the last commit.
             self._wdb = None if self.read_only else self._connect()
+            self._cache_mb = cache_mb
             if self._wdb is not None:
                 self._wdb.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
             self._db = _Locked(self._connect())
@@ -317,6 +318,21 @@ class EmbeddedStore:
         self._db.close()
         if self._wdb is not None:
             self._wdb.close()
+
+    def release(self) -> None:
+        # SQLite's connections must not cross a fork (sqlite.org/howtocorrupt.html, 2.6)
+        self._released_at = self._imports_written()
+        self.close()
+
+    def reconnect(self) -> None:
+        self._wdb = None if self.read_only else self._connect()
+        if self._wdb is not None:
+            self._wdb.execute(f"PRAGMA cache_size=-{int(self._cache_mb) * 1024}")
+        self._db = _Locked(self._connect())
+        self._generation = self._data_version()  # this connection's own counter, from now on
+        self._checked = time.monotonic()
+        if self._imports_written() != getattr(self, "_released_at", None):
+            self._invalidate()  # an import came between the release and this connection
 
     def _writer(self) -> sqlite3.Connection:
         if self._wdb is None:
@@ -507,7 +523,9 @@ class EmbeddedStore:
                 "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
             if batch.settles_import:  # kept, so that a fresh process reads it instead of scanning
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('date_range', ?)", (json.dumps(_date_range_of(db)),))
+                generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+                kept = {"generation": int(generation), "range": _date_range_of(db)}
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('date_range', ?)", (json.dumps(kept),))
             db.execute(
                 "INSERT INTO imports (at, log) VALUES (?, ?)",
                 (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
@@ -983,8 +1001,11 @@ class EmbeddedStore:
 
     @cached_property
     def _date_range(self) -> tuple[int, int] | None:
-        kept = self._db.execute("SELECT value FROM meta WHERE key = 'date_range'").fetchone()
-        found = json.loads(kept[0]) if kept else _date_range_of(self._db)  # a store written before it was kept
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'date_range'").fetchone()
+        kept = json.loads(row[0]) if row else None
+        # computed again when not kept, or kept before a later write (a streamed part, an older rtc)
+        fresh = isinstance(kept, dict) and kept.get("generation") == self._imports_written()
+        found = kept["range"] if fresh else _date_range_of(self._db)  # type: ignore[index]
         return (found[0], found[1]) if found else None
 
 
