@@ -39,6 +39,7 @@ from graph.model import (
 from graph.store import Batch, Store
 from loaders.dates import read_date
 from loaders.identity import resolve
+from loaders.interchange.common import stored_rows
 from loaders.interchange.elite import read_elite
 from loaders.interchange.read import file_format, interchange_files, read_interchange
 from loaders.readers import FileProblem, read_rows
@@ -1211,18 +1212,10 @@ def migrate(source: Store, target: Store, *, max_errors: int = MAX_ERRORS) -> Re
     with gc_paused():
         tables: RawRows = {}
         for entity in ORDER:
-            stored = "tenure_rows" if entity == "tenures" else entity
-            rows = [_as_input(r) for r in source.export(stored)]
+            rows = stored_rows(source, entity)
             if rows:
                 tables[entity] = [((f"{source.url} {entity}", n), r) for n, r in enumerate(rows, start=1)]
         report.lap("read", started)
         load_tables(target, tables, report, log={"migrated_from": source.url})
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def _as_input(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record as an input row: extra properties back as columns, lists as lists."""
-    row = {k: (list(v) if isinstance(v, tuple) else v) for k, v in record.items() if k != "props"}
-    row.update(record.get("props") or {})
-    return row

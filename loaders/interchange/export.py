@@ -22,7 +22,6 @@ from loaders.interchange.popolo import popolo_document
 from loaders.schema import ORDER
 
 
-
 def export_dataset(store: Store, folder: Path, fmt: str, *, at: str | None = None) -> dict[str, int]:
     """Write what ``store`` holds into ``folder`` (new or empty) as ``fmt``; ``at``: only the
     memberships held on that day, as dated memberships without the changes behind them (Popolo,

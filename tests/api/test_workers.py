@@ -39,9 +39,9 @@ def test_two_workers_share_the_store_imports_and_logins(tmp_path: Path, scenario
         "RTC_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
         "RTC_COOKIE_SECURE": "false",
     }
+    command = ["serve", "--workers", "2", "--port", str(port), "--store", url]
     server = subprocess.Popen(
-        [sys.executable, "-c", "from rtc.cli import main; main()", "serve", "--workers", "2", "--port", str(port)]
-        + ["--store", url],
+        [sys.executable, "-c", "from rtc.cli import main; main()", *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -220,6 +220,7 @@ class EmbeddedStore:
             raise StoreError(f"cannot open store {self.url}: {exc}") from exc
         self._generation = self._data_version()
         self._checked = time.monotonic()
+        self._released_at: int | None = None  # the imports written when ``release`` closed the connections
         self._write_lock = threading.RLock()  # this object's writers; the lock file serves processes
         self._lock_file: Any = None
         self._lock_depth = 0
@@ -331,7 +332,7 @@ class EmbeddedStore:
         self._db = _Locked(self._connect())
         self._generation = self._data_version()  # this connection's own counter, from now on
         self._checked = time.monotonic()
-        if self._imports_written() != getattr(self, "_released_at", None):
+        if self._imports_written() != self._released_at:
             self._invalidate()  # an import came between the release and this connection
 
     def _writer(self) -> sqlite3.Connection:
