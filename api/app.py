@@ -26,16 +26,10 @@ from queries.accountability import accountability
 def _warm(store: Store) -> None:
     """Build the store's in-memory indexes now, then exempt them from garbage collection: a full
     collection walking millions of index objects stalled concurrent requests for 200 ms."""
-    span = store.date_range()
-    if span is not None:
-        positions = store.get_positions()
-        store.get_organizations()
-        if positions:
-            store.holders(next(iter(positions)), span[0])
-        store.actions(span[1], span[1] + 1, to_orgs=[])
-        cases = store.get_cases()
-        if cases:  # whatever else the busiest route builds lazily (the hierarchy graph, the cases)
-            accountability(store, next(iter(cases)))
+    store.warm()
+    cases = store.get_cases()
+    if cases:  # whatever else the busiest route builds lazily
+        accountability(store, next(iter(cases)))
     gc.collect()
     gc.freeze()
 

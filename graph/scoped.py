@@ -73,6 +73,9 @@ class ScopedStore:
     def close(self) -> None:
         self.inner.close()
 
+    def warm(self) -> None:
+        self.inner.warm()
+
     def release(self) -> None:
         self.inner.release()
 

@@ -255,6 +255,11 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def warm(self) -> None:
+        """Build now what reads keep in memory (a server, before its first request; a one-off
+        command never does)."""
+        ...
+
     def release(self) -> None:
         """Close the connections and keep what was read into memory: before a fork, so that the
         workers share it (only where ``capabilities.shared_by_forks``)."""

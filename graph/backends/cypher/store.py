@@ -143,6 +143,9 @@ class CypherStore:
     def close(self) -> None:
         self.transport.close()
 
+    def warm(self) -> None:
+        pass  # the server holds the data; organizations and positions are cached as they are read
+
     def release(self) -> None:
         raise StoreError(f"{self.url}: a server store is not shared by forked workers; each opens its own")
 

@@ -116,6 +116,10 @@ _SCHEMA = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
 ]
 RECHECK_SECONDS = 0.05
+# Reads a query answers from SQLite before the store builds the in-memory index it would use:
+# a one-off command stays under it and builds nothing; a program asking more builds the index
+# once, and every read after is from memory.
+COLD_READS = 64
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
 _T = TypeVar("_T")
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -320,6 +324,16 @@ class EmbeddedStore:
         if self._wdb is not None:
             self._wdb.close()
 
+    def warm(self) -> None:
+        self._fresh()
+        if self.date_range() is None:
+            return  # an empty store: nothing to keep in memory
+        for index in ("_orgs", "_positions", "_positions_by_org", "_children", "_commissions", "_tenure_index"):
+            getattr(self, index)
+        self._action_index  # noqa: B018 - with the recipient order
+        self._actions_by_recipient  # noqa: B018
+        self._cases  # noqa: B018
+
     def release(self) -> None:
         # SQLite's connections must not cross a fork (sqlite.org/howtocorrupt.html, 2.6)
         self._released_at = self._imports_written()
@@ -389,6 +403,7 @@ class EmbeddedStore:
             "_accountability",
             "_date_range",
             "_memo",
+            "_cold_reads",
         ):
             self.__dict__.pop(name, None)
 
@@ -654,12 +669,27 @@ class EmbeddedStore:
             out.setdefault(org.name, []).append(org)
         return out
 
+    def _cold(self, index: str) -> bool:
+        """Whether this query's read goes to SQLite: ``index`` is not built, and fewer than
+        ``COLD_READS`` reads have asked for it since the data last changed."""
+        if index in self.__dict__:
+            return False
+        asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
+        return asked <= COLD_READS
+
+    @cached_property
+    def _cold_reads(self) -> dict[str, int]:
+        return {}
+
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
-        if "_orgs" in self.__dict__:
+        if not self._cold("_orgs"):
             return ancestor_chain(org_id, self._orgs)
-        # Cold (a one-off command): one organization at a time from SQLite; building every
-        # organization costs 0.2 s on a province
+        return self._chain(org_id)
+
+    def _chain(self, org_id: str) -> list[Organization]:
+        """The organization and its ancestors, one at a time from SQLite (a one-off command:
+        building every organization costs 0.2 s on a province)."""
         chain: list[Organization] = []
         current = self.get_organizations([org_id]).get(org_id)
         while current is not None and current.id not in {o.id for o in chain}:
@@ -670,9 +700,9 @@ class EmbeddedStore:
 
     def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
         self._fresh()
-        if "_orgs" in self.__dict__:
+        if not self._cold("_orgs"):
             return org_context_from(self, org_id, reach, self._commissions)
-        chain = self.ancestors(org_id)  # cold: from SQLite, and the commissions of its members
+        chain = self._chain(org_id)  # cold: from SQLite, and the commissions of its members
         kids: dict[str, list[Organization]] = {}
         for d in self._records("organizations", [o.id for o in chain], where="parent_id"):
             kids.setdefault(d["parent_id"], []).append(Organization.model_validate(d))
@@ -695,7 +725,7 @@ class EmbeddedStore:
 
     @cached_property
     def _successors(self) -> dict[str, list[Organization]]:
-        if "_orgs" in self.__dict__:
+        if not self._cold("_orgs"):
             orgs: Iterable[Organization] = self._orgs.values()
         else:  # cold (rtc career): the few organizations that continue another, found by SQLite
             cols = ", ".join(f'"{c}"' for c in COLUMNS["organizations"])
@@ -784,7 +814,7 @@ class EmbeddedStore:
 
     def holders(self, position_id: str, at: int) -> list[Tenure]:
         self._fresh()
-        if "_tenure_index" not in self.__dict__:  # cold (rtc holders): one post from SQLite, not every tenure
+        if self._cold("_tenure_index"):  # a few posts (rtc holders): from SQLite, not every tenure
             return self._cold_tenures("position_id", [position_id], at, at + 1)
         return self._tenure_index.on_position(position_id, at, at + 1)
 
@@ -962,7 +992,7 @@ class EmbeddedStore:
 
     def get_cases(self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None) -> dict[str, Case]:
         self._fresh()
-        if ids is not None and "_cases" not in self.__dict__:  # cold: these only, from SQLite
+        if ids is not None and self._cold("_cases"):  # a few (a one-off command): these only, from SQLite
             asked = list(ids)
             found = {d["id"]: Case.model_validate(d) for d in self._records("cases", asked)}
             return {i: found[i] for i in asked if i in found}
