@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from functools import cached_property, lru_cache
 from typing import Any, ClassVar, Literal
@@ -511,13 +511,14 @@ ENTITY_MODELS: dict[str, type[Record]] = {
 }
 
 
-def ancestor_chain(org_id: str, orgs: Mapping[str, Organization]) -> list[Organization]:
-    """The organization and its ancestors, itself first, from organizations in hand (a cycle stops it)."""
+def ancestor_chain(org_id: str, get: Callable[[str], Organization | None]) -> list[Organization]:
+    """The organization and its ancestors, itself first, each found by ``get`` (``dict.get`` of
+    organizations in hand, or a read of one); a cycle stops it."""
     chain: list[Organization] = []
     seen: set[str] = set()
-    current = orgs.get(org_id)
+    current = get(org_id)
     while current is not None and current.id not in seen:
         chain.append(current)
         seen.add(current.id)
-        current = orgs.get(current.parent_id) if current.parent_id else None
+        current = get(current.parent_id) if current.parent_id else None
     return chain

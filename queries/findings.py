@@ -118,7 +118,7 @@ def _unsupervised(orgs: dict[str, Organization], live: dict[str, Organization]) 
         org
         for org in live.values()
         if org.kind is not OrgKind.commission
-        and commission_of(org, ancestor_chain(org.id, orgs), commissions, orgs.get) is None
+        and commission_of(org, ancestor_chain(org.id, orgs.get), commissions, orgs.get) is None
     ]
 
 

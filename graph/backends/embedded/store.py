@@ -684,25 +684,19 @@ class EmbeddedStore:
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
         if not self._cold("_orgs"):
-            return ancestor_chain(org_id, self._orgs)
-        return self._chain(org_id)
+            return ancestor_chain(org_id, self._orgs.get)
+        return ancestor_chain(org_id, self._read_org)
 
-    def _chain(self, org_id: str) -> list[Organization]:
-        """The organization and its ancestors, one at a time from SQLite (a one-off command:
-        building every organization costs 0.2 s on a province)."""
-        chain: list[Organization] = []
-        current = self.get_organizations([org_id]).get(org_id)
-        while current is not None and current.id not in {o.id for o in chain}:
-            chain.append(current)
-            parent = current.parent_id
-            current = self.get_organizations([parent]).get(parent) if parent else None
-        return chain
+    def _read_org(self, org_id: str) -> Organization | None:
+        """One organization from SQLite (a one-off command: building every organization costs
+        0.2 s on a province)."""
+        return self.get_organizations([org_id]).get(org_id)
 
     def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
         self._fresh()
         if not self._cold("_orgs"):
             return org_context_from(self, org_id, reach, self._commissions)
-        chain = self._chain(org_id)  # cold: from SQLite, and the commissions of its members
+        chain = ancestor_chain(org_id, self._read_org)  # cold: from SQLite, and its members' commissions
         kids: dict[str, list[Organization]] = {}
         for d in self._records("organizations", [o.id for o in chain], where="parent_id"):
             kids.setdefault(d["parent_id"], []).append(Organization.model_validate(d))
