@@ -41,7 +41,7 @@ from loaders.dates import read_date
 from loaders.identity import resolve
 from loaders.interchange.common import stored_rows
 from loaders.interchange.elite import read_elite
-from loaders.interchange.read import file_format, interchange_files, read_interchange
+from loaders.interchange.read import file_format, interchange_files, is_interchange, read_interchange, read_whole
 from loaders.readers import FileProblem, read_rows
 from loaders.rejects import check_rejects_folder, write_rejects
 from loaders.schema import EXTENSIONS, FILES, INTERVALS, ORDER, REJECT_COLUMN, Column, Headers, headers
@@ -145,10 +145,13 @@ def find_files(folder: Path, report: Report) -> dict[str, Path]:
     if not folder.is_dir():
         report.error((str(folder), None), None, None, "no-folder", "not a folder: a dataset is a folder of files")
         return found
-    interchange = set(interchange_files(folder))  # read by read_interchange
+    interchange = False  # its Popolo and FtM files are read by read_interchange
     for path in sorted(folder.iterdir()):
         stem, suffix = path.stem, path.suffix.lower()
-        if path.name in ("truth.json",) or path.name.startswith(".") or path in interchange:
+        if is_interchange(path.name):
+            interchange = True
+            continue
+        if path.name in ("truth.json",) or path.name.startswith("."):
             continue
         if stem not in FILES or suffix not in EXTENSIONS:
             report.warn(
@@ -1172,8 +1175,7 @@ def load_dataset(
     (True, 36)
     """
     started = time.perf_counter()
-    path = Path(folder)
-    if options.tolerant and (elite or path.is_file() or (path.is_dir() and interchange_files(path))):
+    if options.tolerant and (elite or read_whole(Path(folder))):
         raise InvalidInput("a tolerant load is for the canonical files: load Popolo or FollowTheMoney whole")
     if rejects_to is not None:
         check_rejects_folder(rejects_to)  # before anything is written

@@ -17,7 +17,8 @@ Source = tuple[str, int | None]  # a file (or a document and its collection) and
 
 # what a membership's ``rtc`` object says of the tenure: derived again on load, not a property
 DERIVED = ("tenure_id", "open_kind", "close_kind", "opened_change", "closed_change")
-PEOPLE = ("organizations", "positions", "persons", "tenures")  # what Popolo and FtM hold themselves
+# what Popolo and FtM hold themselves (the changes in the memberships they opened and ended)
+PEOPLE = ("organizations", "positions", "persons", "tenures", "changes")
 
 
 def stored_rows(store: Store, entity: str) -> list[dict[str, Any]]:

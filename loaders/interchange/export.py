@@ -42,8 +42,6 @@ def export_dataset(store: Store, folder: Path, fmt: str, *, at: str | None = Non
     beside = ORDER if fmt == "csv" else [e for e in ORDER if e not in PEOPLE]
     for entity in beside:
         rows = stored_rows(store, entity)
-        if entity == "changes" and fmt != "csv":
-            continue  # their effect is in the memberships (tenures derived from them)
         if rows:
             write_csv(folder / f"{entity}.csv", rows)
             written[f"{entity}.csv"] = len(rows)

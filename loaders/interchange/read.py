@@ -12,11 +12,12 @@ from loaders.interchange.ftm import read_ftm
 from loaders.interchange.mapping import load_mapping
 
 Rows = list[tuple[Source, dict[str, Any]]]
+FTM_SUFFIXES = (".ftm.json", ".ftm.jsonl")
 
 
 def is_interchange(name: str) -> bool:
     """Whether a dataset folder's file of this name is Popolo's or FtM's."""
-    return name == popolo.DOCUMENT or name in popolo.FILES or name.endswith((".ftm.json", ".ftm.jsonl"))
+    return name == popolo.DOCUMENT or name in popolo.FILES or name.endswith(FTM_SUFFIXES)
 
 
 def interchange_files(folder: Path) -> list[Path]:
@@ -24,9 +25,15 @@ def interchange_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.iterdir()) if is_interchange(p.name)]
 
 
+def read_whole(path: Path) -> bool:
+    """Whether a load of ``path`` reads Popolo or FtM: a file given alone, or a folder holding
+    one. Those are read whole (not streamed, not set aside row by row)."""
+    return path.is_file() or (path.is_dir() and bool(interchange_files(path)))
+
+
 def file_format(path: Path) -> str | None:
     """``popolo`` or ``ftm`` for a file given alone: by its name, else by its first record."""
-    if path.name.endswith((".ftm.json", ".ftm.jsonl")):
+    if path.name.endswith(FTM_SUFFIXES):
         return "ftm"
     if is_interchange(path.name):
         return "popolo"

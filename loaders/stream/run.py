@@ -48,7 +48,7 @@ from typing import Any
 from graph.errors import InvalidInput
 from graph.factory import open_scratch
 from graph.store import Store
-from loaders.interchange.read import interchange_files
+from loaders.interchange.read import read_whole
 from loaders.load import (
     ALL_OR_NOTHING,
     MAX_ERRORS,
@@ -78,7 +78,7 @@ def wants_streaming(store: Store, folder: str | Path, above_mb: float) -> bool:
     """Whether to stream a load: a dataset folder over ``above_mb`` going to a server store.
     The embedded store keeps loading in one transaction (its own memory grows with the data
     anyway: it keeps indexes in memory)."""
-    if store.capabilities.in_process or not Path(folder).is_dir() or interchange_files(Path(folder)):
+    if store.capabilities.in_process or not Path(folder).is_dir() or read_whole(Path(folder)):
         return False  # Popolo and FtM files are read whole (docs/interchange.md)
     size = sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
     return size > above_mb * 1e6
@@ -110,7 +110,7 @@ def stream_dataset(
     """
     if options.match_persons:  # a row's match renames its person in files read in other chunks
         raise InvalidInput("matching persons is done in memory: add --no-stream (see docs/input-format.md)")
-    if Path(folder).is_file() or (Path(folder).is_dir() and interchange_files(Path(folder))):
+    if read_whole(Path(folder)):
         raise InvalidInput("Popolo and FollowTheMoney files are read whole: add --no-stream (docs/interchange.md)")
     options = dataclasses.replace(options, in_chunks=True)
     run = functools.partial(
