@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
@@ -70,6 +69,7 @@ from loaders.stream.ids import Ids, Skips, declare_ids
 from loaders.stream.overlay import Overlay
 from loaders.stream.staged import BEFORE_ASIDE, Aside, Stager, drained, staging_for
 from loaders.stream.validate import PERSONNEL, validate_file, validate_personnel
+from loaders.stream.workdir import WorkDir
 
 CHUNK_ROWS = 100_000
 
@@ -152,11 +152,12 @@ def _stream(
         for advice in store.load_advice():
             report.warn((report.source, None), None, None, "server-setting", advice)
     locked = contextlib.nullcontext() if dry_run else store.import_lock()
-    with locked, tempfile.TemporaryDirectory(prefix="rtc-stream-") as tmp, gc_paused():
-        ids = Ids(Path(tmp) / "ids.sqlite3")
+    with locked, WorkDir("rtc-stream-") as work, gc_paused():
+        tmp = work.path
+        ids = Ids(tmp / "ids.sqlite3")
         # A small write cache keeps this process's peak down at no cost in time
         # (docs/performance.md, "Figures behind the design").
-        scratch = open_scratch(Path(tmp) / "scratch", cache_mb=16)
+        scratch = open_scratch(tmp / "scratch", cache_mb=16)
         reads = as_prepare_reads(store)
         staging = staging_for(store, reads) if stage and not dry_run else None
         stager = Stager(store, staging, log) if staging else None

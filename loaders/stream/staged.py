@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import queue
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from loaders.stream.copy import write_parts
 from loaders.stream.ids import Ids, Skips, declare_ids
 from loaders.stream.overlay import Overlay
 from loaders.stream.validate import merge_report, validate_file
+from loaders.stream.workdir import WorkDir
 
 # The files validated in a process of its own, beside the others, in a load written aside: they
 # refer to organizations (validated before) and to their own records only, and what refers to
@@ -122,12 +121,12 @@ class Aside:
         try:
             started = time.perf_counter()
             part = Report(source=report.source, max_errors=report.max_errors)
-            with tempfile.TemporaryDirectory(prefix="rtc-aside-") as tmp:
-                ids = Ids(Path(tmp) / "ids.sqlite3")
+            with WorkDir("rtc-aside-") as work:
+                ids = Ids(work.path / "ids.sqlite3")
                 declare_ids(declared, ids, skip)
                 part.lap("ids", started)
                 if go_box.get():
-                    scratch = open_scratch(Path(tmp) / "scratch", cache_mb=8)
+                    scratch = open_scratch(work.path / "scratch", cache_mb=8)
                     overlay = Overlay(scratch, NothingStored(url), ids, lean=True)
                     sender = Sender(inbox, spool)
                     tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
@@ -234,7 +233,8 @@ class Stager:
         # The child opens its own connections and uses none of the parent's.
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self.spool = Path(tempfile.mkdtemp(prefix="rtc-spool-"))
+        self.work = WorkDir("rtc-spool-")
+        self.spool = self.work.path
         self.inbox, self.outbox = context.Queue(maxsize=spooling.SPOOLED), context.Queue()
         self.process = context.Process(
             target=_copy_worker, args=(self.url, password, log, self.inbox, self.outbox), daemon=True
@@ -283,7 +283,7 @@ class Stager:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
-        shutil.rmtree(self.spool, ignore_errors=True)
+        self.work.close()
         if not self.adopted:
             # A server that is gone keeps the graph; the next staged load deletes it. The error
             # that brought the load here is the one to report, not this one.

@@ -26,6 +26,7 @@ from graph.store import Store, StoreError
 from loaders.generate import generate
 from loaders.load import load_dataset
 from loaders.stream import stream_dataset
+from loaders.stream.workdir import WORK_DIR_GRACE
 from tests.api.conftest import make_settings
 from tests.api.test_live import serve
 from tests.conftest import free_port, start_falkordb
@@ -142,9 +143,12 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, in
 
 @pytest.mark.parametrize("mode", ["in-memory", "streamed"])
 def test_sigkill_leaves_the_embedded_store_all_old_or_all_new(
-    county: tuple[Path, dict[str, int]], tmp_path: Path, mode: str
+    county: tuple[Path, dict[str, int]], tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder, expected = county
+    temp = tmp_path / "temp"  # the loads' working folders: a killed one's is gone after the next load
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
     args = ["load", str(folder), "--json", *(["--stream"] if mode == "streamed" else [])]
     rng = random.Random(19)
     url = f"embedded://{tmp_path / 'store'}"
@@ -170,6 +174,9 @@ def test_sigkill_leaves_the_embedded_store_all_old_or_all_new(
         store.close()
     print(f"{mode}: {outcomes} in {KILLS} kills")
     assert outcomes["old"] and outcomes["new"], "the kills must land on both sides of the commit"
+    time.sleep(WORK_DIR_GRACE)
+    assert rtc(*args, "--store", url).wait(timeout=300) == 0
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 def _graphs(port: int) -> list[str]:

@@ -4,8 +4,10 @@ write completed by running the load again."""
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from graph.store import Batch, Capabilities, Store, StoreError
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
 from loaders.stream import ids as id_index
-from loaders.stream import personsort, spool, stream_dataset, wants_streaming
+from loaders.stream import personsort, spool, stream_dataset, wants_streaming, workdir
 from tests.helpers import snapshot, write_csv
 
 
@@ -414,3 +416,22 @@ def test_only_a_first_load_into_a_store_that_can_rename_is_written_aside(tmp_pat
     held = Server(("falkordb://h:1/g.staging.x", None))
     assert _staging(held, held) is None  # type: ignore[arg-type]  # the store holds data
     assert _staging(open_store(f"embedded://{tmp_path / 's'}"), empty) is None
+
+
+def test_a_working_folder_whose_load_is_gone_is_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with workdir.WorkDir("rtc-stream-") as live:
+        dead = workdir.WorkDir("rtc-stream-")
+        dead.owner.close()  # what SIGKILL does to its lock; the folder stays
+        young = workdir.WorkDir("rtc-stream-")
+        young.owner.close()
+        old = time.time() - workdir.WORK_DIR_GRACE - 1
+        for path in (live.path, dead.path):
+            os.utime(path, (old, old))
+        (tmp_path / "rtc-stream-notours").mkdir()  # no owner file: not this version's, left alone
+        with workdir.WorkDir("rtc-stream-") as fresh:
+            names = {p.name for p in tmp_path.iterdir()}
+            assert names == {live.path.name, young.path.name, fresh.path.name, "rtc-stream-notours"}
+    assert {p.name for p in tmp_path.iterdir()} == {young.path.name, "rtc-stream-notours"}
