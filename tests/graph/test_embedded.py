@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -292,3 +294,31 @@ def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_pat
     assert open_store(url).date_range() == (first[0], to_ordinal("2031-05-01"))
     fresh._db.execute("DELETE FROM meta WHERE key = 'date_range'")  # a store written before it was kept
     assert open_store(url).date_range() == (first[0], to_ordinal("2031-05-01"))
+
+
+def test_the_action_columns_are_mapped_from_one_snapshot_of_the_latest_import(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    url = f"embedded://{tmp_path / 'store'}"
+    store, folder = open_store(url), tmp_path / "store"
+    (folder / "actions.0.npz").write_bytes(b"an older rtc's")
+    (folder / ".actions.1.999999999.tmp").mkdir()  # a writer killed as it wrote (no such pid)
+    assert load_dataset(store, tiny_dataset).ok  # writes the snapshot; the older files go
+    assert sorted(p.name for p in folder.glob("*actions*")) == ["actions.1"]
+    shutil.rmtree(folder / "actions.1")
+    rebuilt = open_store(url)  # from SQLite, and written again
+    span = rebuilt.date_range()
+    assert span is not None
+    built = rebuilt.actions(*span)
+    assert not isinstance(built.date, np.memmap) and (folder / "actions.1" / "ids.npy").exists()
+    other = open_store(url)  # another process: maps the columns, sorts nothing
+    mapped = other.actions(*span)
+    assert isinstance(other._action_index.date, np.memmap) and isinstance(other._action_index.ids, np.memmap)
+    assert mapped.id_list(range(len(mapped))) == built.id_list(range(len(built)))
+    for column in ("date", "kind", "category", "from_org", "to_org", "by_org"):
+        assert getattr(mapped, column).tolist() == getattr(built, column).tolist()
+    assert mapped.orgs == built.orgs
+    org = mapped.orgs[int(mapped.to_org[0])]
+    assert open_store(url).actions(*span, to_orgs=[org]).id_list(range(3)) == built.rows(
+        np.flatnonzero(built.to_org == built.to_org[0])
+    ).id_list(range(3))

@@ -14,6 +14,7 @@ import functools
 import itertools
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -120,6 +121,7 @@ RECHECK_SECONDS = 0.05
 # a one-off command stays under it and builds nothing; a program asking more builds the index
 # once, and every read after is from memory.
 COLD_READS = 64
+SNAPSHOT = "actions"  # actions.GENERATION/: the action columns, one .npy file each
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
 _T = TypeVar("_T")
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -877,22 +879,15 @@ class EmbeddedStore:
 
     @cached_property
     def _action_index(self) -> ActionTable:
-        """The actions as sorted columns, read from a snapshot file when one matches the store's generation."""
-        snapshot = self.path / f"actions.{self._imports_written()}.npz"
-        if snapshot.exists():
-            with np.load(snapshot, allow_pickle=False) as data:
-                if "by_recipient" in data.files:  # sorted when written: a one-off read does not sort
-                    self.__dict__["_actions_by_recipient"] = (data["by_recipient"], data["recipient_bounds"])
-                return ActionTable(
-                    ids=data["ids"],
-                    date=data["date"],
-                    kind=data["kind"],
-                    category=data["category"],
-                    from_org=data["from_org"],
-                    to_org=data["to_org"],
-                    by_org=data["by_org"],
-                    orgs=data["orgs"].tolist(),
-                )
+        """The actions as sorted columns, mapped from a snapshot folder when one matches the
+        store's generation (pages are read as a query touches them, and forked workers share
+        them), else read from SQLite and the snapshot written."""
+        snapshot = self.path / f"{SNAPSHOT}.{self._imports_written()}"
+        if snapshot.is_dir():
+            try:
+                return self._mapped_snapshot(snapshot)
+            except (OSError, ValueError):  # removed meanwhile (an older generation) or cut: built again
+                pass
         rows = self._db.execute(
             "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions"
         ).fetchall()
@@ -905,29 +900,53 @@ class EmbeddedStore:
             self._save_snapshot(snapshot, table)
         return table
 
-    def _save_snapshot(self, path: Path, table: ActionTable) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    def _mapped_snapshot(self, folder: Path) -> ActionTable:
+        def column(name: str) -> np.ndarray:
+            return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+        # sorted when written: a one-off read does not sort
+        self.__dict__["_actions_by_recipient"] = (column("by_recipient"), column("recipient_bounds"))
+        return ActionTable(
+            ids=column("ids"),
+            date=column("date"),
+            kind=column("kind"),
+            category=column("category"),
+            from_org=column("from_org"),
+            to_org=column("to_org"),
+            by_org=column("by_org"),
+            orgs=column("orgs").tolist(),
+        )
+
+    def _save_snapshot(self, folder: Path, table: ActionTable) -> None:
+        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
         order, bounds = _by_recipient(table)
+        columns = {
+            "ids": np.asarray(table.ids, dtype=str),
+            "date": table.date,
+            "kind": table.kind,
+            "category": table.category,
+            "from_org": table.from_org,
+            "to_org": table.to_org,
+            "by_org": table.by_org,
+            "orgs": np.asarray(table.orgs, dtype=str),
+            "by_recipient": order,
+            "recipient_bounds": bounds,
+        }
         try:
-            np.savez(
-                tmp,
-                ids=np.asarray(table.ids, dtype=str),
-                date=table.date,
-                kind=table.kind,
-                category=table.category,
-                from_org=table.from_org,
-                to_org=table.to_org,
-                by_org=table.by_org,
-                orgs=np.asarray(table.orgs, dtype=str),
-                by_recipient=order,
-                recipient_bounds=bounds,
-            )
-            os.replace(tmp, path)  # atomic: a reader sees the old snapshot or the whole new one
-            for old in self.path.glob("actions.*.npz"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        except OSError:  # a read-only store still answers; it just rebuilds the columns next time
-            tmp.unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            for name, values in columns.items():
+                np.save(tmp / f"{name}.npy", values, allow_pickle=False)
+            os.rename(tmp, folder)  # atomic: a reader finds no folder or the whole one
+        except OSError:  # read-only, or another process wrote it first: it is rebuilt or theirs is read
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        for old in self.path.glob(f"{SNAPSHOT}.*"):  # older generations; an .npz is an older rtc's
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+        for left in self.path.glob(f".{SNAPSHOT}.*.tmp"):  # by a process killed as it wrote
+            if not _alive(int(left.name.split(".")[-2])):
+                shutil.rmtree(left, ignore_errors=True)
 
     @cached_property
     def _actions_by_recipient(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1032,6 +1051,16 @@ class EmbeddedStore:
         fresh = isinstance(kept, dict) and kept.get("generation") == self._imports_written()
         found = kept["range"] if fresh else _date_range_of(self._db)  # type: ignore[index]
         return (found[0], found[1]) if found else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def _by_recipient(table: ActionTable) -> tuple[np.ndarray, np.ndarray]:
