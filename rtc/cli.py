@@ -4,30 +4,65 @@ in a module of ``rtc.commands``; importing them registers their commands, in thi
 
 from __future__ import annotations
 
+import copy
+import importlib
 import os
 import sys
 
+import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.markup import escape
 
 from graph.errors import NotFound, RtcError
+from rtc import common
+from rtc.common import err
 
-# The order of these imports is the order of the commands in --help.
-# isort: off
-from rtc.commands import data, lookups, pressure, findings, indicators, views, service, demo  # noqa: F401
+# Each command's module, in the order of --help. A one-shot command imports its module only
+# and builds only its own click command (typer builds every registered one at each call).
+COMMANDS = {
+    **dict.fromkeys(("generate", "load", "stats", "export", "migrate"), "data"),
+    **dict.fromkeys(("holders", "career", "accountability"), "lookups"),
+    **dict.fromkeys(("fades", "pressure"), "pressure"),
+    **dict.fromkeys(("findings", "scorecard"), "findings"),
+    **dict.fromkeys(("scheme", "score", "alerts", "report"), "indicators"),
+    **dict.fromkeys(("view",), "views"),
+    **dict.fromkeys(("keys", "serve"), "service"),
+    **dict.fromkeys(("demo",), "demo"),
+}
 
-# isort: on
-from rtc.common import app, err
+__all__ = ["COMMANDS", "main", "register"]  # and ``app``: every command, imported on first use
 
-__all__ = ["app", "main"]
+
+def register(command: str | None = None) -> typer.Typer:
+    """The app with every command (``None``), or with ``command`` alone."""
+    if command not in COMMANDS:
+        for module in dict.fromkeys(COMMANDS.values()):
+            importlib.import_module(f"rtc.commands.{module}")
+        return common.app
+    importlib.import_module(f"rtc.commands.{COMMANDS[command]}")
+    app = copy.copy(common.app)  # the shared one keeps every command
+    app.registered_commands = [c for c in app.registered_commands if c.name == command]
+    app.registered_groups = [g for g in app.registered_groups if g.name == command]
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # every command, for tests and tools that drive the app
+        return register()
+    raise AttributeError(name)
+
+
+def _run(args: list[str]) -> None:
+    asked = next((a for a in args if not a.startswith("-")), None)
+    register(asked)()
 
 
 def main() -> None:
     """The entry point. Commands map rtc's own errors (``rtc.common.fail``); here are those
     raised outside a command (settings), and a bug, as one line (``RTC_DEBUG=1``: the traceback)."""
     try:
-        app()
+        _run(sys.argv[1:])
     except NotFound as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)

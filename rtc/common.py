@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
@@ -18,9 +18,12 @@ from rich.table import Table
 from core.config import get_settings, open_configured_store
 from graph.errors import NotFound, RtcError
 from graph.store import Store
-from queries import lookups, pressure
+from queries import lookups
 from queries.serialize import jsonable
 from queries.window import default_window
+
+if TYPE_CHECKING:
+    from queries.pressure import Pressure
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
@@ -168,6 +171,8 @@ ToOpt = Annotated[str | None, typer.Option("--to", help="Window end, exclusive",
 CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this duty category")]
 
 
-def _pressure(s: Store, start: str | None, end: str | None, category: str | None) -> pressure.Pressure:
+def _pressure(s: Store, start: str | None, end: str | None, category: str | None) -> Pressure:
+    from queries import pressure  # not imported by the commands that do not show it
+
     window = default_window(s, start, end)
     return pressure.pressure(s, window, category=category, weights=get_settings().weights)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -260,7 +262,9 @@ def test_a_store_this_user_may_not_write_answers_reads(url: str, monkeypatch: py
 
     def files() -> dict[str, bytes]:  # SQLite's -shm and -wal come and go with connections
         return {
-            p.name: p.read_bytes() for p in Path(folder).iterdir() if p.suffix not in (".sqlite3-shm", ".sqlite3-wal")
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in Path(folder).rglob("*")
+            if p.is_file() and p.suffix not in (".sqlite3-shm", ".sqlite3-wal")
         }
 
     before = files()
@@ -281,10 +285,10 @@ def test_a_bug_is_one_line_and_exit_3_unless_debugging(
 ) -> None:
     from rtc import cli
 
-    def broken() -> None:
+    def broken(args: list[str]) -> None:
         raise RuntimeError("something rtc did not expect")
 
-    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.setattr(cli, "_run", broken)
     monkeypatch.delenv("RTC_DEBUG", raising=False)
     with pytest.raises(SystemExit) as ended:
         cli.main()
@@ -403,3 +407,33 @@ def test_load_elite_files(tmp_path: Path) -> None:
     assert report["ok"] and report["counts"]["tenures"]["new"] == 5
     steps = json.loads(run("career", "王敏/1962", "--store", url, "--json"))["career"]
     assert [s["movement"] for s in steps] == ["first", "promote"]
+
+
+def test_every_command_is_found_by_its_name_alone() -> None:
+    """A one-shot command imports only its module (``COMMANDS``): each name there must be the
+    command it registers, and every command must be there."""
+    from rtc import cli
+
+    full = cli.register()
+    names = [c.name for c in full.registered_commands] + [g.name for g in full.registered_groups]
+    assert sorted(names) == sorted(cli.COMMANDS)
+    for name in cli.COMMANDS:
+        alone = cli.register(name)
+        assert [c.name for c in alone.registered_commands] + [g.name for g in alone.registered_groups] == [name]
+    assert len(cli.register().registered_commands) == len(full.registered_commands)  # the full app is untouched
+    out = subprocess.run(
+        [sys.executable, "-c", WHICH_MODULES, "stats", "-h"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Usage" in out.stdout and "rtc.commands.data" in out.stdout and "rtc.commands.findings" not in out.stdout
+
+
+WHICH_MODULES = """import sys
+from rtc.cli import main
+try:
+    main()
+except SystemExit:
+    print(sorted(sys.modules))
+"""
