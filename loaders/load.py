@@ -498,19 +498,6 @@ class PrepareReads(Protocol):
     def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]: ...
 
 
-class TargetReads(PrepareReads, Protocol):
-    """What a load reads of its target: ``prepare``'s reads, and (a streamed load's overlay)
-    the tenures of given positions or persons."""
-
-    def tenures(
-        self,
-        *,
-        person_ids: Iterable[str] | None = None,
-        position_ids: Iterable[str] | None = None,
-        overlapping: tuple[int, int] | None = None,
-    ) -> list[Tenure]: ...
-
-
 class NothingStored:
     """The reads ``prepare`` makes, answered for a store that holds nothing yet. A first load
     then asks the store nothing: on a server each of these reads was a round trip carrying
@@ -543,17 +530,8 @@ class NothingStored:
     def tenures_overlapping(self, spans: Iterable[tuple[str, int, int]]) -> list[Tenure]:
         return []
 
-    def tenures(
-        self,
-        *,
-        person_ids: Iterable[str] | None = None,
-        position_ids: Iterable[str] | None = None,
-        overlapping: tuple[int, int] | None = None,
-    ) -> list[Tenure]:
-        return []
 
-
-def as_prepare_reads(store: Store) -> TargetReads:
+def as_prepare_reads(store: Store) -> PrepareReads:
     """``store``, or ``NothingStored`` when it holds nothing (one count per entity to know)."""
     return store if any(store.counts().values()) else NothingStored(store.url)
 

@@ -8,9 +8,9 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from graph.model import Organization, Tenure
+from graph.model import OPEN_END, Organization, Tenure
 from graph.store import Batch, Scratch
-from loaders.load import ALL_OR_NOTHING, LoadOptions, TargetReads
+from loaders.load import ALL_OR_NOTHING, LoadOptions, PrepareReads
 from loaders.stream.ids import Ids
 
 
@@ -22,7 +22,7 @@ class Overlay:
     def __init__(
         self,
         scratch: Scratch,
-        target: TargetReads,
+        target: PrepareReads,
         ids: Ids,
         *,
         lean: bool = False,
@@ -109,7 +109,12 @@ class Overlay:
         spans' positions (``_check_overlaps`` reads nothing else of tenures)."""
         given = list(spans)
         mine = self.scratch.tenures_overlapping(given)
-        theirs = self.target.tenures(position_ids=sorted({p for p, _, _ in given}))
+        # Every tenure of those posts, through the same read (the embedded store builds no
+        # index of the target's tenures for it, however many chunks ask), in ``tenures``' order.
+        whole = [(p, -1, OPEN_END + 1) for p in sorted({p for p, _, _ in given})]
+        theirs = sorted(
+            self.target.tenures_overlapping(whole), key=lambda t: (t.position_id, t.start_ordinal, t.person_id)
+        )
         # A person whose tenures this import derived again has them in the scratch only.
         redone = {t.person_id for t in self.scratch.tenures(person_ids={t.person_id for t in theirs})}
         return [*mine, *(t for t in theirs if t.person_id not in redone)]

@@ -322,3 +322,24 @@ def test_the_action_columns_are_mapped_from_one_snapshot_of_the_latest_import(
     assert open_store(url).actions(*span, to_orgs=[org]).id_list(range(3)) == built.rows(
         np.flatnonzero(built.to_org == built.to_org[0])
     ).id_list(range(3))
+
+
+def test_a_program_asking_often_builds_each_index_once_and_a_scratch_store_never(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    url = f"embedded://{tmp_path}"
+    assert load_dataset(open_store(url), tiny_dataset).ok
+    store, never = open_store(url), EmbeddedStore(tmp_path, index_after=None)
+    position = sorted(store.get_positions())[0]
+    org = store.get_positions([position])[position].org_id
+    store = open_store(url)
+    for i in range(COLD_READS):
+        for s in (store, never):
+            s.tenures(position_ids=[position])
+            s.get_positions([position]) if i % 2 else s.get_positions(org_ids=[org])
+    assert not {"_tenure_index", "_positions"} & set(store.__dict__)  # a one-off command's reads
+    for s in (store, never):
+        assert s.tenures(position_ids=[position]) == store.tenures(position_ids=[position])
+        assert s.get_positions(org_ids=[org]) == store.get_positions(org_ids=[org])
+    assert {"_tenure_index", "_positions"} <= set(store.__dict__)
+    assert not {"_tenure_index", "_positions"} & set(never.__dict__)

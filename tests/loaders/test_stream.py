@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 
 from graph.backends.cypher import statements as cypher
-from graph.factory import open_store
+from graph.backends.embedded.store import COLD_READS
+from graph.factory import open_scratch, open_store
+from graph.model import OPEN_END
 from graph.store import Batch, Capabilities, Store, StoreError
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
 from loaders.stream import ids as id_index
 from loaders.stream import personsort, spool, stream_dataset, wants_streaming, workdir
+from loaders.stream.overlay import Overlay
 from tests.helpers import snapshot, write_csv
 
 
@@ -34,6 +37,20 @@ def test_streamed_in_small_chunks_equals_in_memory(tiny_dataset: Path, tmp_path:
     again = stream_dataset(streamed, tiny_dataset, chunk_rows=97)  # idempotent: nothing new
     assert again.ok and not again.written
     assert all(c["new"] == 0 for c in again.counts.values())
+
+
+def test_each_chunk_reads_the_stored_tenures_of_its_posts_without_indexing_them_all(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    url = f"embedded://{tmp_path / 'target'}"
+    reference = open_store(url)
+    assert load_dataset(reference, tiny_dataset).ok
+    target = open_store(url)  # a fresh process's: nothing built
+    overlay = Overlay(open_scratch(tmp_path / "scratch", cache_mb=8), target, id_index.Ids(tmp_path / "ids.sqlite3"))
+    positions = sorted(reference.get_positions())[: COLD_READS + 8]  # more chunks than cold reads
+    for p in positions:
+        assert overlay.tenures_overlapping([(p, 0, OPEN_END)]) == reference.tenures(position_ids=[p])
+    assert "_tenure_index" not in target.__dict__  # a nation's would not fit in memory
 
 
 @pytest.mark.parametrize("fail_at", ["persons", "tenures"])  # a person's changes go with their tenures

@@ -176,16 +176,20 @@ class EmbeddedStore:
         path: str | os.PathLike[str],
         *,
         action_snapshot: bool = True,
+        index_after: int | None = COLD_READS,
         cache_mb: int = 256,
         lock_wait: float = LOCK_WAIT_SECONDS,
         create: bool = True,
     ) -> None:
         """``action_snapshot=False``: no snapshot of the action columns after an import (a
         streamed load's scratch store, which never reads them, must not hold them all);
+        ``index_after``: reads of a kind answered from SQLite before its in-memory index is
+        built (``None``: always from SQLite, for a scratch store larger than memory);
         ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory);
         ``lock_wait``: seconds an import waits for another one into this store."""
         self.path = Path(path)
         self.action_snapshot = action_snapshot
+        self.index_after = index_after
         self.lock_wait = lock_wait
         self.url = f"embedded://{path}"
         file = self.path / DB_FILE
@@ -677,7 +681,7 @@ class EmbeddedStore:
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
-        return asked <= COLD_READS
+        return self.index_after is None or asked <= self.index_after
 
     @cached_property
     def _cold_reads(self) -> dict[str, int]:
@@ -761,14 +765,14 @@ class EmbeddedStore:
         self, ids: Iterable[str] | None = None, *, org_ids: Iterable[str] | None = None
     ) -> dict[str, Position]:
         self._fresh()
-        if org_ids is not None and "_positions" not in self.__dict__:
+        if org_ids is not None and self._cold("_positions"):
             # Cold: read only these organizations' positions; the full index costs seconds on a
             # province, and a one-off command (rtc view, rtc holders) may never need it.
             wanted = {o: i for i, o in enumerate(dict.fromkeys(org_ids))}
             found = [Position.model_validate(d) for d in self._records("positions", list(wanted), where="org_id")]
             found.sort(key=lambda p: (wanted[p.org_id], p.id))  # the order the index gives
             return {p.id: p for p in found}
-        if ids is not None and org_ids is None and "_positions" not in self.__dict__:
+        if ids is not None and org_ids is None and self._cold("_positions"):
             wanted_ids = list(dict.fromkeys(ids))
             by_id = {d["id"]: Position.model_validate(d) for d in self._records("positions", wanted_ids)}
             return {i: by_id[i] for i in wanted_ids if i in by_id}
@@ -823,7 +827,7 @@ class EmbeddedStore:
     ) -> list[Tenure]:
         self._fresh()
         lo, hi = overlapping if overlapping else (-1, OPEN_END + 1)
-        if "_tenure_index" not in self.__dict__ and (person_ids is None) != (position_ids is None):
+        if (person_ids is None) != (position_ids is None) and self._cold("_tenure_index"):
             # cold: a few positions' or persons' tenures straight from SQLite
             if position_ids is not None:
                 return self._cold_tenures("position_id", list(position_ids), lo, hi)
