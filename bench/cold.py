@@ -1,40 +1,70 @@
-"""Accountability from a cold store: open it in this fresh process and look up cases with no
-warm-up call, as a one-off program would (issue 25's "cold equals warm").
+"""Reads from a cold store: open it in this fresh process and look up cases with no warm-up
+call, as a one-off program would (issue 25's "cold equals warm", and its nation targets).
 
-    python -m bench.cold embedded://PATH [N]   # N cases in id order (200)
+    python -m bench.cold embedded://PATH [N] [--random] [--profile]
+
+N cases (200) in id order, or drawn at random (``--random``, seed 1); ``--profile`` then
+times the level profile of the last full year in the data on another fresh store. Prints
+JSON: the seconds to open, to the first answer after opening, the median, p90 and p99 of
+the lookups after it, and the profile's seconds.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
+import random
 import statistics
-import sys
 import time
+from typing import Any
 
 from graph.factory import open_store
 from queries.accountability import accountability
+from queries.pressure import level_profile, pressure
+from queries.window import Window
 
 
-def run_cold(url: str, n: int = 200) -> dict[str, float]:
-    store = open_store(url)
-    cases = sorted(store.get_cases())[:n]
+def run_cold(url: str, n: int = 200, *, drawn: bool = False, profile: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
+    store = open_store(url)
+    opened = time.perf_counter() - started
+    every = sorted(store.get_cases())
+    cases = random.Random(1).sample(every, min(n, len(every))) if drawn else every[:n]
+    t = time.perf_counter()
     accountability(store, cases[0])
-    first = time.perf_counter() - started
+    first = time.perf_counter() - t
     times = []
     for case in cases[1:]:
         t = time.perf_counter()
         accountability(store, case)
         times.append(time.perf_counter() - t)
+    span = store.date_range()
     store.close()
     times.sort()
-    return {
+    out: dict[str, Any] = {
         "cases": len(cases),
+        "open_s": opened,
         "first_ms": first * 1000,
         "p50_ms": statistics.median(times) * 1000,
         "p90_ms": times[int(len(times) * 0.9)] * 1000,
+        "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
     }
+    if profile and span is not None:
+        year = dt.date.fromordinal(span[1]).year - 1
+        fresh = open_store(url)
+        t = time.perf_counter()
+        level_profile(pressure(fresh, Window.of(f"{year}-01-01", f"{year + 1}-01-01")))
+        out["level_profile_s"] = time.perf_counter() - t
+        fresh.close()
+    return out
 
 
 if __name__ == "__main__":
-    print(json.dumps(run_cold(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 200), indent=1))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url")
+    parser.add_argument("n", type=int, nargs="?", default=200)
+    parser.add_argument("--random", action="store_true", help="draw the cases at random (seed 1)")
+    parser.add_argument("--profile", action="store_true", help="then time a one-year level profile")
+    args = parser.parse_args()
+    print(json.dumps(run_cold(args.url, args.n, drawn=args.random, profile=args.profile), indent=1))
