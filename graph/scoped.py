@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -97,6 +98,9 @@ class ScopedStore:
 
     def staging(self) -> tuple[str, str | None] | None:
         return None
+
+    def take_scratch(self, folder: Path, log: dict[str, Any]) -> bool:
+        raise StoreError("a load limited to a jurisdiction is written part by part")
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         self._refuse()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -122,6 +123,8 @@ class Capabilities:
     staged_first_load: bool  # a first load can be written aside and put in place (``staging``)
     # its in-memory indexes, built once, are shared by forked workers (``release``, ``reconnect``)
     shared_by_forks: bool = False
+    # a streamed load into it while it is empty copies the whole scratch store at once (``take_scratch``)
+    takes_scratch: bool = False
 
 
 @dataclass
@@ -342,6 +345,12 @@ class Store(Protocol):
 
     def drop_staging(self, url: str) -> None:
         """Delete what was written aside at ``url`` and will not be used."""
+        ...
+
+    def take_scratch(self, folder: Path, log: dict[str, Any]) -> bool:
+        """Write, in one transaction, everything a streamed load validated into the scratch
+        store at ``folder`` (an embedded store holding only what is new) into this store, which
+        holds nothing (``capabilities.takes_scratch``); whether there was anything to write."""
         ...
 
     def unfinished(self) -> bool:

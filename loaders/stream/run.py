@@ -54,6 +54,7 @@ from loaders.load import (
     TOLERANT_ROUNDS,
     Finding,
     LoadOptions,
+    NothingStored,
     Report,
     Source,
     as_prepare_reads,
@@ -186,6 +187,9 @@ def _stream(
                 step(progress, "writing to the store")
                 if stager:
                     stager.finish(report)
+                elif store.capabilities.takes_scratch and isinstance(reads, NothingStored):
+                    # a first load: SQLite copies the scratch's tables (no updates: nothing was stored)
+                    report.written = store.take_scratch(tmp / "scratch", log)
                 else:
                     copy_scratch(scratch, store, report, chunk_rows, log, overlay.updates)
                 report.lap("write", t)

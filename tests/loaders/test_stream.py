@@ -37,6 +37,10 @@ def test_streamed_in_small_chunks_equals_in_memory(tiny_dataset: Path, tmp_path:
     again = stream_dataset(streamed, tiny_dataset, chunk_rows=97)  # idempotent: nothing new
     assert again.ok and not again.written
     assert all(c["new"] == 0 for c in again.counts.values())
+    parts = [entry["entity"] for entry in streamed.import_log(limit=100)]
+    assert sorted(parts) == sorted(e for e, n in reference.counts().items() if n)  # a part per table
+    with pytest.raises(StoreError, match="only into an empty one"):
+        streamed.take_scratch(tmp_path / "reference", {})
 
 
 def test_each_chunk_reads_the_stored_tenures_of_its_posts_without_indexing_them_all(
@@ -70,7 +74,13 @@ def test_a_write_that_fails_midway_is_completed_by_loading_again(
             raise RuntimeError("the server went away")
         real_write(batch, log=log)
 
-    monkeypatch.setattr(store, "write", failing)
+    def failing_settle(db: Any) -> None:  # after every table was copied, in the transaction
+        raise RuntimeError("the disk went away")
+
+    if store.capabilities.takes_scratch:  # a first load: the scratch's tables copied at once
+        monkeypatch.setattr(store, "_settle", failing_settle)
+    else:
+        monkeypatch.setattr(store, "write", failing)
     with pytest.raises(RuntimeError, match="went away"):
         stream_dataset(store, tiny_dataset, chunk_rows=200, stage=False)
     monkeypatch.undo()

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -356,6 +357,9 @@ class CypherStore:
 
     def drop_staging(self, url: str) -> None:
         raise StoreError(f"{self.url} writes no load aside")
+
+    def take_scratch(self, folder: Path, log: dict[str, Any]) -> bool:
+        raise StoreError(f"store {self.url} is written part by part, not from a scratch store")
 
     def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
         return {i: (p.role.value, p.rank) for i, p in self.get_positions(ids).items()}

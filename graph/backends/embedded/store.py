@@ -169,7 +169,7 @@ def _chunks(items: list[str], size: int = _CHUNK) -> Iterator[list[str]]:
 class EmbeddedStore:
     """The default, in-process store under one data directory."""
 
-    capabilities = Capabilities(in_process=True, staged_first_load=False, shared_by_forks=True)
+    capabilities = Capabilities(in_process=True, staged_first_load=False, shared_by_forks=True, takes_scratch=True)
 
     def __init__(
         self,
@@ -491,6 +491,49 @@ class EmbeddedStore:
 
     drop_staging = adopt
 
+    def take_scratch(self, folder: Path, log: dict[str, Any]) -> bool:
+        """The scratch's tables copied by SQLite itself (``INSERT ... SELECT`` over an attached
+        database): a nation's 39 million rows never become Python objects again. One import-log
+        entry per table, as a part."""
+        db = self._writer()
+        tables = [e for e in COLUMNS if e != "tenure_rows"] + ["tenure_rows", "tenures"]
+        with self.import_lock():
+            if any(self.counts().values()):
+                raise StoreError(f"store {self.url} holds data: a scratch store is copied only into an empty one")
+            db.execute("ATTACH DATABASE ? AS scratch", (str(Path(folder) / DB_FILE),))
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                part = 0
+                for table in tables:
+                    cols = _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
+                    copied = db.execute(
+                        f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM scratch.{table}"
+                    ).rowcount
+                    if copied:
+                        part += 1
+                        db.execute(
+                            "INSERT INTO imports (at, log) VALUES (?, ?)",
+                            (
+                                time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                json.dumps({**log, "part": part, "entity": table, "rows": copied}, ensure_ascii=False),
+                            ),
+                        )
+                if part:
+                    self._settle(db)
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise StoreError(f"cannot write to store {self.url}: {exc}; nothing was written") from exc
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                db.execute("DETACH DATABASE scratch")
+        self._after_write(actions=bool(part))
+        return bool(part)
+
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         with self.import_lock():
             self._write(batch, log)
@@ -540,14 +583,10 @@ class EmbeddedStore:
                     for t in batch.tenures
                 ),
             )
-            db.execute(  # names the snapshot of the action columns (see _action_index)
-                "INSERT INTO meta VALUES ('generation', '1') "
-                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
-            if batch.settles_import:  # kept, so that a fresh process reads it instead of scanning
-                generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-                kept = {"generation": int(generation), "range": _date_range_of(db)}
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('date_range', ?)", (json.dumps(kept),))
+            if batch.settles_import:
+                self._settle(db)
+            else:
+                self._next_generation(db)
             db.execute(
                 "INSERT INTO imports (at, log) VALUES (?, ?)",
                 (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
@@ -562,6 +601,21 @@ class EmbeddedStore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _next_generation(db: sqlite3.Connection) -> None:
+        db.execute(  # names the snapshot of the action columns (see _action_index)
+            "INSERT INTO meta VALUES ('generation', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def _settle(self, db: sqlite3.Connection) -> None:
+        """The last write of an import: the next generation, and the date range kept with it,
+        so that a fresh process reads it instead of scanning."""
+        self._next_generation(db)
+        generation = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        kept = {"generation": int(generation), "range": _date_range_of(db)}
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('date_range', ?)", (json.dumps(kept),))
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
         """Every record of ``entity``, read lazily over a connection of its own (memory stays flat)."""
