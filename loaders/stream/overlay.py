@@ -47,12 +47,15 @@ class Overlay:
         tenures, which later chunks check overlaps against."""
         for entity, records in batch.updates.items():
             self.updates.setdefault(entity, {}).update((r["id"], r) for r in records)
+        # Not settled: the scratch never reads its date range, and working it out at every
+        # chunk scanned all the chunks before (quadratic at nation scale).
         if not self.lean:
-            return dataclasses.replace(batch, updates={})
+            return dataclasses.replace(batch, updates={}, settles_import=False)
         return Batch(
             rows={e: rows for e, rows in batch.rows.items() if self._kept(e)},
             tenure_persons=batch.tenure_persons,
             tenures=batch.tenures,
+            settles_import=False,
         )
 
     def _kept(self, entity: str) -> bool:

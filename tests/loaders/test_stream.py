@@ -17,7 +17,7 @@ import pytest
 from graph.backends.cypher import statements as cypher
 from graph.backends.embedded.store import COLD_READS
 from graph.factory import open_scratch, open_store
-from graph.model import OPEN_END
+from graph.model import OPEN_END, to_ordinal
 from graph.store import Batch, Capabilities, Store, StoreError
 from loaders.load import load_dataset
 from loaders.readers import FileProblem, read_rows
@@ -41,6 +41,33 @@ def test_streamed_in_small_chunks_equals_in_memory(tiny_dataset: Path, tmp_path:
     assert sorted(parts) == sorted(e for e, n in reference.counts().items() if n)  # a part per table
     with pytest.raises(StoreError, match="only into an empty one"):
         streamed.take_scratch(tmp_path / "reference", {})
+
+
+def test_the_date_range_is_computed_once_a_load_not_once_a_chunk(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scratch store never reads its date range: computing it at every chunk scanned all
+    the chunks before (at nation scale, quadratic)."""
+    from graph.backends.embedded import store as embedded
+
+    scans: list[int] = []
+    real = embedded._date_range_of
+    monkeypatch.setattr(embedded, "_date_range_of", lambda db: scans.append(1) or real(db))
+    for target in ("first", "second"):  # copied at once, then part by part into a store with data
+        store = open_store(f"embedded://{tmp_path / 'store'}")
+        (tmp_path / "later").mkdir(exist_ok=True)
+        folder = tiny_dataset if target == "first" else tmp_path / "later"
+        if target == "second":
+            org = sorted(store.get_organizations())[1]
+            parent = store.get_organizations([org])[org].parent_id
+            (folder / "actions.csv").write_text(
+                f"id,date,kind,from_org_id,to_org_id,category\nA-late,2031-05-01,meeting,{parent},{org},discipline\n",
+                encoding="utf-8",
+            )
+        scans.clear()
+        assert stream_dataset(store, folder, chunk_rows=50).ok
+        assert len(scans) == 1, target
+    assert store.date_range() is not None and store.date_range()[1] == to_ordinal("2031-05-01")
 
 
 def test_each_chunk_reads_the_stored_tenures_of_its_posts_without_indexing_them_all(
