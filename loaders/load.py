@@ -266,8 +266,9 @@ def _split(value: Any) -> list[str]:
 
 
 @lru_cache
-def _columns(entity: str) -> tuple[tuple[str, Column], ...]:
-    return tuple((c.name, c) for c in FILES[entity])
+def _columns(entity: str) -> tuple[tuple[str, Column, str], ...]:
+    """Each column with how its value is read: ``str`` (stripped), ``date`` or ``other``."""
+    return tuple((c.name, c, c.datatype if c.datatype in ("str", "date") else "other") for c in FILES[entity])
 
 
 def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> dict[str, Any] | None:
@@ -279,12 +280,17 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
     declared: dict[str, str] = {}  # column -> the date order its header declared
     nested: set[str] = set()  # columns already reported: not reported missing as well
     for key, value in raw.items():
-        if value is None or value == "" or (isinstance(value, str) and not value.strip()):
+        if type(value) is str:  # a CSV or Excel cell: the common case, kept short
+            if not value or value.isspace():
+                continue
+        elif value is None or (isinstance(value, str) and not value.strip()):
             continue
         name = names[key] if key in names else known.column(key)
         if orders and key in orders and name:
             declared[name] = orders[key]
-        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
+        if type(value) is not str and (
+            isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value))
+        ):
             # a JSON Lines object inside a record: str() would store Python's repr of it
             report.error(src, name or key, value, "nested-value", "a nested JSON object is not a value: flatten it")
             nested.add(name or key)
@@ -295,11 +301,18 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
         else:
             out[name] = value
     ok = not nested
-    for name, col in _columns(entity):
-        value = out.get(name)
-        if name in nested:
+    for name, col, read in _columns(entity):
+        if nested and name in nested:
             continue
-        if col.datatype == "date" and value is not None:
+        value = out.get(name)
+        if value is None:
+            if col.required:
+                report.error(src, name, "", "missing-field", f"required field {name} is empty")
+                ok = False
+            out[name] = () if col.datatype in ("list", "enumlist") else None
+        elif read == "str" and type(value) is str:
+            out[name] = value.strip()
+        elif read == "date":
             try:
                 value = out[name] = _read_date(entity, name, value, declared.get(name), report)
             except ValueError as exc:
@@ -309,22 +322,20 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
             if value is None and col.required:
                 report.error(src, name, raw_value(raw, known, name), "missing-field", f"{name} is unknown")
                 ok = False
-                continue
-        if value is None:
-            if col.required:
-                report.error(src, name, "", "missing-field", f"required field {name} is empty")
-                ok = False
-            out[name] = () if col.datatype in ("list", "enumlist") else None
-        elif col.datatype == "date":
-            pass  # read above
-        elif col.datatype != "str" or not isinstance(value, str):
+        elif read == "str" and not isinstance(value, str):
             try:
                 out[name] = _convert(col, value)
             except ValueError as exc:
                 report.error(src, name, value, f"bad-{col.datatype}", str(exc))
                 ok = False
-        else:
+        elif read == "str":
             out[name] = value.strip()
+        else:
+            try:
+                out[name] = _convert(col, value)
+            except ValueError as exc:
+                report.error(src, name, value, f"bad-{col.datatype}", str(exc))
+                ok = False
     if ok and entity in INTERVALS:
         start, end = INTERVALS[entity]
         if out.get(start) and out.get(end) and to_ordinal(out[end]) < to_ordinal(out[start]):
@@ -391,7 +402,7 @@ def _convert(col: Column, value: Any) -> Any:
 
 def same_content(entity: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two records of ``entity`` say the same (every column and the extra properties)."""
-    if not all(a.get(name) == b.get(name) for name, _ in _columns(entity)):
+    if not all(a.get(name) == b.get(name) for name, _, _ in _columns(entity)):
         return False
     if a["props"] == b["props"]:
         return True
@@ -439,7 +450,7 @@ class Difference:
 def difference(entity: str, stored: dict[str, Any], given: dict[str, Any]) -> Difference:
     """What ``given`` says that ``stored`` does not (extra properties as ``props.NAME``)."""
     diff = Difference()
-    pairs = [(name, stored.get(name), given.get(name)) for name, _ in _columns(entity)]
+    pairs = [(name, stored.get(name), given.get(name)) for name, _, _ in _columns(entity)]
     old_props, new_props = stored.get("props") or {}, given.get("props") or {}
     pairs += [(f"props.{k}", old_props.get(k), v) for k, v in new_props.items()]
     dates = _date_columns(entity)
