@@ -121,6 +121,9 @@ RECHECK_SECONDS = 0.05
 # a one-off command stays under it and builds nothing; a program asking more builds the index
 # once, and every read after is from memory.
 COLD_READS = 64
+# A store this large (about five provinces) answers the counted reads from SQLite however many
+# ask: its indexes would take minutes and gigabytes to build (docs/performance.md, the nation).
+LARGE_STORE = 1 << 30
 SNAPSHOT = "actions"  # actions.GENERATION/: the action columns, one .npy file each
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
 _T = TypeVar("_T")
@@ -410,6 +413,7 @@ class EmbeddedStore:
             "_date_range",
             "_memo",
             "_cold_reads",
+            "_large",
         ):
             self.__dict__.pop(name, None)
 
@@ -735,7 +739,15 @@ class EmbeddedStore:
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
-        return self.index_after is None or asked <= self.index_after
+        return self.index_after is None or asked <= self.index_after or self._large
+
+    @cached_property
+    def _large(self) -> bool:
+        """Whether the database is over ``LARGE_STORE`` bytes: its reads stay with SQLite."""
+        try:
+            return (self.path / DB_FILE).stat().st_size > LARGE_STORE
+        except OSError:
+            return False
 
     @cached_property
     def _cold_reads(self) -> dict[str, int]:
