@@ -128,6 +128,7 @@ SNAPSHOT = "actions"  # actions.GENERATION/: the action columns, one .npy file e
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
 _T = TypeVar("_T")
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
+_ACTION_BATCH = 100_000  # rows of actions read at a time into the columns
 
 
 def _cell_maker(entity: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -958,17 +959,49 @@ class EmbeddedStore:
                 return self._mapped_snapshot(snapshot)
             except (OSError, ValueError):  # removed meanwhile (an older generation) or cut: built again
                 pass
-        rows = self._db.execute(
-            "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions"
-        ).fetchall()
-        table = ActionTable.from_rows(rows)
-        ids = np.asarray(table.ids, dtype=str)
-        order = np.lexsort((ids, table.date))  # by date, then id
-        table = table.rows(order)
-        table.ids = ids[order]
+        table = self._read_action_columns()
         if not self.read_only:
             self._save_snapshot(snapshot, table)
         return table
+
+    def _read_action_columns(self) -> ActionTable:
+        """Every action, by date then id, read into columns a batch of rows at a time: a
+        nation's 15 million rows as Python tuples would take gigabytes."""
+        db = self._connect()
+        try:
+            db.execute("BEGIN")  # the count and the rows from one snapshot
+            n, width = db.execute("SELECT count(*), max(1, coalesce(max(length(id)), 1)) FROM actions").fetchone()
+            columns = {
+                "date": np.empty(n, np.int32),
+                "kind": np.empty(n, np.int8),
+                "category": np.empty(n, np.int8),
+                "from_org": np.empty(n, np.int32),
+                "to_org": np.empty(n, np.int32),
+                "by_org": np.empty(n, np.int32),
+            }
+            ids = np.empty(n, f"U{width}")
+            orgs: dict[str, int] = {}
+            kinds = {k: i for i, k in enumerate(ACTION_KINDS)}
+            categories = {c: i for i, c in enumerate(CATEGORIES)}
+            cursor = db.execute(
+                "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions "
+                "ORDER BY date_ord, id"
+            )
+            at = 0
+            while rows := cursor.fetchmany(_ACTION_BATCH):
+                got, dates, kind, category, frm, to, by = zip(*rows, strict=True)
+                end = at + len(rows)
+                ids[at:end] = got
+                columns["date"][at:end] = dates
+                columns["kind"][at:end] = [kinds[k] for k in kind]
+                columns["category"][at:end] = [categories[c] for c in category]
+                for name, values in (("from_org", frm), ("to_org", to), ("by_org", by)):
+                    columns[name][at:end] = [orgs.setdefault(o, len(orgs)) for o in values]
+                at = end
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return ActionTable(ids=ids, orgs=list(orgs), **columns)
 
     def _mapped_snapshot(self, folder: Path) -> ActionTable:
         def column(name: str) -> np.ndarray:
