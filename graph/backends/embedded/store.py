@@ -338,9 +338,11 @@ class EmbeddedStore:
         self._fresh()
         if self.date_range() is None:
             return  # an empty store: nothing to keep in memory
+        self._action_index  # noqa: B018 - mapped, with the recipient order
+        if self._large:  # its reads stay with SQLite (LARGE_STORE)
+            return
         for index in ("_orgs", "_positions", "_positions_by_org", "_children", "_commissions", "_tenure_index"):
             getattr(self, index)
-        self._action_index  # noqa: B018 - with the recipient order
         self._actions_by_recipient  # noqa: B018
         self._cases  # noqa: B018
 
