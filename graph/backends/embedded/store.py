@@ -509,33 +509,16 @@ class EmbeddedStore:
                 raise StoreError(f"store {self.url} holds data: a scratch store is copied only into an empty one")
             db.execute("ATTACH DATABASE ? AS scratch", (str(Path(folder) / DB_FILE),))
             try:
-                db.execute("BEGIN IMMEDIATE")
-                part = 0
-                for table in tables:
-                    cols = _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
-                    copied = db.execute(
-                        f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM scratch.{table}"
-                    ).rowcount
-                    if copied:
-                        part += 1
-                        db.execute(
-                            "INSERT INTO imports (at, log) VALUES (?, ?)",
-                            (
-                                time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                json.dumps({**log, "part": part, "entity": table, "rows": copied}, ensure_ascii=False),
-                            ),
-                        )
-                if part:
-                    self._settle(db)
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise StoreError(f"cannot write to store {self.url}: {exc}; nothing was written") from exc
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+                with self._one_transaction(db, begin=True):
+                    part = 0
+                    for table in tables:
+                        cols = _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
+                        copy = f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM scratch.{table}"
+                        if copied := db.execute(copy).rowcount:
+                            part += 1
+                            _log_import(db, {**log, "part": part, "entity": table, "rows": copied})
+                    if part:
+                        self._settle(db)
             finally:
                 db.execute("DETACH DATABASE scratch")
         self._after_write(actions=bool(part))
@@ -555,9 +538,7 @@ class EmbeddedStore:
 
     def _write(self, batch: Batch, log: dict[str, Any]) -> None:
         db = self._writer()
-        try:
-            if not self._in_atomic:
-                db.execute("BEGIN IMMEDIATE")
+        with self._one_transaction(db, begin=not self._in_atomic):
             # new records are inserted (a repeated id is a bug); tenure rows and updates replace
             writes = [
                 *(("INSERT", e, rows) for e, rows in batch.rows.items()),
@@ -594,11 +575,17 @@ class EmbeddedStore:
                 self._settle(db)
             else:
                 self._next_generation(db)
-            db.execute(
-                "INSERT INTO imports (at, log) VALUES (?, ?)",
-                (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
-            )
-            if not self._in_atomic:
+            _log_import(db, log)
+
+    @contextlib.contextmanager
+    def _one_transaction(self, db: sqlite3.Connection, *, begin: bool) -> Iterator[None]:
+        """A write committed whole or rolled back (``begin``: its own transaction; else it is
+        part of ``atomic``'s, which commits)."""
+        try:
+            if begin:
+                db.execute("BEGIN IMMEDIATE")
+            yield
+            if begin:
                 db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
@@ -1156,6 +1143,13 @@ class EmbeddedStore:
         fresh = isinstance(kept, dict) and kept.get("generation") == self._imports_written()
         found = kept["range"] if fresh else _date_range_of(self._db)  # type: ignore[index]
         return (found[0], found[1]) if found else None
+
+
+def _log_import(db: sqlite3.Connection, log: dict[str, Any]) -> None:
+    db.execute(
+        "INSERT INTO imports (at, log) VALUES (?, ?)",
+        (time.strftime("%Y-%m-%dT%H:%M:%S%z"), json.dumps(log, ensure_ascii=False)),
+    )
 
 
 def _alive(pid: int) -> bool:
