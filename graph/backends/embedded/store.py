@@ -121,9 +121,11 @@ RECHECK_SECONDS = 0.05
 # a one-off command stays under it and builds nothing; a program asking more builds the index
 # once, and every read after is from memory.
 COLD_READS = 64
-# A store this large (about five provinces) answers the counted reads from SQLite however many
-# ask: its indexes would take minutes and gigabytes to build (docs/performance.md, the nation).
+# A store this large (about five provinces) answers tenure and position reads from SQLite
+# however many ask: those indexes would take minutes and gigabytes to build (a nation's 9
+# million tenures, 1.8 million posts); its organizations and cases are built (5 s, 2 s).
 LARGE_STORE = 1 << 30
+_BY_ROW = frozenset({"_tenure_index", "_positions"})
 SNAPSHOT = "actions"  # actions.GENERATION/: the action columns, one .npy file each
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
 _T = TypeVar("_T")
@@ -339,12 +341,12 @@ class EmbeddedStore:
         if self.date_range() is None:
             return  # an empty store: nothing to keep in memory
         self._action_index  # noqa: B018 - mapped, with the recipient order
-        if self._large:  # its reads stay with SQLite (LARGE_STORE)
-            return
-        for index in ("_orgs", "_positions", "_positions_by_org", "_children", "_commissions", "_tenure_index"):
-            getattr(self, index)
         self._actions_by_recipient  # noqa: B018
-        self._cases  # noqa: B018
+        for index in ("_orgs", "_named", "_children", "_commissions", "_cases"):
+            getattr(self, index)
+        if not self._large:  # a large store's tenure and position reads stay with SQLite
+            self._positions_by_org  # noqa: B018 - and the positions
+            self._tenure_index  # noqa: B018
 
     def release(self) -> None:
         # SQLite's connections must not cross a fork (sqlite.org/howtocorrupt.html, 2.6)
@@ -729,11 +731,12 @@ class EmbeddedStore:
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
-        return self.index_after is None or asked <= self.index_after or self._large
+        return self.index_after is None or asked <= self.index_after or (self._large and index in _BY_ROW)
 
     @cached_property
     def _large(self) -> bool:
-        """Whether the database is over ``LARGE_STORE`` bytes: its reads stay with SQLite."""
+        """Whether the database is over ``LARGE_STORE`` bytes: its tenure and position reads
+        stay with SQLite."""
         try:
             return (self.path / DB_FILE).stat().st_size > LARGE_STORE
         except OSError:
