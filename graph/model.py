@@ -271,7 +271,7 @@ OPEN_END = dt.date.max.toordinal()  # the ordinal of a tenure still in office
 class Record(BaseModel):
     """Base of every stored record. Unknown input columns land in ``props``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     entity: ClassVar[str]
     props: dict[str, Any] = Field(default_factory=dict)
 
@@ -343,7 +343,7 @@ class Tenure(BaseModel):
     ``opened_by``/``closed_by`` name the evidence: a change id, or ``tenure-row``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     id: str
     person_id: str
     position_id: str
