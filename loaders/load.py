@@ -310,7 +310,7 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
                 report.error(src, name, "", "missing-field", f"required field {name} is empty")
                 ok = False
             out[name] = () if col.datatype in ("list", "enumlist") else None
-        elif read == "str" and type(value) is str:
+        elif read == "str" and isinstance(value, str):
             out[name] = value.strip()
         elif read == "date":
             try:
@@ -322,14 +322,6 @@ def parse_row(entity: str, src: Source, raw: dict[str, Any], report: Report) -> 
             if value is None and col.required:
                 report.error(src, name, raw_value(raw, known, name), "missing-field", f"{name} is unknown")
                 ok = False
-        elif read == "str" and not isinstance(value, str):
-            try:
-                out[name] = _convert(col, value)
-            except ValueError as exc:
-                report.error(src, name, value, f"bad-{col.datatype}", str(exc))
-                ok = False
-        elif read == "str":
-            out[name] = value.strip()
         else:
             try:
                 out[name] = _convert(col, value)

@@ -1040,7 +1040,8 @@ class EmbeddedStore:
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
         for left in self.path.glob(f".{SNAPSHOT}.*.tmp"):  # by a process killed as it wrote
-            if not _alive(int(left.name.split(".")[-2])):
+            pid = left.name.split(".")[-2]
+            if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(left, ignore_errors=True)
 
     @cached_property
