@@ -37,6 +37,8 @@ _T = TypeVar("_T")
 
 ACTION_KINDS: tuple[str, ...] = tuple(k.value for k in ActionKind)
 CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
+KIND_CODES = {k: i for i, k in enumerate(ACTION_KINDS)}  # an action kind's code in ``ActionTable.kind``
+CATEGORY_CODES = {c: i for i, c in enumerate(CATEGORIES)}
 
 
 @dataclass
@@ -91,8 +93,6 @@ class ActionTable:
         for column in (frm, to, by):
             for o in dict.fromkeys(column):
                 org_index.setdefault(o, len(org_index))
-        kind_code = {k: i for i, k in enumerate(ACTION_KINDS)}
-        cat_code = {c: i for i, c in enumerate(CATEGORIES)}
 
         def coded(values: tuple[str, ...], codes: dict[str, int], dtype: type) -> np.ndarray:
             return np.fromiter(map(codes.__getitem__, values), dtype=dtype, count=len(values))
@@ -100,8 +100,8 @@ class ActionTable:
         return cls(
             ids=list(ids),
             date=np.fromiter(dates, dtype=np.int32, count=len(dates)),
-            kind=coded(kinds, kind_code, np.int8),
-            category=coded(cats, cat_code, np.int8),
+            kind=coded(kinds, KIND_CODES, np.int8),
+            category=coded(cats, CATEGORY_CODES, np.int8),
             from_org=coded(frm, org_index, np.int32),
             to_org=coded(to, org_index, np.int32),
             by_org=coded(by, org_index, np.int32),
@@ -476,10 +476,9 @@ class Scratch(Store, Protocol):
 
 def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.ndarray]:
     """``received_counts`` from rows of a recipient and its actions' kinds (what a server returns)."""
-    code = {k: i for i, k in enumerate(ACTION_KINDS)}
     pairs = sorted((str(org), list(kinds)) for org, kinds in recipients)
     matrix = np.zeros((len(pairs), len(ACTION_KINDS)), dtype=np.int64)
     for row, (_, kinds) in enumerate(pairs):
         for kind in kinds:
-            matrix[row, code[kind]] += 1
+            matrix[row, KIND_CODES[kind]] += 1
     return [org for org, _ in pairs], matrix

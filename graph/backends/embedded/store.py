@@ -43,6 +43,8 @@ from graph.model import (
 from graph.store import (
     ACTION_KINDS,
     CATEGORIES,
+    CATEGORY_CODES,
+    KIND_CODES,
     LOCK_WAIT_SECONDS,
     ActionTable,
     Batch,
@@ -212,11 +214,8 @@ class EmbeddedStore:
                 self.path.mkdir(parents=True, exist_ok=True)
             # Two connections: reads (shared by threads, one at a time) and writes (an import), so
             # that in WAL mode a long import does not block readers; they see the last commit.
-            self._wdb = None if self.read_only else self._connect()
             self._cache_mb = cache_mb
-            if self._wdb is not None:
-                self._wdb.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
-            self._db = _Locked(self._connect())
+            self._open_connections()
             if not self.read_only:
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -241,6 +240,12 @@ class EmbeddedStore:
         self._lock_file: Any = None
         self._lock_depth = 0
         self._in_atomic = False
+
+    def _open_connections(self) -> None:
+        self._wdb = None if self.read_only else self._connect()
+        if self._wdb is not None:
+            self._wdb.execute(f"PRAGMA cache_size=-{int(self._cache_mb) * 1024}")
+        self._db = _Locked(self._connect())
 
     def _connect(self) -> sqlite3.Connection:
         file = self.path / DB_FILE
@@ -354,10 +359,7 @@ class EmbeddedStore:
         self.close()
 
     def reconnect(self) -> None:
-        self._wdb = None if self.read_only else self._connect()
-        if self._wdb is not None:
-            self._wdb.execute(f"PRAGMA cache_size=-{int(self._cache_mb) * 1024}")
-        self._db = _Locked(self._connect())
+        self._open_connections()
         self._generation = self._data_version()  # this connection's own counter, from now on
         self._checked = time.monotonic()
         if self._imports_written() != self._released_at:
@@ -505,7 +507,7 @@ class EmbeddedStore:
         database): a nation's 39 million rows never become Python objects again. One import-log
         entry per table, as a part."""
         db = self._writer()
-        tables = [e for e in COLUMNS if e != "tenure_rows"] + ["tenure_rows", "tenures"]
+        tables = [*COLUMNS, "tenures"]  # one transaction: the order does not matter
         with self.import_lock():
             if any(self.counts().values()):
                 raise StoreError(f"store {self.url} holds data: a scratch store is copied only into an empty one")
@@ -726,8 +728,9 @@ class EmbeddedStore:
         return out
 
     def _cold(self, index: str) -> bool:
-        """Whether this query's read goes to SQLite: ``index`` is not built, and fewer than
-        ``COLD_READS`` reads have asked for it since the data last changed."""
+        """Whether this query's read goes to SQLite: ``index`` is not built, and at most
+        ``index_after`` reads have asked for it since the data last changed (any number, for a
+        tenure or position index of a store over ``LARGE_STORE``)."""
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
@@ -973,8 +976,6 @@ class EmbeddedStore:
             }
             ids = np.empty(n, f"U{width}")
             orgs: dict[str, int] = {}
-            kinds = {k: i for i, k in enumerate(ACTION_KINDS)}
-            categories = {c: i for i, c in enumerate(CATEGORIES)}
             cursor = db.execute(
                 "SELECT id, date_ord, kind, category, from_org_id, to_org_id, by_org_id FROM actions "
                 "ORDER BY date_ord, id"
@@ -985,8 +986,8 @@ class EmbeddedStore:
                 end = at + len(rows)
                 ids[at:end] = got
                 columns["date"][at:end] = dates
-                columns["kind"][at:end] = [kinds[k] for k in kind]
-                columns["category"][at:end] = [categories[c] for c in category]
+                columns["kind"][at:end] = [KIND_CODES[k] for k in kind]
+                columns["category"][at:end] = [CATEGORY_CODES[c] for c in category]
                 for name, values in (("from_org", frm), ("to_org", to), ("by_org", by)):
                     columns[name][at:end] = [orgs.setdefault(o, len(orgs)) for o in values]
                 at = end
