@@ -138,6 +138,9 @@ class ScopedStore:
         inside = {n: [self._org(o) for o in orgs if o.id in self.org_ids] for n, orgs in found.items()}
         return {n: orgs for n, orgs in inside.items() if orgs}
 
+    def count_named(self, names: Iterable[str]) -> dict[str, int]:
+        return {n: len(orgs) for n, orgs in self.organizations_named(names).items()}
+
     def ancestors(self, org_id: str) -> list[Organization]:
         if org_id not in self.org_ids:
             return []

@@ -381,6 +381,11 @@ class Store(Protocol):
         left out): whether a name alone says which organization is meant (``queries.lookups.places``)."""
         ...
 
+    def count_named(self, names: Iterable[str]) -> dict[str, int]:
+        """How many organizations bear each of these names (names nobody bears left out), read
+        without making them: 城关镇党委 is borne by thousands in a nation."""
+        ...
+
     def ancestors(self, org_id: str) -> list[Organization]:
         """The organization and its ancestors up the hierarchy: itself first, the root last
         (empty when the id is unknown)."""

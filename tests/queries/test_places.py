@@ -4,8 +4,10 @@ namesake (docs/domain.md, "Posts and places")."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from graph.store import Store
@@ -71,3 +73,35 @@ def test_posts_then_and_now_say_which_town(store: Store, tmp_path: Path) -> None
         .output
     )
     assert "now: 镇党委书记, 白水县委 > 城关镇党委 (since 2018-01-01)" in shown, shown
+
+
+def _namesakes(folder: Path, seed: int) -> Path:
+    """A random hierarchy named from small pools: many namesakes at every level, some under
+    namesake parents, some not."""
+    rng = random.Random(seed)
+    orgs = [organization("R", "某省委", "committee", "province")]
+    for c in range(4):
+        orgs.append(organization(f"C{c}", rng.choice(["甲市委", "乙市委"]), "committee", "city", "R"))
+        for x in range(rng.randint(2, 6)):
+            xid = f"C{c}X{x}"
+            orgs.append(
+                organization(xid, rng.choice(["青山县委", "白水县委", "红河县委"]), "committee", "county", f"C{c}")
+            )
+            for t in range(rng.randint(1, 5)):
+                name = rng.choice(["城关镇党委", "城关镇党委", "龙林镇党委"])
+                orgs.append(organization(f"{xid}T{t}", name, "committee", "township", xid))
+    return write_dataset(folder, organizations=orgs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_namesakes_found_from_above_or_below_give_one_place(
+    store: Store, tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_dataset(store, _namesakes(tmp_path / "d", seed)).ok
+    orgs = store.get_organizations()
+    monkeypatch.setattr(lookups, "FANOUT", 0)  # the children of the parent's namesakes read
+    down = lookups.places(store, orgs)
+    monkeypatch.setattr(lookups, "FANOUT", 10**9)  # every namesake's parent read
+    up = lookups.places(store, orgs)
+    assert down == up
+    assert sum(" > " in p for p in up.values()) >= 10  # namesakes told apart: the test means something

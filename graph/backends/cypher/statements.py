@@ -283,6 +283,7 @@ ANCESTORS = (
     "MATCH path = (o:Organization {id: $id})<-[:LEADS*0..]-(a:Organization) "
     "RETURN length(path), properties(a) ORDER BY length(path)"
 )
+COUNT_NAMED = "MATCH (n:Organization) WHERE n.name IN $names RETURN n.name, count(n)"
 CHILDREN = "MATCH (p:Organization)-[:LEADS]->(c:Organization) WHERE p.id IN $ids RETURN p.id, properties(c)"
 # Store.org_context in one statement: the chain, the commissions under it, and the positions of
 # both for the first $reach levels above the organization (FalkorDB's replies cost ~50 us a row).
@@ -375,6 +376,7 @@ def every_statement(dialect: Dialect) -> list[str]:
         by_property("cases", "org_id"),
         by_property("accountability", "case_id"),
         by_property("persons", "name"),
+        by_property("organizations", "name"),
         ALIAS_OWNERS,
         SUCCESSORS,
     ]
@@ -383,6 +385,7 @@ def every_statement(dialect: Dialect) -> list[str]:
         FIND_PERSONS,
         COUNT_PERSONS,
         COUNT_TENURES,
+        COUNT_NAMED,
         CHILDREN,
         ORG_CONTEXT,
         TENURES_OF_POSITIONS,

@@ -542,6 +542,9 @@ class CypherStore:
             out.setdefault(r["name"], []).append(Organization.model_validate(r))
         return out
 
+    def count_named(self, names: Iterable[str]) -> dict[str, int]:
+        return {n: c for n, c in self.transport.read(cypher.COUNT_NAMED, {"names": sorted(set(names))})}
+
     def _read_organizations(self, ids: list[str]) -> dict[str, Organization]:
         found = self._read_nodes("organizations", cypher.by_keys("organizations"), ids)
         return {r["id"]: Organization.model_validate(r) for r in found}
