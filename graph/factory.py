@@ -62,7 +62,8 @@ def open_store(
 def open_scratch(path: str | Path, *, cache_mb: int) -> Scratch:
     """A new embedded store at ``path`` for a streamed load's validation: no snapshot of the
     actions after each write (it never reads them), no in-memory index (it may hold a nation's
-    tenures: each chunk reads a few persons' from SQLite), and ``cache_mb`` of page cache."""
+    tenures: each chunk reads a few persons' from SQLite), ``cache_mb`` of page cache, and no
+    write synced to disk (it is deleted whenever its load stops)."""
     from graph.backends.embedded import EmbeddedStore
 
-    return EmbeddedStore(path, action_snapshot=False, index_after=None, cache_mb=cache_mb)
+    return EmbeddedStore(path, action_snapshot=False, index_after=None, cache_mb=cache_mb, durable=False)

@@ -3,9 +3,11 @@ write completed by running the load again."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from graph.backends.cypher import statements as cypher
-from graph.backends.embedded.store import COLD_READS
+from graph.backends.embedded.store import COLD_READS, DB_FILE
 from graph.factory import open_scratch, open_store
 from graph.model import OPEN_END, to_ordinal
 from graph.store import Batch, Capabilities, Store, StoreError
@@ -111,14 +113,22 @@ def test_a_write_that_fails_midway_is_completed_by_loading_again(
     with pytest.raises(RuntimeError, match="went away"):
         stream_dataset(store, tiny_dataset, chunk_rows=200, stage=False)
     monkeypatch.undo()
-    if store.url.startswith("embedded://"):  # one transaction: nothing stays
+    if store.url.startswith("embedded://"):  # one transaction: nothing stays, the dropped indexes are back
         assert set(store.counts().values()) == {0}
+        assert _indexes(store) == _indexes(reference)
     else:  # a server applies part by part
         assert store.counts()["organizations"] > 0 and store.counts() != reference.counts()
     report = stream_dataset(store, tiny_dataset, chunk_rows=200)
     assert report.ok, report.errors[:3]
     assert store.counts() == reference.counts()
     assert snapshot(store) == snapshot(reference)
+    if store.url.startswith("embedded://"):  # the copy dropped the indexes, and made them again
+        assert _indexes(store) == _indexes(reference)
+
+
+def _indexes(store: Store) -> list[str]:
+    with contextlib.closing(sqlite3.connect(Path(store.url.removeprefix("embedded://")) / DB_FILE)) as db:
+        return sorted(n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
 
 
 @pytest.mark.parametrize("streamed", [False, True])

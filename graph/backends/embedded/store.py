@@ -207,14 +207,18 @@ class EmbeddedStore:
         cache_mb: int = 256,
         lock_wait: float = LOCK_WAIT_SECONDS,
         create: bool = True,
+        durable: bool = True,
     ) -> None:
         """``action_snapshot=False``: no snapshot of the action columns after an import (a
         streamed load's scratch store, which never reads them, must not hold them all);
         ``index_after``: reads of a kind answered from SQLite before its in-memory index is
         built (``None``: always from SQLite, for a scratch store larger than memory);
         ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory);
-        ``lock_wait``: seconds an import waits for another one into this store."""
+        ``lock_wait``: seconds an import waits for another one into this store;
+        ``durable=False``: writes not synced to disk (a scratch store, deleted whenever its load
+        stops: a crash loses nothing that is kept)."""
         self.path = Path(path)
+        self.durable = durable
         self.action_snapshot = action_snapshot
         self.index_after = index_after
         self.lock_wait = lock_wait
@@ -279,7 +283,7 @@ class EmbeddedStore:
                 return sqlite3.connect(f"{file.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False)
         db = sqlite3.connect(file, isolation_level=None, check_same_thread=False, timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
         return db
 
     def ping(self) -> None:
@@ -533,6 +537,13 @@ class EmbeddedStore:
             db.execute("ATTACH DATABASE ? AS scratch", (str(Path(folder) / DB_FILE),))
             try:
                 with self._one_transaction(db, begin=True):
+                    # indexes made again once the rows are in: a sort, not millions of random
+                    # inserts into B-trees larger than the page cache (dropped in the transaction)
+                    indexes = db.execute(
+                        "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                    ).fetchall()
+                    for name, _ in indexes:
+                        db.execute(f'DROP INDEX main."{name}"')
                     part = 0
                     for table in tables:
                         cols = _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
@@ -540,6 +551,8 @@ class EmbeddedStore:
                         if copied := db.execute(copy).rowcount:
                             part += 1
                             _log_import(db, {**log, "part": part, "entity": table, "rows": copied})
+                    for _, sql in indexes:
+                        db.execute(sql)
                     if part:
                         self._settle(db)
             finally:
