@@ -138,6 +138,14 @@ class ScopedStore:
         inside = {n: [self._org(o) for o in orgs if o.id in self.org_ids] for n, orgs in found.items()}
         return {n: orgs for n, orgs in inside.items() if orgs}
 
+    def organizations_named_under(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Organization]]:
+        found = self.inner.organizations_named_under(pairs)  # inside, under a parent inside
+        inside = {
+            p: [self._org(o) for o in orgs if o.id in self.org_ids and o.parent_id in self.org_ids]
+            for p, orgs in found.items()
+        }
+        return {p: orgs for p, orgs in inside.items() if orgs}
+
     def count_named(self, names: Iterable[str]) -> dict[str, int]:
         return {n: len(orgs) for n, orgs in self.organizations_named(names).items()}
 

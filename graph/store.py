@@ -7,6 +7,7 @@ Reads are coarse on purpose: each one is a single round trip on a Cypher server
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -157,6 +158,23 @@ def read_through(
 
 
 MEMO_ENTRIES = 2  # derived values a store keeps (``memoized``): a province window's figures take ~50 MB
+
+
+@contextlib.contextmanager
+def gc_paused(*, keep: bool = False) -> Iterator[None]:
+    """Pause the cyclic garbage collector: a load, or an index built in memory, makes millions
+    of objects and no cycles, and each full collection would walk all of them again (quadratic
+    in the dataset; a nation's organizations were built in 5.8 s with it, 2.4 s without).
+    ``keep``: what was made is kept for good (an index), so no later collection walks it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        if keep:
+            gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def memoized(memo: dict[Any, Any], key: Hashable, compute: Callable[[], _T]) -> _T:
@@ -379,6 +397,12 @@ class Store(Protocol):
     def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
         """The organizations bearing each of these names, exactly, by name (names nobody bears
         left out): whether a name alone says which organization is meant (``queries.lookups.places``)."""
+        ...
+
+    def organizations_named_under(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Organization]]:
+        """For each (name, parent's name), the organizations bearing the name whose parent bears
+        the other, by id (pairs nobody bears left out): the namesakes a parent's name does not
+        tell apart, read without reading the rest (a nation has hundreds of each village name)."""
         ...
 
     def count_named(self, names: Iterable[str]) -> dict[str, int]:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from operator import itemgetter
@@ -36,7 +34,7 @@ from graph.model import (
     to_ordinal,
     uncertain_overlap,
 )
-from graph.store import Batch, Store
+from graph.store import Batch, Store, gc_paused
 from loaders.dates import read_date
 from loaders.identity import resolve
 from loaders.interchange.common import stored_rows
@@ -1264,19 +1262,6 @@ def load_dataset(
             report.rejects_written = [str(p) for p in write_rejects(rejects_to, report.rejects, tables)]
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a load builds millions of dicts and no cycles,
-    and each full collection would walk all of them again (quadratic in the dataset)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def migrate(source: Store, target: Store, *, max_errors: int = MAX_ERRORS) -> Report:

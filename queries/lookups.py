@@ -60,29 +60,23 @@ def as_ordinal(at: str | dt.date | PDate) -> int:
 PLACE = " > "  # between an organization and its parent in a place: 青溪县委 > 城关镇党委
 
 
-FANOUT = 16  # about how many children an organization has: what reading one's children costs
-
-
 def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
     """How to name each organization so that a reader knows which one is meant: its name, or,
     where another organization bears the same name (城关镇党委 in a hundred counties), its
     parents' names in front, as few as tell it from every namesake (all of them if none do).
 
-    The namesakes that survive the parent's name are found from whichever side is smaller: each
-    namesake's parent, or the children of the organizations bearing the parent's name (a
-    nation's thousands of 城关镇党委 sit under a few 青溪县委); higher levels climb from those."""
+    Three reads whatever their number (how many bear each name, the ancestors of the ambiguous,
+    the namesakes under a parent of the same name), then one a level for those few still alike."""
     counts = store.count_named({o.name for o in orgs.values()})
     out = {i: o.name for i, o in orgs.items() if counts.get(o.name, 0) < 2}
     chains = {i: store.ancestors(i) or [o] for i, o in orgs.items() if i not in out}
     out.update({i: chain[0].name for i, chain in chains.items() if len(chain) < 2})
     chains = {i: chain for i, chain in chains.items() if i not in out}
-    parents = store.count_named({chain[1].name for chain in chains.values()})
-    down = {i for i, chain in chains.items() if parents.get(chain[1].name, 0) * FANOUT < counts.get(chain[0].name, 0)}
-    rivals = _rivals_read_down(store, {i: chains[i] for i in down})
-    rivals.update(_rivals_read_up(store, {i: chain for i, chain in chains.items() if i not in down}))
+    alike = store.organizations_named_under({(chain[0].name, chain[1].name) for chain in chains.values()})
     for i, chain in chains.items():
-        # each namesake's ancestor at ``depth``, kept while the names above agree with ours
-        found, depth = rivals[i], 2
+        # each namesake's ancestor at ``depth - 1``, kept while the names above agree with ours
+        found = {o.id: o for o in alike.get((chain[0].name, chain[1].name), []) if o.id != i}
+        depth = 1 if found else 2
         while found and depth < len(chain):
             ups = store.get_organizations({o.parent_id for o in found.values() if o.parent_id})
             found = {
@@ -93,37 +87,6 @@ def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
             depth += 1
         out[i] = PLACE.join(o.name for o in reversed(chain[:depth]))
     return out
-
-
-def _rivals_read_up(store: Store, chains: Mapping[str, list[Organization]]) -> dict[str, dict[str, Organization]]:
-    """For each organization (by its ancestor chain), its namesakes whose parent bears its
-    parent's name, each mapped to that parent: read from the namesakes up."""
-    named = store.organizations_named({chain[0].name for chain in chains.values()})
-    ups = store.get_organizations({o.parent_id for orgs in named.values() for o in orgs if o.parent_id})
-    return {
-        i: {
-            o.id: ups[o.parent_id]
-            for o in named.get(chain[0].name, [])
-            if o.id != i and o.parent_id in ups and ups[o.parent_id].name == chain[1].name
-        }
-        for i, chain in chains.items()
-    }
-
-
-def _rivals_read_down(store: Store, chains: Mapping[str, list[Organization]]) -> dict[str, dict[str, Organization]]:
-    """``_rivals_read_up``, read from the other side: the children of every organization bearing
-    the parent's name."""
-    named = store.organizations_named({chain[1].name for chain in chains.values()})
-    kids = store.get_children({o.id for orgs in named.values() for o in orgs})
-    return {
-        i: {
-            k.id: p
-            for p in named.get(chain[1].name, [])
-            for k in kids.get(p.id, [])
-            if k.name == chain[0].name and k.id != i
-        }
-        for i, chain in chains.items()
-    }
 
 
 def place_from(store: Store, org_id: str, origin_id: str) -> str:

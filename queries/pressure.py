@@ -73,8 +73,13 @@ def pressure(
     for code, weight in enumerate(w):
         totals += counts[:, code] * weight
     by_org = dict(zip(recipients, totals.tolist(), strict=True))
-    counted = [o for o in orgs.values() if o.kind is not OrgKind.commission and exists_in(o, window)]
-    received = {o.id: float(by_org.get(o.id, 0.0)) for o in counted}
+    commission = OrgKind.commission  # a nation has 458,678 organizations: each step of this loop counts
+    counted = [
+        o
+        for o in orgs.values()
+        if o.kind is not commission and ((o.valid_from is None and o.valid_to is None) or exists_in(o, window))
+    ]
+    received = {o.id: by_org.get(o.id, 0.0) for o in counted}
     children: dict[str, list[str]] = {}
     for o in counted:
         if o.parent_id:
@@ -142,14 +147,14 @@ def level_rows(
 ) -> tuple[list[LevelRow], Fade | None]:
     """``level_profile``'s rows and steepest fade for these received pressures (None: the
     organization did not exist then, and is left out)."""
-    by_level: dict[str, list[float]] = {}
+    by_level: dict[Level, list[float]] = {}
     for oid, r in received.items():
         if r is not None:
-            by_level.setdefault(orgs[oid].level.value, []).append(r)
+            by_level.setdefault(orgs[oid].level, []).append(r)
     rows: list[LevelRow] = []
     above: float | None = None
     for level in Level:
-        values = by_level.get(level.value)
+        values = by_level.get(level)
         if not values:
             continue
         median = float(np.median(values))

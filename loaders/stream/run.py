@@ -46,7 +46,7 @@ from typing import Any
 
 from graph.errors import InvalidInput
 from graph.factory import open_scratch
-from graph.store import Store
+from graph.store import Store, gc_paused
 from loaders.interchange.read import read_whole
 from loaders.load import (
     ALL_OR_NOTHING,
@@ -59,7 +59,6 @@ from loaders.load import (
     Source,
     as_prepare_reads,
     find_files,
-    gc_paused,
     step,
 )
 from loaders.readers import read_rows

@@ -15,8 +15,8 @@ from typing import Any
 
 import loaders.stream.spool as spooling
 from graph.factory import open_scratch, open_store
-from graph.store import Batch, Store, StoreError
-from loaders.load import NothingStored, Report, gc_paused
+from graph.store import Batch, Store, StoreError, gc_paused
+from loaders.load import NothingStored, Report
 from loaders.schema import FILES
 from loaders.stream.copy import write_parts
 from loaders.stream.ids import Ids, Skips, declare_ids

@@ -336,7 +336,9 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
     store, scratch = open_store(url), EmbeddedStore(tmp_path, index_after=None)
     assert not store._large
     monkeypatch.setattr(embedded, "LARGE_STORE", (tmp_path / embedded.DB_FILE).stat().st_size - 1)
-    large = open_store(url)  # as a nation's: every counted read stays with SQLite
+    large = open_store(url)  # as a nation's: every tenure and position read stays with SQLite
+    large.ancestors(org)  # ... and its organizations are built at the first read
+    assert "_orgs" in large.__dict__
     for i in range(COLD_READS):
         for s in (store, scratch, large):
             s.tenures(position_ids=[position])

@@ -283,6 +283,10 @@ ANCESTORS = (
     "MATCH path = (o:Organization {id: $id})<-[:LEADS*0..]-(a:Organization) "
     "RETURN length(path), properties(a) ORDER BY length(path)"
 )
+NAMED_UNDER = (
+    "UNWIND $pairs AS pair MATCH (p:Organization)-[:LEADS]->(o:Organization) "
+    "WHERE o.name = pair[0] AND p.name = pair[1] RETURN pair[0], pair[1], properties(o)"
+)
 COUNT_NAMED = "MATCH (n:Organization) WHERE n.name IN $names RETURN n.name, count(n)"
 CHILDREN = "MATCH (p:Organization)-[:LEADS]->(c:Organization) WHERE p.id IN $ids RETURN p.id, properties(c)"
 # Store.org_context in one statement: the chain, the commissions under it, and the positions of
@@ -386,6 +390,7 @@ def every_statement(dialect: Dialect) -> list[str]:
         COUNT_PERSONS,
         COUNT_TENURES,
         COUNT_NAMED,
+        NAMED_UNDER,
         CHILDREN,
         ORG_CONTEXT,
         TENURES_OF_POSITIONS,

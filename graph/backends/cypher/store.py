@@ -542,6 +542,14 @@ class CypherStore:
             out.setdefault(r["name"], []).append(Organization.model_validate(r))
         return out
 
+    def organizations_named_under(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Organization]]:
+        out: dict[tuple[str, str], list[Organization]] = {}
+        for name, parent, props in self.transport.read(cypher.NAMED_UNDER, {"pairs": [list(p) for p in set(pairs)]}):
+            out.setdefault((name, parent), []).append(
+                Organization.model_validate(self._from_node("organizations", props))
+            )
+        return {p: sorted(orgs, key=lambda o: o.id) for p, orgs in out.items()}
+
     def count_named(self, names: Iterable[str]) -> dict[str, int]:
         return {n: c for n, c in self.transport.read(cypher.COUNT_NAMED, {"names": sorted(set(names))})}
 

@@ -54,6 +54,7 @@ from graph.store import (
     StoreError,
     busy,
     commissions_among,
+    gc_paused,
     memoized,
     org_context_from,
     read_through,
@@ -174,7 +175,8 @@ _M = TypeVar("_M", bound=BaseModel)
 def _validated(model: type[_M], records: Iterable[dict[str, Any]]) -> list[_M]:
     """Records made models in one call of pydantic's validator (a fifth faster than one call a
     record: a nation's organizations are built in seconds)."""
-    return _list_adapter(model).validate_python(list(records))
+    with gc_paused(keep=True):
+        return _list_adapter(model).validate_python(list(records))
 
 
 @functools.cache
@@ -370,7 +372,7 @@ class EmbeddedStore:
             return  # an empty store: nothing to keep in memory
         self._action_index  # noqa: B018 - mapped, with the recipient order
         self._actions_by_recipient  # noqa: B018
-        for index in ("_orgs", "_named", "_children", "_commissions", "_cases"):
+        for index in ("_orgs", "_named", "_named_under", "_children", "_commissions", "_cases"):
             getattr(self, index)
         if not self._large:  # a large store's tenure and position reads stay with SQLite
             self._positions_by_org  # noqa: B018 - and the positions
@@ -433,6 +435,7 @@ class EmbeddedStore:
             "_children",
             "_successors",
             "_named",
+            "_named_under",
             "_commissions",
             "_person_cache",
             "_tenure_index",
@@ -465,8 +468,8 @@ class EmbeddedStore:
 
     def _records(self, entity: str, ids: Iterable[str] | None = None, where: str = "id") -> Iterator[dict[str, Any]]:
         cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
-        if ids is None:
-            for cells in self._db.execute(f"SELECT {cols} FROM {entity}"):
+        if ids is None:  # in key order: the table's own, no sort
+            for cells in self._db.execute(f"SELECT {cols} FROM {entity} ORDER BY {_key(entity)}"):
                 yield _record(entity, cells)
             return
         for chunk in _chunks(list(ids)):
@@ -698,6 +701,7 @@ class EmbeddedStore:
     # ------------------------------------------------------------ hierarchy
     @cached_property
     def _orgs(self) -> dict[str, Organization]:
+        """Every organization, by id in id order."""
         return {o.id: o for o in _validated(Organization, self._records("organizations"))}
 
     @cached_property
@@ -752,6 +756,38 @@ class EmbeddedStore:
             out.setdefault(d["name"], []).append(Organization.model_validate(d))
         return out
 
+    def organizations_named_under(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Organization]]:
+        self._fresh()
+        pairs = set(pairs)
+        if "_orgs" in self.__dict__:
+            under = self._named_under
+            return {p: list(under[p]) for p in pairs if p in under}
+        matched: set[str] = set()
+        for chunk in _chunks(sorted({name for name, _ in pairs})):
+            marks = ",".join("?" * len(chunk))
+            query = (
+                "SELECT o.id, o.name, p.name FROM organizations o JOIN organizations p ON p.id = o.parent_id "
+                f"WHERE o.name IN ({marks})"
+            )
+            matched.update(i for i, name, parent in self._db.execute(query, chunk) if (name, parent) in pairs)
+        orgs = self.get_organizations(matched)
+        out: dict[tuple[str, str], list[Organization]] = {}
+        parents = self.get_organizations({o.parent_id for o in orgs.values() if o.parent_id})
+        for i in sorted(orgs):
+            out.setdefault((orgs[i].name, parents[orgs[i].parent_id or ""].name), []).append(orgs[i])
+        return out
+
+    @cached_property
+    def _named_under(self) -> dict[tuple[str, str], list[Organization]]:
+        """Organizations by (name, parent's name), each list by id."""
+        orgs = self._orgs
+        out: dict[tuple[str, str], list[Organization]] = {}
+        with gc_paused(keep=True):
+            for org in orgs.values():  # by id, as read
+                if org.parent_id in orgs:
+                    out.setdefault((org.name, orgs[org.parent_id].name), []).append(org)
+        return out
+
     def count_named(self, names: Iterable[str]) -> dict[str, int]:
         self._fresh()
         if "_orgs" in self.__dict__:
@@ -766,18 +802,25 @@ class EmbeddedStore:
     @cached_property
     def _named(self) -> dict[str, list[Organization]]:
         out: dict[str, list[Organization]] = {}
-        for org in sorted(self._orgs.values(), key=lambda o: o.id):
-            out.setdefault(org.name, []).append(org)
+        with gc_paused(keep=True):
+            for org in self._orgs.values():  # by id, as read
+                out.setdefault(org.name, []).append(org)
         return out
 
     def _cold(self, index: str) -> bool:
         """Whether this query's read goes to SQLite: ``index`` is not built, and at most
-        ``index_after`` reads have asked for it since the data last changed (any number, for a
-        tenure or position index of a store over ``LARGE_STORE``)."""
+        ``index_after`` reads have asked for it since the data last changed. A store over
+        ``LARGE_STORE`` reads its tenures and positions from SQLite always, and builds the rest
+        at the first read: a nation's organizations, read cold, cost 15-45 ms an accountability
+        lookup (random pages of a 7 GB file), against 3 s to build them once."""
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
-        return self.index_after is None or asked <= self.index_after or (self._large and index in _BY_ROW)
+        if self.index_after is None:
+            return True
+        if self._large:
+            return index in _BY_ROW
+        return asked <= self.index_after
 
     @cached_property
     def _large(self) -> bool:
@@ -827,9 +870,10 @@ class EmbeddedStore:
     def _children(self) -> dict[str, list[Organization]]:
         """Each organization's children (LEADS), sorted by id; the busiest read's first step."""
         out: dict[str, list[Organization]] = {}
-        for org in sorted(self._orgs.values(), key=lambda o: o.id):
-            if org.parent_id:
-                out.setdefault(org.parent_id, []).append(org)
+        with gc_paused(keep=True):
+            for org in self._orgs.values():  # by id, as read
+                if org.parent_id:
+                    out.setdefault(org.parent_id, []).append(org)
         return out
 
     @cached_property
