@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from enum import Enum
 from functools import cached_property, lru_cache
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -289,6 +289,21 @@ class Organization(Record):
     # what this organization continues (a prefecture that became a city, two counties merged):
     # accountability and careers follow it (queries.lineage)
     predecessor_ids: tuple[str, ...] = ()
+
+
+class OrgFacts(NamedTuple):
+    """What a whole-hierarchy figure reads of an organization (``Store.organization_facts``):
+    a tuple, not a model, so that a nation's 458,678 are read in a fraction of a second."""
+
+    kind: OrgKind
+    level: Level
+    parent_id: str | None
+    valid_from: str | None
+    valid_to: str | None
+
+    @classmethod
+    def of(cls, org: Organization) -> OrgFacts:
+        return cls(org.kind, org.level, org.parent_id, org.valid_from, org.valid_to)
 
 
 class Position(Record):

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from graph.model import Accountability, Case, Duty, Organization, Person, Position, Standard, Tenure
+from graph.model import Accountability, Case, Duty, Organization, OrgFacts, Person, Position, Standard, Tenure
 from graph.store import ActionTable, Batch, Capabilities, OrgContext, Store, StoreError, org_context_from
 
 _T = TypeVar("_T")
@@ -132,6 +132,9 @@ class ScopedStore:
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         wanted = sorted(self.org_ids) if ids is None else [i for i in ids if i in self.org_ids]
         return {i: self._org(o) for i, o in self.inner.get_organizations(wanted).items()}
+
+    def organization_facts(self) -> dict[str, OrgFacts]:
+        return {i: OrgFacts.of(o) for i, o in self.get_organizations().items()}
 
     def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
         found = self.inner.organizations_named(names)  # ambiguous within the jurisdiction, not beyond it

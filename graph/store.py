@@ -27,6 +27,7 @@ from graph.model import (
     Category,
     Duty,
     Organization,
+    OrgFacts,
     OrgKind,
     Person,
     Position,
@@ -392,6 +393,11 @@ class Store(Protocol):
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         """The organizations with these ids; all of them when ``ids`` is None."""
+        ...
+
+    def organization_facts(self) -> dict[str, OrgFacts]:
+        """Every organization's kind, level, parent and validity, by id (``get_organizations``
+        without the models: what a level profile reads)."""
         ...
 
     def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:

@@ -17,8 +17,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from graph.errors import InvalidInput, NotFound
-from graph.model import Category, Level, Organization, OrgKind, to_ordinal
-from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store
+from graph.model import Category, Level, Organization, OrgFacts, OrgKind, to_ordinal
+from graph.store import ACTION_KINDS, CATEGORIES, ActionTable, Store, gc_paused
 from queries.notices import NO_ACTIONS, Notice
 from queries.window import Window, strong_mask, weight_array
 
@@ -34,18 +34,23 @@ class Pressure:
     store: Store
     window: Window
     category: str | None
-    orgs: dict[str, Organization]
+    facts: dict[str, OrgFacts]  # every organization's kind, level, parent and validity
     children: dict[str, list[str]]  # non-commission children of each organization
     received: dict[str, float]  # R(o) of every organization in the window, commissions excepted, zeros kept
     weights: np.ndarray
     action_count: int = 0  # actions of the category sent in the window, to anyone
 
     @cached_property
+    def orgs(self) -> dict[str, Organization]:
+        """Every organization, read when first asked for (a level profile never asks)."""
+        return self.store.get_organizations()
+
+    @cached_property
     def actions(self) -> ActionTable:
         return self.store.actions(self.window.start, self.window.end, category=self.category)
 
 
-def exists_in(org: Organization, window: Window) -> bool:
+def exists_in(org: Organization | OrgFacts, window: Window) -> bool:
     """Whether the organization exists at some time in the window (``valid_from``/``valid_to``)."""
     if org.valid_from and to_ordinal(org.valid_from) >= window.end:
         return False
@@ -65,26 +70,27 @@ def pressure(
     """
     if category is not None and category not in CATEGORIES:
         raise InvalidInput(f"unknown category {category!r}; allowed: {', '.join(CATEGORIES)}")
-    orgs = store.get_organizations()
-    recipients, counts = store.received_counts(window.start, window.end, category=category)
-    w = weight_array(weights)
-    # kind by kind, in a fixed order: every backend adds the same numbers the same way
-    totals = np.zeros(len(recipients))
-    for code, weight in enumerate(w):
-        totals += counts[:, code] * weight
-    by_org = dict(zip(recipients, totals.tolist(), strict=True))
-    commission = OrgKind.commission  # a nation has 458,678 organizations: each step of this loop counts
-    counted = [
-        o
-        for o in orgs.values()
-        if o.kind is not commission and ((o.valid_from is None and o.valid_to is None) or exists_in(o, window))
-    ]
-    received = {o.id: by_org.get(o.id, 0.0) for o in counted}
-    children: dict[str, list[str]] = {}
-    for o in counted:
-        if o.parent_id:
-            children.setdefault(o.parent_id, []).append(o.id)
-    return Pressure(store, window, category, orgs, children, received, w, int(counts.sum()))
+    with gc_paused():  # millions of objects, no cycle: see graph.store.gc_paused
+        facts = store.organization_facts()
+        recipients, counts = store.received_counts(window.start, window.end, category=category)
+        w = weight_array(weights)
+        # kind by kind, in a fixed order: every backend adds the same numbers the same way
+        totals = np.zeros(len(recipients))
+        for code, weight in enumerate(w):
+            totals += counts[:, code] * weight
+        by_org = dict(zip(recipients, totals.tolist(), strict=True))
+        commission = OrgKind.commission  # a nation has 458,678 organizations: each step of this loop counts
+        counted = [
+            (i, o)
+            for i, o in facts.items()
+            if o.kind is not commission and ((o.valid_from is None and o.valid_to is None) or exists_in(o, window))
+        ]
+        received = {i: by_org.get(i, 0.0) for i, _ in counted}
+        children: dict[str, list[str]] = {}
+        for i, o in counted:
+            if o.parent_id:
+                children.setdefault(o.parent_id, []).append(i)
+    return Pressure(store, window, category, facts, children, received, w, int(counts.sum()))
 
 
 def notices(p: Pressure) -> list[Notice]:
@@ -136,14 +142,14 @@ def level_profile(p: Pressure, org_ids: Iterable[str] | None = None) -> LevelPro
     A level whose median is zero gives no ratio to the level below it.
     """
     received = p.received if org_ids is None else {o: p.received[o] for o in org_ids if o in p.received}
-    rows, steep = level_rows(p.orgs, received)
+    rows, steep = level_rows(p.facts, received)
     return LevelProfile(
         window=p.window.as_dict(), category=p.category, levels=rows, steepest_fade=steep, notices=notices(p)
     )
 
 
 def level_rows(
-    orgs: Mapping[str, Organization], received: Mapping[str, float | None]
+    orgs: Mapping[str, Organization | OrgFacts], received: Mapping[str, float | None]
 ) -> tuple[list[LevelRow], Fade | None]:
     """``level_profile``'s rows and steepest fade for these received pressures (None: the
     organization did not exist then, and is left out)."""
@@ -228,7 +234,7 @@ def org_pressures(p: Pressure, *, min_pressure: float = 1.0, sink_ratio: float =
         table.from_org.astype(np.int64), weights=~strong[table.kind].astype(bool), minlength=len(table.orgs)
     )
     commission_share = commission_shares(p)
-    q25 = level_quartiles(p.orgs, p.received)
+    q25 = level_quartiles(p.facts, p.received)
     codes = table.codes
     out = {}
     for oid, r in p.received.items():
@@ -293,7 +299,9 @@ def _nearest(word: str, choices: list[str]) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-def level_quartiles(orgs: Mapping[str, Organization], received: Mapping[str, float | None]) -> dict[str, float]:
+def level_quartiles(
+    orgs: Mapping[str, Organization | OrgFacts], received: Mapping[str, float | None]
+) -> dict[str, float]:
     """The 25th percentile of received pressure per level (None: not there, left out)."""
     by_level: dict[str, list[float]] = {}
     for oid, r in received.items():
@@ -318,7 +326,7 @@ def commission_shares(p: Pressure) -> dict[str, float]:
     by_commission = np.bincount(table.from_org[eligible & commission[table.by_org]], minlength=len(table.orgs))
     out = {}
     for code, org_id in enumerate(table.orgs):
-        org = p.orgs.get(org_id)
+        org = p.facts.get(org_id)
         if org is not None and org.kind is OrgKind.committee and total[code]:
             out[org_id] = round(float(by_commission[code]) / float(total[code]), 4)
     return out
@@ -326,7 +334,7 @@ def commission_shares(p: Pressure) -> dict[str, float]:
 
 def _commission_codes(p: Pressure) -> np.ndarray:
     """Boolean per organization code of the action table: is it a commission."""
-    return np.array([o in p.orgs and p.orgs[o].kind is OrgKind.commission for o in p.actions.orgs], dtype=bool)
+    return np.array([o in p.facts and p.facts[o].kind is OrgKind.commission for o in p.actions.orgs], dtype=bool)
 
 
 def evidence(p: Pressure, org_id: str, figure: str = "received") -> list[str]:
@@ -408,7 +416,7 @@ def received_by_year(p: Pressure, org_ids: Iterable[str]) -> ByYear:
     windows = [Window(int(starts[y]), int(starts[y + 1])) for y in range(len(years))]
     received: dict[str, list[float | None]] = {}
     for o in wanted:
-        org = p.orgs[o]
+        org = p.facts[o]
         received[o] = [
             (float(grid[y, codes[o]]) if o in codes else 0.0) if exists_in(org, year) else None
             for y, year in enumerate(windows)
@@ -443,11 +451,11 @@ def yearly_figures(
     profile of ``profile_of`` (a subtree, say) each year, from the same one read."""
     wanted = list(dict.fromkeys(org_ids))
     kids: dict[str, list[str]] = {}
-    for org in p.orgs.values():
+    for i, org in p.facts.items():
         if org.parent_id and org.kind is not OrgKind.commission:
-            kids.setdefault(org.parent_id, []).append(org.id)
+            kids.setdefault(org.parent_id, []).append(i)
     # every organization of the hierarchy: a year's quartiles (the cold rule) are of its whole level
-    counted = [o.id for o in p.orgs.values() if o.kind is not OrgKind.commission]
+    counted = [i for i, o in p.facts.items() if o.kind is not OrgKind.commission]
     profiled = list(dict.fromkeys(profile_of))
     by_year = received_by_year(p, set(wanted) | set(counted) | set(profiled))
     out = []
@@ -461,8 +469,8 @@ def yearly_figures(
             o: r is not None and is_sink(r, ratio[o], min_pressure=min_pressure, sink_ratio=sink_ratio)
             for o, r in received.items()
         }
-        q25 = level_quartiles(p.orgs, {o: by_year.received[o][y] for o in counted})
-        cold = {o: r is not None and is_cold(r, q25[p.orgs[o].level.value]) for o, r in received.items()}
-        rows, steep = level_rows(p.orgs, {o: by_year.received[o][y] for o in profiled})
+        q25 = level_quartiles(p.facts, {o: by_year.received[o][y] for o in counted})
+        cold = {o: r is not None and is_cold(r, q25[p.facts[o].level.value]) for o, r in received.items()}
+        rows, steep = level_rows(p.facts, {o: by_year.received[o][y] for o in profiled})
         out.append(YearFigures(year, by_year.actions[y], received, ratio, sink, cold, rows, steep))
     return out

@@ -21,7 +21,7 @@ from graph.backends.embedded import EmbeddedStore
 from graph.backends.embedded import store as embedded
 from graph.backends.embedded.store import COLD_READS
 from graph.factory import open_store
-from graph.model import Tenure, to_ordinal
+from graph.model import OrgFacts, Tenure, to_ordinal
 from graph.store import Batch, StoreError
 from loaders.generate import generate
 from loaders.load import load_dataset
@@ -352,3 +352,13 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
     large.warm()  # a server over a nation: organizations and cases built, tenures and posts left in SQLite
     assert {"_action_index", "_orgs", "_cases"} <= set(large.__dict__)
     assert not {"_tenure_index", "_positions"} & set(large.__dict__)
+
+
+def test_organization_facts_read_cold_are_those_of_the_models(tmp_path: Path, tiny_dataset: Path) -> None:
+    url = f"embedded://{tmp_path}"
+    assert load_dataset(open_store(url), tiny_dataset).ok
+    cold, warm = open_store(url), open_store(url)
+    facts = cold.organization_facts()  # from SQLite: no model made
+    assert "_orgs" not in cold.__dict__
+    assert list(facts.items()) == [(i, OrgFacts.of(o)) for i, o in warm.get_organizations().items()]
+    assert warm.organization_facts() == facts

@@ -37,6 +37,7 @@ def answers(store: Store) -> dict[str, Any]:
     ]
     persons = sorted({t.person_id for p in positions[:40] for t in store.tenures(position_ids=[p])})
     out["careers"] = {p: jsonable(lookups.career(store, p)) for p in persons[:30]}
+    out["facts"] = {i: [f.kind.value, f.level.value, *f[2:]] for i, f in store.organization_facts().items()}
     orgs = sorted(store.get_organizations())
     out["leaders"] = {o: sorted(h.person.id for h in lookups.leaders(store, o, "2023-06-01")) for o in orgs[:30]}
     out["accountability"] = {c: jsonable(accountability(store, c, depth=2)) for c in sorted(store.get_cases())}

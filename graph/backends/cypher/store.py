@@ -33,6 +33,7 @@ from graph.model import (
     Case,
     Duty,
     Organization,
+    OrgFacts,
     Person,
     Position,
     Standard,
@@ -535,6 +536,9 @@ class CypherStore:
             return self._by_id("organizations", ids, self._read_organizations)
         found = sorted(self._read_nodes("organizations", cypher.all_nodes("organizations")), key=lambda r: r["id"])
         return {r["id"]: Organization.model_validate(r) for r in found}
+
+    def organization_facts(self) -> dict[str, OrgFacts]:
+        return {i: OrgFacts.of(o) for i, o in self.get_organizations().items()}
 
     def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
         out: dict[str, list[Organization]] = {}

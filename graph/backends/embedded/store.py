@@ -33,7 +33,10 @@ from graph.model import (
     Accountability,
     Case,
     Duty,
+    Level,
     Organization,
+    OrgFacts,
+    OrgKind,
     Person,
     Position,
     Standard,
@@ -746,6 +749,16 @@ class EmbeddedStore:
         if ids is None:
             return dict(orgs)
         return {i: orgs[i] for i in ids if i in orgs}
+
+    def organization_facts(self) -> dict[str, OrgFacts]:
+        self._fresh()
+        if "_orgs" in self.__dict__:
+            return {i: OrgFacts.of(o) for i, o in self._orgs.items()}
+        kinds, levels = {k.value: k for k in OrgKind}, {lv.value: lv for lv in Level}
+        rows = self._db.execute(
+            "SELECT id, kind, level, parent_id, valid_from, valid_to FROM organizations ORDER BY id"
+        )
+        return {i: OrgFacts(kinds[k], levels[lv], p, f, t) for i, k, lv, p, f, t in rows}
 
     def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
