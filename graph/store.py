@@ -166,7 +166,8 @@ def gc_paused(*, keep: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector: a load, or an index built in memory, makes millions
     of objects and no cycles, and each full collection would walk all of them again (quadratic
     in the dataset; a nation's organizations were built in 5.8 s with it, 2.4 s without).
-    ``keep``: what was made is kept for good (an index), so no later collection walks it."""
+    ``keep``: what was made is kept for good (an index), so no later collection walks it
+    (``gc.freeze``, as the API does once warm: a cycle left over from before is kept too)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

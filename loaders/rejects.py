@@ -23,10 +23,15 @@ class Rejected(Protocol):
     message: str
 
 
-def check_rejects_folder(folder: Path) -> None:
-    """Refuse a folder that is a file or holds files (rejects of another load would mix in)."""
+def check_new_folder(folder: Path, message: str) -> None:
+    """Refuse, with ``message``, a folder that is a file or holds files: what is written into
+    it (rejects, an export) would mix with what is there."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InvalidInput(f"rejects folder {folder} is a file or not empty: give a new or empty folder")
+        raise InvalidInput(message)
+
+
+def check_rejects_folder(folder: Path) -> None:
+    check_new_folder(folder, f"rejects folder {folder} is a file or not empty: give a new or empty folder")
 
 
 def write_rejects(

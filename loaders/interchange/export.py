@@ -19,6 +19,7 @@ from loaders.interchange import FORMATS
 from loaders.interchange.common import PEOPLE, memberships, stored_rows, write_csv
 from loaders.interchange.ftm import ftm_entities
 from loaders.interchange.popolo import popolo_document
+from loaders.rejects import check_new_folder
 from loaders.schema import ORDER
 
 
@@ -35,8 +36,7 @@ def export_dataset(store: Store, folder: Path, fmt: str, *, at: str | None = Non
             to_ordinal(at)
         except (InvalidInput, ValueError) as exc:
             raise InvalidInput(f"--at {at!r}: {exc}") from None
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InvalidInput(f"{folder} is not an empty folder: an export is written into a new or empty one")
+    check_new_folder(folder, f"{folder} is not an empty folder: an export is written into a new or empty one")
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     beside = ORDER if fmt == "csv" else [e for e in ORDER if e not in PEOPLE]
