@@ -414,7 +414,7 @@ class Store(Protocol):
 
     def count_named(self, names: Iterable[str]) -> dict[str, int]:
         """How many organizations bear each of these names (names nobody bears left out), read
-        without making them: 城关镇党委 is borne by thousands in a nation."""
+        without making them: a nation has hundreds of each village name."""
         ...
 
     def ancestors(self, org_id: str) -> list[Organization]:

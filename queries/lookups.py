@@ -65,8 +65,8 @@ def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
     where another organization bears the same name (城关镇党委 in a hundred counties), its
     parents' names in front, as few as tell it from every namesake (all of them if none do).
 
-    Three reads whatever their number (how many bear each name, the ancestors of the ambiguous,
-    the namesakes under a parent of the same name), then one a level for those few still alike."""
+    Reads how many bear each name, the ancestors of each ambiguous one, and in one read the
+    namesakes under a parent of the same name; then one read a level for the few still alike."""
     counts = store.count_named({o.name for o in orgs.values()})
     out = {i: o.name for i, o in orgs.items() if counts.get(o.name, 0) < 2}
     chains = {i: store.ancestors(i) or [o] for i, o in orgs.items() if i not in out}
