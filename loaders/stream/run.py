@@ -74,6 +74,9 @@ from loaders.stream.workdir import WorkDir
 CHUNK_ROWS = 100_000
 
 
+SCRATCH_CACHE_MB = 1024
+
+
 def wants_streaming(store: Store, folder: str | Path, above_mb: float) -> bool:
     """Whether to stream a load: a dataset folder over ``above_mb`` going to a server store.
     The embedded store keeps loading in one transaction (its own memory grows with the data
@@ -155,9 +158,9 @@ def _stream(
     with locked, WorkDir("rtc-stream-") as work, gc_paused():
         tmp = work.path
         ids = Ids(tmp / "ids.sqlite3")
-        # A small write cache keeps this process's peak down at no cost in time
-        # (docs/performance.md, "Figures behind the design").
-        scratch = open_scratch(tmp / "scratch", cache_mb=16)
+        # The scratch's page cache (docs/performance.md, "Figures behind the design"): a
+        # nation's personnel chunks insert changes and tenures all over tables of a gigabyte.
+        scratch = open_scratch(tmp / "scratch", cache_mb=SCRATCH_CACHE_MB)
         reads = as_prepare_reads(store)
         staging = staging_for(store, reads) if stage and not dry_run else None
         stager = Stager(store, staging, log) if staging else None
