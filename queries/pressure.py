@@ -79,12 +79,7 @@ def pressure(
         for code, weight in enumerate(w):
             totals += counts[:, code] * weight
         by_org = dict(zip(recipients, totals.tolist(), strict=True))
-        commission = OrgKind.commission  # a nation has 458,678 organizations: each step of this loop counts
-        counted = [
-            (i, o)
-            for i, o in facts.items()
-            if o.kind is not commission and ((o.valid_from is None and o.valid_to is None) or exists_in(o, window))
-        ]
+        counted = [(i, o) for i, o in facts.items() if o.kind is not OrgKind.commission and exists_in(o, window)]
         received = {i: by_org.get(i, 0.0) for i, _ in counted}
         children: dict[str, list[str]] = {}
         for i, o in counted:

@@ -775,19 +775,18 @@ class EmbeddedStore:
         if "_orgs" in self.__dict__:
             under = self._named_under
             return {p: list(under[p]) for p in pairs if p in under}
-        matched: set[str] = set()
+        matched: dict[str, tuple[str, str]] = {}  # id -> (its name, its parent's name)
         for chunk in _chunks(sorted({name for name, _ in pairs})):
             marks = ",".join("?" * len(chunk))
             query = (
                 "SELECT o.id, o.name, p.name FROM organizations o JOIN organizations p ON p.id = o.parent_id "
                 f"WHERE o.name IN ({marks})"
             )
-            matched.update(i for i, name, parent in self._db.execute(query, chunk) if (name, parent) in pairs)
-        orgs = self.get_organizations(matched)
+            matched.update((i, (name, parent)) for i, name, parent in self._db.execute(query, chunk))
+        orgs = self.get_organizations(i for i, pair in matched.items() if pair in pairs)
         out: dict[tuple[str, str], list[Organization]] = {}
-        parents = self.get_organizations({o.parent_id for o in orgs.values() if o.parent_id})
         for i in sorted(orgs):
-            out.setdefault((orgs[i].name, parents[orgs[i].parent_id or ""].name), []).append(orgs[i])
+            out.setdefault(matched[i], []).append(orgs[i])
         return out
 
     @cached_property
