@@ -62,8 +62,9 @@ def open_store(
 def open_scratch(path: str | Path, *, cache_mb: int) -> Scratch:
     """A new embedded store at ``path`` for a streamed load's validation: no snapshot of the
     actions after each write (it never reads them), no in-memory index (it may hold a nation's
-    tenures: each chunk reads a few persons' from SQLite), ``cache_mb`` of page cache, and no
-    write synced to disk (it is deleted whenever its load stops)."""
+    tenures: each chunk reads a few persons' from SQLite), ``cache_mb`` of page cache, no
+    write synced to disk (it is deleted whenever its load stops), and without the indexes
+    validation does not read (made when it becomes the store)."""
     from graph.backends.embedded import EmbeddedStore
 
-    return EmbeddedStore(path, action_snapshot=False, index_after=None, cache_mb=cache_mb, durable=False)
+    return EmbeddedStore(path, action_snapshot=False, index_after=None, cache_mb=cache_mb, durable=False, scratch=True)

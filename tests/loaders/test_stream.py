@@ -45,6 +45,41 @@ def test_streamed_in_small_chunks_equals_in_memory(tiny_dataset: Path, tmp_path:
         streamed.take_scratch(tmp_path / "reference", {})
 
 
+def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a store nothing was ever imported into, the scratch's pages are copied (SQLite's
+    backup) instead of its rows: the same store, one import-log part per table, the same file
+    (a reader opened before sees the data), the date range kept; a store with an import in its
+    log (an empty one) gets the row copy, and keeps that entry."""
+    from graph.backends.embedded.store import EmbeddedStore
+
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    adopted: list[str] = []
+    real = EmbeddedStore._adopt_pages
+    monkeypatch.setattr(EmbeddedStore, "_adopt_pages", lambda s, *a: adopted.append(s.url) or real(s, *a))
+    for name in ("never-written", "logged-once"):
+        url = f"embedded://{tmp_path / name}"
+        store = open_store(url)
+        if name == "logged-once":
+            store.write(Batch(), log={"source": "an empty import"})
+        reader = open_store(url)
+        assert reader.counts()["actions"] == 0
+        report = stream_dataset(store, tiny_dataset, chunk_rows=97)
+        assert report.ok and report.written
+        assert adopted == [f"embedded://{tmp_path / 'never-written'}"]
+        assert snapshot(store) == snapshot(reference) and _indexes(store) == _indexes(reference)
+        log = [entry for entry in store.import_log(limit=100)]
+        parts = [entry["part"] for entry in log if "part" in entry]
+        assert sorted(parts) == list(range(1, len(parts) + 1))
+        assert sorted(e["entity"] for e in log if "part" in e) == sorted(e for e, n in reference.counts().items() if n)
+        assert len(log) == len(parts) + (name == "logged-once")
+        reader.ping()  # the same file: no "deleted or replaced while open"
+        assert reader.counts() == reference.counts() and reader.date_range() == reference.date_range()
+        assert open_store(url).date_range() == reference.date_range()  # kept with the import
+
+
 def test_the_date_range_is_computed_once_a_load_not_once_a_chunk(
     tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
