@@ -509,6 +509,15 @@ class Scratch(Store, Protocol):
         all three (the tenures by start)."""
         ...
 
+    def defer(self, entity: str) -> None:
+        """New rows of ``entity`` wait apart, unread, until ``settle_deferred``: for rows no
+        validation reads back, written in an order other than their key's."""
+        ...
+
+    def settle_deferred(self) -> None:
+        """Put every row ``defer`` kept apart in its table."""
+        ...
+
 
 def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.ndarray]:
     """``received_counts`` from rows of a recipient and its actions' kinds (what a server returns)."""

@@ -38,6 +38,10 @@ class Overlay:
         self.updates: dict[str, dict[str, dict[str, Any]]] = {}
         self.url = target.url
         self.lean = lean
+        if not lean and "changes" not in ids.repeated:
+            # Read back only when an id repeats (a person's changes all come in one chunk):
+            # they wait apart, and go in by id once validated (``Scratch.defer``).
+            scratch.defer("changes")
 
     def keeps(self, batch: Batch) -> Batch:
         """What of a valid chunk's batch the scratch receives. A lean scratch leaves out the

@@ -187,6 +187,7 @@ def _stream(
             t = report.lap("validate", t)
             if report.ok and not dry_run:
                 step(progress, "writing to the store")
+                scratch.settle_deferred()
                 if stager:
                     stager.finish(report)
                 elif store.capabilities.takes_scratch and isinstance(reads, NothingStored):

@@ -80,6 +80,36 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
         assert open_store(url).date_range() == reference.date_range()  # kept with the import
 
 
+def test_changes_a_scratch_defers_wait_unread_then_go_in_whole(tiny_dataset: Path, tmp_path: Path) -> None:
+    """A scratch store's deferred changes: written in any order, not read until settled, then
+    all in their table with its index, and the waiting file gone. The loader defers them only
+    when no change id repeats (a repeat is read back from the scratch)."""
+    from graph.backends.embedded.store import WAITING_FILE
+
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    changes = sorted(reference.export("changes"), key=lambda c: c["id"], reverse=True)
+    persons = sorted({c["person_id"] for c in changes})
+    scratch = open_scratch(tmp_path / "scratch", cache_mb=8)
+    scratch.defer("changes")
+    for part in (changes[: len(changes) // 2], changes[len(changes) // 2 :]):
+        scratch.write(Batch(rows={"changes": part}, settles_import=False), log={})
+        assert scratch.personnel_records(persons) == ([], []) and scratch.counts()["changes"] == 0
+    assert (tmp_path / "scratch" / WAITING_FILE).exists()
+    scratch.settle_deferred()
+    assert not (tmp_path / "scratch" / WAITING_FILE).exists()
+    assert sorted(scratch.export("changes"), key=lambda c: c["id"]) == changes[::-1]
+    assert len(scratch.personnel_records(persons)[1]) == len(changes)
+    assert "changes_person" in _indexes(scratch)
+    ids = id_index.Ids(tmp_path / "ids.sqlite3")
+    for repeated, lean, deferred in ((set(), False, ["changes"]), ({"changes"}, False, []), (set(), True, [])):
+        ids.repeated = repeated
+        fresh = open_scratch(tmp_path / f"scratch-{repeated}-{lean}", cache_mb=8)
+        Overlay(fresh, reference, ids, lean=lean)
+        assert fresh._waiting == deferred  # type: ignore[attr-defined]
+        fresh.close()
+
+
 def test_the_date_range_is_computed_once_a_load_not_once_a_chunk(
     tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

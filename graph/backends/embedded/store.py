@@ -79,6 +79,7 @@ MIGRATIONS = {
     ]
 }
 DB_FILE = "rtc.sqlite3"
+WAITING_FILE = "waiting.sqlite3"  # rows a scratch store puts in their tables at the end (``defer``)
 LOCK_FILE = "import.lock"  # flock'd by the import that holds the store (EmbeddedStore.import_lock)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -275,6 +276,7 @@ class EmbeddedStore:
         self._lock_file: Any = None
         self._lock_depth = 0
         self._in_atomic = False
+        self._waiting: list[str] = []  # entities whose rows wait apart (``defer``)
 
     def _open_connections(self) -> None:
         self._wdb = None if self.read_only else self._connect()
@@ -619,6 +621,46 @@ class EmbeddedStore:
         self._after_write(actions=bool(part))
         return bool(part)
 
+    def defer(self, entity: str) -> None:
+        """Rows of ``entity`` written from now on wait in a file of their own beside this
+        store's, in the order written, and go into their table in key order, indexes made
+        again, at ``settle_deferred``; until then no read sees them. A streamed load's scratch
+        store receives a nation's 11 million changes person by person, keyed by ids in date
+        order: inserted as they came, into a table larger than the page cache, each was a
+        random write (3 million such rows: 37.1 s, against 5.7 s appended and 14.8 s sorted
+        in at the end)."""
+        db = self._writer()
+        if not self._waiting:
+            db.execute("ATTACH DATABASE ? AS waiting", (str(self.path / WAITING_FILE),))
+        cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+        db.execute(f"CREATE TABLE IF NOT EXISTS waiting.{entity} ({cols})")
+        self._waiting.append(entity)
+
+    def settle_deferred(self) -> None:
+        """Put the rows ``defer`` kept apart in their tables, in one transaction."""
+        if not self._waiting:
+            return
+        db = self._writer()
+        with self.import_lock(), self._one_transaction(db, begin=True):
+            for entity in self._waiting:
+                cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+                indexes = db.execute(
+                    "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL",
+                    (entity,),
+                ).fetchall()
+                for name, _ in indexes:
+                    db.execute(f'DROP INDEX main."{name}"')
+                db.execute(
+                    f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM waiting.{entity} ORDER BY {_key(entity)}"
+                )
+                for _, sql in indexes:
+                    db.execute(sql)
+        db.execute("DETACH DATABASE waiting")
+        self._waiting = []
+        (self.path / WAITING_FILE).unlink()
+        self._after_write(actions=False)
+
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         with self.import_lock():
             self._write(batch, log)
@@ -643,7 +685,8 @@ class EmbeddedStore:
             for verb, entity, rows in writes:
                 marks = ",".join("?" * len(COLUMNS[entity]))
                 cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])  # named: a migrated table's order differs
-                db.executemany(f"{verb} INTO {entity} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
+                table = f"waiting.{entity}" if entity in self._waiting and verb == "INSERT" else entity
+                db.executemany(f"{verb} INTO {table} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
             for chunk in _chunks(sorted(batch.tenure_persons)):
                 marks = ",".join("?" * len(chunk))
                 db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
