@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from graph.backends.cypher import statements as cypher
@@ -59,6 +60,9 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
     adopted: list[str] = []
     real = EmbeddedStore._adopt_pages
     monkeypatch.setattr(EmbeddedStore, "_adopt_pages", lambda s, *a: adopted.append(s.url) or real(s, *a))
+    reads: list[str] = []  # the store reading its own action columns back (the copied pages' are read meanwhile)
+    read_back = EmbeddedStore._read_action_columns
+    monkeypatch.setattr(EmbeddedStore, "_read_action_columns", lambda s: reads.append(s.url) or read_back(s))
     for name in ("never-written", "logged-once"):
         url = f"embedded://{tmp_path / name}"
         store = open_store(url)
@@ -66,9 +70,11 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
             store.write(Batch(), log={"source": "an empty import"})
         reader = open_store(url)
         assert reader.counts()["actions"] == 0
+        reads.clear()
         report = stream_dataset(store, tiny_dataset, chunk_rows=97)
         assert report.ok and report.written
         assert adopted == [f"embedded://{tmp_path / 'never-written'}"]
+        assert reads == ([] if name == "never-written" else [url])
         assert snapshot(store) == snapshot(reference) and _indexes(store) == _indexes(reference)
         log = [entry for entry in store.import_log(limit=100)]
         parts = [entry["part"] for entry in log if "part" in entry]
@@ -78,6 +84,12 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
         reader.ping()  # the same file: no "deleted or replaced while open"
         assert reader.counts() == reference.counts() and reader.date_range() == reference.date_range()
         assert open_store(url).date_range() == reference.date_range()  # kept with the import
+        fresh = open_store(url)  # the action columns' snapshot (read from the scratch as it was copied) is mapped
+        assert (fresh.path / f"actions.{fresh._imports_written()}").is_dir()
+        mapped, read = fresh._action_index, fresh._read_action_columns()
+        assert isinstance(mapped.ids, np.memmap) and list(mapped.orgs) == list(read.orgs)
+        for column in ("ids", "date", "kind", "category", "from_org", "to_org", "by_org"):
+            assert np.array_equal(getattr(mapped, column), getattr(read, column)), column
 
 
 def test_changes_a_scratch_defers_wait_unread_then_go_in_whole(tiny_dataset: Path, tmp_path: Path) -> None:
