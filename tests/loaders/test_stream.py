@@ -52,7 +52,8 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
     """Into a store nothing was ever imported into, the scratch's pages are copied (SQLite's
     backup) instead of its rows: the same store, one import-log part per table, the same file
     (a reader opened before sees the data), the date range kept; a store with an import in its
-    log (an empty one) gets the row copy, and keeps that entry."""
+    log (an empty one) gets the row copy, and keeps that entry, as does a file whose pages differ
+    from the scratch's (the backup cannot copy into it)."""
     from graph.backends.embedded.store import EmbeddedStore
 
     reference = open_store(f"embedded://{tmp_path / 'reference'}")
@@ -63,8 +64,13 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
     reads: list[str] = []  # the store reading its own action columns back (the copied pages' are read meanwhile)
     read_back = EmbeddedStore._read_action_columns
     monkeypatch.setattr(EmbeddedStore, "_read_action_columns", lambda s: reads.append(s.url) or read_back(s))
-    for name in ("never-written", "logged-once"):
+    for name in ("never-written", "logged-once", "other-pages"):
         url = f"embedded://{tmp_path / name}"
+        if name == "other-pages":  # a file made with other pages than the scratch's: rows copied
+            (tmp_path / name).mkdir()
+            with contextlib.closing(sqlite3.connect(tmp_path / name / DB_FILE)) as made:
+                made.execute("PRAGMA page_size = 8192")
+                made.execute("VACUUM")
         store = open_store(url)
         if name == "logged-once":
             store.write(Batch(), log={"source": "an empty import"})
@@ -75,6 +81,9 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
         assert report.ok and report.written
         assert adopted == [f"embedded://{tmp_path / 'never-written'}"]
         assert reads == ([] if name == "never-written" else [url])
+        pages = 8192 if name == "other-pages" else 4096
+        with contextlib.closing(sqlite3.connect(tmp_path / name / DB_FILE)) as made:
+            assert made.execute("PRAGMA page_size").fetchone()[0] == pages
         assert snapshot(store) == snapshot(reference) and _indexes(store) == _indexes(reference)
         log = [entry for entry in store.import_log(limit=100)]
         parts = [entry["part"] for entry in log if "part" in entry]
