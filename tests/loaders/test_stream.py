@@ -101,6 +101,28 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
             assert np.array_equal(getattr(mapped, column), getattr(read, column)), column
 
 
+def test_action_columns_unread_from_the_scratch_are_read_from_the_store(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the scratch's action columns beside the page copy failed: the load still
+    completes, and the store reads its own columns (the snapshot) instead."""
+    from graph.backends.embedded import store as embedded
+
+    def broken(db: sqlite3.Connection) -> Any:
+        db.close()
+        raise sqlite3.OperationalError("disk I/O error")
+
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    real = embedded._action_columns
+    monkeypatch.setattr(embedded, "_action_columns", broken)
+    store = open_store(f"embedded://{tmp_path / 'store'}")
+    monkeypatch.setattr(embedded.EmbeddedStore, "_read_action_columns", lambda s: real(s._connect()))
+    assert stream_dataset(store, tiny_dataset).ok
+    assert snapshot(store) == snapshot(reference)
+    assert len(open_store(store.url)._action_index) == reference.counts()["actions"]
+
+
 def test_changes_a_scratch_defers_wait_unread_then_go_in_whole(tiny_dataset: Path, tmp_path: Path) -> None:
     """A scratch store's deferred changes: written in any order, not read until settled, then
     all in their table with its index, and the waiting file gone. The loader defers them only

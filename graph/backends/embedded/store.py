@@ -126,9 +126,10 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS imports (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, log TEXT NOT NULL)""",
 ]
-# Indexes a streamed load's validation never reads from its scratch store: a lean scratch
-# makes them when it becomes the store (``take_scratch``), by one sort each, instead of row by
-# row (3 million random names: 18.8 s inserted with the index, 4.7 s + 4.1 s without then made).
+# Indexes a streamed load's validation never reads from its scratch store: the scratch is made
+# without them, and makes them when it becomes the store (``take_scratch``), one sort each,
+# instead of row by row (3 million random names: 18.8 s inserted with the index, 4.7 s + 4.1 s
+# without it, then made).
 _DEFERRED = ("persons_name", "organizations_name", "organizations_parent", "positions_org")
 RECHECK_SECONDS = 0.05
 # Reads a query answers from SQLite before the store builds the in-memory index it would use:
@@ -590,8 +591,8 @@ class EmbeddedStore:
     def _adopt_pages(self, folder: Path, tables: list[str], log: dict[str, Any]) -> bool:
         """``take_scratch`` into a store nothing was ever imported into: the scratch is made
         what this store would be after the copy (its import log, generation and date range),
-        then SQLite's backup copies its pages into this file in one transaction. Page by page,
-        a nation's 7 GB took 78 s against 229 s for the row copy (docs/performance.md)."""
+        then SQLite's backup copies its pages into this file in one transaction: a nation's 7 GB
+        in 78 s, where the row copy had taken 229 s under a profile (docs/performance.md)."""
         db = self._writer()
         generation = self._imports_written()
         scratch = sqlite3.connect(Path(folder) / DB_FILE, isolation_level=None, check_same_thread=False)
@@ -618,7 +619,8 @@ class EmbeddedStore:
                 with ThreadPoolExecutor(max_workers=1) as pool:
                     copied = pool.submit(scratch.backup, db)
                     file = Path(folder) / DB_FILE
-                    columns = _action_columns(sqlite3.connect(file)) if self.action_snapshot else None
+                    with contextlib.suppress(sqlite3.Error):  # else read from the store when first asked
+                        columns = _action_columns(sqlite3.connect(file)) if self.action_snapshot else None
                     try:
                         copied.result()
                     except sqlite3.Error as exc:
