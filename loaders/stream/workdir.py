@@ -31,7 +31,7 @@ class WorkDir:
         fcntl.flock(self.owner.fileno(), fcntl.LOCK_EX)
 
     def close(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove(self.path)
         self.owner.close()
 
     def __enter__(self) -> WorkDir:
@@ -49,6 +49,19 @@ def sweep(prefix: str) -> None:
                 continue
             with open(path / OWNER) as owner:  # none: not made by this module, not ours to remove
                 fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(path, ignore_errors=True)
+                remove(path)
         except OSError:  # held by a running load, or removed meanwhile
             continue
+
+
+def remove(path: Path) -> None:
+    """Remove a working folder, its owner file last: a load killed meanwhile leaves a folder
+    that still has one, which the next load's sweep removes."""
+    try:
+        children = list(path.iterdir())
+    except OSError:  # removed meanwhile
+        return
+    for child in children:
+        if child.name != OWNER:
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+    shutil.rmtree(path, ignore_errors=True)

@@ -607,3 +607,33 @@ def test_a_working_folder_whose_load_is_gone_is_removed_by_the_next(
             names = {p.name for p in tmp_path.iterdir()}
             assert names == {live.path.name, young.path.name, fresh.path.name, "rtc-stream-notours"}
     assert {p.name for p in tmp_path.iterdir()} == {young.path.name, "rtc-stream-notours"}
+
+
+@pytest.mark.parametrize("killed_after", range(4))  # of the four files
+def test_a_load_killed_as_it_removes_its_folder_leaves_one_the_next_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed_after: int
+) -> None:
+    """A kill can land while a load removes its working folder (the kill test's later half):
+    whatever it removed by then, what is left keeps its owner file, so the next load's sweep
+    removes it. (Removed first, the owner file left a folder no sweep would touch.)"""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(workdir, "WORK_DIR_GRACE", 0.0)
+    work = workdir.WorkDir("rtc-stream-")
+    (work.path / "scratch").mkdir()
+    for name in ("scratch/rtc.sqlite3", "scratch/waiting.sqlite3", "ids.sqlite3"):
+        (work.path / name).write_text("x")
+    removed, unlink = [0], os.unlink
+
+    def killed(path: Any, *args: Any, **kwargs: Any) -> None:
+        if removed[0] == killed_after:
+            raise SystemExit("killed")
+        removed[0] += 1
+        unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", killed)
+    with pytest.raises(SystemExit):
+        work.close()
+    monkeypatch.setattr(os, "unlink", unlink)
+    work.owner.close()  # what the kill does to its lock
+    workdir.sweep("rtc-stream-")
+    assert list(tmp_path.iterdir()) == []
