@@ -19,7 +19,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
@@ -593,6 +592,8 @@ class EmbeddedStore:
         what this store would be after the copy (its import log, generation and date range),
         then SQLite's backup copies its pages into this file in one transaction: a nation's 7 GB
         in 78 s, where the row copy had taken 229 s under a profile (docs/performance.md)."""
+        from concurrent.futures import ThreadPoolExecutor  # a load's, not every command's import
+
         db = self._writer()
         generation = self._imports_written()
         scratch = sqlite3.connect(Path(folder) / DB_FILE, isolation_level=None, check_same_thread=False)
