@@ -85,7 +85,7 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
         with contextlib.closing(sqlite3.connect(tmp_path / name / DB_FILE)) as made:
             assert made.execute("PRAGMA page_size").fetchone()[0] == pages
         assert snapshot(store) == snapshot(reference) and _indexes(store) == _indexes(reference)
-        log = [entry for entry in store.import_log(limit=100)]
+        log = store.import_log(limit=100)
         parts = [entry["part"] for entry in log if "part" in entry]
         assert sorted(parts) == list(range(1, len(parts) + 1))
         assert sorted(e["entity"] for e in log if "part" in e) == sorted(e for e, n in reference.counts().items() if n)
