@@ -555,22 +555,16 @@ class EmbeddedStore:
             db.execute("ATTACH DATABASE ? AS scratch", (str(Path(folder) / DB_FILE),))
             try:
                 with self._one_transaction(db, begin=True):
-                    # indexes made again once the rows are in: a sort, not millions of random
-                    # inserts into B-trees larger than the page cache (dropped in the transaction)
-                    indexes = db.execute(
-                        "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-                    ).fetchall()
-                    for name, _ in indexes:
-                        db.execute(f'DROP INDEX main."{name}"')
                     part = 0
-                    for table in tables:
-                        cols = _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
-                        copy = f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM scratch.{table}"
-                        if copied := db.execute(copy).rowcount:
-                            part += 1
-                            _log_import(db, {**log, "part": part, "entity": table, "rows": copied})
-                    for _, sql in indexes:
-                        db.execute(sql)
+                    with _indexes_made_after(db):
+                        for table in tables:
+                            cols = (
+                                _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
+                            )
+                            copy = f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM scratch.{table}"
+                            if copied := db.execute(copy).rowcount:
+                                part += 1
+                                _log_import(db, {**log, "part": part, "entity": table, "rows": copied})
                     if part:
                         self._settle(db)
             finally:
@@ -658,18 +652,9 @@ class EmbeddedStore:
         with self.import_lock(), self._one_transaction(db, begin=True):
             for entity in self._waiting:
                 cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
-                indexes = db.execute(
-                    "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                    "AND sql IS NOT NULL",
-                    (entity,),
-                ).fetchall()
-                for name, _ in indexes:
-                    db.execute(f'DROP INDEX main."{name}"')
-                db.execute(
-                    f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM waiting.{entity} ORDER BY {_key(entity)}"
-                )
-                for _, sql in indexes:
-                    db.execute(sql)
+                with _indexes_made_after(db, entity):
+                    copy = f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM waiting.{entity}"
+                    db.execute(f"{copy} ORDER BY {_key(entity)}")
         db.execute("DETACH DATABASE waiting")
         self._waiting = []
         (self.path / WAITING_FILE).unlink()
@@ -1329,6 +1314,20 @@ class EmbeddedStore:
         fresh = isinstance(kept, dict) and kept.get("generation") == self._imports_written()
         found = kept["range"] if fresh else _date_range_of(self._db)  # type: ignore[index]
         return (found[0], found[1]) if found else None
+
+
+@contextlib.contextmanager
+def _indexes_made_after(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
+    """Inside a transaction: drop the indexes of ``table`` (of every table when None), then,
+    once the rows are in, make them again: a sort each, not millions of random inserts into
+    B-trees larger than the page cache."""
+    query = "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    indexes = db.execute(*((query,) if table is None else (f"{query} AND tbl_name = ?", (table,)))).fetchall()
+    for name, _ in indexes:
+        db.execute(f'DROP INDEX main."{name}"')
+    yield
+    for _, sql in indexes:
+        db.execute(sql)
 
 
 def _log_import(db: sqlite3.Connection, log: dict[str, Any]) -> None:
