@@ -101,6 +101,8 @@ def _key(entity: str) -> str:
 
 
 COLUMNS = {e: _columns(e) for e in ENTITY_MODELS}
+# each table's columns quoted for SQL, named in every statement: a migrated table's order differs
+_COLS = {e: ", ".join(f'"{c}"' for c in cols) for e, cols in COLUMNS.items()}
 _TUPLE_COLUMNS = {e: [c for c in cols if c in _TUPLE_FIELDS] for e, cols in COLUMNS.items()}
 _SCHEMA = [
     *(
@@ -480,7 +482,7 @@ class EmbeddedStore:
         return str(SCHEMA_VERSION)
 
     def _records(self, entity: str, ids: Iterable[str] | None = None, where: str = "id") -> Iterator[dict[str, Any]]:
-        cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+        cols = _COLS[entity]
         if ids is None:  # in key order: the table's own, no sort
             for cells in self._db.execute(f"SELECT {cols} FROM {entity} ORDER BY {_key(entity)}"):
                 yield _record(entity, cells)
@@ -558,9 +560,7 @@ class EmbeddedStore:
                     part = 0
                     with _indexes_made_after(db):
                         for table in tables:
-                            cols = (
-                                _TENURE_COLUMNS if table == "tenures" else ", ".join(f'"{c}"' for c in COLUMNS[table])
-                            )
+                            cols = _TENURE_COLUMNS if table == "tenures" else _COLS[table]
                             copy = f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM scratch.{table}"
                             if copied := db.execute(copy).rowcount:
                                 part += 1
@@ -640,7 +640,7 @@ class EmbeddedStore:
         db = self._writer()
         if not self._waiting:
             db.execute("ATTACH DATABASE ? AS waiting", (str(self.path / WAITING_FILE),))
-        cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+        cols = _COLS[entity]
         db.execute(f"CREATE TABLE IF NOT EXISTS waiting.{entity} ({cols})")
         self._waiting.append(entity)
 
@@ -651,7 +651,7 @@ class EmbeddedStore:
         db = self._writer()
         with self.import_lock(), self._one_transaction(db, begin=True):
             for entity in self._waiting:
-                cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+                cols = _COLS[entity]
                 with _indexes_made_after(db, entity):
                     copy = f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM waiting.{entity}"
                     db.execute(f"{copy} ORDER BY {_key(entity)}")
@@ -683,7 +683,7 @@ class EmbeddedStore:
             ]
             for verb, entity, rows in writes:
                 marks = ",".join("?" * len(COLUMNS[entity]))
-                cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])  # named: a migrated table's order differs
+                cols = _COLS[entity]
                 table = f"waiting.{entity}" if entity in self._waiting and verb == "INSERT" else entity
                 db.executemany(f"{verb} INTO {table} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
             for chunk in _chunks(sorted(batch.tenure_persons)):
@@ -750,7 +750,7 @@ class EmbeddedStore:
 
     def export(self, entity: str) -> Iterator[dict[str, Any]]:
         """Every record of ``entity``, read lazily over a connection of its own (memory stays flat)."""
-        cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+        cols = _COLS[entity]
         return (_record(entity, cells) for cells in self._stream(f"SELECT {cols} FROM {entity}"))
 
     def personnel_by_person(
@@ -766,7 +766,7 @@ class EmbeddedStore:
                 yield key, [make(r) for r in group]
 
         def raw(entity: str) -> Iterator[tuple[str, list[Any]]]:
-            cols = ", ".join(f'"{c}"' for c in COLUMNS[entity])
+            cols = _COLS[entity]
             query = f"SELECT {cols} FROM {entity} ORDER BY person_id"
             return by_person(query, COLUMNS[entity].index("person_id"), functools.partial(_record, entity))
 
@@ -988,7 +988,7 @@ class EmbeddedStore:
         if not self._cold("_orgs"):
             orgs: Iterable[Organization] = self._orgs.values()
         else:  # cold (rtc career): the few organizations that continue another, found by SQLite
-            cols = ", ".join(f'"{c}"' for c in COLUMNS["organizations"])
+            cols = _COLS["organizations"]
             rows = self._db.execute(f"SELECT {cols} FROM organizations WHERE predecessor_ids != '[]'")
             orgs = [Organization.model_validate(_record("organizations", r)) for r in rows]
         out: dict[str, list[Organization]] = {}
@@ -1050,7 +1050,7 @@ class EmbeddedStore:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where = "name LIKE ? ESCAPE '\\' OR id = ?"
         total = int(self._db.execute(f"SELECT count(*) FROM persons WHERE {where}", (like, q)).fetchone()[0])
-        cols = ", ".join(f'"{c}"' for c in COLUMNS["persons"])
+        cols = _COLS["persons"]
         rows = self._db.execute(
             f"SELECT {cols} FROM persons WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (like, q, limit, offset)
         )
@@ -1321,8 +1321,9 @@ def _indexes_made_after(db: sqlite3.Connection, table: str | None = None) -> Ite
     """Inside a transaction: drop the indexes of ``table`` (of every table when None), then,
     once the rows are in, make them again: a sort each, not millions of random inserts into
     B-trees larger than the page cache."""
+    where, params = ("", ()) if table is None else (" AND tbl_name = ?", (table,))
     query = "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-    indexes = db.execute(*((query,) if table is None else (f"{query} AND tbl_name = ?", (table,)))).fetchall()
+    indexes = db.execute(query + where, params).fetchall()
     for name, _ in indexes:
         db.execute(f'DROP INDEX main."{name}"')
     yield
