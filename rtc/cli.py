@@ -4,7 +4,9 @@ in a module of ``rtc.commands``; importing them registers their commands, in thi
 
 from __future__ import annotations
 
+import atexit
 import copy
+import gc
 import importlib
 import os
 import sys
@@ -61,6 +63,10 @@ def _run(args: list[str]) -> None:
 def main() -> None:
     """The entry point. Commands map rtc's own errors (``rtc.common.fail``); here are those
     raised outside a command (settings), and a bug, as one line (``RTC_DEBUG=1``: the traceback)."""
+    # What the imports made lives as long as the process: frozen, no collection scans it again
+    # (a one-shot command spent ~25 ms in one), nor at exit (~60 ms; atexit runs this one last).
+    gc.freeze()
+    atexit.register(gc.freeze)
     try:
         _run(sys.argv[1:])
     except NotFound as exc:
