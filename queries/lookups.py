@@ -60,13 +60,29 @@ def as_ordinal(at: str | dt.date | PDate) -> int:
 PLACE = " > "  # between an organization and its parent in a place: 青溪县委 > 城关镇党委
 
 
+PLACES_KEPT = 100_000  # organizations whose place a store keeps worked out (a nation has 458,678)
+
+
 def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
     """How to name each organization so that a reader knows which one is meant: its name, or,
     where another organization bears the same name (城关镇党委 in a hundred counties), its
     parents' names in front, as few as tell it from every namesake (all of them if none do).
 
-    Reads how many bear each name, the ancestors of each ambiguous one, and in one read the
-    namesakes under a parent of the same name; then one read a level for the few still alike."""
+    An organization's place depends on the data alone: worked out once, then kept by the store
+    until the data changes (a server names the same committees lookup after lookup: working
+    them out each time was about an eighth of a warm province lookup)."""
+    known: dict[str, str] = store.memo("places", dict)
+    if todo := {i: o for i, o in orgs.items() if i not in known}:
+        if len(known) + len(todo) > PLACES_KEPT:
+            known.clear()
+        known.update(_places(store, todo))
+    return {i: known[i] for i in orgs}
+
+
+def _places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
+    """``places`` worked out: reads how many bear each name, the ancestors of each ambiguous
+    one, and in one read the namesakes under a parent of the same name; then one read a level
+    for the few still alike."""
     counts = store.count_named({o.name for o in orgs.values()})
     out = {i: o.name for i, o in orgs.items() if counts.get(o.name, 0) < 2}
     chains = {i: store.ancestors(i) or [o] for i, o in orgs.items() if i not in out}

@@ -59,6 +59,26 @@ def test_a_name_is_qualified_by_as_few_parents_as_tell_it_apart(store: Store, tm
     }
 
 
+def test_a_place_kept_is_worked_out_again_when_a_namesake_comes(store: Store, tmp_path: Path) -> None:
+    """A store keeps each place worked out (``store.memo``) until its data changes: a namesake
+    imported later qualifies a name answered bare before."""
+    first = [
+        organization("P", "某省委", "committee", "province"),
+        organization("C1", "甲市委", "committee", "city", "P"),
+        organization("X1", "青山县委", "committee", "county", "C1"),
+        organization("T1", "城关镇党委", "committee", "township", "X1"),
+    ]
+    assert load_dataset(store, write_dataset(tmp_path / "a", organizations=first)).ok
+    assert lookups.places(store, store.get_organizations(["T1"])) == {"T1": "城关镇党委"}
+    later = [
+        organization("C2", "乙市委", "committee", "city", "P"),
+        organization("X2", "青山县委", "committee", "county", "C2"),
+        organization("T2", "城关镇党委", "committee", "township", "X2"),
+    ]
+    assert load_dataset(store, write_dataset(tmp_path / "b", organizations=later)).ok
+    assert lookups.places(store, store.get_organizations(["T1"])) == {"T1": "甲市委 > 青山县委 > 城关镇党委"}
+
+
 def test_posts_then_and_now_say_which_town(store: Store, tmp_path: Path) -> None:
     assert load_dataset(store, _dataset(tmp_path / "d")).ok
     result = accountability.accountability(store, "K1", as_of="2020-01-01")
