@@ -72,11 +72,15 @@ def places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
     until the data changes (a server names the same committees lookup after lookup: working
     them out each time was about an eighth of a warm province lookup)."""
     known: dict[str, str] = store.memo("places", dict)
-    if todo := {i: o for i, o in orgs.items() if i not in known}:
-        if len(known) + len(todo) > PLACES_KEPT:
+    # read with get: a request in another thread may empty it meanwhile
+    have = {i: place for i in orgs if (place := known.get(i)) is not None}
+    if todo := {i: o for i, o in orgs.items() if i not in have}:
+        found = _places(store, todo)
+        if len(known) + len(found) > PLACES_KEPT:
             known.clear()
-        known.update(_places(store, todo))
-    return {i: known[i] for i in orgs}
+        known.update(found)
+        have |= found
+    return {i: have[i] for i in orgs}
 
 
 def _places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
