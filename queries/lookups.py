@@ -93,19 +93,22 @@ def _places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
     out.update({i: chain[0].name for i, chain in chains.items() if len(chain) < 2})
     chains = {i: chain for i, chain in chains.items() if i not in out}
     alike = store.organizations_named_under({(chain[0].name, chain[1].name) for chain in chains.values()})
-    for i, chain in chains.items():
-        # each namesake's ancestor at ``depth - 1``, kept while the names above agree with ours
-        found = {o.id: o for o in alike.get((chain[0].name, chain[1].name), []) if o.id != i}
-        depth = 1 if found else 2
-        while found and depth < len(chain):
-            ups = store.get_organizations({o.parent_id for o in found.values() if o.parent_id})
-            found = {
-                n: ups[o.parent_id]
-                for n, o in found.items()
-                if o.parent_id in ups and ups[o.parent_id].name == chain[depth].name
+    # each namesake's ancestor at ``depth - 1``, kept while the names above agree with ours
+    found = {
+        i: {o.id: o for o in alike.get((chain[0].name, chain[1].name), []) if o.id != i} for i, chain in chains.items()
+    }
+    depth = {i: 1 if found[i] else 2 for i in chains}
+    walking = [i for i in chains if found[i] and depth[i] < len(chains[i])]
+    while walking:  # one level up for every organization still alike: one read
+        ups = store.get_organizations({o.parent_id for i in walking for o in found[i].values() if o.parent_id})
+        for i in walking:
+            name = chains[i][depth[i]].name
+            found[i] = {
+                n: ups[o.parent_id] for n, o in found[i].items() if o.parent_id in ups and ups[o.parent_id].name == name
             }
-            depth += 1
-        out[i] = PLACE.join(o.name for o in reversed(chain[:depth]))
+            depth[i] += 1
+        walking = [i for i in walking if found[i] and depth[i] < len(chains[i])]
+    out.update({i: PLACE.join(o.name for o in reversed(chain[: depth[i]])) for i, chain in chains.items()})
     return out
 
 
