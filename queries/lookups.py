@@ -98,8 +98,9 @@ def _places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
         i: {o.id: o for o in alike.get((chain[0].name, chain[1].name), []) if o.id != i} for i, chain in chains.items()
     }
     depth = {i: 1 if found[i] else 2 for i in chains}
-    walking = [i for i in chains if found[i] and depth[i] < len(chains[i])]
-    while walking:  # one level up for every organization still alike: one read
+    walking = list(chains)
+    # one level up for every organization still alike: one read
+    while walking := [i for i in walking if found[i] and depth[i] < len(chains[i])]:
         ups = store.get_organizations({o.parent_id for i in walking for o in found[i].values() if o.parent_id})
         for i in walking:
             name = chains[i][depth[i]].name
@@ -107,7 +108,6 @@ def _places(store: Store, orgs: Mapping[str, Organization]) -> dict[str, str]:
                 n: ups[o.parent_id] for n, o in found[i].items() if o.parent_id in ups and ups[o.parent_id].name == name
             }
             depth[i] += 1
-        walking = [i for i in walking if found[i] and depth[i] < len(chains[i])]
     out.update({i: PLACE.join(o.name for o in reversed(chain[: depth[i]])) for i, chain in chains.items()})
     return out
 
