@@ -407,9 +407,22 @@ class _Finder:
             return
         names = self.store.get_persons(people)
         self.read_careers(people)  # normally read already
-        careers = self.careers
+        at = self.at
+        careers = {p: sorted(self.careers.get(p, []), key=lambda t: (t.start_ordinal, t.position_id)) for p in people}
         every = {t.id: t for ts in careers.values() for t in ts} | self.tenures
-        posts = {p.tenure_id: p for p in posts_of(self.store, list(every.values()))}
+        # What a row shows of a career: the post then, those held at as_of, the path from one to
+        # the other, the last post of one who holds none. Only these become posts: the rest of
+        # a career (years before the case) is never named.
+        shown = []
+        for r in rows:
+            career = careers[r.person.id]
+            then = every[r.evidence.tenures[0]] if r.evidence.tenures else None
+            now = [t for t in career if t.start_ordinal <= at < t.end_ordinal]
+            path = [t for t in career if then.start_ordinal <= t.start_ordinal <= at] if then else []
+            before = [t for t in career if t.start_ordinal <= at]
+            shown.append((then, now, path, before[-1] if before and not now else None))
+        needed = {t.id: t for then, now, path, last in shown for t in (then, last, *now, *path) if t is not None}
+        posts = {p.tenure_id: p for p in posts_of(self.store, list(needed.values()))}
         sources = sources_of(self.store, [every[i] for r in rows for i in r.evidence.tenures if i in every])
         made: dict[str, PostThen] = {}  # one PostThen a tenure, however many rows and paths show it
 
@@ -418,22 +431,19 @@ class _Finder:
                 made[tenure_id] = PostThen.of(posts[tenure_id])
             return made[tenure_id]
 
-        for r in rows:
+        for r, (then_tenure, now_tenures, path, last) in zip(rows, shown, strict=True):
             r.person.name = names[r.person.id].name if r.person.id in names else ""
-            career = sorted(careers.get(r.person.id, []), key=lambda t: (t.start_ordinal, t.position_id))
-            now = [posts[t.id] for t in career if t.start_ordinal <= self.at < t.end_ordinal]
+            now = [posts[t.id] for t in now_tenures]
             r.posts_now = [PostNow.of(p) for p in now]
             r.evidence.sources = {i: sources[i] for i in r.evidence.tenures if i in sources}
-            then = posts[r.evidence.tenures[0]] if r.evidence.tenures else None
+            then = posts[then_tenure.id] if then_tenure else None
             r.post_then = then_of(then.tenure_id) if then else None
             # as_of inside the window: a post then that begins later is not yet held, not left
-            r.movement = "not yet" if then and to_ordinal(then.start) > self.at else movement(then, now)
+            r.movement = "not yet" if then and to_ordinal(then.start) > at else movement(then, now)
             if then is not None:
-                start = to_ordinal(then.start)
-                r.path = [then_of(t.id) for t in career if start <= t.start_ordinal <= self.at]
-            if not now and career:
-                before = [t for t in career if t.start_ordinal <= self.at]
-                r.last_post = then_of(before[-1].id) if before else None
+                r.path = [then_of(t.id) for t in path]
+            if last is not None:
+                r.last_post = then_of(last.id)
 
 
 def movement(then: Post | None, now: list[Post]) -> str:

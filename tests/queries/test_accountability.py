@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+import queries.accountability as accountability_module
 from graph.errors import InvalidInput
 from graph.store import Store
 from loaders.load import load_dataset
 from queries.accountability import accountability, adhoc_case
 from tests import scenario
-from tests.helpers import write_dataset
+from tests.helpers import organization, write_dataset
 
 AS_OF = "2022-01-01"
 
@@ -130,3 +131,41 @@ def test_an_explicit_supervising_commission_outside_the_chain(store: Store, tmp_
     assert [(r.person.id, r.post_then and r.post_then.position_id) for r in rows if r.role == "supervisory"] == [
         ("p13", "T2-JW/dis")
     ]
+
+
+def test_only_the_posts_a_row_shows_are_named(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row shows the post then, the posts now, the path between and the last post: the
+    career's earlier posts are never made into posts (their positions, organizations and
+    places read for nothing: on a nation a third of the careers' tenures)."""
+    folder = write_dataset(
+        tmp_path / "data",
+        organizations=[
+            organization("P", "某省委", "committee", "province"),
+            organization("O", "甲县委", "committee", "county", "P"),
+            organization("T", "乙县委", "committee", "county", "P"),
+        ],
+        positions=[
+            {"id": "O/m", "org_id": "O", "title": "常委", "role": "member"},
+            {"id": "O/sec", "org_id": "O", "title": "县委书记", "role": "secretary"},
+            {"id": "T/sec", "org_id": "T", "title": "县委书记", "role": "secretary"},
+            {"id": "P/dep", "org_id": "P", "title": "副书记", "role": "deputy_secretary"},
+        ],
+        persons=[{"id": "x", "name": "张三"}],
+        tenures=[
+            {"person_id": "x", "position_id": "O/m", "start": "2005-01-01", "end": "2008-01-01"},
+            {"person_id": "x", "position_id": "O/sec", "start": "2008-01-01", "end": "2012-01-01"},
+            {"person_id": "x", "position_id": "T/sec", "start": "2012-01-01", "end": "2020-01-01"},
+            {"person_id": "x", "position_id": "P/dep", "start": "2020-01-01", "end": ""},
+        ],
+        cases=[{"id": "K1", "org_id": "T", "category": "discipline", "start": "2016-01-01", "end": "2017-01-01"}],
+    )
+    assert load_dataset(store, folder).ok
+    named: list[str] = []
+    real = accountability_module.posts_of
+    monkeypatch.setattr(
+        accountability_module, "posts_of", lambda s, ts: named.extend(t.position_id for t in ts) or real(s, ts)
+    )
+    (row,) = [r for r in accountability(store, "K1", as_of="2021-01-01").responsible if r.role == "first"]
+    assert [p.position_id for p in row.path] == ["T/sec", "P/dep"]
+    assert row.movement == "promoted"
+    assert sorted(set(named)) == ["P/dep", "T/sec"]
