@@ -416,12 +416,12 @@ class _Finder:
         shown = []
         for r in rows:
             career = careers[r.person.id]
-            then = every[r.evidence.tenures[0]] if r.evidence.tenures else None
-            now = [t for t in career if t.start_ordinal <= at < t.end_ordinal]
-            path = [t for t in career if then.start_ordinal <= t.start_ordinal <= at] if then else []
+            first = every[r.evidence.tenures[0]] if r.evidence.tenures else None
+            held = [t for t in career if t.start_ordinal <= at < t.end_ordinal]
+            path = [t for t in career if first.start_ordinal <= t.start_ordinal <= at] if first else []
             before = [t for t in career if t.start_ordinal <= at]
-            shown.append((then, now, path, before[-1] if before and not now else None))
-        needed = {t.id: t for then, now, path, last in shown for t in (then, last, *now, *path) if t is not None}
+            shown.append((first, held, path, before[-1] if before and not held else None))
+        needed = {t.id: t for row in shown for t in (row[0], row[3], *row[1], *row[2]) if t is not None}
         posts = {p.tenure_id: p for p in posts_of(self.store, list(needed.values()))}
         sources = sources_of(self.store, [every[i] for r in rows for i in r.evidence.tenures if i in every])
         made: dict[str, PostThen] = {}  # one PostThen a tenure, however many rows and paths show it
