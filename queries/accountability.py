@@ -421,7 +421,7 @@ class _Finder:
             path = [t for t in career if first.start_ordinal <= t.start_ordinal <= at] if first else []
             before = [t for t in career if t.start_ordinal <= at]
             shown.append((first, held, path, before[-1] if before and not held else None))
-        needed = {t.id: t for row in shown for t in (row[0], row[3], *row[1], *row[2]) if t is not None}
+        needed = {t.id: t for first, held, path, last in shown for t in (first, last, *held, *path) if t is not None}
         posts = {p.tenure_id: p for p in posts_of(self.store, list(needed.values()))}
         sources = sources_of(self.store, [every[i] for r in rows for i in r.evidence.tenures if i in every])
         made: dict[str, PostThen] = {}  # one PostThen a tenure, however many rows and paths show it
@@ -431,12 +431,12 @@ class _Finder:
                 made[tenure_id] = PostThen.of(posts[tenure_id])
             return made[tenure_id]
 
-        for r, (then_tenure, now_tenures, path, last) in zip(rows, shown, strict=True):
+        for r, (first, held, path, last) in zip(rows, shown, strict=True):
             r.person.name = names[r.person.id].name if r.person.id in names else ""
-            now = [posts[t.id] for t in now_tenures]
+            now = [posts[t.id] for t in held]
             r.posts_now = [PostNow.of(p) for p in now]
             r.evidence.sources = {i: sources[i] for i in r.evidence.tenures if i in sources}
-            then = posts[then_tenure.id] if then_tenure else None
+            then = posts[first.id] if first else None
             r.post_then = then_of(then.tenure_id) if then else None
             # as_of inside the window: a post then that begins later is not yet held, not left
             r.movement = "not yet" if then and to_ordinal(then.start) > at else movement(then, now)
