@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -289,6 +291,30 @@ def test_a_cold_store_reads_a_post_s_tenures_from_the_index_alone(tmp_path: Path
     assert [(t.start_ordinal, t.end_ordinal) for t in read] == [
         (to_ordinal(t.start), OPEN_END if t.end is None else to_ordinal(t.end)) for t in read
     ]
+
+
+def test_a_person_s_changes_are_read_from_one_index_and_an_older_store_gets_it(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    """The sources of a lookup's tenures are its persons' changes, read whole from an index in
+    person order (the table is in id order). A store made before it has an index of the ids
+    alone: its next writable open makes the new one and drops the old."""
+    store = open_store(f"embedded://{tmp_path}")
+    assert load_dataset(store, tiny_dataset).ok
+    persons = sorted({c["person_id"] for c in store.export("changes")})
+    expected = store.personnel_records(persons)
+    store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / embedded.DB_FILE)) as db:  # as an older rtc left it
+        db.execute("DROP INDEX changes_whole")
+        db.execute("CREATE INDEX changes_person ON changes (person_id)")
+        db.commit()
+    reopened = EmbeddedStore(tmp_path)
+    names = {n for (n,) in reopened._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "changes_whole" in names and "changes_person" not in names
+    query = f"SELECT {embedded._COLS['changes']} FROM changes WHERE person_id IN (?)"
+    plan = " ".join(str(r[-1]) for r in reopened._db.execute(f"EXPLAIN QUERY PLAN {query}", ("x",)))
+    assert "COVERING INDEX changes_whole" in plan, plan
+    assert reopened.personnel_records(persons) == expected and expected[1]
 
 
 def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_path: Path, tiny_dataset: Path) -> None:

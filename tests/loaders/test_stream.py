@@ -143,7 +143,7 @@ def test_changes_a_scratch_defers_wait_unread_then_go_in_whole(tiny_dataset: Pat
     assert not (tmp_path / "scratch" / WAITING_FILE).exists()
     assert sorted(scratch.export("changes"), key=lambda c: c["id"]) == changes[::-1]
     assert len(scratch.personnel_records(persons)[1]) == len(changes)
-    assert "changes_person" in _indexes(scratch)
+    assert "changes_whole" in _indexes(scratch)
     ids = id_index.Ids(tmp_path / "ids.sqlite3")
     for repeated, lean, deferred in ((set(), False, ["changes"]), ({"changes"}, False, []), (set(), True, [])):
         ids.repeated = repeated

@@ -112,7 +112,12 @@ _SCHEMA = [
         + f", PRIMARY KEY ({_key(e)})) WITHOUT ROWID"
         for e, cols in COLUMNS.items()
     ),
-    "CREATE INDEX IF NOT EXISTS changes_person ON changes (person_id)",
+    # A person's changes (the sources of a lookup's tenures) read whole from one index: the
+    # table is kept in id order, date order, and looking each up there was about a tenth of a
+    # nation lookup (13 s and 1.0 GB for a nation). It replaces an index of ids alone.
+    "DROP INDEX IF EXISTS changes_person",
+    "CREATE INDEX IF NOT EXISTS changes_whole ON changes "
+    '(person_id, id, "date", kind, from_position_id, to_position_id, source, props)',
     "CREATE INDEX IF NOT EXISTS persons_name ON persons (name)",  # a load matching persons by name
     "CREATE INDEX IF NOT EXISTS organizations_name ON organizations (name)",  # is a name ambiguous?
     # a cold store reads one organization's positions (an accountability lookup) without a scan
