@@ -112,9 +112,8 @@ _SCHEMA = [
         + f", PRIMARY KEY ({_key(e)})) WITHOUT ROWID"
         for e, cols in COLUMNS.items()
     ),
-    # A person's changes (the sources of a lookup's tenures) read whole from one index: the
-    # table is kept in id order, date order, and looking each up there was about a tenth of a
-    # nation lookup (13 s and 1.0 GB for a nation). It replaces an index of ids alone.
+    # A person's changes (the sources of a lookup's tenures) read whole from one index, not each
+    # by its id in a table kept in id order (docs/performance.md). It replaces an index of ids.
     "DROP INDEX IF EXISTS changes_person",
     "CREATE INDEX IF NOT EXISTS changes_whole ON changes "
     '(person_id, id, "date", kind, from_position_id, to_position_id, source, props)',
@@ -130,9 +129,9 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS tenures_person ON tenures (person_id)",
     # a few positions' tenures read straight from SQLite (a cold store, a streamed load's overlap check)
     "CREATE INDEX IF NOT EXISTS tenures_position ON tenures (position_id, start_ord)",
-    # ... and the whole rows in that order (the key ``id`` comes with every entry): a lookup's
-    # tenures of a few posts are read from the index alone, not each by its key elsewhere in
-    # a table kept in person order (on a nation 0.3 ms of a 2.1 ms lookup; 31 s and 1.2 GB)
+    # ... and the whole rows in that order (``id``, the key, comes with every entry): a lookup's
+    # tenures of a few posts read from the index alone, not each by its key in a table kept in
+    # person order (docs/performance.md)
     "CREATE INDEX IF NOT EXISTS tenures_held ON tenures "
     "(position_id, start_ord, end_ord, person_id, start, end_, opened_by, open_kind, closed_by, close_kind)",
     """CREATE TABLE IF NOT EXISTS imports (
@@ -1452,8 +1451,8 @@ _TENURE_COLUMNS = (
 
 def _tenure(r: tuple[Any, ...]) -> Tenure:
     """A stored tenure, not validated again (it was before it was written), with the day
-    numbers stored beside it: a nation lookup makes about 40 (validation and parsing the two
-    dates were about 5% of it)."""
+    numbers stored beside it: a nation lookup makes about 40, and validating them and parsing
+    their dates again was about 4% of it."""
     tenure = tenure_from_values((r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[9], r[10]))
     tenure.__dict__.update(start_ordinal=r[5], end_ordinal=r[6])  # what its cached properties would compute
     return tenure
