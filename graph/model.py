@@ -439,13 +439,18 @@ tenure_values: Callable[[Tenure], tuple[Any, ...]] = operator.attrgetter(*_TENUR
 _EVERY_FIELD = set(_TENURE_FIELDS)
 
 
-def tenure_from_values(values: Sequence[Any]) -> Tenure:
+def tenure_from_values(values: Sequence[Any], ordinals: tuple[int, int] | None = None) -> Tenure:
     """The tenure with these field values (``tenure_values`` of one), not validated again: they
     come from a validated tenure (a streamed load's writing process makes millions: 1.6 us
     each, against 2.5 through validation). What ``model_construct`` does, at less than half
-    of its cost (3.7 us): the values are complete and in field order."""
+    of its cost (3.7 us): the values are complete and in field order. ``ordinals``: its
+    ``start_ordinal`` and ``end_ordinal`` where they are known (a store keeps them beside it),
+    so that its dates are not parsed again."""
     tenure = Tenure.__new__(Tenure)
-    object.__setattr__(tenure, "__dict__", dict(zip(_TENURE_FIELDS, values, strict=True)))
+    fields = dict(zip(_TENURE_FIELDS, values, strict=True))
+    if ordinals is not None:  # where the cached properties keep what they compute
+        fields["start_ordinal"], fields["end_ordinal"] = ordinals
+    object.__setattr__(tenure, "__dict__", fields)
     object.__setattr__(tenure, "__pydantic_fields_set__", _EVERY_FIELD)
     object.__setattr__(tenure, "__pydantic_extra__", None)
     object.__setattr__(tenure, "__pydantic_private__", None)

@@ -42,6 +42,9 @@ def test_a_tenure_made_again_from_its_values_is_the_same_tenure() -> None:
     again = tenure_from_values(tenure_values(tenure))
     assert again == tenure and hash(again) == hash(tenure) and again.model_dump() == tenure.model_dump()
     assert (again.start_ordinal, again.end_ordinal) == (tenure.start_ordinal, tenure.end_ordinal)
+    known = tenure_from_values(tenure_values(tenure), ordinals=(tenure.start_ordinal, tenure.end_ordinal))
+    assert known == tenure and known.model_dump() == tenure.model_dump()
+    assert (known.start_ordinal, known.end_ordinal) == (tenure.start_ordinal, tenure.end_ordinal)
     assert again.model_fields_set == tenure.model_fields_set | {"end", "closed_by", "close_kind"}
     assert again.model_copy(update={"end": "2016"}).end == "2016" and again.end is None
     # every tenure made again shares one fields set: a copy that adds to its own leaves it

@@ -1453,9 +1453,7 @@ def _tenure(r: tuple[Any, ...]) -> Tenure:
     """A stored tenure, not validated again (it was before it was written), with the day
     numbers stored beside it: a nation lookup makes about 40, and validating them and parsing
     their dates again was about 4% of it."""
-    tenure = tenure_from_values((r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[9], r[10]))
-    tenure.__dict__.update(start_ordinal=r[5], end_ordinal=r[6])  # what its cached properties would compute
-    return tenure
+    return tenure_from_values((r[0], r[1], r[2], r[3], r[4], r[7], r[8], r[9], r[10]), ordinals=(r[5], r[6]))
 
 
 class _TenureIndex:
