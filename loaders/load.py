@@ -122,7 +122,8 @@ class Report:
         return now
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        # emptied first: asdict deep-copies, and new_changes holds every change an import adds
+        out = asdict(dataclasses.replace(self, failed={}, new_changes=[]))
         del out["failed"], out["new_changes"]
         out["ok"] = self.ok
         return out
