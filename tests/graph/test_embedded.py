@@ -317,6 +317,45 @@ def test_a_person_s_changes_are_read_from_one_index_and_an_older_store_gets_it(
     assert reopened.personnel_records(persons) == expected and expected[1]
 
 
+def test_a_first_import_makes_the_indexes_after_its_rows_and_a_later_one_writes_into_them(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into an empty store the rows go in first and each index is made after, a sort each; into
+    a store holding data they go through the indexes. Either way every index is there after."""
+    made_after = []
+    real = embedded._indexes_made_after
+
+    def spy(db: sqlite3.Connection, table: str | None = None) -> contextlib.AbstractContextManager[None]:
+        made_after.append(table)
+        return real(db, table)
+
+    monkeypatch.setattr(embedded, "_indexes_made_after", spy)
+    store = EmbeddedStore(tmp_path / "a")
+    assert load_dataset(store, tiny_dataset).ok
+    assert made_after == [None]
+    by_rows = EmbeddedStore(tmp_path / "b")
+    monkeypatch.setattr(embedded, "_indexes_made_after", real)
+    with by_rows.atomic():  # an empty store's first write as well, but on a row first
+        by_rows._writer().execute("INSERT INTO imports (at, log) VALUES ('', '{}')")
+        assert load_dataset(by_rows, tiny_dataset).ok
+
+    def indexes(s: EmbeddedStore) -> set[tuple[str, str]]:
+        return set(s._db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+
+    assert indexes(store) == indexes(by_rows) and {n for n, _ in indexes(store)} >= {"tenures_held", "changes_whole"}
+    assert store._db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    for entity in ("organizations", "persons", "changes"):
+        assert list(store.export(entity)) == list(by_rows.export(entity))
+    assert store.tenures() == by_rows.tenures()
+    monkeypatch.setattr(embedded, "_indexes_made_after", spy)
+    made_after.clear()
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "persons.csv").write_text("id,name\nP-new,新人\n", encoding="utf-8")
+    assert load_dataset(store, later).ok and made_after == []
+    assert store.get_persons(["P-new"])
+
+
 def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_path: Path, tiny_dataset: Path) -> None:
     url = f"embedded://{tmp_path / 'store'}"
     store = open_store(url)

@@ -685,44 +685,51 @@ class EmbeddedStore:
     def _write(self, batch: Batch, log: dict[str, Any]) -> None:
         db = self._writer()
         with self._one_transaction(db, begin=not self._in_atomic):
-            # new records are inserted (a repeated id is a bug); tenure rows and updates replace
-            writes = [
-                *(("INSERT", e, rows) for e, rows in batch.rows.items()),
-                ("INSERT OR REPLACE", "tenure_rows", batch.tenure_rows),
-                *(("INSERT OR REPLACE", e, rows) for e, rows in batch.updates.items()),
-            ]
-            for verb, entity, rows in writes:
-                marks = ",".join("?" * len(COLUMNS[entity]))
-                cols = _COLS[entity]
-                table = f"waiting.{entity}" if entity in self._waiting and verb == "INSERT" else entity
-                db.executemany(f"{verb} INTO {table} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
-            for chunk in _chunks(sorted(batch.tenure_persons)):
-                marks = ",".join("?" * len(chunk))
-                db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
-            db.executemany(
-                "INSERT INTO tenures VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    (
-                        t.id,
-                        t.person_id,
-                        t.position_id,
-                        t.start,
-                        t.end,
-                        t.start_ordinal,
-                        t.end_ordinal,
-                        t.opened_by,
-                        t.open_kind,
-                        t.closed_by,
-                        t.close_kind,
-                    )
-                    for t in batch.tenures
-                ),
-            )
+            # Into a store nothing was written to, the rows go in first and each index is made
+            # after, a sort each (a province's first load: docs/performance.md).
+            first = db.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is None
+            with _indexes_made_after(db) if first else contextlib.nullcontext():
+                self._insert(db, batch)
             if batch.settles_import:
                 self._settle(db)
             else:
                 self._next_generation(db)
             _log_import(db, log)
+
+    def _insert(self, db: sqlite3.Connection, batch: Batch) -> None:
+        # new records are inserted (a repeated id is a bug); tenure rows and updates replace
+        writes = [
+            *(("INSERT", e, rows) for e, rows in batch.rows.items()),
+            ("INSERT OR REPLACE", "tenure_rows", batch.tenure_rows),
+            *(("INSERT OR REPLACE", e, rows) for e, rows in batch.updates.items()),
+        ]
+        for verb, entity, rows in writes:
+            marks = ",".join("?" * len(COLUMNS[entity]))
+            cols = _COLS[entity]
+            table = f"waiting.{entity}" if entity in self._waiting and verb == "INSERT" else entity
+            db.executemany(f"{verb} INTO {table} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
+        for chunk in _chunks(sorted(batch.tenure_persons)):
+            marks = ",".join("?" * len(chunk))
+            db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
+        db.executemany(
+            "INSERT INTO tenures VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                (
+                    t.id,
+                    t.person_id,
+                    t.position_id,
+                    t.start,
+                    t.end,
+                    t.start_ordinal,
+                    t.end_ordinal,
+                    t.opened_by,
+                    t.open_kind,
+                    t.closed_by,
+                    t.close_kind,
+                )
+                for t in batch.tenures
+            ),
+        )
 
     @contextlib.contextmanager
     def _one_transaction(self, db: sqlite3.Connection, *, begin: bool) -> Iterator[None]:
