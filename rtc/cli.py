@@ -8,6 +8,7 @@ import atexit
 import copy
 import gc
 import importlib
+import logging
 import os
 import sys
 
@@ -67,6 +68,7 @@ def main() -> None:
     # (a one-shot command spent ~25 ms in one), nor at exit (~60 ms; atexit runs this one last).
     gc.freeze()
     atexit.register(gc.freeze)
+    logging.getLogger("rtc").addHandler(common.Notes(logging.INFO))
     try:
         _run(sys.argv[1:])
     except NotFound as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -29,6 +30,14 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 
 console = Console()
 err = Console(stderr=True)
+
+
+class Notes(logging.Handler):
+    """What the store tells as it works (``rtc.store``: an older store's indexes made at its
+    first open), as a note on stderr: stdout keeps the answer, or the JSON asked for."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[yellow]note[/] {escape(record.getMessage())}")
 
 
 def fail(exc: RtcError) -> typer.Exit:

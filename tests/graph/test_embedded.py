@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import shutil
 import signal
@@ -294,11 +295,11 @@ def test_a_cold_store_reads_a_post_s_tenures_from_the_index_alone(tmp_path: Path
 
 
 def test_a_person_s_changes_are_read_from_one_index_and_an_older_store_gets_it(
-    tmp_path: Path, tiny_dataset: Path
+    tmp_path: Path, tiny_dataset: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The sources of a lookup's tenures are its persons' changes, read whole from an index in
     person order (the table is in id order). A store made before it has an index of the ids
-    alone: its next writable open makes the new one and drops the old."""
+    alone: its next writable open makes the new one, saying so first, and drops the old."""
     store = open_store(f"embedded://{tmp_path}")
     assert load_dataset(store, tiny_dataset).ok
     persons = sorted({c["person_id"] for c in store.export("changes")})
@@ -308,7 +309,12 @@ def test_a_person_s_changes_are_read_from_one_index_and_an_older_store_gets_it(
         db.execute("DROP INDEX changes_whole")
         db.execute("CREATE INDEX changes_person ON changes (person_id)")
         db.commit()
-    reopened = EmbeddedStore(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="rtc.store"):
+        reopened = EmbeddedStore(tmp_path)
+        told = [r.getMessage() for r in caplog.records]
+        assert len(told) == 1 and "older rtc" in told[0] and "(changes_whole)" in told[0], told
+        EmbeddedStore(tmp_path)  # made: nothing more to tell
+        assert len(caplog.records) == 1
     names = {n for (n,) in reopened._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "changes_whole" in names and "changes_person" not in names
     query = f"SELECT {embedded._COLS['changes']} FROM changes WHERE person_id IN (?)"

@@ -4,6 +4,7 @@ a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,19 @@ def test_help_shows_no_type_after_a_flag(work: Path) -> None:
     shown = rtc("load", "-h", cwd=work, env={"COLUMNS": "80"}).stdout
     assert "<bool>" not in shown and "--dry-run " in shown and "PATH" in shown
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_an_older_store_s_first_open_says_what_it_makes_and_stdout_keeps_the_answer(tmp_path: Path) -> None:
+    """A store an older rtc wrote lacks an index this one reads by: its first open makes it,
+    which takes a while on a large store; the command says so on stderr, once."""
+    assert rtc("load", str(EXAMPLE), "--store", "embedded://./s", cwd=tmp_path).returncode == 0
+    db = sqlite3.connect(tmp_path / "s" / "rtc.sqlite3")
+    db.execute("DROP INDEX tenures_held")
+    db.commit()
+    db.close()
+    first = rtc("stats", "--store", "embedded://./s", "--json", cwd=tmp_path)
+    assert first.returncode == 0 and "Traceback" not in first.stderr
+    assert first.stderr.startswith("note store embedded://./s was written by an older rtc"), first.stderr
+    assert "(tenures_held)" in first.stderr and first.stdout.lstrip().startswith("{")
+    again = rtc("stats", "--store", "embedded://./s", "--json", cwd=tmp_path)
+    assert again.returncode == 0 and again.stderr == "" and again.stdout == first.stdout

@@ -13,7 +13,9 @@ import fcntl
 import functools
 import itertools
 import json
+import logging
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -276,9 +278,20 @@ class EmbeddedStore:
                     f"load the data into a new directory"
                 )
             if not self.read_only:
-                for ddl in _SCHEMA:
-                    if not (scratch and self.created and any(f" {name} ON " in ddl for name in _DEFERRED)):
-                        self._db.execute(ddl)
+                schema = [
+                    ddl
+                    for ddl in _SCHEMA
+                    if not (scratch and self.created and any(f" {name} ON " in ddl for name in _DEFERRED))
+                ]
+                if missing := _indexes_missing(self._db, schema):
+                    _log.warning(
+                        "store %s was written by an older rtc: making the indexes it lacks (%s), once; "
+                        "a large store takes a while (a nation's: about half a minute)",
+                        self.url,
+                        ", ".join(missing),
+                    )
+                for ddl in schema:
+                    self._db.execute(ddl)
             self._identity = _identity(file)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {self.url}: {exc}") from exc
@@ -1331,6 +1344,23 @@ class EmbeddedStore:
         fresh = isinstance(kept, dict) and kept.get("generation") == self._imports_written()
         found = kept["range"] if fresh else _date_range_of(self._db)  # type: ignore[index]
         return (found[0], found[1]) if found else None
+
+
+_log = logging.getLogger("rtc.store")
+_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+) ON (\w+)")
+
+
+def _indexes_missing(db: _Locked, schema: list[str]) -> list[str]:
+    """The indexes of ``schema`` a store lacks on tables holding rows: made at this open, a
+    sort of each table (an empty table's are made at once, and say nothing)."""
+    have = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    found = [m.groups() for ddl in schema if (m := _INDEX.match(ddl))]
+    return [
+        name
+        for name, table in found
+        if name not in have and table in tables and db.execute(f"SELECT 1 FROM {table} LIMIT 1")
+    ]
 
 
 @contextlib.contextmanager
