@@ -404,10 +404,10 @@ def test_the_action_columns_are_mapped_from_one_snapshot_of_the_latest_import(
     span = rebuilt.date_range()
     assert span is not None
     built = rebuilt.actions(*span)
-    assert not isinstance(built.date, np.memmap) and (folder / "actions.1" / "ids.npy").exists()
+    assert not isinstance(built.date.base, np.memmap) and (folder / "actions.1" / "ids.npy").exists()
     other = open_store(url)  # another process: maps the columns, sorts nothing
     mapped = other.actions(*span)
-    assert isinstance(other._action_index.date, np.memmap) and isinstance(other._action_index.ids, np.memmap)
+    assert isinstance(other._action_index.date.base, np.memmap) and isinstance(other._action_index.ids.base, np.memmap)
     assert mapped.id_list(range(len(mapped))) == built.id_list(range(len(built)))
     for column in ("date", "kind", "category", "from_org", "to_org", "by_org"):
         assert getattr(mapped, column).tolist() == getattr(built, column).tolist()

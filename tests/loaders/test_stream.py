@@ -96,7 +96,7 @@ def test_a_first_load_into_a_store_never_written_takes_the_scratchs_pages(
         fresh = open_store(url)  # the action columns' snapshot (read from the scratch as it was copied) is mapped
         assert (fresh.path / f"actions.{fresh._imports_written()}").is_dir()
         mapped, read = fresh._action_index, fresh._read_action_columns()
-        assert isinstance(mapped.ids, np.memmap) and list(mapped.orgs) == list(read.orgs)
+        assert isinstance(mapped.ids.base, np.memmap) and list(mapped.orgs) == list(read.orgs)
         for column in ("ids", "date", "kind", "category", "from_org", "to_org", "by_org"):
             assert np.array_equal(getattr(mapped, column), getattr(read, column)), column
 

@@ -1194,7 +1194,9 @@ class EmbeddedStore:
 
     def _mapped_snapshot(self, folder: Path) -> ActionTable:
         def column(name: str) -> np.ndarray:
-            return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            # a plain array over the mapped file: every slice of an np.memmap pays for its
+            # subclass's bookkeeping (docs/performance.md)
+            return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
         # sorted when written: a one-off read does not sort
         self.__dict__["_actions_by_recipient"] = (column("by_recipient"), column("recipient_bounds"))
