@@ -341,7 +341,7 @@ def test_a_first_import_makes_the_indexes_after_its_rows_and_a_later_one_writes_
     assert made_after == [None]
     by_rows = EmbeddedStore(tmp_path / "b")
     monkeypatch.setattr(embedded, "_indexes_made_after", real)
-    with by_rows.atomic():  # an empty store's first write as well, but on a row first
+    with by_rows.atomic():  # the same rows through the indexes: an import already in the log
         by_rows._writer().execute("INSERT INTO imports (at, log) VALUES ('', '{}')")
         assert load_dataset(by_rows, tiny_dataset).ok
 
