@@ -390,6 +390,42 @@ def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_pat
     assert open_store(url).date_range() == (first[0], to_ordinal("2031-05-01"))
 
 
+def test_a_first_import_makes_the_action_columns_from_its_rows_as_a_read_back_would(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first import's snapshot is made from the batch while the indexes are made: the same
+    columns as read back from SQLite, whatever the file's order of rows."""
+    folder = tmp_path / "shuffled"
+    shutil.copytree(tiny_dataset, folder)
+    header, *rows = (folder / "actions.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "actions.csv").write_text("\n".join([header, *rows[::-1]]) + "\n", encoding="utf-8")
+    read_back = []
+    monkeypatch.setattr(embedded.EmbeddedStore, "_read_action_columns", lambda s: read_back.append(s) or 1 / 0)
+    store = EmbeddedStore(tmp_path / "s")
+    assert load_dataset(store, folder).ok and (tmp_path / "s" / "actions.1").is_dir()
+    made = store._action_index  # mapped from the snapshot the write made: nothing read back
+    assert read_back == [] and isinstance(made.date.base, np.memmap)
+    from_sqlite = embedded._action_columns(store._connect())
+    assert len(made.ids) == len(rows) and made.id_list(range(len(rows))) == from_sqlite.id_list(range(len(rows)))
+    for column in ("date", "kind", "category", "from_org", "to_org", "by_org"):
+        assert getattr(made, column).tolist() == getattr(from_sqlite, column).tolist()
+    assert made.orgs == from_sqlite.orgs
+
+
+def test_a_first_import_whose_action_columns_fail_writes_nothing(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(actions: list[dict[str, object]]) -> None:
+        raise RuntimeError("columns")
+
+    monkeypatch.setattr(embedded, "_batch_action_columns", broken)
+    store = EmbeddedStore(tmp_path / "s")
+    with pytest.raises(RuntimeError, match="columns"):
+        load_dataset(store, tiny_dataset)
+    assert store.counts() == EmbeddedStore(tmp_path / "empty").counts()
+    assert not list((tmp_path / "s").glob("actions.*"))
+
+
 def test_the_action_columns_are_mapped_from_one_snapshot_of_the_latest_import(
     tmp_path: Path, tiny_dataset: Path
 ) -> None:

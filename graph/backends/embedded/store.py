@@ -172,7 +172,7 @@ def _cell_maker(entity: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
         props = row["props"]
         return (
             *plain(row),
-            *(_encode(list(row[c])) for c in tuples),
+            *(_encode(list(row[c])) if row[c] else "[]" for c in tuples),
             _encode(props) if props else "{}",
             *((to_ordinal(row["date"]),) if dated else ()),
         )
@@ -701,17 +701,27 @@ class EmbeddedStore:
 
     def _write(self, batch: Batch, log: dict[str, Any]) -> None:
         db = self._writer()
+        pending: Callable[[], ActionTable] | None = None
+        columns = None
         with self._one_transaction(db, begin=not self._in_atomic):
             # Into a store nothing was written to, the rows go in first and each index is made
             # after, a sort each (a province's first load: docs/performance.md).
             first = db.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is None
             with _indexes_made_after(db) if first else contextlib.nullcontext():
                 self._insert(db, batch)
+                if first and batch.rows.get("actions") and self.action_snapshot and not self._in_atomic:
+                    # ... and the action columns are made from the batch while SQLite sorts
+                    # with the GIL released, not read back after the commit
+                    pending = _made_aside(_batch_action_columns, batch.rows["actions"])
+            if pending is not None:
+                columns = pending()  # before the commit: a failure here writes nothing
             if batch.settles_import:
                 self._settle(db)
             else:
                 self._next_generation(db)
             _log_import(db, log)
+        if columns is not None:
+            self._save_snapshot(self.path / f"{SNAPSHOT}.{self._imports_written()}", columns)
 
     def _insert(self, db: sqlite3.Connection, batch: Batch) -> None:
         # new records are inserted (a repeated id is a bug); tenure rows and updates replace
@@ -1374,6 +1384,17 @@ def _indexes_missing(db: _Locked, schema: list[str]) -> list[str]:
     ]
 
 
+def _made_aside(make: Callable[..., _T], *args: Any) -> Callable[[], _T]:
+    """Start ``make(*args)`` on a thread of its own; the returned function waits for its value
+    (or raises its error)."""
+    from concurrent.futures import ThreadPoolExecutor  # a load's, not every command's import
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(make, *args)
+    pool.shutdown(wait=False)
+    return future.result
+
+
 @contextlib.contextmanager
 def _indexes_made_after(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
     """Inside a transaction: drop the indexes of ``table`` (of every table when None), then,
@@ -1409,41 +1430,61 @@ def _alive(pid: int) -> bool:
 def _action_columns(db: sqlite3.Connection) -> ActionTable:
     """Every action, by date then id, read into columns a batch of rows at a time: a
     nation's 15 million rows as Python tuples would take gigabytes. Read in the table's
-    own order (by id: SQLite sorts nothing), the dates first: a stable sort of them gives
-    each row its place (ids stay in order within a day: SQLite's BINARY order of UTF-8 is
-    numpy's of code points), and the rows are put there as they come. Organizations are
-    coded in the order first met. ``db``: a connection of its own, closed here."""
+    own order (by id: SQLite sorts nothing), the dates first. ``db``: a connection of its
+    own, closed here."""
     try:
         db.execute("BEGIN")  # the count and the rows from one snapshot
         n, width = db.execute("SELECT count(*), max(1, coalesce(max(length(id)), 1)) FROM actions").fetchone()
         dates = db.execute("SELECT date_ord FROM actions ORDER BY id")
         date = np.fromiter(map(itemgetter(0), dates), np.int32, n)
-        order = np.argsort(date, kind="stable")
-        place = np.empty(n, np.int64)
-        place[order] = np.arange(n)
-        ids = np.empty(n, f"U{width}")
-        columns = {name: np.empty(n, np.int32) for name in ("from_org", "to_org", "by_org")}
-        columns |= {"date": date[order], "kind": np.empty(n, np.int8), "category": np.empty(n, np.int8)}
-        del order
-        orgs: dict[str, int] = {}
         cursor = db.execute("SELECT id, kind, category, from_org_id, to_org_id, by_org_id FROM actions ORDER BY id")
-        at = 0
-        while rows := cursor.fetchmany(_ACTION_BATCH):
-            got, kind, category, frm, to, by = zip(*rows, strict=True)
-            end = at + len(rows)
-            where = place[at:end]
-            ids[where] = got
-            columns["kind"][where] = np.fromiter(map(KIND_CODES.__getitem__, kind), np.int8, len(rows))
-            columns["category"][where] = np.fromiter(map(CATEGORY_CODES.__getitem__, category), np.int8, len(rows))
-            for name, values in (("from_org", frm), ("to_org", to), ("by_org", by)):
-                for o in dict.fromkeys(values):
-                    if o not in orgs:
-                        orgs[o] = len(orgs)
-                columns[name][where] = np.fromiter(map(orgs.__getitem__, values), np.int32, len(rows))
-            at = end
+        table = _columns_of(date, width, iter(functools.partial(cursor.fetchmany, _ACTION_BATCH), []))
         db.execute("COMMIT")
     finally:
         db.close()
+    return table
+
+
+def _batch_action_columns(actions: list[dict[str, Any]]) -> ActionTable:
+    """The columns of a store whose only actions are these (its first import), made from the
+    rows as ``_action_columns`` would read them back once written."""
+    rows = sorted(actions, key=itemgetter("id"))
+    date = np.fromiter((to_ordinal(r["date"]) for r in rows), np.int32, len(rows))
+    width = max((len(r["id"]) for r in rows), default=1)
+    cells = itemgetter("id", "kind", "category", "from_org_id", "to_org_id", "by_org_id")
+    batches = ([cells(r) for r in rows[at : at + _ACTION_BATCH]] for at in range(0, len(rows), _ACTION_BATCH))
+    return _columns_of(date, width, batches)
+
+
+def _columns_of(date: np.ndarray, width: int, batches: Iterable[list[tuple[str, ...]]]) -> ActionTable:
+    """Columns by date then id, from the dates of every action in id order and then the rows
+    themselves in that order, a batch at a time (id, kind, category, from, to, by): a stable
+    sort of the dates gives each row its place (ids stay in order within a day: SQLite's
+    BINARY order of UTF-8 is numpy's of code points), and the rows are put there as they
+    come. Organizations are coded in the order first met."""
+    n = len(date)
+    order = np.argsort(date, kind="stable")
+    place = np.empty(n, np.int64)
+    place[order] = np.arange(n)
+    ids = np.empty(n, f"U{width}")
+    columns = {name: np.empty(n, np.int32) for name in ("from_org", "to_org", "by_org")}
+    columns |= {"date": date[order], "kind": np.empty(n, np.int8), "category": np.empty(n, np.int8)}
+    del order
+    orgs: dict[str, int] = {}
+    at = 0
+    for rows in batches:
+        got, kind, category, frm, to, by = zip(*rows, strict=True)
+        end = at + len(rows)
+        where = place[at:end]
+        ids[where] = got
+        columns["kind"][where] = np.fromiter(map(KIND_CODES.__getitem__, kind), np.int8, len(rows))
+        columns["category"][where] = np.fromiter(map(CATEGORY_CODES.__getitem__, category), np.int8, len(rows))
+        for name, values in (("from_org", frm), ("to_org", to), ("by_org", by)):
+            for o in dict.fromkeys(values):
+                if o not in orgs:
+                    orgs[o] = len(orgs)
+            columns[name][where] = np.fromiter(map(orgs.__getitem__, values), np.int32, len(rows))
+        at = end
     return ActionTable(ids=ids, orgs=list(orgs), **columns)
 
 
