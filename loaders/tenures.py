@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, NamedTuple
 
-from graph.model import OPEN_END, ChangeKind, Tenure, to_ordinal
+from graph.model import OPEN_END, ChangeKind, Tenure, tenure_from_values, to_ordinal
 
 TENURE_ROW = "tenure-row"
 
@@ -43,6 +43,8 @@ class _Open:
     end: str | None = None
     closed_by: str | None = None
     close_kind: str | None = None
+    start_ord: int = 0  # the dates as days, known from the events: not parsed again
+    end_ord: int = OPEN_END
 
 
 class _Event(NamedTuple):
@@ -113,17 +115,22 @@ def derive_person(
                 deferred.append(ev)
         for ev in deferred:
             _close(ev, person_id, open_, closed, problems)
+    # made from values checked when read, with the days the events carry (derive_person runs
+    # for every person of a load: 287,000 tenures on a province)
     tenures = [
-        Tenure(
-            id=tenure_id(person_id, t.position_id, t.start),
-            person_id=person_id,
-            position_id=t.position_id,
-            start=t.start,
-            end=t.end,
-            opened_by=t.opened_by,
-            open_kind=t.open_kind,
-            closed_by=t.closed_by,
-            close_kind=t.close_kind,
+        tenure_from_values(
+            (
+                tenure_id(person_id, t.position_id, t.start),
+                person_id,
+                t.position_id,
+                t.start,
+                t.end,
+                t.opened_by,
+                t.open_kind,
+                t.closed_by,
+                t.close_kind,
+            ),
+            (t.start_ord, t.end_ord),
         )
         for t in (*closed, *open_.values())
     ]
@@ -135,7 +142,7 @@ def _closable(ev: _Event, open_: dict[str, _Open], closed: list[_Open]) -> bool:
     if ev.position_id is None:
         return bool(open_)
     return ev.position_id in open_ or any(
-        t.position_id == ev.position_id and t.end is not None and to_ordinal(t.end) == ev.date for t in closed
+        t.position_id == ev.position_id and t.end is not None and t.end_ord == ev.date for t in closed
     )
 
 
@@ -162,9 +169,10 @@ def _close(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open]
         current = open_.pop(pos, None)
         if current is not None:
             current.end, current.closed_by, current.close_kind = ev.date_text, ev.evidence, ev.kind
+            current.end_ord = ev.date
             closed.append(current)
             continue
-        same_day = [t for t in closed if t.position_id == pos and t.end is not None and to_ordinal(t.end) == ev.date]
+        same_day = [t for t in closed if t.position_id == pos and t.end is not None and t.end_ord == ev.date]
         if same_day:  # the same end given twice (a tenure row's end and the change): one fact
             if same_day[-1].closed_by == TENURE_ROW:
                 same_day[-1].closed_by, same_day[-1].close_kind = ev.evidence, ev.kind
@@ -185,7 +193,7 @@ def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open],
     assert pos is not None
     current = open_.get(pos)
     if current is not None:
-        if to_ordinal(current.start) == ev.date:  # the same start given twice: one fact
+        if current.start_ord == ev.date:  # the same start given twice: one fact
             if current.opened_by == TENURE_ROW:
                 current.opened_by, current.open_kind = ev.evidence, ev.kind
             return
@@ -200,11 +208,11 @@ def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open],
         )
         return
     for t in closed:  # a tenure row with an end, and a change opening the same post on its start
-        if t.position_id == pos and to_ordinal(t.start) == ev.date:
+        if t.position_id == pos and t.start_ord == ev.date:
             if t.opened_by == TENURE_ROW:
                 t.opened_by, t.open_kind = ev.evidence, ev.kind
             return
-    open_[pos] = _Open(pos, ev.date_text, ev.evidence, ev.kind)
+    open_[pos] = _Open(pos, ev.date_text, ev.evidence, ev.kind, start_ord=ev.date)
 
 
 def overlaps(tenures: Iterable[Tenure], one_holder: Callable[[str], bool]) -> list[tuple[Tenure, Tenure]]:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph.factory import open_store
+from graph.model import OPEN_END, Tenure, to_ordinal
 from loaders.load import load_dataset
 from loaders.tenures import derive_person, overlaps
 from tests.helpers import organization, write_dataset
@@ -118,6 +119,24 @@ def test_holders_agree_with_a_brute_force_scan(history: tuple[list[dict], list],
                 assert len(got) <= 1, "a one-holder position returned two holders"
                 assert set(got) == _model_holders(intervals, pos, day), (pos, dt.date.fromordinal(day))
         store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories())
+def test_a_derived_tenure_is_what_validation_would_make_with_its_own_days(
+    history: tuple[list[dict], list],
+) -> None:
+    # derive_person builds tenures without validating again, with the days its events carry
+    changes, _ = history
+    for person in PERSONS:
+        tenures, problems = derive_person(person, [], [c for c in changes if c["person_id"] == person])
+        assert problems == []
+        for t in tenures:
+            assert Tenure.model_validate(t.model_dump()) == t
+            assert (t.start_ordinal, t.end_ordinal) == (
+                to_ordinal(t.start),
+                OPEN_END if t.end is None else to_ordinal(t.end),
+            )
 
 
 @settings(max_examples=200, deadline=None)
