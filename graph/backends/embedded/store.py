@@ -172,7 +172,7 @@ def _cell_maker(entity: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
         props = row["props"]
         return (
             *plain(row),
-            *(_encode(list(row[c])) if row[c] else "[]" for c in tuples),
+            *(_encode(list(row[c])) if len(row[c]) else "[]" for c in tuples),  # most are empty
             _encode(props) if props else "{}",
             *((to_ordinal(row["date"]),) if dated else ()),
         )
