@@ -44,11 +44,14 @@ class Alert(BaseModel):
 
 
 def moves_of(changes: Iterable[dict[str, object] | Change]) -> list[Change]:
-    """The promotions and transfers among ``changes`` (records or stored rows)."""
+    """The promotions and transfers among ``changes`` (records or stored rows; a key starting
+    with ``_`` is a load's note on a record, such as its place in the file, not a field)."""
     out = []
     for c in changes:
         change = (
-            c if isinstance(c, Change) else Change.model_validate({k: v for k, v in c.items() if v not in ("", None)})
+            c
+            if isinstance(c, Change)
+            else Change.model_validate({k: v for k, v in c.items() if v not in ("", None) and not k.startswith("_")})
         )
         if change.kind in MOVES:
             out.append(change)
