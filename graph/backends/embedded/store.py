@@ -652,7 +652,7 @@ class EmbeddedStore:
         finally:
             scratch.close()
         if columns is not None and not self.read_only:
-            self._save_snapshot(self.path / f"{SNAPSHOT}.{self._imports_written()}", columns)
+            self._save_snapshot(self._snapshot_folder(), columns)
         self._after_write(actions=bool(part))  # maps that snapshot
         return bool(part)
 
@@ -721,7 +721,7 @@ class EmbeddedStore:
                 self._next_generation(db)
             _log_import(db, log)
         if columns is not None:
-            self._save_snapshot(self.path / f"{SNAPSHOT}.{self._imports_written()}", columns)
+            self._save_snapshot(self._snapshot_folder(), columns)
 
     def _insert(self, db: sqlite3.Connection, batch: Batch) -> None:
         # new records are inserted (a repeated id is a bug); tenure rows and updates replace
@@ -1187,12 +1187,16 @@ class EmbeddedStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
+    def _snapshot_folder(self) -> Path:
+        """Where the action columns of the store as it is now are kept."""
+        return self.path / f"{SNAPSHOT}.{self._imports_written()}"
+
     @cached_property
     def _action_index(self) -> ActionTable:
         """The actions as sorted columns, mapped from a snapshot folder when one matches the
         store's generation (pages are read as a query touches them, and forked workers share
         them), else read from SQLite and the snapshot written."""
-        snapshot = self.path / f"{SNAPSHOT}.{self._imports_written()}"
+        snapshot = self._snapshot_folder()
         if snapshot.is_dir():
             try:
                 return self._mapped_snapshot(snapshot)
