@@ -38,13 +38,13 @@ class Problem:
 class _Open:
     position_id: str
     start: str
+    start_ord: int  # the dates as days, known from the events: not parsed again
     opened_by: str
     open_kind: str
     end: str | None = None
+    end_ord: int = OPEN_END
     closed_by: str | None = None
     close_kind: str | None = None
-    start_ord: int = 0  # the dates as days, known from the events: not parsed again
-    end_ord: int = OPEN_END
 
 
 class _Event(NamedTuple):
@@ -212,7 +212,7 @@ def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open],
             if t.opened_by == TENURE_ROW:
                 t.opened_by, t.open_kind = ev.evidence, ev.kind
             return
-    open_[pos] = _Open(pos, ev.date_text, ev.evidence, ev.kind, start_ord=ev.date)
+    open_[pos] = _Open(pos, ev.date_text, ev.date, ev.evidence, ev.kind)
 
 
 def overlaps(tenures: Iterable[Tenure], one_holder: Callable[[str], bool]) -> list[tuple[Tenure, Tenure]]:
