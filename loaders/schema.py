@@ -29,10 +29,14 @@ class Column:
     enum: type[LabelledEnum] | None = None
     ref: str | None = None  # the entity whose id this column names
     aliases: tuple[str, ...] = ()
+    # Its values repeat from row to row (a reference, a date, a title): a load keeps each once.
+    repeats: bool = False
 
 
 def _c(name: str, *flags: str, aliases: tuple[str, ...] = (), **kw: object) -> Column:
-    return Column(name, required="req" in flags, aliases=aliases, **kw)  # type: ignore[arg-type]
+    """A column; flags ``req`` (required) and ``rep`` (values repeat: references and dates do)."""
+    repeats = "rep" in flags or kw.get("ref") is not None or kw.get("datatype") == "date"
+    return Column(name, required="req" in flags, aliases=aliases, repeats=repeats, **kw)  # type: ignore[arg-type]
 
 
 ID = ("编号",)
@@ -52,7 +56,7 @@ FILES: dict[str, tuple[Column, ...]] = {
     "positions": (
         _c("id", "req", aliases=ID),
         _c("org_id", "req", ref="organizations", aliases=("单位",)),
-        _c("title", "req", aliases=("职务",)),
+        _c("title", "req", "rep", aliases=("职务",)),
         _c("role", "req", datatype="enum", enum=Role, aliases=("角色",)),
         _c("rank", datatype="int", aliases=("职级",)),
         _c("portfolio", datatype="enumlist", enum=Category, aliases=("分管",)),
@@ -60,9 +64,9 @@ FILES: dict[str, tuple[Column, ...]] = {
     "persons": (
         _c("id", "req", aliases=ID),
         _c("name", "req", aliases=("姓名",)),
-        _c("gender", aliases=("性别",)),
+        _c("gender", "rep", aliases=("性别",)),
         _c("birth", datatype="date", aliases=("出生日期", "出生年月")),
-        _c("native_place", aliases=("籍贯",)),
+        _c("native_place", "rep", aliases=("籍贯",)),
         # identity across sources (loaders.identity): read by the load, ``same_as`` never stored
         _c("same_as", ref="persons", aliases=("同一人",)),
         _c("not_same_as", datatype="list", ref="persons", aliases=("非同一人",)),
@@ -81,7 +85,7 @@ FILES: dict[str, tuple[Column, ...]] = {
         _c("person_id", "req", ref="persons", aliases=("人员",)),
         _c("from_position_id", ref="positions", aliases=("原职位",)),
         _c("to_position_id", ref="positions", aliases=("新职位",)),
-        _c("source", aliases=("依据",)),
+        _c("source", "rep", aliases=("依据",)),
     ),
     "duties": (
         _c("id", "req", aliases=ID),
@@ -106,7 +110,7 @@ FILES: dict[str, tuple[Column, ...]] = {
         _c("start", "req", datatype="date", aliases=("开始",)),
         _c("end", datatype="date", aliases=("结束",)),
         _c("discovered", datatype="date", aliases=("发现时间",)),
-        _c("severity", aliases=("严重程度",)),
+        _c("severity", "rep", aliases=("严重程度",)),
         _c("violator_ids", datatype="list", ref="persons", aliases=("违纪人员",)),
     ),
     "accountability": (
