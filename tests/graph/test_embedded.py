@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -360,6 +361,29 @@ def test_a_first_import_makes_the_indexes_after_its_rows_and_a_later_one_writes_
     (later / "persons.csv").write_text("id,name\nP-new,新人\n", encoding="utf-8")
     assert load_dataset(store, later).ok and made_after == []
     assert store.get_persons(["P-new"])
+
+
+def test_a_first_import_writes_in_a_smaller_page_cache_then_gives_the_store_s_back(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first import's rows go in in key order and its indexes are sorts: a large page cache
+    only adds to its peak memory. Later imports write through the indexes, with the store's."""
+    seen: list[int] = []
+    real = embedded._indexes_made_after
+
+    @contextlib.contextmanager
+    def spy(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
+        with real(db, table):
+            yield
+            seen.append(db.execute("PRAGMA cache_size").fetchone()[0])  # as the indexes are made
+
+    monkeypatch.setattr(embedded, "_indexes_made_after", spy)
+    store = EmbeddedStore(tmp_path / "s", cache_mb=200)
+    assert load_dataset(store, tiny_dataset).ok
+    assert seen == [-embedded.FIRST_IMPORT_CACHE_MB * 1024]
+    assert store._writer().execute("PRAGMA cache_size").fetchone()[0] == -200 * 1024
+    small = EmbeddedStore(tmp_path / "small", cache_mb=8)  # never more than the store's own
+    assert load_dataset(small, tiny_dataset).ok and seen[-1] == -8 * 1024
 
 
 def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_path: Path, tiny_dataset: Path) -> None:
