@@ -382,7 +382,7 @@ def _parse_text(
     """``parse_row`` of a row whose cells are all text and valid; None (nothing reported) for
     any other, which ``_parse_any`` then reads and reports. A value of a column whose values
     repeat (``Column.repeats``: references, dates, titles) is kept once in ``shared``: 476,088
-    actions name 14,799 organizations, and a province's load peaked 0.27 GB lower so, for 0.9 s
+    actions name 14,799 organizations, and a province's load peaked 0.21 GiB lower so, for 1.0 s
     more of parsing; names and descriptions, nearly all distinct, are not (docs/performance.md)."""
     out: dict[str, Any] = {}
     forms: list[tuple[str, str]] = []

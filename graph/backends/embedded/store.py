@@ -161,7 +161,8 @@ _CHUNK = 900  # stays under SQLite's bound-parameter limit
 _ACTION_BATCH = 100_000  # rows of actions read at a time into the columns
 # The page cache of a first import, whose rows go in in key order and whose indexes are made
 # after (a sort each): 64 MB took 0.18 GB off a province's peak against 256 MB, in as much time;
-# 32 and 16 MB saved 0.02-0.04 GB more and cost 1-2 s (docs/performance.md).
+# 32 and 16 MB saved 0.02-0.04 GB more, and wrote up to 2 s slower in one hour's runs, as fast
+# in another's (docs/performance.md).
 FIRST_IMPORT_CACHE_MB = 64
 
 
