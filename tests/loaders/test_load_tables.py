@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from loaders import load, readers
 from loaders.load import NO_PROPS, LoadOptions, Report, load_dataset, load_tables, parse_row, read_folder
 from loaders.readers import Row
 from tests.helpers import organization, write_csv, write_dataset
+from tests.loaders.test_interchange import POPOLO
 
 
 def test_a_load_lets_each_raw_row_go_once_parsed(tmp_path: Path, tiny_dataset: Path) -> None:
@@ -103,3 +105,19 @@ def test_a_file_with_a_header_only_is_an_error_once(tmp_path: Path) -> None:
     (folder / "persons.csv").write_text("id,name\n", encoding="utf-8")
     report = load_dataset(EmbeddedStore(tmp_path / "s"), folder)
     assert [(e.file, e.rule) for e in report.errors] == [("persons.csv", "no-rows")]
+
+
+def test_a_canonical_file_and_a_popolo_file_of_one_entity_load_together(tmp_path: Path) -> None:
+    # the rows of the Popolo file follow the CSV file's, as read_folder gives them
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("organizations", "posts", "persons", "memberships"):
+        (folder / f"{name}.json").write_text(json.dumps(POPOLO[name], ensure_ascii=False), encoding="utf-8")
+    write_csv(folder / "persons.csv", [{"id": "pz", "name": "新人"}])
+    write_csv(folder / "organizations.csv", [organization("ZZ", "某县委", "committee", "county")])
+    whole = {entity: len(rows) for entity, rows in read_folder(folder, Report(source="t")).items()}
+    store = EmbeddedStore(tmp_path / "s")
+    report = load_dataset(store, folder)
+    assert report.ok, report.errors
+    assert {entity: c["read"] for entity, c in report.counts.items() if c["read"]} == whole
+    assert set(store.get_persons(["pz", "p1"])) == {"pz", "p1"} and store.get_organizations(["ZZ"])
