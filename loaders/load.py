@@ -1357,7 +1357,9 @@ def load_dataset(
         check_rejects_folder(rejects_to)  # before anything is written
     report = Report(source=str(folder), max_errors=max_errors)
     with gc_paused():
-        if options.tolerant or elite:  # every raw row kept: a tolerant load's rejects are written from them
+        # every raw row kept: a tolerant load's rejects are written from them (and an elite
+        # folder is read by read_folder alone)
+        if options.tolerant or elite:
             tables = read_folder(Path(folder), report, mapping, elite=elite)
             report.lap("read", started)
             load_tables(store, tables, report, dry_run=dry_run, log=log, progress=progress, options=options)

@@ -713,7 +713,7 @@ class EmbeddedStore:
             # after, a sort each (a province's first load: docs/performance.md).
             first = db.execute("SELECT 1 FROM imports LIMIT 1").fetchone() is None
             with (
-                _cache_of(db, min(FIRST_IMPORT_CACHE_MB, self._cache_mb) if first else None),
+                _cache_of(db, min(FIRST_IMPORT_CACHE_MB, self._cache_mb)) if first else contextlib.nullcontext(),
                 _indexes_made_after(db) if first else contextlib.nullcontext(),
             ):
                 self._insert(db, batch)
@@ -1423,11 +1423,8 @@ def _indexes_made_after(db: sqlite3.Connection, table: str | None = None) -> Ite
 
 
 @contextlib.contextmanager
-def _cache_of(db: sqlite3.Connection, mb: int | None) -> Iterator[None]:
-    """SQLite's page cache set to ``mb`` (None: left as it is) until the block ends."""
-    if mb is None:
-        yield
-        return
+def _cache_of(db: sqlite3.Connection, mb: int) -> Iterator[None]:
+    """SQLite's page cache set to ``mb`` until the block ends."""
     before = db.execute("PRAGMA cache_size").fetchone()[0]
     db.execute(f"PRAGMA cache_size=-{int(mb) * 1024}")
     try:
