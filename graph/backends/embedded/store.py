@@ -244,7 +244,8 @@ class EmbeddedStore:
         streamed load's scratch store, which never reads them, must not hold them all);
         ``index_after``: reads of a kind answered from SQLite before its in-memory index is
         built (``None``: always from SQLite, for a scratch store larger than memory);
-        ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory);
+        ``cache_mb``: SQLite's page cache for imports (bulk inserts stay in memory; a first
+        import takes at most ``FIRST_IMPORT_CACHE_MB``);
         ``lock_wait``: seconds an import waits for another one into this store;
         ``durable=False``: writes not synced to disk (a scratch store, deleted whenever its load
         stops: a crash loses nothing that is kept); ``scratch``: a new store made without the
