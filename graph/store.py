@@ -223,6 +223,8 @@ class Batch:
     ``tenures`` replaces every derived tenure of the persons in ``tenure_persons``.
     ``settles_import``: False for every part of a streamed import but the last, so a store
     recomputes what depends on all of its data (the date range) once.
+
+    A batch is the store's once handed to ``Store.write``, which may empty it as it writes.
     """
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -338,7 +340,8 @@ class Store(Protocol):
         ...
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
-        """Apply the whole batch or nothing; record ``log`` in the import log."""
+        """Apply the whole batch or nothing; record ``log`` in the import log. The batch may be
+        emptied as it is written (its rows are freed before the write ends): do not read it after."""
         ...
 
     def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:

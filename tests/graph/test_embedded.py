@@ -515,3 +515,35 @@ def test_organization_facts_read_cold_are_those_of_the_models(tmp_path: Path, ti
     assert "_orgs" not in cold.__dict__
     assert list(facts.items()) == [(i, OrgFacts.of(o)) for i, o in warm.get_organizations().items()]
     assert warm.organization_facts() == facts
+
+
+def test_a_write_lets_go_of_the_batch_s_rows_before_the_index_sorts(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province's records and tenures are a quarter gigabyte: the store takes them out of the
+    batch as it inserts them, so a first import's index sorts do not run beside them."""
+    probes: list[object] = []
+    held: list[int] = []
+    emptied: list[bool] = []
+    write = EmbeddedStore.write
+
+    def handing_over(self: EmbeddedStore, batch: Batch, *, log: dict[str, object]) -> None:
+        probes[:] = [batch.rows["persons"][0], batch.tenures[0]]
+        held[:] = [sys.getrefcount(p) for p in probes]
+        write(self, batch, log=log)
+        emptied.append(not batch.rows and not batch.tenures)  # a batch is not read once written
+
+    seen: list[list[int]] = []
+    real = embedded._indexes_made_after
+
+    @contextlib.contextmanager
+    def spy(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
+        with real(db, table):
+            yield
+            seen.append([sys.getrefcount(p) for p in probes])  # as the indexes are made
+
+    monkeypatch.setattr(EmbeddedStore, "write", handing_over)
+    monkeypatch.setattr(embedded, "_indexes_made_after", spy)
+    assert load_dataset(EmbeddedStore(tmp_path / "s"), tiny_dataset).ok
+    assert seen == [[n - 1 for n in held]]  # the batch's lists held each once
+    assert emptied == [True]

@@ -694,10 +694,11 @@ class EmbeddedStore:
         self._after_write(actions=False)
 
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
+        actions = bool(batch.rows.get("actions"))  # the batch is emptied as it is written
         with self.import_lock():
             self._write(batch, log)
         if not self._in_atomic:
-            self._after_write(actions=bool(batch.rows.get("actions")))
+            self._after_write(actions=actions)
 
     def _after_write(self, *, actions: bool) -> None:
         self._invalidate()
@@ -709,6 +710,7 @@ class EmbeddedStore:
         db = self._writer()
         pending: Callable[[], ActionTable] | None = None
         columns = None
+        actions = batch.rows.get("actions")
         with self._one_transaction(db, begin=not self._in_atomic):
             # Into a store nothing was written to, the rows go in first and each index is made
             # after, a sort each (a province's first load: docs/performance.md).
@@ -718,10 +720,11 @@ class EmbeddedStore:
                 _indexes_made_after(db) if first else contextlib.nullcontext(),
             ):
                 self._insert(db, batch)
-                if first and batch.rows.get("actions") and self.action_snapshot and not self._in_atomic:
+                if first and actions and self.action_snapshot and not self._in_atomic:
                     # ... and the action columns are made from the batch while SQLite sorts
                     # with the GIL released, not read back after the commit
-                    pending = _made_aside(_batch_action_columns, batch.rows["actions"])
+                    pending = _made_aside(_batch_action_columns, actions)
+                actions = None  # the thread holds them while it needs them
             if pending is not None:
                 columns = pending()  # before the commit: a failure here writes nothing
             if batch.settles_import:
@@ -733,20 +736,23 @@ class EmbeddedStore:
             self._save_snapshot(self._snapshot_folder(), columns)
 
     def _insert(self, db: sqlite3.Connection, batch: Batch) -> None:
+        """Insert the batch's rows, each list taken out of the batch as it is written: nothing
+        holds a list once it is in (a province's records and tenures are a quarter gigabyte,
+        which a first import's index sorts would otherwise run beside)."""
         # new records are inserted (a repeated id is a bug); tenure rows and updates replace
         writes = [
             *(("INSERT", e, rows) for e, rows in batch.rows.items()),
             ("INSERT OR REPLACE", "tenure_rows", batch.tenure_rows),
             *(("INSERT OR REPLACE", e, rows) for e, rows in batch.updates.items()),
         ]
-        for verb, entity, rows in writes:
-            marks = ",".join("?" * len(COLUMNS[entity]))
-            cols = _COLS[entity]
-            table = f"waiting.{entity}" if entity in self._waiting and verb == "INSERT" else entity
-            db.executemany(f"{verb} INTO {table} ({cols}) VALUES ({marks})", map(_cell_maker(entity), rows))
+        batch.rows, batch.tenure_rows, batch.updates = {}, [], {}
+        writes.reverse()
+        while writes:
+            self._insert_rows(db, *writes.pop())
         for chunk in _chunks(sorted(batch.tenure_persons)):
             marks = ",".join("?" * len(chunk))
             db.execute(f"DELETE FROM tenures WHERE person_id IN ({marks})", chunk)
+        tenures, batch.tenures = batch.tenures, []
         db.executemany(
             "INSERT INTO tenures VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -763,9 +769,14 @@ class EmbeddedStore:
                     t.closed_by,
                     t.close_kind,
                 )
-                for t in batch.tenures
+                for t in tenures
             ),
         )
+
+    def _insert_rows(self, db: sqlite3.Connection, verb: str, entity: str, rows: list[dict[str, Any]]) -> None:
+        marks = ",".join("?" * len(COLUMNS[entity]))
+        table = f"waiting.{entity}" if entity in self._waiting and verb == "INSERT" else entity
+        db.executemany(f"{verb} INTO {table} ({_COLS[entity]}) VALUES ({marks})", map(_cell_maker(entity), rows))
 
     @contextlib.contextmanager
     def _one_transaction(self, db: sqlite3.Connection, *, begin: bool) -> Iterator[None]:
