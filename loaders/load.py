@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
@@ -1037,33 +1037,79 @@ def _personnel(
         return
     _check_change_fields(new_changes, report)
     stored_rows, stored_changes = ctx.store.personnel_records(persons)
-    rows_by_person: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}
     for r in stored_rows:
         r["_src"] = ("stored tenure row", None)
-        rows_by_person.setdefault(r["person_id"], {})[(r["person_id"], r["position_id"], r["start"])] = r
-    for r in fresh:
-        rows_by_person.setdefault(r["person_id"], {})[(r["person_id"], r["position_id"], r["start"])] = r
-    changes_by_person: dict[str, list[dict[str, Any]]] = {}
-    for c in stored_changes:
-        changes_by_person.setdefault(c["person_id"], []).append({**c, "_src": (f"stored change {c['id']}", None)})
-    for c in new_changes:
-        changes_by_person.setdefault(c["person_id"], []).append(c)
+    # Each person's records, the stored first, as runs of lists sorted by person (stably: in
+    # the order given within a person), not maps of every person's: those took 50 MB on a
+    # province beside the tenures derived, at the load's peak (docs/performance.md).
+    by_person = itemgetter("person_id")
+    rows = sorted([*stored_rows, *fresh], key=by_person)
+    changes = sorted(
+        [*({**c, "_src": (f"stored change {c['id']}", None)} for c in stored_changes), *new_changes], key=by_person
+    )
     derived: list[Tenure] = []
+    row_runs, change_runs = _Runs(rows), _Runs(changes)
     for person in sorted(persons):
-        tenures, problems = derive_person(
-            person, rows_by_person.get(person, {}).values(), changes_by_person.get(person, ())
-        )
+        # a later row of the same key replaces an earlier one (a stored row given again)
+        keyed = {(r["person_id"], r["position_id"], r["start"]): r for r in row_runs.take(person)}
+        tenures, problems = derive_person(person, keyed.values(), change_runs.take(person))
         derived.extend(tenures)
         for p in problems:
             report.error(p.source, p.column, p.value, p.rule, p.message)
+    sources = _Sources(rows, changes)
     info = _positions(ctx, {t.position_id for t in derived})  # one read for both checks
-    derived = _check_overlaps(ctx, info, persons, derived, report, rows_by_person, changes_by_person, handover_days)
-    _check_double_posts(info, derived, report, rows_by_person, changes_by_person)
+    derived = _check_overlaps(ctx, info, persons, derived, report, sources, handover_days)
+    _check_double_posts(info, derived, report, sources)
     _check_ranks(ctx, new_changes, report)
     report.tenures_derived = len(derived)
     batch.tenure_rows = fresh
     batch.tenure_persons = persons
     batch.tenures = derived
+
+
+class _Runs:
+    """Records sorted by person, taken a person at a time in that order."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self._records, self._at = records, 0
+
+    def take(self, person: str) -> list[dict[str, Any]]:
+        """The records of ``person`` (none: an empty list), those of any person sorted before
+        it passed over."""
+        records, at = self._records, self._at
+        while at < len(records) and records[at]["person_id"] < person:
+            at += 1
+        start = at
+        while at < len(records) and records[at]["person_id"] == person:
+            at += 1
+        self._at = at
+        return records[start:at]
+
+
+class _Sources:
+    """Where a derived tenure was opened, for the report of a problem with it: a tenure row, or
+    a change. Its maps are made at the first problem (most loads have none)."""
+
+    def __init__(self, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+        self._given_rows, self._given_changes = rows, changes
+
+    @cached_property
+    def _rows(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {(r["person_id"], r["position_id"], r["start"]): r for r in self._given_rows}  # the last given
+
+    @cached_property
+    def _changes(self) -> dict[tuple[str, str], dict[str, Any]]:
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for c in self._given_changes:
+            out.setdefault((c["person_id"], c["id"]), c)  # the first given
+        return out
+
+    def of(self, t: Tenure) -> Source:
+        if t.opened_by == "tenure-row":
+            row = self._rows.get((t.person_id, t.position_id, t.start))
+            return row["_src"] if row else ("stored tenure row", None)
+        change = self._changes.get((t.person_id, t.opened_by))
+        return change["_src"] if change else (f"change {t.opened_by}", None)
 
 
 def _check_change_fields(changes: list[dict[str, Any]], report: Report) -> None:
@@ -1094,8 +1140,7 @@ def _check_overlaps(
     persons: set[str],
     derived: list[Tenure],
     report: Report,
-    rows_by_person: dict[str, Any],
-    changes_by_person: dict[str, Any],
+    sources: _Sources,
     handover_days: int = 0,
 ) -> list[Tenure]:
     """Report overlaps at one-seat positions: an error, a warning when the dates' imprecision
@@ -1111,7 +1156,7 @@ def _check_overlaps(
     trimmed: dict[str, Tenure] = {}
     for a, b in overlaps([*derived, *others], one_holder.__contains__):
         later = b if b.person_id in persons else a
-        src = _source_of(later, rows_by_person, changes_by_person)
+        src = sources.of(later)
         column = _column_of(later)
         both = f"{a.person_id} [{a.start}, {a.end or 'open'}) and {b.person_id} [{b.start}, {b.end or 'open'})"
         if uncertain_overlap(a, b):
@@ -1151,8 +1196,7 @@ def _check_double_posts(
     info: dict[str, tuple[str, int | None]],
     derived: list[Tenure],
     report: Report,
-    rows_by_person: dict[str, Any],
-    changes_by_person: dict[str, Any],
+    sources: _Sources,
 ) -> None:
     """Warn of a person holding two incompatible leadership posts at once (the same role at
     the same rank, ``graph.model.incompatible_posts``): real sources have it, as an error of
@@ -1166,7 +1210,7 @@ def _check_double_posts(
             else f"[{b.start}, {from_ordinal(end)}), {end - b.start_ordinal} days"
         )
         report.warn(
-            _source_of(b, rows_by_person, changes_by_person),
+            sources.of(b),
             _column_of(b),
             b.position_id,
             "double-post",
@@ -1178,17 +1222,6 @@ def _check_double_posts(
 def _column_of(t: Tenure) -> str:
     """The column that opened a tenure: a tenure row's position, or a change's new one."""
     return "position_id" if t.opened_by == "tenure-row" else "to_position_id"
-
-
-def _source_of(t: Tenure, rows_by_person: dict[str, Any], changes_by_person: dict[str, Any]) -> Source:
-    if t.opened_by == "tenure-row":
-        row = rows_by_person.get(t.person_id, {}).get((t.person_id, t.position_id, t.start))
-        return row["_src"] if row else ("stored tenure row", None)
-    for c in changes_by_person.get(t.person_id, ()):
-        if c["id"] == t.opened_by:
-            source: Source = c["_src"]
-            return source
-    return (f"change {t.opened_by}", None)
 
 
 def _check_ranks(ctx: _Context, changes: list[dict[str, Any]], report: Report) -> None:

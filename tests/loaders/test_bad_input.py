@@ -139,6 +139,26 @@ def test_overlap_with_a_stored_tenure(store: Store, tmp_path: Path, load: Load) 
     assert (e.file, e.row, e.rule) == ("changes.csv", 2, "overlapping-tenure")
 
 
+def test_an_overlap_opened_by_a_stored_change_names_it(store: Store, tmp_path: Path, load: Load) -> None:
+    """p2's seat comes from the store, and p2 has a new change: the later tenure's source is the
+    stored change that opened it."""
+    folder = base(tmp_path / "a")
+    write_csv(
+        folder / "changes.csv",
+        [{"id": "c1", "date": "2020-01-01", "kind": "appoint", "person_id": "p2", "to_position_id": "T/sec"}],
+    )
+    assert load(store, folder).ok
+    second = tmp_path / "b"
+    second.mkdir()
+    write_csv(second / "tenures.csv", [{"person_id": "p1", "position_id": "T/sec", "start": "2019-01-01"}])
+    write_csv(
+        second / "changes.csv",
+        [{"id": "c2", "date": "2022-01-01", "kind": "appoint", "person_id": "p2", "to_position_id": "T/staff"}],
+    )
+    e = only_error(store, second, load)
+    assert (e.file, e.row, e.rule) == ("stored change c1", None, "overlapping-tenure")
+
+
 def test_closing_a_tenure_that_is_not_open(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(
