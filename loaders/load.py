@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property, lru_cache, partial
@@ -861,8 +862,12 @@ def _add_record(entity: str, rec: dict[str, Any], seen: dict[str, dict[str, Any]
         )
 
 
+# A tenure row's key: one row a person, position and start (a stored row given again replaces it)
+_tenure_row_key = itemgetter("person_id", "position_id", "start")
+
+
 def _add_tenure_row(rec: dict[str, Any], seen: dict[tuple[str, str, str], dict[str, Any]], report: Report) -> None:
-    key = (rec["person_id"], rec["position_id"], rec["start"])
+    key = _tenure_row_key(rec)
     prior = seen.get(key)
     if prior is None:
         seen[key] = rec
@@ -1042,16 +1047,14 @@ def _personnel(
     # Each person's records, the stored first, as runs of lists sorted by person (stably: in
     # the order given within a person), not maps of every person's: those took 50 MB on a
     # province beside the tenures derived, at the load's peak (docs/performance.md).
-    by_person = itemgetter("person_id")
-    rows = sorted([*stored_rows, *fresh], key=by_person)
+    rows = sorted([*stored_rows, *fresh], key=_person_of)
     changes = sorted(
-        [*({**c, "_src": (f"stored change {c['id']}", None)} for c in stored_changes), *new_changes], key=by_person
+        [*({**c, "_src": (f"stored change {c['id']}", None)} for c in stored_changes), *new_changes], key=_person_of
     )
     derived: list[Tenure] = []
     row_runs, change_runs = _Runs(rows), _Runs(changes)
     for person in sorted(persons):
-        # a later row of the same key replaces an earlier one (a stored row given again)
-        keyed = {(r["person_id"], r["position_id"], r["start"]): r for r in row_runs.take(person)}
+        keyed = {_tenure_row_key(r): r for r in row_runs.take(person)}  # the last of a key given
         tenures, problems = derive_person(person, keyed.values(), change_runs.take(person))
         derived.extend(tenures)
         for p in problems:
@@ -1067,6 +1070,9 @@ def _personnel(
     batch.tenures = derived
 
 
+_person_of = itemgetter("person_id")
+
+
 class _Runs:
     """Records sorted by person, taken a person at a time in that order."""
 
@@ -1074,16 +1080,10 @@ class _Runs:
         self._records, self._at = records, 0
 
     def take(self, person: str) -> list[dict[str, Any]]:
-        """The records of ``person`` (none: an empty list), those of any person sorted before
-        it passed over."""
-        records, at = self._records, self._at
-        while at < len(records) and records[at]["person_id"] < person:
-            at += 1
-        start = at
-        while at < len(records) and records[at]["person_id"] == person:
-            at += 1
-        self._at = at
-        return records[start:at]
+        """The records of ``person`` (none: an empty list)."""
+        start = bisect_left(self._records, person, lo=self._at, key=_person_of)
+        self._at = bisect_right(self._records, person, lo=start, key=_person_of)
+        return self._records[start : self._at]
 
 
 class _Sources:
@@ -1095,7 +1095,7 @@ class _Sources:
 
     @cached_property
     def _rows(self) -> dict[tuple[str, str, str], dict[str, Any]]:
-        return {(r["person_id"], r["position_id"], r["start"]): r for r in self._given_rows}  # the last given
+        return {_tenure_row_key(r): r for r in self._given_rows}  # the last given
 
     @cached_property
     def _changes(self) -> dict[tuple[str, str], dict[str, Any]]:
