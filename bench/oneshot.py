@@ -4,7 +4,8 @@ exit (issue 25: `rtc accountability` <= 0.35 s; nothing imported or built that i
     python -m bench.oneshot embedded://PATH [--runs 7] [--case ID]
 
 Prints a table and writes bench/results/oneshot-<date>.json: the median and range of each
-command over the runs, interleaved (one run of each in turn), and ``import rtc.cli`` alone,
+command over the runs, interleaved (one run of each in turn), ``import rtc.cli`` alone, and the
+libraries every command imports without any of rtc (the floor the chosen stack sets),
 after one untimed run of each (which leaves the modules' bytecode, as an installed rtc has).
 """
 
@@ -24,10 +25,13 @@ from rich.table import Table
 
 RESULTS = Path(__file__).parent / "results"
 CLI = "from rtc.cli import main; main()"
+STACK = "import typer, rich.table, pydantic_settings, numpy"
 
 
 def commands(url: str, case: str, position: str, person: str) -> dict[str, list[str]]:
     return {
+        # the floor: the libraries any rtc command imports, and nothing of rtc's own
+        "import typer, rich, pydantic-settings, numpy": ["-c", STACK],
         "import rtc.cli": ["-c", "import rtc.cli"],
         f"rtc accountability {case}": ["-c", CLI, "accountability", case, "--store", url],
         f"rtc holders {position}": ["-c", CLI, "holders", position, "--at", "2024-01-01", "--store", url],

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.cells import cell_len
 from rich.console import Console
@@ -159,7 +158,7 @@ def print_notices(notices: list[Any]) -> None:
         console.print(f"[yellow]note[/] {n.code}: {escape(n.message)}")
 
 
-def a_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def a_date(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
     """An option's callback: a date that cannot be read is an error naming the option, before
     the command runs (``--as-of: not a date: '2022-13-01' (month must be in 1..12)``)."""
     if value is None:

@@ -430,6 +430,19 @@ def test_every_command_is_found_by_its_name_alone() -> None:
     assert "Usage" in out.stdout and "rtc.commands.data" in out.stdout and "rtc.commands.findings" not in out.stdout
 
 
+def test_a_date_option_s_callback_gets_typer_s_own_context_and_parameter() -> None:
+    """Typer hands a callback its context and parameter by their annotations (typer's vendored
+    click), and a one-shot command does not import the separate ``click`` package for them."""
+    out = subprocess.run(
+        [sys.executable, "-c", WHICH_MODULES, "holders", "P1", "--at", "2022-13-01", "--store", "embedded://nowhere"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "--at: not a date" in out.stderr
+    assert "'click'" not in out.stdout and "'typer._click'" in out.stdout
+
+
 WHICH_MODULES = """import sys
 from rtc.cli import main
 try:
