@@ -521,6 +521,11 @@ class Scratch(Store, Protocol):
         """Put every row ``defer`` kept apart in its table."""
         ...
 
+    def take_rows(self, folder: Path, entities: list[str]) -> None:
+        """Add every record of ``entities`` that the scratch store at ``folder`` holds (one
+        closed by now, holding none of this one's ids) to this one's tables."""
+        ...
+
 
 def counts_matrix(recipients: Iterable[Sequence[Any]]) -> tuple[list[str], np.ndarray]:
     """``received_counts`` from rows of a recipient and its actions' kinds (what a server returns)."""

@@ -31,6 +31,11 @@ validates duties and actions (actions are the largest file; nothing refers to ei
 duty's optional parent) in a process of their own, beside the persons and the rest
 (``Aside``), and its scratch store keeps only what validation reads back
 (``Overlay.keeps``), as a dry run's does.
+
+A first load into the embedded store (it holds nothing) validates duties and actions in a
+process of their own too: that process keeps them in a scratch store of its own, whose rows
+the load's scratch takes (``Scratch.take_rows``, SQLite copying them) once everything was
+valid, before it becomes the store.
 """
 
 from __future__ import annotations
@@ -166,8 +171,12 @@ def _stream(
         stager = Stager(store, staging, log) if staging else None
         aside: Aside | None = None
         try:
-            if stager and (away := Aside.wanted(files, report)):  # forked now: it declares its own ids
-                aside = Aside(away, files, stager, report, chunk_rows, progress, skip)
+            # A first load into a store that takes the scratch keeps what the aside validated
+            # in a scratch of its own, taken in at the end.
+            taken = stage and not dry_run and store.capabilities.takes_scratch and isinstance(reads, NothingStored)
+            into = stager or (tmp / "aside" if taken else None)
+            if into and (away := Aside.wanted(files, report)):  # forked now: it declares its own ids
+                aside = Aside(away, files, into, store.url, report, chunk_rows, progress, skip)
             declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids, skip)
             t = report.lap("ids", started)
             overlay = Overlay(scratch, reads, ids, lean=dry_run or stager is not None, options=options)
@@ -188,6 +197,8 @@ def _stream(
             if report.ok and not dry_run:
                 step(progress, "writing to the store")
                 scratch.settle_deferred()
+                if aside and aside.kept:
+                    scratch.take_rows(aside.kept, list(aside.files))
                 if stager:
                     stager.finish(report)
                 elif store.capabilities.takes_scratch and isinstance(reads, NothingStored):

@@ -1,12 +1,17 @@
 """A first load written aside (FalkorDB): validated chunks go to a writing process that fills
 a staging graph, which takes the target's place when everything was valid and written; duties
-and actions are validated in a process of their own meanwhile (``Aside``)."""
+and actions are validated in a process of their own meanwhile (``Aside``), as they are in a
+first load into the embedded store, which then takes them from that process's scratch."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import queue
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,18 +55,22 @@ def drained(
 
 class Aside:
     """Files (``ASIDE``) validated in a forked process while this one validates the others,
-    for a first load written aside (``Stager``), so validation uses two cores. It is forked
-    when the load starts and declares the ids of its files (and of the files they refer to)
-    in an ids file of its own while this process declares the others' (at nation scale each
-    side reads about 20 million rows). It then waits for ``release``: its chunks go to the
-    same writing process, after the organizations they refer to. Its report is merged into
-    the load's when it ends.
+    for a first load, so validation uses two cores. It is forked when the load starts and
+    declares the ids of its files (and of the files they refer to) in an ids file of its own
+    while this process declares the others' (at nation scale each side reads about 20 million
+    rows). It then waits for ``release``. Its report is merged into the load's when it ends.
+
+    What it validated goes either to the same writing process as the rest, after the
+    organizations they refer to (``into`` a ``Stager``: a load written aside), or into a
+    scratch store of its own at the folder ``into`` names, whose rows the load's scratch takes
+    once everything was valid (``Scratch.take_rows``: a first load into the embedded store).
 
     It reads nothing from this process's scratch store: what it validated is kept in its own
-    (lean: the records of a file where an id repeats) and the target holds nothing. An
-    invalid row anywhere fails the load, as it does in one process; the staging graph is
-    then deleted, and when the files validated before its own (``BEFORE_ASIDE``) were
-    invalid, it does not validate its own at all."""
+    (given a ``Stager``, lean: the records of a file where an id repeats) and the target holds
+    nothing. An invalid row anywhere fails the load, as it does in one process; when the files
+    validated before its own (``BEFORE_ASIDE``) were invalid, it does not validate its own at
+    all. It does not outlive the load: killed with it (``SIGKILL`` too), it stops, and lets go
+    of the store's import lock and the working folder it inherited."""
 
     @staticmethod
     def wanted(files: dict[str, Path], report: Report) -> dict[str, Path]:
@@ -75,24 +84,29 @@ class Aside:
         self,
         files: dict[str, Path],
         everything: dict[str, Path],
-        stager: Stager,
+        into: Stager | Path,
+        url: str,
         report: Report,
         chunk_rows: int,
         progress: Callable[[str, int], None] | None,
         skip: Skips | None = None,
     ) -> None:
         """``files``: those to validate aside; ``everything``: the load's (those they refer to
-        are declared there too); ``skip``: rows a tolerant load set aside."""
+        are declared there too); ``into``: the writer, or the folder of the scratch store that
+        keeps what was valid (``kept``); ``url``: the target's; ``skip``: rows a tolerant load
+        set aside."""
         context: Any = multiprocessing.get_context("fork")
         self.results = context.Queue()
         self.go_box = context.Queue()
         self.progress_box = context.Queue() if progress else None
         self.files = files
+        self.kept = into if isinstance(into, Path) else None
         referred = {col.ref for entity in files for col in FILES[entity] if col.ref}
         declared = {e: p for e, p in everything.items() if e in files or e in referred}
-        args = (files, declared, stager.inbox, stager.spool, stager.store.url, report, chunk_rows, skip or {})
+        sends = None if isinstance(into, Path) else (into.inbox, into.spool)
+        args = (files, declared, sends, self.kept, url, report, chunk_rows, skip or {})
         boxes = (self.go_box, self.results, self.progress_box)
-        self.process = context.Process(target=self._run, args=(*args, *boxes), daemon=True)
+        self.process = context.Process(target=self._run, args=(*args, os.getpid(), *boxes), daemon=True)
         self.process.start()
         self.progress = progress
         self.released = False
@@ -108,30 +122,39 @@ class Aside:
     def _run(
         files: dict[str, Path],
         declared: dict[str, Path],
-        inbox: Any,
-        spool: Path,
+        sends: tuple[Any, Path] | None,
+        kept: Path | None,
         url: str,
         report: Report,
         chunk_rows: int,
         skip: Skips,
+        parent: int,
         go_box: Any,
         results: Any,
         progress_box: Any,
     ) -> None:
         try:
+            _die_with(parent)
             started = time.perf_counter()
             part = Report(source=report.source, max_errors=report.max_errors)
             with WorkDir("rtc-aside-") as work:
                 ids = Ids(work.path / "ids.sqlite3")
                 declare_ids(declared, ids, skip)
                 part.lap("ids", started)
-                if go_box.get():
-                    scratch = open_scratch(work.path / "scratch", cache_mb=8)
-                    overlay = Overlay(scratch, NothingStored(url), ids, lean=True)
-                    sender = Sender(inbox, spool)
-                    tick = (lambda e, n: progress_box.put((e, n))) if progress_box is not None else None
+                if _released(go_box, parent):
+                    # a scratch that is kept receives every record (not lean), with a cache for it
+                    scratch = open_scratch(kept or work.path / "scratch", cache_mb=8 if sends else KEPT_CACHE_MB)
+                    overlay = Overlay(scratch, NothingStored(url), ids, lean=kept is None)
+                    sender = Sender(*sends) if sends else None
+
+                    def tick(entity: str, rows: int) -> None:
+                        _orphaned(parent)
+                        if progress_box is not None:
+                            progress_box.put((entity, rows))
+
                     for entity, path in files.items():
                         validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender, skip)
+                    scratch.settle_deferred()
                     scratch.close()
                 ids.close()
             results.put(("done", part))
@@ -166,6 +189,36 @@ class Aside:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+
+
+# The page cache of the scratch store that keeps what ``Aside`` validated: its actions are
+# appended in key order, so a small one serves.
+KEPT_CACHE_MB = 64
+_PR_SET_PDEATHSIG = 1  # prctl(2), Linux
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux): a load killed with
+    SIGKILL must not leave it running, holding the import lock and the working folder it
+    inherited. Elsewhere ``_orphaned`` notices between chunks."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    _orphaned(parent)  # the parent may have died before the call
+
+
+def _orphaned(parent: int) -> None:
+    if os.getppid() != parent:
+        os._exit(1)  # nothing of its own to clean: the load's folders are swept by the next load
+
+
+def _released(go_box: Any, parent: int) -> bool:
+    """``Aside.release``'s word, waited for while the parent lives."""
+    while True:
+        try:
+            return bool(go_box.get(timeout=1))
+        except queue.Empty:
+            _orphaned(parent)
 
 
 class Sender:

@@ -401,6 +401,106 @@ def test_a_load_whose_organizations_are_invalid_does_not_validate_actions_aside(
     assert not [g for g in _graphs(store) if ".staging." in g]
 
 
+def test_a_first_embedded_load_validates_duties_and_actions_aside_and_takes_them(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first streamed load into the embedded store validates duties and actions in a process
+    of their own (``staged.Aside``), whose scratch the load's takes: the store the in-memory
+    load gives. A load into a store that holds data, and one not staged, validate them here."""
+    from graph.backends.embedded.store import EmbeddedStore
+
+    reference = open_store(f"embedded://{tmp_path / 'reference'}")
+    assert load_dataset(reference, tiny_dataset).ok
+    taken: list[list[str]] = []
+    real = EmbeddedStore.take_rows
+    monkeypatch.setattr(EmbeddedStore, "take_rows", lambda s, f, e: taken.append(e) or real(s, f, e))
+    store = open_store(f"embedded://{tmp_path / 'first'}")
+    seen: dict[str, int] = {}
+    heard = lambda e, n: seen.update({e: seen.get(e, 0) + n})  # noqa: E731
+    report = stream_dataset(store, tiny_dataset, chunk_rows=97, progress=heard)
+    assert report.ok and report.written and taken == [["duties", "actions"]]
+    assert snapshot(store) == snapshot(reference) and store.counts() == reference.counts()
+    assert seen["actions"] == reference.counts()["actions"] and seen["duties"] == reference.counts()["duties"]
+    assert report.counts["actions"]["new"] == reference.counts()["actions"]
+    assert stream_dataset(store, tiny_dataset, chunk_rows=97).ok  # holds data: no aside
+    sequential = open_store(f"embedded://{tmp_path / 'sequential'}")
+    assert stream_dataset(sequential, tiny_dataset, chunk_rows=97, stage=False).ok
+    assert taken == [["duties", "actions"]] and snapshot(sequential) == snapshot(reference)
+
+
+def test_an_invalid_action_validated_aside_fails_a_first_embedded_load(tiny_dataset: Path, tmp_path: Path) -> None:
+    """An invalid action, validated aside, is reported with its place and nothing is written;
+    invalid organizations stop the load before the actions are validated at all."""
+    bad = tmp_path / "bad-action"
+    shutil.copytree(tiny_dataset, bad)
+    with (bad / "actions.csv").open("a", encoding="utf-8") as f:
+        f.write("A-BAD,2020-01-01,meeting,NO-SUCH-ORG,NO-SUCH-ORG,discipline,\n")
+    rows = sum(1 for _ in (bad / "actions.csv").open(encoding="utf-8")) - 1  # the header is row 1
+    store = open_store(f"embedded://{tmp_path / 'store'}")
+    report = stream_dataset(store, bad, chunk_rows=150)
+    assert not report.ok and not report.written
+    wrong = [e for e in report.errors if e.file == "actions.csv"]
+    assert wrong and {e.row for e in wrong} == {rows + 1} and "NO-SUCH-ORG" in wrong[0].message
+    assert not any(store.counts().values())
+    orgs = tmp_path / "bad-organization"
+    shutil.copytree(tiny_dataset, orgs)
+    with (orgs / "organizations.csv").open("a", encoding="utf-8") as f:
+        f.write("O-BAD,坏,committee,no-such-level,,,,\n")
+    report = stream_dataset(store, orgs, chunk_rows=150)
+    assert {e.file for e in report.errors} == {"organizations.csv"}, [str(e) for e in report.errors]
+    assert "actions" not in report.counts and not any(store.counts().values())
+
+
+KILLED_WITH_ITS_ASIDE = """
+import os, sys, time
+from graph.factory import open_store
+from loaders.stream import staged, stream_dataset
+
+def stalled(*args, **kwargs):  # the aside's first step, in the aside: say where it is, then wait
+    with open(sys.argv[3], "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(120)
+
+staged.declare_ids = stalled
+stream_dataset(open_store(sys.argv[2]), sys.argv[1], chunk_rows=97)
+"""
+
+
+def test_a_first_embedded_load_killed_takes_its_aside_with_it(tiny_dataset: Path, tmp_path: Path) -> None:
+    """SIGKILL to a load whose duties and actions are validated aside: that process ends too,
+    and the store's import lock, which it inherited, is free for the next load at once."""
+    import signal
+    import subprocess
+    import sys
+
+    url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "aside.pid"
+    load = subprocess.Popen([sys.executable, "-c", KILLED_WITH_ITS_ASIDE, str(tiny_dataset), url, str(mark)])
+    try:
+        deadline = time.monotonic() + 60
+        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        aside = int(mark.read_text())
+        os.kill(load.pid, signal.SIGKILL)
+        load.wait()
+        deadline = time.monotonic() + 10
+        while _alive(aside) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(aside)
+    finally:
+        load.kill()
+    store = open_store(url, lock_wait=2)
+    assert stream_dataset(store, tiny_dataset, chunk_rows=97).ok
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, reaped by nobody here, has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_chunks_waiting_for_the_writer_leave_no_file_behind(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -693,6 +693,24 @@ class EmbeddedStore:
         (self.path / WAITING_FILE).unlink()
         self._after_write(actions=False)
 
+    def take_rows(self, folder: Path, entities: list[str]) -> None:
+        """Every record of ``entities`` in the store at ``folder`` copied into this one's
+        tables by SQLite, in key order (appended: a nation's 14.8 million actions took 12 s),
+        in one transaction: a streamed first load's duties and actions, validated in a process
+        of their own (``loaders.stream.staged.Aside``)."""
+        db = self._writer()
+        with self.import_lock():
+            db.execute("ATTACH DATABASE ? AS other", (str(Path(folder) / DB_FILE),))
+            try:
+                with self._one_transaction(db, begin=True):
+                    for entity in entities:
+                        cols = _COLS[entity]
+                        copy = f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM other.{entity}"
+                        db.execute(f"{copy} ORDER BY {_key(entity)}")
+            finally:
+                db.execute("DETACH DATABASE other")
+        self._after_write(actions=False)
+
     def write(self, batch: Batch, *, log: dict[str, Any]) -> None:
         actions = bool(batch.rows.get("actions"))  # the batch is emptied as it is written
         with self.import_lock():
