@@ -174,9 +174,8 @@ def _stream(
             # A first load into a store that takes the scratch keeps what the aside validated
             # in a scratch of its own, taken in at the end.
             taken = stage and not dry_run and store.capabilities.takes_scratch and isinstance(reads, NothingStored)
-            into = stager or (tmp / "aside" if taken else None)
-            if into and (away := Aside.wanted(files, report)):  # forked now: it declares its own ids
-                aside = Aside(away, files, into, store.url, report, chunk_rows, progress, skip)
+            if (stager or taken) and (away := Aside.wanted(files, report)):  # forked now: it declares its own ids
+                aside = Aside(away, files, stager, tmp / "aside", store.url, report, chunk_rows, progress, skip)
             declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids, skip)
             t = report.lap("ids", started)
             overlay = Overlay(scratch, reads, ids, lean=dry_run or stager is not None, options=options)

@@ -61,9 +61,9 @@ class Aside:
     rows). It then waits for ``release``. Its report is merged into the load's when it ends.
 
     What it validated goes either to the same writing process as the rest, after the
-    organizations they refer to (``into`` a ``Stager``: a load written aside), or into a
-    scratch store of its own at the folder ``into`` names, whose rows the load's scratch takes
-    once everything was valid (``Scratch.take_rows``: a first load into the embedded store).
+    organizations they refer to (given a ``Stager``: a load written aside), or into a
+    scratch store of its own, whose rows the load's scratch takes once everything was valid
+    (``Scratch.take_rows``: a first load into the embedded store).
 
     It reads nothing from this process's scratch store: what it validated is kept in its own
     (given a ``Stager``, lean: the records of a file where an id repeats) and the target holds
@@ -84,7 +84,8 @@ class Aside:
         self,
         files: dict[str, Path],
         everything: dict[str, Path],
-        into: Stager | Path,
+        stager: Stager | None,
+        folder: Path,
         url: str,
         report: Report,
         chunk_rows: int,
@@ -92,19 +93,20 @@ class Aside:
         skip: Skips | None = None,
     ) -> None:
         """``files``: those to validate aside; ``everything``: the load's (those they refer to
-        are declared there too); ``into``: the writer, or the folder of the scratch store that
-        keeps what was valid (``kept``); ``url``: the target's; ``skip``: rows a tolerant load
-        set aside."""
+        are declared there too); ``stager``: the writer, or none: what was valid is kept in a
+        scratch store (``kept``); ``folder``: where it works, inside the load's working folder
+        (removed with it, or by the next load's sweep: see ``workdir``); ``url``: the
+        target's; ``skip``: rows a tolerant load set aside."""
         context: Any = multiprocessing.get_context("fork")
         self.results = context.Queue()
         self.go_box = context.Queue()
         self.progress_box = context.Queue() if progress else None
         self.files = files
-        self.kept = into if isinstance(into, Path) else None
+        self.kept = None if stager else folder / "scratch"
         referred = {col.ref for entity in files for col in FILES[entity] if col.ref}
         declared = {e: p for e, p in everything.items() if e in files or e in referred}
-        sends = None if isinstance(into, Path) else (into.inbox, into.spool)
-        args = (files, declared, sends, self.kept, url, report, chunk_rows, skip or {})
+        sends = (stager.inbox, stager.spool) if stager else None
+        args = (files, declared, sends, folder, url, report, chunk_rows, skip or {})
         boxes = (self.go_box, self.results, self.progress_box)
         self.process = context.Process(target=self._run, args=(*args, os.getpid(), *boxes), daemon=True)
         self.process.start()
@@ -123,7 +125,7 @@ class Aside:
         files: dict[str, Path],
         declared: dict[str, Path],
         sends: tuple[Any, Path] | None,
-        kept: Path | None,
+        folder: Path,
         url: str,
         report: Report,
         chunk_rows: int,
@@ -137,26 +139,26 @@ class Aside:
             _die_with(parent)
             started = time.perf_counter()
             part = Report(source=report.source, max_errors=report.max_errors)
-            with WorkDir("rtc-aside-") as work:
-                ids = Ids(work.path / "ids.sqlite3")
-                declare_ids(declared, ids, skip)
-                part.lap("ids", started)
-                if _released(go_box, parent):
-                    # a scratch that is kept receives every record (not lean), with a cache for it
-                    scratch = open_scratch(kept or work.path / "scratch", cache_mb=8 if sends else KEPT_CACHE_MB)
-                    overlay = Overlay(scratch, NothingStored(url), ids, lean=kept is None)
-                    sender = Sender(*sends) if sends else None
+            folder.mkdir()
+            ids = Ids(folder / "ids.sqlite3")
+            declare_ids(declared, ids, skip)
+            part.lap("ids", started)
+            if _released(go_box, parent):
+                # a scratch that is kept receives every record (not lean), with a cache for it
+                scratch = open_scratch(folder / "scratch", cache_mb=8 if sends else KEPT_CACHE_MB)
+                overlay = Overlay(scratch, NothingStored(url), ids, lean=sends is not None)
+                sender = Sender(*sends) if sends else None
 
-                    def tick(entity: str, rows: int) -> None:
-                        _orphaned(parent)
-                        if progress_box is not None:
-                            progress_box.put((entity, rows))
+                def tick(entity: str, rows: int) -> None:
+                    _orphaned(parent)
+                    if progress_box is not None:
+                        progress_box.put((entity, rows))
 
-                    for entity, path in files.items():
-                        validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender, skip)
-                    scratch.settle_deferred()
-                    scratch.close()
-                ids.close()
+                for entity, path in files.items():
+                    validate_file(entity, path, overlay, scratch, part, chunk_rows, tick, sender, skip)
+                scratch.settle_deferred()
+                scratch.close()
+            ids.close()
             results.put(("done", part))
         except BaseException as exc:
             results.put(("error", f"{type(exc).__name__}: {exc}"))

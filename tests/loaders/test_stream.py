@@ -466,15 +466,25 @@ stream_dataset(open_store(sys.argv[2]), sys.argv[1], chunk_rows=97)
 """
 
 
-def test_a_first_embedded_load_killed_takes_its_aside_with_it(tiny_dataset: Path, tmp_path: Path) -> None:
+def test_a_first_embedded_load_killed_takes_its_aside_with_it(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SIGKILL to a load whose duties and actions are validated aside: that process ends too,
-    and the store's import lock, which it inherited, is free for the next load at once."""
+    the store's import lock, which it inherited, is free for the next load at once, and that
+    load (one without an aside) removes every working folder the killed one left."""
     import signal
     import subprocess
     import sys
 
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(workdir, "WORK_DIR_GRACE", 0.0)
     url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "aside.pid"
-    load = subprocess.Popen([sys.executable, "-c", KILLED_WITH_ITS_ASIDE, str(tiny_dataset), url, str(mark)])
+    load = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WITH_ITS_ASIDE, str(tiny_dataset), url, str(mark)],
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
     try:
         deadline = time.monotonic() + 60
         while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
@@ -488,8 +498,10 @@ def test_a_first_embedded_load_killed_takes_its_aside_with_it(tiny_dataset: Path
         assert not _alive(aside)
     finally:
         load.kill()
+    assert any(temp.iterdir())
     store = open_store(url, lock_wait=2)
-    assert stream_dataset(store, tiny_dataset, chunk_rows=97).ok
+    assert stream_dataset(store, tiny_dataset, chunk_rows=97, stage=False).ok
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 def _alive(pid: int) -> bool:
