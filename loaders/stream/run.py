@@ -171,10 +171,11 @@ def _stream(
         stager = Stager(store, staging, log) if staging else None
         aside: Aside | None = None
         try:
-            # A first load into a store that takes the scratch keeps what the aside validated
-            # in a scratch of its own, taken in at the end.
-            taken = stage and not dry_run and store.capabilities.takes_scratch and isinstance(reads, NothingStored)
-            if (stager or taken) and (away := Aside.wanted(files, report)):  # forked now: it declares its own ids
+            # A first load the store takes whole from the scratch (``take_scratch``): with an
+            # aside, that keeps what it validated in a scratch of its own, taken in at the end.
+            taken = store.capabilities.takes_scratch and isinstance(reads, NothingStored)
+            # the aside is forked now: it declares its own ids meanwhile
+            if (stager or (taken and stage and not dry_run)) and (away := Aside.wanted(files, report)):
                 aside = Aside(away, files, stager, tmp / "aside", store.url, report, chunk_rows, progress, skip)
             declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids, skip)
             t = report.lap("ids", started)
@@ -200,7 +201,7 @@ def _stream(
                     scratch.take_rows(aside.kept, list(aside.files))
                 if stager:
                     stager.finish(report)
-                elif store.capabilities.takes_scratch and isinstance(reads, NothingStored):
+                elif taken:
                     # a first load: SQLite copies the scratch's tables (no updates: nothing was stored)
                     report.written = store.take_scratch(tmp / "scratch", log)
                 else:

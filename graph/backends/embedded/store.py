@@ -684,10 +684,7 @@ class EmbeddedStore:
         db = self._writer()
         with self.import_lock(), self._one_transaction(db, begin=True):
             for entity in self._waiting:
-                cols = _COLS[entity]
-                with _indexes_made_after(db, entity):
-                    copy = f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM waiting.{entity}"
-                    db.execute(f"{copy} ORDER BY {_key(entity)}")
+                _copy_in_key_order(db, "waiting", entity)
         db.execute("DETACH DATABASE waiting")
         self._waiting = []
         (self.path / WAITING_FILE).unlink()
@@ -704,9 +701,7 @@ class EmbeddedStore:
             try:
                 with self._one_transaction(db, begin=True):
                     for entity in entities:
-                        cols = _COLS[entity]
-                        copy = f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM other.{entity}"
-                        db.execute(f"{copy} ORDER BY {_key(entity)}")
+                        _copy_in_key_order(db, "other", entity)
             finally:
                 db.execute("DETACH DATABASE other")
         self._after_write(actions=False)
@@ -1450,6 +1445,14 @@ def _indexes_made_after(db: sqlite3.Connection, table: str | None = None) -> Ite
     yield
     for _, sql in indexes:
         db.execute(sql)
+
+
+def _copy_in_key_order(db: sqlite3.Connection, schema: str, entity: str) -> None:
+    """Inside a transaction: the rows of ``entity`` in the attached database ``schema`` put in
+    this store's table, in key order, its indexes made after them."""
+    cols = _COLS[entity]
+    with _indexes_made_after(db, entity):
+        db.execute(f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM {schema}.{entity} ORDER BY {_key(entity)}")
 
 
 @contextlib.contextmanager
