@@ -168,7 +168,7 @@ def _stream(
         scratch = open_scratch(tmp / "scratch", cache_mb=SCRATCH_CACHE_MB)
         reads = as_prepare_reads(store)
         staging = staging_for(store, reads) if stage and not dry_run else None
-        stager = Stager(store, staging, log) if staging else None
+        stager = Stager(store, staging, log, tmp / "spool") if staging else None
         aside: Aside | None = None
         try:
             # A first load the store takes whole from the scratch (``take_scratch``): with an

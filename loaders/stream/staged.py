@@ -10,6 +10,7 @@ import ctypes
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import sys
 import time
@@ -27,7 +28,6 @@ from loaders.stream.copy import write_parts
 from loaders.stream.ids import Ids, Skips, declare_ids
 from loaders.stream.overlay import Overlay
 from loaders.stream.validate import merge_report, validate_file
-from loaders.stream.workdir import WorkDir
 
 # The files validated in a process of its own, beside the others, in a load written aside: they
 # refer to organizations (validated before) and to their own records only, and what refers to
@@ -223,6 +223,15 @@ def _released(go_box: Any, parent: int) -> bool:
             _orphaned(parent)
 
 
+def _received(inbox: Any, parent: int) -> Any:
+    """The next message in ``inbox``, waited for while the parent lives."""
+    while True:
+        try:
+            return inbox.get(timeout=1)
+        except queue.Empty:
+            _orphaned(parent)
+
+
 class Sender:
     """``Stager.send`` for ``Aside``'s process: into the same queue and spool (the writing
     process is the parent's child, watched by the parent)."""
@@ -241,14 +250,17 @@ class _Aborted(Exception):
 _DONE, _ABORT = ".", "!"  # validation has finished / stopped
 
 
-def _copy_worker(url: str, password: str | None, log: dict[str, Any], inbox: Any, outbox: Any) -> None:
+def _copy_worker(url: str, password: str | None, log: dict[str, Any], inbox: Any, outbox: Any, parent: int) -> None:
     """The writing side of ``Stager``, in a process of its own: each valid chunk's batch,
-    received in the order validated, is written into the staging graph."""
+    received in the order validated, is written into the staging graph. It ends with the load
+    (``_die_with``): waiting for a chunk, it would otherwise outlive a load killed with
+    SIGKILL, holding the working folder's lock it inherited."""
     try:
+        _die_with(parent)
         target = open_store(url, password=password)
 
         def parts() -> Iterator[tuple[str, Callable[[], Batch]]]:
-            while (message := inbox.get()) != _DONE:
+            while (message := _received(inbox, parent)) != _DONE:
                 if message == _ABORT:
                     raise _Aborted
                 entity, path = message
@@ -280,7 +292,9 @@ class Stager:
     stricter than the sequential copy (whose rerun completes a failed one).
     """
 
-    def __init__(self, store: Any, staging: tuple[str, str | None], log: dict[str, Any]) -> None:
+    def __init__(self, store: Any, staging: tuple[str, str | None], log: dict[str, Any], spool: Path) -> None:
+        """``spool``: a folder to make, inside the load's working folder (removed with it, or by
+        the next load's sweep: see ``workdir``)."""
         self.store = store
         self.url, password = staging
         # Forked, and early (the load holds little yet): a spawned process would import the
@@ -288,12 +302,11 @@ class Stager:
         # The child opens its own connections and uses none of the parent's.
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self.work = WorkDir("rtc-spool-")
-        self.spool = self.work.path
+        spool.mkdir()
+        self.spool = spool
         self.inbox, self.outbox = context.Queue(maxsize=spooling.SPOOLED), context.Queue()
-        self.process = context.Process(
-            target=_copy_worker, args=(self.url, password, log, self.inbox, self.outbox), daemon=True
-        )
+        args = (self.url, password, log, self.inbox, self.outbox, os.getpid())
+        self.process = context.Process(target=_copy_worker, args=args, daemon=True)
         self.process.start()
         self.adopted = False
 
@@ -338,7 +351,7 @@ class Stager:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join()
-        self.work.close()
+        shutil.rmtree(self.spool, ignore_errors=True)
         if not self.adopted:
             # A server that is gone keeps the graph; the next staged load deletes it. The error
             # that brought the load here is the one to report, not this one.

@@ -504,6 +504,71 @@ def test_a_first_embedded_load_killed_takes_its_aside_with_it(
     assert sorted(p.name for p in temp.iterdir()) == []
 
 
+KILLED_WRITING_ASIDE = """
+import os, sys, time
+from graph.factory import open_store
+from graph.backends.falkordb import transport
+from loaders.stream import run, stream_dataset
+
+transport.LOCK_SECONDS = 3  # the lock a killed load held lapses soon (a minute by default)
+
+def stalled(*args, **kwargs):  # the load, once its writer and aside run: say so, then wait
+    with open(sys.argv[3], "w") as f:
+        f.write("ready")
+    time.sleep(120)
+
+run.validate_personnel = stalled
+stream_dataset(open_store(sys.argv[2]), sys.argv[1], chunk_rows=97)
+"""
+
+
+def test_a_first_load_written_aside_killed_takes_its_processes_with_it(
+    falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL to a first load into FalkorDB while its writer waits for chunks: the writer and
+    the aside end too (neither holds the working folders' locks it inherited), and the next
+    load of any kind (here one into the embedded store, not staged) removes every working
+    folder the killed one left, its spool of chunks included."""
+    import signal
+    import subprocess
+    import sys
+
+    host, port = falkordb_server
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(workdir, "WORK_DIR_GRACE", 0.0)
+    url, mark = f"falkordb://{host}:{port}/k{uuid.uuid4().hex[:10]}", tmp_path / "ready"
+    load = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITING_ASIDE, str(tiny_dataset), url, str(mark)],
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(f"/proc/{load.pid}/task/{load.pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        assert len(children) == 2  # the writer and the aside
+        os.kill(load.pid, signal.SIGKILL)
+        load.wait()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [c for c in children if _alive(c)]
+    finally:
+        load.kill()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+    assert any(temp.iterdir())
+    assert stream_dataset(open_store(f"embedded://{tmp_path / 'next'}"), tiny_dataset, chunk_rows=97, stage=False).ok
+    assert sorted(p.name for p in temp.iterdir()) == []
+    again = open_store(url, lock_wait=30)  # the killed load's lock lapses; its staging graph goes
+    assert stream_dataset(again, tiny_dataset, chunk_rows=150).ok
+    assert not [g for g in _graphs(again) if ".staging." in g]
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, reaped by nobody here, has ended)."""
     try:
@@ -517,15 +582,16 @@ def test_chunks_waiting_for_the_writer_leave_no_file_behind(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A load written aside spools its validated chunks to files until the writer takes
-    them: none is left after a load, written or failed."""
+    them, in the load's working folder: none is left after a load, written or failed."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    spools = lambda: list(tmp_path.glob("rtc-spool-*"))  # noqa: E731
+    spools = lambda: list(tmp_path.glob("rtc-*")) + [p for p in sent if Path(p).exists()]  # noqa: E731
     store = _falkordb(falkordb_server)
     sent: list[str] = []
     spooled = spool.spooled
     monkeypatch.setattr(spool, "spooled", lambda spool, batch: sent.append(spooled(spool, batch)) or sent[-1])
     assert stream_dataset(store, tiny_dataset, chunk_rows=150).ok
     assert len(sent) > 10 and not spools()
+    assert {Path(p).parent.parent.name[:11] for p in sent} == {"rtc-stream-"}
     broken = tmp_path / "broken"
     shutil.copytree(tiny_dataset, broken)
     with (broken / "actions.csv").open("a", encoding="utf-8") as f:
