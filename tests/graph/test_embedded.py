@@ -386,6 +386,38 @@ def test_a_first_import_writes_in_a_smaller_page_cache_then_gives_the_store_s_ba
     assert load_dataset(small, tiny_dataset).ok and seen[-1] == -8 * 1024
 
 
+def test_a_first_import_s_indexes_are_sorted_with_a_helper_thread(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sorts that make a first import's indexes may use a thread beside the connection's own
+    (``PRAGMA threads``): in memory, and in the scratch a streamed first load adopts."""
+    from loaders.stream import stream_dataset
+
+    seen: list[int] = []
+    real = embedded._indexes_made_after
+
+    @contextlib.contextmanager
+    def spy(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
+        with real(db, table):
+            yield
+            seen.append(db.execute("PRAGMA threads").fetchone()[0])  # as the indexes are made
+
+    monkeypatch.setattr(embedded, "_indexes_made_after", spy)
+    assert load_dataset(EmbeddedStore(tmp_path / "s"), tiny_dataset).ok
+    assert seen == [embedded.SORT_HELPERS] and embedded.SORT_HELPERS >= 1
+    helped: list[tuple[str, int]] = []
+    real_helped = embedded._sorts_helped
+
+    def helped_spy(db: sqlite3.Connection) -> None:
+        real_helped(db)
+        file = db.execute("PRAGMA database_list").fetchone()[2]
+        helped.append((str(Path(file).relative_to(Path(file).parents[1])), db.execute("PRAGMA threads").fetchone()[0]))
+
+    monkeypatch.setattr(embedded, "_sorts_helped", helped_spy)
+    assert stream_dataset(EmbeddedStore(tmp_path / "streamed"), tiny_dataset, chunk_rows=97).ok
+    assert helped[-1] == ("scratch/rtc.sqlite3", embedded.SORT_HELPERS)  # the scratch, as it is adopted
+
+
 def test_the_date_range_is_kept_with_each_import_and_read_without_a_scan(tmp_path: Path, tiny_dataset: Path) -> None:
     url = f"embedded://{tmp_path / 'store'}"
     store = open_store(url)

@@ -314,6 +314,7 @@ class EmbeddedStore:
         self._wdb = None if self.read_only else self._connect()
         if self._wdb is not None:
             self._wdb.execute(f"PRAGMA cache_size=-{int(self._cache_mb) * 1024}")
+            _sorts_helped(self._wdb)
         self._db = _Locked(self._connect())
 
     def _connect(self) -> sqlite3.Connection:
@@ -623,6 +624,7 @@ class EmbeddedStore:
         scratch = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
         try:
             scratch.execute("PRAGMA synchronous=OFF")  # deleted whenever its load stops
+            _sorts_helped(scratch)
             # Each table's rows counted over a connection of its own while the indexes are made:
             # both wait on SQLite with the GIL released (a nation's counts took 12 s alone).
             with ThreadPoolExecutor(max_workers=1) as pool, self._one_transaction(scratch, begin=True):
@@ -1453,6 +1455,15 @@ def _copy_in_key_order(db: sqlite3.Connection, schema: str, entity: str) -> None
     cols = _COLS[entity]
     with _indexes_made_after(db, entity):
         db.execute(f"INSERT INTO main.{entity} ({cols}) SELECT {cols} FROM {schema}.{entity} ORDER BY {_key(entity)}")
+
+
+# Threads SQLite may add to a sort (``CREATE INDEX``, ``ORDER BY``) beside the connection's
+# own: making a province's five largest indexes took 20% less with one (docs/performance.md).
+SORT_HELPERS = 1
+
+
+def _sorts_helped(db: sqlite3.Connection) -> None:
+    db.execute(f"PRAGMA threads={SORT_HELPERS}")
 
 
 @contextlib.contextmanager
