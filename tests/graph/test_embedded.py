@@ -367,44 +367,33 @@ def test_a_first_import_writes_in_a_smaller_page_cache_then_gives_the_store_s_ba
     tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A first import's rows go in in key order and its indexes are sorts: a large page cache
-    only adds to its peak memory. Later imports write through the indexes, with the store's."""
-    seen: list[int] = []
+    only adds to its peak memory, and a thread beside the connection's own may help each sort
+    (``PRAGMA threads``). Later imports write through the indexes, with the store's cache."""
+    seen: list[tuple[int, int]] = []
     real = embedded._indexes_made_after
 
     @contextlib.contextmanager
     def spy(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
         with real(db, table):
             yield
-            seen.append(db.execute("PRAGMA cache_size").fetchone()[0])  # as the indexes are made
+            seen.append((db.execute("PRAGMA cache_size").fetchone()[0], db.execute("PRAGMA threads").fetchone()[0]))
 
     monkeypatch.setattr(embedded, "_indexes_made_after", spy)
     store = EmbeddedStore(tmp_path / "s", cache_mb=200)
     assert load_dataset(store, tiny_dataset).ok
-    assert seen == [-embedded.FIRST_IMPORT_CACHE_MB * 1024]
+    assert seen == [(-embedded.FIRST_IMPORT_CACHE_MB * 1024, embedded.SORT_HELPERS)] and embedded.SORT_HELPERS >= 1
     assert store._writer().execute("PRAGMA cache_size").fetchone()[0] == -200 * 1024
     small = EmbeddedStore(tmp_path / "small", cache_mb=8)  # never more than the store's own
-    assert load_dataset(small, tiny_dataset).ok and seen[-1] == -8 * 1024
+    assert load_dataset(small, tiny_dataset).ok and seen[-1][0] == -8 * 1024
 
 
-def test_a_first_import_s_indexes_are_sorted_with_a_helper_thread(
+def test_a_streamed_first_load_s_scratch_makes_its_indexes_with_a_helper_thread(
     tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The sorts that make a first import's indexes may use a thread beside the connection's own
-    (``PRAGMA threads``): in memory, and in the scratch a streamed first load adopts."""
+    """The scratch a streamed first load adopts makes its indexes then, helped as a first
+    import's are (``PRAGMA threads``)."""
     from loaders.stream import stream_dataset
 
-    seen: list[int] = []
-    real = embedded._indexes_made_after
-
-    @contextlib.contextmanager
-    def spy(db: sqlite3.Connection, table: str | None = None) -> Iterator[None]:
-        with real(db, table):
-            yield
-            seen.append(db.execute("PRAGMA threads").fetchone()[0])  # as the indexes are made
-
-    monkeypatch.setattr(embedded, "_indexes_made_after", spy)
-    assert load_dataset(EmbeddedStore(tmp_path / "s"), tiny_dataset).ok
-    assert seen == [embedded.SORT_HELPERS] and embedded.SORT_HELPERS >= 1
     helped: list[tuple[str, int]] = []
     real_helped = embedded._sorts_helped
 

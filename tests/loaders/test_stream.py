@@ -472,32 +472,10 @@ def test_a_first_embedded_load_killed_takes_its_aside_with_it(
     """SIGKILL to a load whose duties and actions are validated aside: that process ends too,
     the store's import lock, which it inherited, is free for the next load at once, and that
     load (one without an aside) removes every working folder the killed one left."""
-    import signal
-    import subprocess
-    import sys
-
     temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    monkeypatch.setattr(workdir, "WORK_DIR_GRACE", 0.0)
     url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "aside.pid"
-    load = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WITH_ITS_ASIDE, str(tiny_dataset), url, str(mark)],
-        env={**os.environ, "TMPDIR": str(temp)},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        aside = int(mark.read_text())
-        os.kill(load.pid, signal.SIGKILL)
-        load.wait()
-        deadline = time.monotonic() + 10
-        while _alive(aside) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(aside)
-    finally:
-        load.kill()
+    children, alive = _killed_when_ready(KILLED_WITH_ITS_ASIDE, tiny_dataset, url, mark, temp, monkeypatch)
+    assert children == [int(mark.read_text())] and not alive  # the aside, its only child
     assert any(temp.iterdir())
     store = open_store(url, lock_wait=2)
     assert stream_dataset(store, tiny_dataset, chunk_rows=97, stage=False).ok
@@ -529,44 +507,53 @@ def test_a_first_load_written_aside_killed_takes_its_processes_with_it(
     the aside end too (neither holds the working folders' locks it inherited), and the next
     load of any kind (here one into the embedded store, not staged) removes every working
     folder the killed one left, its spool of chunks included."""
-    import signal
-    import subprocess
-    import sys
-
     host, port = falkordb_server
     temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    monkeypatch.setattr(workdir, "WORK_DIR_GRACE", 0.0)
     url, mark = f"falkordb://{host}:{port}/k{uuid.uuid4().hex[:10]}", tmp_path / "ready"
-    load = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITING_ASIDE, str(tiny_dataset), url, str(mark)],
-        env={**os.environ, "TMPDIR": str(temp)},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with open(f"/proc/{load.pid}/task/{load.pid}/children") as f:
-            children = [int(c) for c in f.read().split()]
-        assert len(children) == 2  # the writer and the aside
-        os.kill(load.pid, signal.SIGKILL)
-        load.wait()
-        deadline = time.monotonic() + 10
-        while any(map(_alive, children)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not [c for c in children if _alive(c)]
-    finally:
-        load.kill()
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
+    children, alive = _killed_when_ready(KILLED_WRITING_ASIDE, tiny_dataset, url, mark, temp, monkeypatch)
+    assert len(children) == 2 and not alive  # the writer and the aside
     assert any(temp.iterdir())
     assert stream_dataset(open_store(f"embedded://{tmp_path / 'next'}"), tiny_dataset, chunk_rows=97, stage=False).ok
     assert sorted(p.name for p in temp.iterdir()) == []
     again = open_store(url, lock_wait=30)  # the killed load's lock lapses; its staging graph goes
     assert stream_dataset(again, tiny_dataset, chunk_rows=150).ok
     assert not [g for g in _graphs(again) if ".staging." in g]
+
+
+def _killed_when_ready(
+    script: str, folder: Path, url: str, mark: Path, temp: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[int], list[int]]:
+    """Run ``script`` (a load of ``folder`` into ``url``, its temporary folder ``temp``, which
+    this process sweeps too) until it writes ``mark``, then SIGKILL it: its child processes
+    then, and those of them still alive 10 s later (killed after)."""
+    import signal
+    import subprocess
+    import sys
+
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(workdir, "WORK_DIR_GRACE", 0.0)
+    load = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder), url, str(mark)], env={**os.environ, "TMPDIR": str(temp)}
+    )
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(f"/proc/{load.pid}/task/{load.pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        os.kill(load.pid, signal.SIGKILL)
+        load.wait()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return children, [c for c in children if _alive(c)]
+    finally:
+        load.kill()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:
