@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 import heapq
 import marshal
+import multiprocessing
 import operator
+import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from graph.store import StoreError
 from loaders.stream.ids import batched
+from loaders.stream.orphans import die_with
 
 # The personnel files' rows wait on disk sorted by person: sorted in memory a run of _RUN_ROWS
 # rows at a time, each run written to a file of its own, then the runs merged (at most
@@ -23,6 +27,7 @@ _MERGE_RUNS = 256
 _RUN_BLOCK = 256  # entries a run's file holds per record: what merging keeps of each run
 _SEP = "\x1f"
 _Entry = tuple[str, int, int, str | bytes]  # person, file, row, the row as it waits
+Chunk = list[list[tuple[int, str | bytes]]]  # by file number: row, the row as it waits
 
 
 class PersonSort:
@@ -90,8 +95,70 @@ class PersonSort:
             ]
         return heapq.merge(*map(self._read, runs))
 
+    def chunks(self, chunk_rows: int) -> Iterator[Chunk]:
+        """Every row added, in order, in chunks of whole persons of ``chunk_rows`` rows or more
+        (a chunk ends between two persons; the last may hold fewer): each chunk's rows by file
+        number, as (row number, the row as it waits)."""
+        waiting: Chunk = [[] for _ in self.headers]
+        size, person = 0, None
+        for who, number, n, packed in self.sorted():
+            if who != person and size >= chunk_rows:
+                yield waiting
+                waiting, size = [[] for _ in self.headers], 0
+            person = who
+            waiting[number].append((n, packed))
+            size += 1
+        if size:
+            yield waiting
+
     def row(self, number: int, packed: str | bytes) -> dict[str, Any]:
         if isinstance(packed, bytes):
             made: dict[str, Any] = marshal.loads(packed)
             return made
         return dict(zip(self.headers[number], packed.split(_SEP), strict=True))
+
+
+def chunks_aside(spill: PersonSort, chunk_rows: int) -> Generator[Chunk, None, None]:
+    """``spill.chunks(chunk_rows)``, merged in a forked process and passed through a pipe (in
+    marshal's format): the merge is pure Python, and the load's process validates the chunk
+    before meanwhile, after the other files' validation has ended (docs/performance.md). It
+    dies with the load (``orphans``). Where processes cannot be forked, merged here."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from spill.chunks(chunk_rows)
+        return
+    context: Any = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    ends = (receive, send)
+    process = context.Process(target=_send_chunks, args=(spill, chunk_rows, ends, os.getpid()), daemon=True)
+    process.start()
+    send.close()  # the child's end only: its death then reads as the end of the pipe
+    try:
+        while True:
+            try:
+                kind, body = marshal.loads(receive.recv_bytes())
+            except EOFError:  # it died
+                process.join(5)
+                kind, body = "error", f"it ended with exit code {process.exitcode}"
+            if kind == "done":
+                return
+            if kind == "error":
+                raise StoreError(f"merging the personnel files' rows by person in a process of its own failed: {body}")
+            yield body
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+
+
+def _send_chunks(spill: PersonSort, chunk_rows: int, ends: tuple[Any, Any], parent: int) -> None:
+    receive, send = ends
+    try:
+        receive.close()  # the parent's end only: its death then fails a write
+        die_with(parent)
+        for chunk in spill.chunks(chunk_rows):
+            send.send_bytes(marshal.dumps(("chunk", chunk)))
+        send.send_bytes(marshal.dumps(("done", None)))
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            send.send_bytes(marshal.dumps(("error", f"{type(exc).__name__}: {exc}")))

@@ -9,7 +9,8 @@ a time, in three passes:
 1. **validate**: each file, chunk by chunk, through the same ``prepare`` as the in-memory
    loader (every rule of docs/input-format.md, the same messages), against an overlay of the
    target store and a scratch embedded store on disk that receives each valid chunk. Persons,
-   tenure rows and changes are first spilled to disk and read back grouped by person, so a
+   tenure rows and changes are first spilled to disk and read back grouped by person (merged
+   in a process of its own: ``personsort.chunks_aside``), so a
    chunk holds a person with all of their rows and changes: each person's tenures are
    derived once, from everything, and checked for overlaps per position against what
    earlier chunks and the target hold. The state kept is on disk, per person and per position.

@@ -6,13 +6,10 @@ first load into the embedded store, which then takes them from that process's sc
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import queue
 import shutil
-import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +23,7 @@ from loaders.load import NothingStored, Report
 from loaders.schema import FILES
 from loaders.stream.copy import write_parts
 from loaders.stream.ids import Ids, Skips, declare_ids
+from loaders.stream.orphans import die_with, orphaned
 from loaders.stream.overlay import Overlay
 from loaders.stream.validate import merge_report, validate_file
 
@@ -136,7 +134,7 @@ class Aside:
         progress_box: Any,
     ) -> None:
         try:
-            _die_with(parent)
+            die_with(parent)
             started = time.perf_counter()
             part = Report(source=report.source, max_errors=report.max_errors)
             folder.mkdir()
@@ -150,7 +148,7 @@ class Aside:
                 sender = Sender(*sends) if sends else None
 
                 def tick(entity: str, rows: int) -> None:
-                    _orphaned(parent)
+                    orphaned(parent)
                     if progress_box is not None:
                         progress_box.put((entity, rows))
 
@@ -196,22 +194,6 @@ class Aside:
 # The page cache of the scratch store that keeps what ``Aside`` validated: its actions are
 # appended in key order, so a small one serves.
 KEPT_CACHE_MB = 64
-_PR_SET_PDEATHSIG = 1  # prctl(2), Linux
-
-
-def _die_with(parent: int) -> None:
-    """Have the kernel kill this process when its parent dies (Linux): a load killed with
-    SIGKILL must not leave it running, holding the import lock and the working folder it
-    inherited. Elsewhere ``_orphaned`` notices between chunks."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    _orphaned(parent)  # the parent may have died before the call
-
-
-def _orphaned(parent: int) -> None:
-    if os.getppid() != parent:
-        os._exit(1)  # nothing of its own to clean: the load's folders are swept by the next load
 
 
 def _released(go_box: Any, parent: int) -> bool:
@@ -220,7 +202,7 @@ def _released(go_box: Any, parent: int) -> bool:
         try:
             return bool(go_box.get(timeout=1))
         except queue.Empty:
-            _orphaned(parent)
+            orphaned(parent)
 
 
 def _received(inbox: Any, parent: int) -> Any:
@@ -229,7 +211,7 @@ def _received(inbox: Any, parent: int) -> Any:
         try:
             return inbox.get(timeout=1)
         except queue.Empty:
-            _orphaned(parent)
+            orphaned(parent)
 
 
 class Sender:
@@ -253,10 +235,10 @@ _DONE, _ABORT = ".", "!"  # validation has finished / stopped
 def _copy_worker(url: str, password: str | None, log: dict[str, Any], inbox: Any, outbox: Any, parent: int) -> None:
     """The writing side of ``Stager``, in a process of its own: each valid chunk's batch,
     received in the order validated, is written into the staging graph. It ends with the load
-    (``_die_with``): waiting for a chunk, it would otherwise outlive a load killed with
+    (``die_with``): waiting for a chunk, it would otherwise outlive a load killed with
     SIGKILL, holding the working folder's lock it inherited."""
     try:
-        _die_with(parent)
+        die_with(parent)
         target = open_store(url, password=password)
 
         def parts() -> Iterator[tuple[str, Callable[[], Batch]]]:

@@ -3,6 +3,7 @@ rows grouped by person, through the in-memory loader's ``prepare``."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import tempfile
@@ -16,7 +17,7 @@ from loaders.readers import FileProblem, read_rows
 from loaders.schema import header_map
 from loaders.stream.ids import Ids, Skips
 from loaders.stream.overlay import Overlay
-from loaders.stream.personsort import PersonSort
+from loaders.stream.personsort import Chunk, PersonSort, chunks_aside
 
 
 class Passes(Protocol):
@@ -95,25 +96,19 @@ def validate_personnel(
     file_names = [files[e].name for e in entities]
     # A chunk's rows are kept as they wait in the spill and made dicts one at a time as
     # validation reads them: a whole chunk of dicts would be held through its validation.
-    waiting: list[list[tuple[Source, str | bytes]]] = [[] for _ in entities]  # by file number
-    size, person = 0, None
-    for who, number, n, packed in spill.sorted():
-        if who != person and size >= chunk_rows:  # a chunk ends between two persons
-            validate_chunk(_unpacked(waiting, spill, entities), overlay, scratch, report, progress, stager)
-            waiting, size = [[] for _ in entities], 0
-        person = who
-        waiting[number].append(((file_names[number], n), packed))
-        size += 1
-    if size:
-        validate_chunk(_unpacked(waiting, spill, entities), overlay, scratch, report, progress, stager)
+    with contextlib.closing(chunks_aside(spill, chunk_rows)) as chunks:
+        for waiting in chunks:
+            tables = _unpacked(waiting, spill, entities, file_names)
+            validate_chunk(tables, overlay, scratch, report, progress, stager)
 
 
-def _unpacked(waiting: list[list[tuple[Source, str | bytes]]], spill: PersonSort, entities: list[str]) -> Rows:
+def _unpacked(waiting: Chunk, spill: PersonSort, entities: list[str], file_names: list[str]) -> Rows:
     """A chunk's rows (``waiting``: by file number), each made a dict as it is read; every
     personnel entity has its rows, none when its file is missing."""
 
     def rows(number: int) -> Iterator[tuple[Source, dict[str, Any]]]:
-        return ((source, spill.row(number, packed)) for source, packed in waiting[number])
+        name = file_names[number]
+        return (((name, n), spill.row(number, packed)) for n, packed in waiting[number])
 
     numbers = {e: number for number, e in enumerate(entities)}
     return {e: rows(numbers[e]) if e in numbers else iter(()) for e in PERSONNEL}

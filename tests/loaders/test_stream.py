@@ -520,6 +520,45 @@ def test_a_first_load_written_aside_killed_takes_its_processes_with_it(
     assert not [g for g in _graphs(again) if ".staging." in g]
 
 
+KILLED_MERGING_ASIDE = """
+import sys, time
+from graph.factory import open_store
+from loaders.stream import personsort, stream_dataset, validate
+
+chunk, chunks = validate.validate_chunk, personsort.PersonSort.chunks
+
+def merging(self, chunk_rows):  # a merge that takes long after its first chunk: still at it
+    merged = chunks(self, chunk_rows)
+    yield next(merged)
+    time.sleep(120)
+    yield from merged
+
+def stalled(tables, *args, **kwargs):  # the first chunk of persons: say so, then wait
+    if "persons" in tables:
+        with open(sys.argv[3], "w") as f:
+            f.write("ready")
+        time.sleep(120)
+    return chunk(tables, *args, **kwargs)
+
+validate.validate_chunk, personsort.PersonSort.chunks = stalled, merging
+stream_dataset(open_store(sys.argv[2]), sys.argv[1], chunk_rows=97)
+"""
+
+
+def test_a_load_killed_as_it_validates_persons_takes_their_merging_process_with_it(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The personnel files' rows are merged by person in a process of its own
+    (``personsort.chunks_aside``): SIGKILL to the load ends it too, and the next load removes
+    the working folder."""
+    temp = tmp_path / "temp"
+    url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "ready"
+    children, alive = _killed_when_ready(KILLED_MERGING_ASIDE, tiny_dataset, url, mark, temp, monkeypatch)
+    assert len(children) == 2 and not alive  # the aside (done by then, or not) and the merger
+    assert stream_dataset(open_store(url, lock_wait=2), tiny_dataset, chunk_rows=97, stage=False).ok
+    assert sorted(p.name for p in temp.iterdir()) == []
+
+
 def _killed_when_ready(
     script: str, folder: Path, url: str, mark: Path, temp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[int], list[int]]:
@@ -666,6 +705,36 @@ def test_personnel_rows_come_back_sorted_by_person_as_they_were_read(
     as_bytes = {(f, n) for _, f, n, packed in back if isinstance(packed, bytes)}
     assert as_bytes == {(0, 4), (1, 10), (1, 12)}  # the separator in a value; a number; other keys
     assert not list(tmp_path.iterdir())  # every run's file deleted once read
+
+
+def test_personnel_rows_merged_aside_come_in_chunks_of_whole_persons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``chunks_aside``: the chunks ``PersonSort.chunks`` gives, merged in a process of its own,
+    each ending between two persons; a merge that fails there fails here, naming it."""
+    monkeypatch.setattr(personsort, "_RUN_ROWS", 5)
+
+    def spilled(folder: Path) -> personsort.PersonSort:
+        folder.mkdir()
+        spill = personsort.PersonSort(folder)
+        spill.add(["id", "name"], [(n + 2, {"id": f"U{n % 7}", "name": f"名{n}"}) for n in range(23)], "id")
+        changes = [(n + 2, {"person_id": f"U{n % 5}", "date": str(n)}) for n in range(17)]
+        spill.add(["person_id", "date"], changes, "person_id")
+        return spill
+
+    here = list(spilled(tmp_path / "here").chunks(6))
+    aside = list(personsort.chunks_aside(spilled(tmp_path / "aside"), 6))
+    assert aside == here and len(here) > 3
+    assert sorted(n for chunk in here for n, _ in chunk[0]) == list(range(2, 25))  # every row once
+    assert all(sum(map(len, chunk)) >= 6 for chunk in here[:-1])
+    reader = spilled(tmp_path / "reader")  # the headers, to read the rows back
+    persons = [{next(iter(reader.row(f, row).values())) for f, rows in enumerate(c) for _, row in rows} for c in here]
+    assert sum(map(len, persons)) == len(set().union(*persons)) == 7  # no person in two chunks
+    broken = spilled(tmp_path / "broken")
+    broken._flush()  # the last run too, then one goes missing
+    broken.runs[1].unlink()
+    with pytest.raises(StoreError, match="merging the personnel files' rows by person in a process of its own failed"):
+        list(personsort.chunks_aside(broken, 6))
 
 
 def test_personnel_sorted_in_many_runs_loads_as_in_memory(
