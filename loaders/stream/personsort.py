@@ -120,9 +120,10 @@ class PersonSort:
 
 def chunks_aside(spill: PersonSort, chunk_rows: int) -> Generator[Chunk, None, None]:
     """``spill.chunks(chunk_rows)``, merged in a forked process and passed through a pipe (in
-    marshal's format): the merge is pure Python, and the load's process validates the chunk
-    before meanwhile, after the other files' validation has ended (docs/performance.md). It
-    dies with the load (``orphans``). Where processes cannot be forked, merged here."""
+    marshal's format) while the load's process validates the chunk before: the merge is pure
+    Python, and in a first load the second core is otherwise idle by then (the duties and
+    actions validated aside end first: docs/performance.md). It dies with the load
+    (``orphans``). Where processes cannot be forked, merged here."""
     if "fork" not in multiprocessing.get_all_start_methods():
         yield from spill.chunks(chunk_rows)
         return
