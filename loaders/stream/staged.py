@@ -141,7 +141,7 @@ class Aside:
             ids = Ids(folder / "ids.sqlite3")
             declare_ids(declared, ids, skip)
             part.lap("ids", started)
-            if _released(go_box, parent):
+            if _received(go_box, parent):  # ``release``'s word
                 # a scratch that is kept receives every record (not lean), with a cache for it
                 scratch = open_scratch(folder / "scratch", cache_mb=8 if sends else KEPT_CACHE_MB)
                 overlay = Overlay(scratch, NothingStored(url), ids, lean=sends is not None)
@@ -196,20 +196,11 @@ class Aside:
 KEPT_CACHE_MB = 64
 
 
-def _released(go_box: Any, parent: int) -> bool:
-    """``Aside.release``'s word, waited for while the parent lives."""
+def _received(box: Any, parent: int) -> Any:
+    """The next message in ``box`` (a queue), waited for while the parent lives."""
     while True:
         try:
-            return bool(go_box.get(timeout=1))
-        except queue.Empty:
-            orphaned(parent)
-
-
-def _received(inbox: Any, parent: int) -> Any:
-    """The next message in ``inbox``, waited for while the parent lives."""
-    while True:
-        try:
-            return inbox.get(timeout=1)
+            return box.get(timeout=1)
         except queue.Empty:
             orphaned(parent)
 

@@ -722,13 +722,13 @@ def test_personnel_rows_merged_aside_come_in_chunks_of_whole_persons(
         spill.add(["person_id", "date"], changes, "person_id")
         return spill
 
-    here = list(spilled(tmp_path / "here").chunks(6))
+    spill = spilled(tmp_path / "here")
+    here = list(spill.chunks(6))
     aside = list(personsort.chunks_aside(spilled(tmp_path / "aside"), 6))
     assert aside == here and len(here) > 3
     assert sorted(n for chunk in here for n, _ in chunk[0]) == list(range(2, 25))  # every row once
     assert all(sum(map(len, chunk)) >= 6 for chunk in here[:-1])
-    reader = spilled(tmp_path / "reader")  # the headers, to read the rows back
-    persons = [{next(iter(reader.row(f, row).values())) for f, rows in enumerate(c) for _, row in rows} for c in here]
+    persons = [{next(iter(spill.row(f, row).values())) for f, rows in enumerate(c) for _, row in rows} for c in here]
     assert sum(map(len, persons)) == len(set().union(*persons)) == 7  # no person in two chunks
     broken = spilled(tmp_path / "broken")
     broken._flush()  # the last run too, then one goes missing
