@@ -8,8 +8,9 @@ import marshal
 import multiprocessing
 import operator
 import os
+import pickle
 import uuid
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,13 @@ class PersonSort:
                 (str(row.get(key) or "").strip(), number, n, marshal.dumps(row) if packed is None else packed)
             )
             if len(self.run) >= _RUN_ROWS:
-                self._flush()
+                self.flush()
         return seen
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """The rows added since the last run's, sorted into a run of their own."""
+        if not self.run:
+            return
         self.run.sort(key=operator.itemgetter(0))  # stable: a run comes in file and row order
         self.runs.append(self._write(self.run))
         self.run = []
@@ -85,8 +89,7 @@ class PersonSort:
 
     def sorted(self) -> Iterator[_Entry]:
         """Every row added, in order (each run's file deleted once read)."""
-        if self.run:
-            self._flush()
+        self.flush()
         runs = self.runs
         while len(runs) > _MERGE_RUNS:  # (person, file, row) is unique: no run's order matters
             runs = [
@@ -118,45 +121,75 @@ class PersonSort:
         return dict(zip(self.headers[number], packed.split(_SEP), strict=True))
 
 
-def chunks_aside(spill: PersonSort, chunk_rows: int) -> Generator[Chunk, None, None]:
-    """``spill.chunks(chunk_rows)``, merged in a forked process and passed through a pipe (in
-    marshal's format) while the load's process validates the chunk before: the merge is pure
-    Python, and in a first load the second core is otherwise idle by then (the duties and
-    actions validated aside end first: docs/performance.md). It dies with the load
-    (``orphans``). Where processes cannot be forked, merged here."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        yield from spill.chunks(chunk_rows)
-        return
-    context: Any = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    ends = (receive, send)
-    process = context.Process(target=_send_chunks, args=(spill, chunk_rows, ends, os.getpid()), daemon=True)
-    process.start()
-    send.close()  # the child's end only: its death then reads as the end of the pipe
-    try:
-        while True:
-            try:
-                kind, body = marshal.loads(receive.recv_bytes())
-            except EOFError:  # it died
-                process.join(5)
-                kind, body = "error", f"it ended with exit code {process.exitcode}"
-            if kind == "done":
-                return
-            if kind == "error":
-                raise StoreError(f"merging the personnel files' rows by person in a process of its own failed: {body}")
-            yield body
-    finally:
-        receive.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+Fill = Callable[[], tuple[PersonSort, Any]]  # a spill filled, and what else was made
 
 
-def _send_chunks(spill: PersonSort, chunk_rows: int, ends: tuple[Any, Any], parent: int) -> None:
+class SortedAside:
+    """A spill filled by ``fill`` and merged into chunks of whole persons
+    (``PersonSort.chunks``) in a forked process, started now: the spill reads the personnel
+    files while the load declares ids and validates what comes before them, and the merge runs
+    while the load validates the chunk before. Both are pure Python, and on a nation the spill
+    alone took 156 s of the load's own process (docs/performance.md). The chunks come through a
+    pipe in marshal's format. The process dies with the load (``orphans``). Where processes
+    cannot be forked, both happen here, when asked."""
+
+    def __init__(self, fill: Fill, chunk_rows: int) -> None:
+        """``fill``: the spill filled, and what else it made (picklable), as ``filled`` gives."""
+        self.fill, self.chunk_rows = fill, chunk_rows
+        self.spill: PersonSort | None = None
+        self.process: Any = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            context: Any = multiprocessing.get_context("fork")
+            self.receive, send = context.Pipe(duplex=False)
+            args = (fill, chunk_rows, (self.receive, send), os.getpid())
+            self.process = context.Process(target=_sort_aside, args=args, daemon=True)
+            self.process.start()
+            send.close()  # the child's end only: its death then reads as the end of the pipe
+
+    def filled(self) -> tuple[PersonSort, Any]:
+        """The spill (its rows read back with ``row``; merged only by ``chunks``), and what
+        else ``fill`` made: waited for."""
+        if self.process is None:
+            self.spill, made = self.fill()
+            return self.spill, made
+        self.spill, made = pickle.loads(self._next())
+        return self.spill, made
+
+    def chunks(self) -> Iterator[Chunk]:
+        """``PersonSort.chunks`` of the spill, after ``filled``."""
+        assert self.spill is not None, "filled() first"
+        if self.process is None:
+            yield from self.spill.chunks(self.chunk_rows)
+            return
+        while (chunk := self._next()) is not None:
+            yield chunk
+
+    def _next(self) -> Any:
+        try:
+            kind, body = marshal.loads(self.receive.recv_bytes())
+        except EOFError:  # it died
+            self.process.join(5)
+            kind, body = "error", f"it ended with exit code {self.process.exitcode}"
+        if kind == "error":
+            raise StoreError(f"sorting the personnel files' rows by person in a process of its own failed: {body}")
+        return None if kind == "done" else body
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.receive.close()
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+
+
+def _sort_aside(fill: Fill, chunk_rows: int, ends: tuple[Any, Any], parent: int) -> None:
     receive, send = ends
     try:
         receive.close()  # the parent's end only: its death then fails a write
         die_with(parent)
+        spill, made = fill()
+        spill.flush()  # what it sends is the spill's files, not rows in memory
+        send.send_bytes(marshal.dumps(("filled", pickle.dumps((spill, made)))))
         for chunk in spill.chunks(chunk_rows):
             send.send_bytes(marshal.dumps(("chunk", chunk)))
         send.send_bytes(marshal.dumps(("done", None)))

@@ -9,8 +9,8 @@ a time, in three passes:
 1. **validate**: each file, chunk by chunk, through the same ``prepare`` as the in-memory
    loader (every rule of docs/input-format.md, the same messages), against an overlay of the
    target store and a scratch embedded store on disk that receives each valid chunk. Persons,
-   tenure rows and changes are first spilled to disk and read back grouped by person (merged
-   in a process of its own: ``personsort.chunks_aside``), so a
+   tenure rows and changes are first spilled to disk and read back grouped by person (in a
+   process of its own, from the load's start: ``personsort.SortedAside``), so a
    chunk holds a person with all of their rows and changes: each person's tenures are
    derived once, from everything, and checked for overlaps per position against what
    earlier chunks and the target hold. The state kept is on disk, per person and per position.
@@ -73,8 +73,9 @@ from loaders.schema import ORDER
 from loaders.stream.copy import copy_scratch
 from loaders.stream.ids import Ids, Skips, declare_ids
 from loaders.stream.overlay import Overlay
+from loaders.stream.personsort import SortedAside
 from loaders.stream.staged import BEFORE_ASIDE, Aside, Stager, drained, staging_for
-from loaders.stream.validate import PERSONNEL, validate_file, validate_personnel
+from loaders.stream.validate import PERSONNEL, personnel_aside, validate_file, validate_personnel
 from loaders.stream.workdir import WorkDir
 
 CHUNK_ROWS = 100_000
@@ -171,6 +172,7 @@ def _stream(
         staging = staging_for(store, reads) if stage and not dry_run else None
         stager = Stager(store, staging, log, tmp / "spool") if staging else None
         aside: Aside | None = None
+        personnel: SortedAside | None = None
         try:
             # A first load the store takes whole from the scratch (``take_scratch``): with an
             # aside, that keeps what it validated in a scratch of its own, taken in at the end.
@@ -178,6 +180,9 @@ def _stream(
             # the aside is forked now: it declares its own ids meanwhile
             if (stager or (taken and stage and not dry_run)) and (away := Aside.wanted(files, report)):
                 aside = Aside(away, files, stager, tmp / "aside", store.url, report, chunk_rows, progress, skip)
+            # the personnel files are spilled by person in a process of their own meanwhile
+            mine = {e: p for e, p in files.items() if e in PERSONNEL}
+            personnel = personnel_aside(mine, tmp / "personnel", report, chunk_rows, skip)
             declare_ids({e: p for e, p in files.items() if not aside or e not in aside.files}, ids, skip)
             t = report.lap("ids", started)
             overlay = Overlay(scratch, reads, ids, lean=dry_run or stager is not None, options=options)
@@ -186,7 +191,7 @@ def _stream(
                 if aside and entity not in BEFORE_ASIDE:
                     aside.release(go=report.ok)  # what its files refer to is in the writer's queue
                 if entity == "persons":  # with their tenure rows and changes
-                    validate_personnel(files, ids, overlay, scratch, report, chunk_rows, tick, stager, skip)
+                    validate_personnel(personnel, files, overlay, scratch, report, tick, stager)
                 elif aside and entity in aside.files:
                     continue
                 elif entity not in PERSONNEL and entity in files:
@@ -209,6 +214,8 @@ def _stream(
                     copy_scratch(scratch, store, report, chunk_rows, log, overlay.updates)
                 report.lap("write", t)
         finally:
+            if personnel:
+                personnel.close()
             if aside:
                 aside.close()
             if stager:

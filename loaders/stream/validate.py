@@ -3,10 +3,8 @@ rows grouped by person, through the in-memory loader's ``prepare``."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,9 +13,9 @@ from graph.store import Batch, Scratch
 from loaders.load import NO_ROWS, Report, Rows, Source, check_header, prepare
 from loaders.readers import FileProblem, read_rows
 from loaders.schema import header_map
-from loaders.stream.ids import Ids, Skips
+from loaders.stream.ids import Skips
 from loaders.stream.overlay import Overlay
-from loaders.stream.personsort import Chunk, PersonSort, chunks_aside
+from loaders.stream.personsort import Chunk, PersonSort, SortedAside
 
 
 class Passes(Protocol):
@@ -61,45 +59,60 @@ def validate_file(
         report.error((path.name, None), None, None, "no-rows", NO_ROWS)
 
 
+def personnel_aside(
+    files: dict[str, Path], folder: Path, report: Report, chunk_rows: int, skip: Skips | None = None
+) -> SortedAside:
+    """The personnel files (those of ``files``) spilled to ``folder`` and merged by person in a
+    process of its own, forked now (``personsort.SortedAside``), for ``validate_personnel``.
+    Their errors (an unreadable file, a header, no rows) go into a report of its own, which
+    ``validate_personnel`` merges into ``report``'s."""
+
+    def fill() -> tuple[PersonSort, tuple[Report, list[str]]]:
+        part = Report(source=report.source, max_errors=report.max_errors)
+        folder.mkdir()
+        spill = PersonSort(folder)
+        entities: list[str] = []  # by the number of their file in the spill
+        for entity in PERSONNEL:
+            path = files.get(entity)
+            if path is None:
+                continue
+            try:
+                header, rows = read_rows(path, stream=True, skip=(skip or {}).get(path.name, frozenset()))
+                check_header(entity, path.name, header, part)
+                names = {h for h, name in header_map(entity).items() if name == PERSONNEL[entity]}
+                key = next((h for h in header if h in names), "")
+                entities.append(entity)
+                if spill.add(header, rows, key) == 0:
+                    part.error((path.name, None), None, None, "no-rows", NO_ROWS)
+            except FileProblem as exc:
+                part.error((path.name, exc.row), None, None, exc.rule, str(exc))
+        return spill, (part, entities)
+
+    return SortedAside(fill, chunk_rows)
+
+
 def validate_personnel(
+    personnel: SortedAside,
     files: dict[str, Path],
-    ids: Ids,
     overlay: Overlay,
     scratch: Scratch,
     report: Report,
-    chunk_rows: int,
     progress: Callable[[str, int], None] | None,
     stager: Passes | None = None,
-    skip: Skips | None = None,
 ) -> None:
-    """Persons with their tenure rows and changes, spilled to disk, then validated in chunks of
-    whole persons: a new person is then written with everything of theirs at once (on
+    """Persons with their tenure rows and changes (``personnel_aside``'s), validated in chunks
+    of whole persons: a new person is then written with everything of theirs at once (on
     FalkorDB, one bulk command: see ``FalkorStore._bulk_work``)."""
-    spill = PersonSort(Path(tempfile.mkdtemp(prefix="personnel-", dir=ids.path.parent)))
-    entities: list[str] = []  # by the number of their file in the spill
-    for entity in PERSONNEL:
-        path = files.get(entity)
-        if path is None:
-            continue
-        try:
-            header, rows = read_rows(path, stream=True, skip=(skip or {}).get(path.name, frozenset()))
-            check_header(entity, path.name, header, report)
-            names = {h for h, name in header_map(entity).items() if name == PERSONNEL[entity]}
-            key = next((h for h in header if h in names), "")
-            entities.append(entity)
-            if spill.add(header, rows, key) == 0:
-                report.error((path.name, None), None, None, "no-rows", NO_ROWS)
-        except FileProblem as exc:
-            report.error((path.name, exc.row), None, None, exc.rule, str(exc))
+    spill, (part, entities) = personnel.filled()
+    merge_report(report, part)
     if not report.ok:
         return
     file_names = [files[e].name for e in entities]
     # A chunk's rows are kept as they wait in the spill and made dicts one at a time as
     # validation reads them: a whole chunk of dicts would be held through its validation.
-    with contextlib.closing(chunks_aside(spill, chunk_rows)) as chunks:
-        for waiting in chunks:
-            tables = _unpacked(waiting, spill, entities, file_names)
-            validate_chunk(tables, overlay, scratch, report, progress, stager)
+    for waiting in personnel.chunks():
+        tables = _unpacked(waiting, spill, entities, file_names)
+        validate_chunk(tables, overlay, scratch, report, progress, stager)
 
 
 def _unpacked(waiting: Chunk, spill: PersonSort, entities: list[str], file_names: list[str]) -> Rows:

@@ -471,11 +471,12 @@ def test_a_first_embedded_load_killed_takes_its_aside_with_it(
 ) -> None:
     """SIGKILL to a load whose duties and actions are validated aside: that process ends too,
     the store's import lock, which it inherited, is free for the next load at once, and that
-    load (one without an aside) removes every working folder the killed one left."""
+    load (one without an aside) removes every working folder the killed one left. So does the
+    process that sorts the personnel files by person (``personsort.SortedAside``)."""
     temp = tmp_path / "temp"
     url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "aside.pid"
     children, alive = _killed_when_ready(KILLED_WITH_ITS_ASIDE, tiny_dataset, url, mark, temp, monkeypatch)
-    assert children == [int(mark.read_text())] and not alive  # the aside, its only child
+    assert len(children) == 2 and int(mark.read_text()) in children and not alive  # the aside, the sorter
     assert any(temp.iterdir())
     store = open_store(url, lock_wait=2)
     assert stream_dataset(store, tiny_dataset, chunk_rows=97, stage=False).ok
@@ -503,15 +504,15 @@ stream_dataset(open_store(sys.argv[2]), sys.argv[1], chunk_rows=97)
 def test_a_first_load_written_aside_killed_takes_its_processes_with_it(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SIGKILL to a first load into FalkorDB while its writer waits for chunks: the writer and
-    the aside end too (neither holds the working folders' locks it inherited), and the next
+    """SIGKILL to a first load into FalkorDB while its writer waits for chunks: the writer, the
+    aside and the personnel's sorter end too (neither holds the working folders' locks it inherited), and the next
     load of any kind (here one into the embedded store, not staged) removes every working
     folder the killed one left, its spool of chunks included."""
     host, port = falkordb_server
     temp = tmp_path / "temp"
     url, mark = f"falkordb://{host}:{port}/k{uuid.uuid4().hex[:10]}", tmp_path / "ready"
     children, alive = _killed_when_ready(KILLED_WRITING_ASIDE, tiny_dataset, url, mark, temp, monkeypatch)
-    assert len(children) == 2 and not alive  # the writer and the aside
+    assert len(children) == 3 and not alive  # the writer, the aside and the sorter
     assert any(temp.iterdir())
     assert stream_dataset(open_store(f"embedded://{tmp_path / 'next'}"), tiny_dataset, chunk_rows=97, stage=False).ok
     assert sorted(p.name for p in temp.iterdir()) == []
@@ -549,7 +550,7 @@ def test_a_load_killed_as_it_validates_persons_takes_their_merging_process_with_
     tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The personnel files' rows are merged by person in a process of its own
-    (``personsort.chunks_aside``): SIGKILL to the load ends it too, and the next load removes
+    (``personsort.SortedAside``): SIGKILL to the load ends it too, and the next load removes
     the working folder."""
     temp = tmp_path / "temp"
     url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "ready"
@@ -707,11 +708,12 @@ def test_personnel_rows_come_back_sorted_by_person_as_they_were_read(
     assert not list(tmp_path.iterdir())  # every run's file deleted once read
 
 
-def test_personnel_rows_merged_aside_come_in_chunks_of_whole_persons(
+def test_personnel_rows_sorted_aside_come_in_chunks_of_whole_persons(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``chunks_aside``: the chunks ``PersonSort.chunks`` gives, merged in a process of its own,
-    each ending between two persons; a merge that fails there fails here, naming it."""
+    """``SortedAside``: the spill filled in a process of its own, started at once, then the
+    chunks ``PersonSort.chunks`` gives, each ending between two persons; a spill or a merge that
+    fails there fails here, naming it."""
     monkeypatch.setattr(personsort, "_RUN_ROWS", 5)
 
     def spilled(folder: Path) -> personsort.PersonSort:
@@ -724,17 +726,36 @@ def test_personnel_rows_merged_aside_come_in_chunks_of_whole_persons(
 
     spill = spilled(tmp_path / "here")
     here = list(spill.chunks(6))
-    aside = list(personsort.chunks_aside(spilled(tmp_path / "aside"), 6))
-    assert aside == here and len(here) > 3
+    aside = personsort.SortedAside(lambda: (spilled(tmp_path / "aside"), os.getpid()), 6)
+    try:
+        back, filled_by = aside.filled()
+        assert filled_by != os.getpid() and back.headers == spill.headers
+        assert list(aside.chunks()) == here and len(here) > 3
+    finally:
+        aside.close()
     assert sorted(n for chunk in here for n, _ in chunk[0]) == list(range(2, 25))  # every row once
     assert all(sum(map(len, chunk)) >= 6 for chunk in here[:-1])
     persons = [{next(iter(spill.row(f, row).values())) for f, rows in enumerate(c) for _, row in rows} for c in here]
     assert sum(map(len, persons)) == len(set().union(*persons)) == 7  # no person in two chunks
-    broken = spilled(tmp_path / "broken")
-    broken._flush()  # the last run too, then one goes missing
-    broken.runs[1].unlink()
-    with pytest.raises(StoreError, match="merging the personnel files' rows by person in a process of its own failed"):
-        list(personsort.chunks_aside(broken, 6))
+
+    def broken() -> tuple[personsort.PersonSort, None]:
+        spill = spilled(tmp_path / "broken")
+        spill.flush()  # the last run too, then one goes missing
+        spill.runs[1].unlink()
+        return spill, None
+
+    def failing() -> tuple[personsort.PersonSort, None]:
+        raise OSError("no space left on device")
+
+    for fill, when in ((broken, "chunks"), (failing, "filled")):
+        aside = personsort.SortedAside(fill, 6)
+        try:
+            with pytest.raises(StoreError, match="sorting the personnel files' rows by person in a process of its own"):
+                aside.filled()
+                list(aside.chunks())
+            assert (aside.spill is not None) == (when == "chunks")
+        finally:
+            aside.close()
 
 
 def test_personnel_sorted_in_many_runs_loads_as_in_memory(
