@@ -1060,10 +1060,12 @@ def _personnel(
         for p in problems:
             report.error(p.source, p.column, p.value, p.rule, p.message)
     sources = _Sources(rows, changes)
-    info = _positions(ctx, {t.position_id for t in derived})  # one read for both checks
+    moves = _moves(new_changes)
+    # one read for the three checks: a streamed nation's load reads them a chunk at a time
+    info = _positions(ctx, {t.position_id for t in derived} | {p for c in moves for p in _ends(c)})
     derived = _check_overlaps(ctx, info, persons, derived, report, sources, handover_days)
     _check_double_posts(info, derived, report, sources)
-    _check_ranks(ctx, new_changes, report)
+    _check_ranks(info, moves, report)
     report.tenures_derived = len(derived)
     batch.tenure_rows = fresh
     batch.tenure_persons = persons
@@ -1224,13 +1226,22 @@ def _column_of(t: Tenure) -> str:
     return "position_id" if t.opened_by == "tenure-row" else "to_position_id"
 
 
-def _check_ranks(ctx: _Context, changes: list[dict[str, Any]], report: Report) -> None:
-    moves = [
+def _moves(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes that move a person from one given position to another."""
+    return [
         c
         for c in changes
         if c["kind"] in ("transfer", "promote", "demote") and c.get("from_position_id") and c.get("to_position_id")
     ]
-    info = _positions(ctx, {p for c in moves for p in (c["from_position_id"], c["to_position_id"])})
+
+
+def _ends(move: dict[str, Any]) -> tuple[str, str]:
+    return move["from_position_id"], move["to_position_id"]
+
+
+def _check_ranks(info: dict[str, tuple[str, int | None]], moves: list[dict[str, Any]], report: Report) -> None:
+    """Warn of a move whose kind says otherwise than the two positions' ranks. ``info``: role
+    and rank of both positions of every move (``_positions``)."""
     expect = {"transfer": (0,), "promote": (1,), "demote": (-1,)}
     for c in moves:
         a, b = info.get(c["from_position_id"]), info.get(c["to_position_id"])

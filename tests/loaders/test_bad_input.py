@@ -241,6 +241,55 @@ def test_an_id_repeated_in_a_later_chunk(store: Store, tmp_path: Path, load: Loa
         assert (e.file, e.row, e.value, e.rule) == ("actions.csv", 6, "a1", "duplicate-id")
 
 
+def test_a_change_id_given_to_two_persons(store: Store, tmp_path: Path, load: Load) -> None:
+    """Streamed, two persons' changes come in different chunks (a chunk holds whole persons):
+    the later one is refused as in one batch, though the scratch is asked for a change only
+    when a change id repeats in the files."""
+    folder = base(tmp_path)
+    appoint = {"id": "c1", "date": "2019-01-01", "kind": "appoint", "to_position_id": "T/staff"}
+    write_csv(folder / "changes.csv", [appoint | {"person_id": "p1"}, appoint | {"person_id": "p2"}])
+    e = only_error(store, folder, load)
+    assert (e.file, e.row, e.value, e.rule) == ("changes.csv", 3, "c1", "duplicate-id")
+
+
+def test_a_move_whose_kind_the_ranks_contradict_is_a_warning(store: Store, tmp_path: Path, load: Load) -> None:
+    """``kind-vs-rank``: a promotion to a position of the same rank is kept, and said; a
+    transfer at the same rank is not."""
+    folder = base(tmp_path)
+    ranked = [{**p, "rank": 7} for p in POSITIONS] + [
+        {"id": "X/sec", "org_id": "X", "title": "书记", "role": "secretary", "rank": 8}
+    ]
+    write_csv(folder / "positions.csv", ranked)
+    changes = [
+        {"id": "c1", "date": "2019-01-01", "kind": "appoint", "person_id": "p1", "to_position_id": "T/staff"},
+        {
+            "id": "c2",
+            "date": "2020-01-01",
+            "kind": "promote",
+            "person_id": "p1",
+            "from_position_id": "T/staff",
+            "to_position_id": "T/sec",
+        },
+        {
+            "id": "c3",
+            "date": "2021-01-01",
+            "kind": "transfer",
+            "person_id": "p1",
+            "from_position_id": "T/sec",
+            "to_position_id": "X/sec",
+        },
+        {"id": "c4", "date": "2019-01-01", "kind": "appoint", "person_id": "p2", "to_position_id": "T/staff"},
+    ]
+    write_csv(folder / "changes.csv", changes)
+    report = load(store, folder)
+    assert report.ok and report.written
+    found = sorted((w.row, w.value, w.message) for w in report.warnings if w.rule == "kind-vs-rank")
+    assert found == [
+        (3, "promote", "declared promote but the rank goes from 7 to 7"),
+        (4, "transfer", "declared transfer but the rank goes from 7 to 8"),
+    ]
+
+
 def test_same_content_again_is_skipped(store: Store, tmp_path: Path, load: Load) -> None:
     folder = base(tmp_path)
     write_csv(folder / "persons.csv", [{"id": "p1", "name": "张伟"}, {"id": "p1", "name": "张伟"}])
