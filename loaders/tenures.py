@@ -190,7 +190,11 @@ def _close(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open]
 
 def _open(ev: _Event, person: str, open_: dict[str, _Open], closed: list[_Open], problems: list[Problem]) -> None:
     pos = ev.position_id
-    assert pos is not None
+    if pos is None:  # a change that opens a tenure names where: it cannot be applied without
+        problems.append(
+            Problem("missing-field", f"a {ev.kind} change needs to_position_id", ev.source, "to_position_id", "")
+        )
+        return
     current = open_.get(pos)
     if current is not None:
         if current.start_ord == ev.date:  # the same start given twice: one fact

@@ -252,6 +252,24 @@ def test_a_change_id_given_to_two_persons(store: Store, tmp_path: Path, load: Lo
     assert (e.file, e.row, e.value, e.rule) == ("changes.csv", 3, "c1", "duplicate-id")
 
 
+def test_a_change_without_the_positions_its_kind_needs(store: Store, tmp_path: Path, load: Load) -> None:
+    """An appointment without to_position_id is an error naming the field, as a transfer
+    without from_position_id is, not an internal error."""
+    folder = base(tmp_path)
+    changes = [
+        {"id": "c1", "date": "2019-01-01", "kind": "appoint", "person_id": "p1"},
+        {"id": "c2", "date": "2019-01-01", "kind": "transfer", "person_id": "p2", "to_position_id": "T/staff"},
+    ]
+    write_csv(folder / "changes.csv", changes)
+    report = load(store, folder)  # the first was an AssertionError deriving p1's tenures
+    assert not report.ok and not report.written
+    found = sorted((e.row, e.column, e.rule, e.message) for e in report.errors)
+    assert found == [
+        (2, "to_position_id", "missing-field", "a appoint change needs to_position_id"),
+        (3, "from_position_id", "missing-field", "a transfer change needs from_position_id"),
+    ]
+
+
 def test_a_move_whose_kind_the_ranks_contradict_is_a_warning(store: Store, tmp_path: Path, load: Load) -> None:
     """``kind-vs-rank``: a promotion to a position of the same rank is kept, and said; a
     transfer at the same rank is not."""
