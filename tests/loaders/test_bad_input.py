@@ -271,11 +271,12 @@ def test_a_change_without_the_positions_its_kind_needs(store: Store, tmp_path: P
 
 
 def test_a_move_whose_kind_the_ranks_contradict_is_a_warning(store: Store, tmp_path: Path, load: Load) -> None:
-    """``kind-vs-rank``: a promotion to a position of the same rank is kept, and said; a
-    transfer at the same rank is not."""
+    """``kind-vs-rank``: a promotion to a position of the same rank, and a transfer to a
+    higher one, are kept, and said; a promotion that goes up is not."""
     folder = base(tmp_path)
     ranked = [{**p, "rank": 7} for p in POSITIONS] + [
-        {"id": "X/sec", "org_id": "X", "title": "书记", "role": "secretary", "rank": 8}
+        {"id": "X/sec", "org_id": "X", "title": "书记", "role": "secretary", "rank": 8},
+        {"id": "X/staff", "org_id": "X", "title": "干部", "role": "staff", "rank": 8},
     ]
     write_csv(folder / "positions.csv", ranked)
     changes = [
@@ -297,10 +298,18 @@ def test_a_move_whose_kind_the_ranks_contradict_is_a_warning(store: Store, tmp_p
             "to_position_id": "X/sec",
         },
         {"id": "c4", "date": "2019-01-01", "kind": "appoint", "person_id": "p2", "to_position_id": "T/staff"},
+        {
+            "id": "c5",
+            "date": "2020-01-01",
+            "kind": "promote",
+            "person_id": "p2",
+            "from_position_id": "T/staff",
+            "to_position_id": "X/staff",
+        },
     ]
     write_csv(folder / "changes.csv", changes)
     report = load(store, folder)
-    assert report.ok and report.written
+    assert report.ok and report.written, report.errors
     found = sorted((w.row, w.value, w.message) for w in report.warnings if w.rule == "kind-vs-rank")
     assert found == [
         (3, "promote", "declared promote but the rank goes from 7 to 7"),

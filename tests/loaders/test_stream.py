@@ -505,9 +505,9 @@ def test_a_first_load_written_aside_killed_takes_its_processes_with_it(
     falkordb_server: tuple[str, int], tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGKILL to a first load into FalkorDB while its writer waits for chunks: the writer, the
-    aside and the personnel's sorter end too (neither holds the working folders' locks it inherited), and the next
-    load of any kind (here one into the embedded store, not staged) removes every working
-    folder the killed one left, its spool of chunks included."""
+    aside and the personnel's sorter end too (none holds the working folders' locks it
+    inherited), and the next load of any kind (here one into the embedded store, not staged)
+    removes every working folder the killed one left, its spool of chunks included."""
     host, port = falkordb_server
     temp = tmp_path / "temp"
     url, mark = f"falkordb://{host}:{port}/k{uuid.uuid4().hex[:10]}", tmp_path / "ready"
