@@ -555,7 +555,7 @@ def test_a_load_killed_as_it_validates_persons_takes_their_merging_process_with_
     temp = tmp_path / "temp"
     url, mark = f"embedded://{tmp_path / 'store'}", tmp_path / "ready"
     children, alive = _killed_when_ready(KILLED_MERGING_ASIDE, tiny_dataset, url, mark, temp, monkeypatch)
-    assert len(children) == 2 and not alive  # the aside (done by then, or not) and the merger
+    assert len(children) == 2 and not alive  # the aside (done by then, or not) and the sorter
     assert stream_dataset(open_store(url, lock_wait=2), tiny_dataset, chunk_rows=97, stage=False).ok
     assert sorted(p.name for p in temp.iterdir()) == []
 
