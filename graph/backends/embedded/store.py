@@ -908,14 +908,15 @@ class EmbeddedStore:
             made = self._org_models.setdefault(org_id, made)  # another thread may have made it
         return made
 
-    def _org_list(self, ids: Iterable[str]) -> list[Organization]:
-        """The models of these organizations (all of them in hand), those not made yet made in
-        one call of the validator (a lookup's namesakes are a few dozen)."""
-        made, rows, ids = self._org_models, self._org_rows, list(ids)
-        if todo := [_record("organizations", rows[i]) for i in ids if i not in made and i in rows]:
-            for org in _list_adapter(Organization).validate_python(todo):
+    def _org_list(self, ids: list[str]) -> list[Organization]:
+        """The models of these organizations (ids from the hierarchy's indexes), those not made
+        yet made in one call of the validator (a lookup's namesakes are a few dozen)."""
+        made = self._org_models
+        if "_orgs" not in self.__dict__ and (todo := [i for i in ids if i not in made]):
+            rows = self._org_rows
+            for org in _list_adapter(Organization).validate_python([_record("organizations", rows[i]) for i in todo]):
                 made.setdefault(org.id, org)
-        return [made[i] for i in ids if i in made]
+        return [made[i] for i in ids]
 
     @cached_property
     def _orgs(self) -> dict[str, Organization]:
@@ -1100,7 +1101,7 @@ class EmbeddedStore:
         self._fresh()
         if not self._cold_hierarchy():
             chain = ancestor_chain(org_id, self._org)
-            commissions = {o.id: self._org_list(self._commissions.get(o.id, ())) for o in chain}
+            commissions = {o.id: self._org_list(self._commissions.get(o.id, [])) for o in chain}
             return org_context_from(self, org_id, reach, commissions, chain=chain)
         chain = ancestor_chain(org_id, self._read_org)  # cold: from SQLite, and its members' commissions
         children = self._read_children([o.id for o in chain])
@@ -1136,7 +1137,7 @@ class EmbeddedStore:
     def _successors(self) -> dict[str, list[Organization]]:
         if not self._cold_hierarchy():  # the few organizations that continue another
             orgs: Iterable[Organization] = self._org_list(
-                r[0] for r in self._org_rows.values() if r[_PREDECESSORS] != "[]"
+                [r[0] for r in self._org_rows.values() if r[_PREDECESSORS] != "[]"]
             )
         else:  # cold (rtc career): found by SQLite
             cols = _COLS["organizations"]
