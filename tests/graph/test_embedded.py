@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import logging
 import os
 import shutil
@@ -159,7 +158,7 @@ def test_cold_reads_answer_as_the_indexes_do(tmp_path: Path, tiny_dataset: Path)
     assert cold.get_cases(iter(cases)) == warm.get_cases(cases)
     assert cold.date_range() == warm.date_range()
     # a few reads of each kind from SQLite; a program asking more builds the index once
-    assert not {"_positions", "_org_rows", "_cases"} & set(cold.__dict__)
+    assert not {"_positions", "_orgs", "_cases"} & set(cold.__dict__)
     assert cold._cold_reads["_tenure_index"] > COLD_READS and "_tenure_index" in cold.__dict__
 
 
@@ -172,10 +171,10 @@ def test_a_one_off_accountability_builds_no_index_and_a_loop_builds_them_once(
     warm.warm()
     cases = sorted(warm.get_cases())
     assert accountability(cold, cases[0]) == accountability(warm, cases[0])
-    assert not {"_org_rows", "_positions", "_tenure_index", "_cases"} & set(cold.__dict__)  # rtc accountability
+    assert not {"_orgs", "_positions", "_tenure_index", "_cases"} & set(cold.__dict__)  # rtc accountability
     for case in cases * 3:
         assert accountability(cold, case) == accountability(warm, case)
-    assert {"_org_rows", "_cases"} <= set(cold.__dict__)  # built once, after COLD_READS reads
+    assert {"_orgs", "_cases"} <= set(cold.__dict__)  # built once, after COLD_READS reads
 
 
 def test_personnel_by_person_gives_each_persons_rows_changes_and_tenures(tmp_path: Path, tiny_dataset: Path) -> None:
@@ -512,8 +511,8 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
     assert not store._large
     monkeypatch.setattr(embedded, "LARGE_STORE", (tmp_path / embedded.DB_FILE).stat().st_size - 1)
     large = open_store(url)  # as a nation's: every tenure and position read stays with SQLite
-    large.ancestors(org)  # ... and its organizations' rows are read at the first read
-    assert "_org_rows" in large.__dict__
+    large.ancestors(org)  # ... and its organizations are built at the first read
+    assert "_orgs" in large.__dict__
     for i in range(COLD_READS):
         for s in (store, scratch, large):
             s.tenures(position_ids=[position])
@@ -529,46 +528,12 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
     assert not {"_tenure_index", "_positions"} & set(large.__dict__)
 
 
-def test_a_large_stores_first_lookup_makes_only_the_organizations_it_reads(
-    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A nation's 458,678 organization models took most of its first lookup: a large store
-    reads their rows, makes a model of each organization a read returns, and makes them all
-    once ``LAZY_ORG_READS`` reads have asked, with the same answers throughout."""
-    url = f"embedded://{tmp_path}"
-    assert load_dataset(open_store(url), tiny_dataset).ok
-    warm = open_store(url)
-    warm.warm()
-    orgs = warm.get_organizations()
-    names = sorted({o.name for o in orgs.values()})
-    pairs = sorted({(o.name, orgs[o.parent_id].name) for o in orgs.values() if o.parent_id in orgs})
-    monkeypatch.setattr(embedded, "LARGE_STORE", (tmp_path / embedded.DB_FILE).stat().st_size - 1)
-    large = open_store(url)
-    case = sorted(warm.get_cases())[0]
-    assert accountability(large, case) == accountability(warm, case)
-    assert "_org_rows" in large.__dict__ and "_orgs" not in large.__dict__
-    assert 0 < len(large._org_models) < len(orgs)
-    for org in sorted(orgs)[: embedded.LAZY_ORG_READS]:  # as many reads again, made one by one
-        assert large.ancestors(org) == warm.ancestors(org)
-        assert large.get_children([org]) == warm.get_children([org])
-        assert large.org_context(org, reach=2) == warm.org_context(org, reach=2)
-    assert large.get_organizations(sorted(orgs)[::3]) == warm.get_organizations(sorted(orgs)[::3])
-    assert large.organizations_named(names) == warm.organizations_named(names)
-    assert large.organizations_named_under(pairs) == warm.organizations_named_under(pairs)
-    assert large.count_named(names) == warm.count_named(names)
-    assert large.successors(orgs) == warm.successors(orgs)
-    assert large.organization_facts() == warm.organization_facts()
-    assert "_orgs" in large.__dict__  # every one made now, once
-    assert large.get_organizations() == orgs and all(large._orgs[i] is large._org_models[i] for i in orgs)
-    assert gc.is_tracked(large._orgs) and not any(large._orgs is o for o in gc.get_objects())  # frozen
-
-
 def test_organization_facts_read_cold_are_those_of_the_models(tmp_path: Path, tiny_dataset: Path) -> None:
     url = f"embedded://{tmp_path}"
     assert load_dataset(open_store(url), tiny_dataset).ok
     cold, warm = open_store(url), open_store(url)
     facts = cold.organization_facts()  # from SQLite: no model made
-    assert "_org_rows" not in cold.__dict__
+    assert "_orgs" not in cold.__dict__
     assert list(facts.items()) == [(i, OrgFacts.of(o)) for i, o in warm.get_organizations().items()]
     assert warm.organization_facts() == facts
 

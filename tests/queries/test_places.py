@@ -190,4 +190,4 @@ def test_places_read_from_sqlite_follow_the_rule(tmp_path: Path) -> None:
     orgs = loaded.get_organizations()
     cold = EmbeddedStore(tmp_path / "s", index_after=None)
     assert lookups.places(cold, cold.get_organizations(sorted(orgs))) == {i: _told_apart(orgs, i) for i in orgs}
-    assert "_org_rows" not in cold.__dict__
+    assert "_orgs" not in cold.__dict__

@@ -107,11 +107,6 @@ COLUMNS = {e: _columns(e) for e in ENTITY_MODELS}
 # each table's columns quoted for SQL, named in every statement: a migrated table's order differs
 _COLS = {e: ", ".join(f'"{c}"' for c in cols) for e, cols in COLUMNS.items()}
 _TUPLE_COLUMNS = {e: [c for c in cols if c in _TUPLE_FIELDS] for e, cols in COLUMNS.items()}
-# where each field sits in an organization's stored row (``_org_rows``)
-_NAME, _KIND, _LEVEL, _PARENT, _SUPERVISOR, _FROM, _TO, _PREDECESSORS = map(
-    COLUMNS["organizations"].index,
-    ("name", "kind", "level", "parent_id", "supervised_by", "valid_from", "valid_to", "predecessor_ids"),
-)
 _SCHEMA = [
     *(
         f"CREATE TABLE IF NOT EXISTS {e} ("
@@ -154,9 +149,6 @@ RECHECK_SECONDS = 0.05
 # a one-off command stays under it and builds nothing; a program asking more builds the index
 # once, and every read after is from memory.
 COLD_READS = 64
-# Hierarchy reads of a large store answered with only the organizations they read made models
-# (an accountability lookup of a nation makes 4 to 17: about one lookup), before every one is.
-LAZY_ORG_READS = 16
 # A store this large (about five provinces) answers tenure and position reads from SQLite
 # however many ask: those indexes would take minutes and gigabytes to build (a nation's 9
 # million tenures, 1.8 million posts); its organizations and cases are built (5 s, 2 s).
@@ -425,7 +417,6 @@ class EmbeddedStore:
             return  # an empty store: nothing to keep in memory
         self._action_index  # noqa: B018 - mapped, with the recipient order
         self._actions_by_recipient  # noqa: B018
-        # every organization made a model too: a server's lookups then only read
         for index in ("_orgs", "_named", "_named_under", "_children", "_commissions", "_cases"):
             getattr(self, index)
         if not self._large:  # a large store's tenure and position reads stay with SQLite
@@ -482,8 +473,6 @@ class EmbeddedStore:
 
     def _invalidate(self) -> None:
         for name in (
-            "_org_rows",
-            "_org_models",
             "_orgs",
             "_graph",
             "_positions",
@@ -888,45 +877,9 @@ class EmbeddedStore:
 
     # ------------------------------------------------------------ hierarchy
     @cached_property
-    def _org_rows(self) -> dict[str, tuple[Any, ...]]:
-        """Every organization's stored row, by id in id order. The hierarchy's indexes hold ids
-        made from these, and a model is made of an organization when a read returns it: making
-        a nation's 458,678 models took 3-5 s, most of its first lookup."""
-        with gc_paused(keep=True):
-            cols = _COLS["organizations"]
-            return {r[0]: r for r in self._db.execute(f"SELECT {cols} FROM organizations ORDER BY id")}
-
-    @cached_property
-    def _org_models(self) -> dict[str, Organization]:
-        return {}
-
-    def _org(self, org_id: str) -> Organization | None:
-        """One organization of those in hand, made a model at its first read and kept."""
-        made = self._org_models.get(org_id)
-        if made is None and (row := self._org_rows.get(org_id)) is not None:
-            made = Organization.model_validate(_record("organizations", row))
-            made = self._org_models.setdefault(org_id, made)  # another thread may have made it
-        return made
-
-    def _org_list(self, ids: list[str]) -> list[Organization]:
-        """The models of these organizations (ids from the hierarchy's indexes), those not made
-        yet made in one call of the validator (a lookup's namesakes are a few dozen)."""
-        made = self._org_models
-        if "_orgs" not in self.__dict__ and (todo := [i for i in ids if i not in made]):
-            rows = self._org_rows
-            for org in _list_adapter(Organization).validate_python([_record("organizations", rows[i]) for i in todo]):
-                made.setdefault(org.id, org)
-        return [made[i] for i in ids]
-
-    @cached_property
     def _orgs(self) -> dict[str, Organization]:
-        """Every organization as a model, by id in id order (whole-hierarchy reads; a server)."""
-        rows, made = self._org_rows, self._org_models
-        with gc_paused(keep=True):  # the dict too: unfrozen, each collection would walk its 458,678 entries
-            todo = [_record("organizations", rows[i]) for i in rows if i not in made]
-            for org in _list_adapter(Organization).validate_python(todo):
-                made.setdefault(org.id, org)
-            return {i: made[i] for i in rows}
+        """Every organization, by id in id order."""
+        return {o.id: o for o in _validated(Organization, self._records("organizations"))}
 
     @cached_property
     def _positions(self) -> dict[str, Position]:
@@ -945,14 +898,13 @@ class EmbeddedStore:
         import networkx as nx
 
         g = nx.DiGraph()
-        rows = self._org_rows.values()
-        for row in rows:
-            g.add_node(row[0], label="Organization")
-        for org_id, parent, supervisor in ((r[0], r[_PARENT], r[_SUPERVISOR]) for r in rows):
-            if parent:
-                g.add_edge(parent, org_id, type="LEADS")
-            if supervisor:
-                g.add_edge(org_id, supervisor, type="SUPERVISED_BY")
+        for org in self._orgs.values():
+            g.add_node(org.id, label="Organization")
+        for org in self._orgs.values():
+            if org.parent_id:
+                g.add_edge(org.parent_id, org.id, type="LEADS")
+            if org.supervised_by:
+                g.add_edge(org.id, org.supervised_by, type="SUPERVISED_BY")
         for pos in self._positions.values():
             g.add_node(pos.id, label="Position")
             g.add_edge(pos.org_id, pos.id, type="HAS_POSITION")
@@ -965,29 +917,27 @@ class EmbeddedStore:
 
     def get_organizations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
         self._fresh()
-        if ids is None:
-            return dict(self._orgs)
-        if "_org_rows" not in self.__dict__:  # cold: these only, from SQLite
+        if ids is not None and "_orgs" not in self.__dict__:  # cold: these only, from SQLite
             return {d["id"]: Organization.model_validate(d) for d in self._records("organizations", list(ids))}
-        return {o.id: o for o in map(self._org, ids) if o is not None}
+        orgs = self._orgs
+        if ids is None:
+            return dict(orgs)
+        return {i: orgs[i] for i in ids if i in orgs}
 
     def organization_facts(self) -> dict[str, OrgFacts]:
         self._fresh()
+        if "_orgs" in self.__dict__:
+            return {i: OrgFacts.of(o) for i, o in self._orgs.items()}
         kinds, levels = {k.value: k for k in OrgKind}, {lv.value: lv for lv in Level}
-        if "_org_rows" in self.__dict__:
-            rows: Iterable[tuple[Any, ...]] = (
-                (r[0], r[_KIND], r[_LEVEL], r[_PARENT], r[_FROM], r[_TO]) for r in self._org_rows.values()
-            )
-        else:
-            rows = self._db.execute(
-                "SELECT id, kind, level, parent_id, valid_from, valid_to FROM organizations ORDER BY id"
-            )
+        rows = self._db.execute(
+            "SELECT id, kind, level, parent_id, valid_from, valid_to FROM organizations ORDER BY id"
+        )
         return {i: OrgFacts(kinds[k], levels[lv], p, f, t) for i, k, lv, p, f, t in rows}
 
     def organizations_named(self, names: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
-        if "_org_rows" in self.__dict__:  # warm (a server, any query after the first): from memory
-            return {n: self._org_list(self._named[n]) for n in set(names) if n in self._named}
+        if "_orgs" in self.__dict__:  # warm (a server, any query after the first): from memory
+            return {n: list(self._named[n]) for n in set(names) if n in self._named}
         out: dict[str, list[Organization]] = {}
         for d in self._records("organizations", sorted(set(names)), where="name"):
             out.setdefault(d["name"], []).append(Organization.model_validate(d))
@@ -996,9 +946,9 @@ class EmbeddedStore:
     def organizations_named_under(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Organization]]:
         self._fresh()
         pairs = set(pairs)
-        if "_org_rows" in self.__dict__:
+        if "_orgs" in self.__dict__:
             under = self._named_under
-            return {p: self._org_list(under[p]) for p in pairs if p in under}
+            return {p: list(under[p]) for p in pairs if p in under}
         matched: dict[str, tuple[str, str]] = {}  # id -> (its name, its parent's name)
         for chunk in _chunks(sorted({name for name, _ in pairs})):
             marks = ",".join("?" * len(chunk))
@@ -1014,19 +964,19 @@ class EmbeddedStore:
         return out
 
     @cached_property
-    def _named_under(self) -> dict[tuple[str, str], list[str]]:
-        """Organizations' ids by (name, parent's name), each list by id."""
-        rows = self._org_rows
-        out: dict[tuple[str, str], list[str]] = {}
+    def _named_under(self) -> dict[tuple[str, str], list[Organization]]:
+        """Organizations by (name, parent's name), each list by id."""
+        orgs = self._orgs
+        out: dict[tuple[str, str], list[Organization]] = {}
         with gc_paused(keep=True):
-            for org_id, name, parent in ((r[0], r[_NAME], r[_PARENT]) for r in rows.values()):  # by id
-                if parent in rows:
-                    out.setdefault((name, rows[parent][_NAME]), []).append(org_id)
+            for org in orgs.values():  # by id, as read
+                if org.parent_id in orgs:
+                    out.setdefault((org.name, orgs[org.parent_id].name), []).append(org)
         return out
 
     def count_named(self, names: Iterable[str]) -> dict[str, int]:
         self._fresh()
-        if "_org_rows" in self.__dict__:
+        if "_orgs" in self.__dict__:
             return {n: len(self._named[n]) for n in set(names) if n in self._named}
         out: dict[str, int] = {}
         for chunk in _chunks(sorted(set(names))):
@@ -1036,12 +986,11 @@ class EmbeddedStore:
         return out
 
     @cached_property
-    def _named(self) -> dict[str, list[str]]:
-        """Organizations' ids by name, each list by id."""
-        out: dict[str, list[str]] = {}
+    def _named(self) -> dict[str, list[Organization]]:
+        out: dict[str, list[Organization]] = {}
         with gc_paused(keep=True):
-            for org_id, name in ((r[0], r[_NAME]) for r in self._org_rows.values()):  # by id, as read
-                out.setdefault(name, []).append(org_id)
+            for org in self._orgs.values():  # by id, as read
+                out.setdefault(org.name, []).append(org)
         return out
 
     def _cold(self, index: str) -> bool:
@@ -1049,7 +998,7 @@ class EmbeddedStore:
         ``index_after`` reads have asked for it since the data last changed. A store over
         ``LARGE_STORE`` reads its tenures and positions from SQLite always, and builds the rest
         at the first read: a nation's organizations, read cold, cost 15-45 ms an accountability
-        lookup (random pages of a 7 GB file), against 1-2 s to read their rows once."""
+        lookup (random pages of a 7 GB file), against 3 s to build them once."""
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
@@ -1058,20 +1007,6 @@ class EmbeddedStore:
         if self._large:
             return index in _BY_ROW
         return asked <= self.index_after
-
-    def _cold_hierarchy(self) -> bool:
-        """``_cold`` for the organizations: whether this read goes to SQLite. When it does not,
-        their rows are in hand, and every organization is made a model at once (``_orgs``); in
-        a large store only after ``LAZY_ORG_READS`` reads. A nation's 458,678 models take 2-4 s,
-        and a one-off lookup reads about a hundred, each made a model as it is read; a program
-        that goes on would make them one at a time lookup after lookup (0.5-1 ms more each)."""
-        if self._cold("_org_rows"):
-            return True
-        if "_orgs" not in self.__dict__:
-            asked = self._cold_reads["_orgs"] = self._cold_reads.get("_orgs", 0) + 1
-            if not self._large or asked > LAZY_ORG_READS:
-                self._orgs  # noqa: B018
-        return False
 
     @cached_property
     def _large(self) -> bool:
@@ -1088,8 +1023,8 @@ class EmbeddedStore:
 
     def ancestors(self, org_id: str) -> list[Organization]:
         self._fresh()
-        if not self._cold_hierarchy():
-            return ancestor_chain(org_id, self._org)
+        if not self._cold("_orgs"):
+            return ancestor_chain(org_id, self._orgs.get)
         return ancestor_chain(org_id, self._read_org)
 
     def _read_org(self, org_id: str) -> Organization | None:
@@ -1099,10 +1034,8 @@ class EmbeddedStore:
 
     def org_context(self, org_id: str, reach: int | None = None) -> OrgContext:
         self._fresh()
-        if not self._cold_hierarchy():
-            chain = ancestor_chain(org_id, self._org)
-            commissions = {o.id: self._org_list(self._commissions.get(o.id, [])) for o in chain}
-            return org_context_from(self, org_id, reach, commissions, chain=chain)
+        if not self._cold("_orgs"):
+            return org_context_from(self, org_id, reach, self._commissions)
         chain = ancestor_chain(org_id, self._read_org)  # cold: from SQLite, and its members' commissions
         children = self._read_children([o.id for o in chain])
         return org_context_from(self, org_id, reach, commissions_among(children), chain=chain)
@@ -1115,31 +1048,25 @@ class EmbeddedStore:
         return {o: sorted(k, key=lambda x: x.id) for o, k in kids.items()}
 
     @cached_property
-    def _commissions(self) -> dict[str, list[str]]:
-        """The ids of each organization's commissions (children of kind commission), by id;
-        organizations with none left out."""
-        rows, commission, children = self._org_rows, OrgKind.commission.value, self._children
-        with gc_paused(keep=True):
-            kinds = {o: [k for k in kids if rows[k][_KIND] == commission] for o, kids in children.items()}
-            return {o: kids for o, kids in kinds.items() if kids}
+    def _commissions(self) -> dict[str, list[Organization]]:
+        """Each organization's commissions (children of kind commission), sorted by id."""
+        return commissions_among(self._children)
 
     @cached_property
-    def _children(self) -> dict[str, list[str]]:
-        """The ids of each organization's children (LEADS), by id; the busiest read's first step."""
-        out: dict[str, list[str]] = {}
+    def _children(self) -> dict[str, list[Organization]]:
+        """Each organization's children (LEADS), sorted by id; the busiest read's first step."""
+        out: dict[str, list[Organization]] = {}
         with gc_paused(keep=True):
-            for org_id, parent in ((r[0], r[_PARENT]) for r in self._org_rows.values()):  # by id, as read
-                if parent:
-                    out.setdefault(parent, []).append(org_id)
+            for org in self._orgs.values():  # by id, as read
+                if org.parent_id:
+                    out.setdefault(org.parent_id, []).append(org)
         return out
 
     @cached_property
     def _successors(self) -> dict[str, list[Organization]]:
-        if not self._cold_hierarchy():  # the few organizations that continue another
-            orgs: Iterable[Organization] = self._org_list(
-                [r[0] for r in self._org_rows.values() if r[_PREDECESSORS] != "[]"]
-            )
-        else:  # cold (rtc career): found by SQLite
+        if not self._cold("_orgs"):
+            orgs: Iterable[Organization] = self._orgs.values()
+        else:  # cold (rtc career): the few organizations that continue another, found by SQLite
             cols = _COLS["organizations"]
             rows = self._db.execute(f"SELECT {cols} FROM organizations WHERE predecessor_ids != '[]'")
             orgs = [Organization.model_validate(_record("organizations", r)) for r in rows]
@@ -1156,10 +1083,10 @@ class EmbeddedStore:
 
     def get_children(self, org_ids: Iterable[str]) -> dict[str, list[Organization]]:
         self._fresh()
-        if self._cold_hierarchy():
+        if self._cold("_orgs"):
             return self._read_children(org_ids)
         children = self._children
-        return {o: self._org_list(children[o]) for o in org_ids if o in children}
+        return {o: list(children[o]) for o in org_ids if o in children}
 
     def position_roles(self, ids: Iterable[str]) -> dict[str, tuple[str, int | None]]:
         """The role and rank of these positions (what validation reads of them, read without
