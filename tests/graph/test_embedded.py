@@ -511,7 +511,8 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
     assert not store._large
     monkeypatch.setattr(embedded, "LARGE_STORE", (tmp_path / embedded.DB_FILE).stat().st_size - 1)
     large = open_store(url)  # as a nation's: every tenure and position read stays with SQLite
-    large.ancestors(org)  # ... and its organizations are built at the first read
+    for _ in range(embedded.LARGE_COLD_READS + 1):  # ... and its organizations are built sooner
+        large.ancestors(org)
     assert "_orgs" in large.__dict__
     for i in range(COLD_READS):
         for s in (store, scratch, large):
@@ -526,6 +527,29 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
     large.warm()  # a server over a nation: organizations and cases built, tenures and posts left in SQLite
     assert {"_action_index", "_orgs", "_cases"} <= set(large.__dict__)
     assert not {"_tenure_index", "_positions"} & set(large.__dict__)
+
+
+def test_a_large_stores_one_off_lookup_builds_nothing_and_the_next_builds_its_organizations(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nation's organizations took 3-5 s to build, and its cases 3 s, at the first lookup:
+    a one-off lookup reads what it needs from SQLite, and a program's next builds them once."""
+    url = f"embedded://{tmp_path}"
+    assert load_dataset(open_store(url), tiny_dataset).ok
+    warm = open_store(url)
+    warm.warm()
+    monkeypatch.setattr(embedded, "LARGE_STORE", (tmp_path / embedded.DB_FILE).stat().st_size - 1)
+    large = open_store(url)
+    first, *cases = sorted(warm.get_cases())
+    assert accountability(large, first) == accountability(warm, first)
+    assert not {"_orgs", "_cases", "_children", "_named"} & set(large.__dict__)  # rtc accountability
+    assert large._cold_reads["_orgs"] <= embedded.LARGE_COLD_READS  # one lookup's reads
+    for case in cases * embedded.LARGE_COLD_READS:  # a program goes on
+        assert accountability(large, case) == accountability(warm, case)
+        if "_orgs" in large.__dict__:
+            break
+    assert large._cold_reads["_orgs"] == embedded.LARGE_COLD_READS + 1  # built at that read
+    assert large._cold_reads["_cases"] < COLD_READS and "_cases" not in large.__dict__  # as a smaller store's
 
 
 def test_organization_facts_read_cold_are_those_of_the_models(tmp_path: Path, tiny_dataset: Path) -> None:

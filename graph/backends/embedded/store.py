@@ -151,8 +151,11 @@ RECHECK_SECONDS = 0.05
 COLD_READS = 64
 # A store this large (about five provinces) answers tenure and position reads from SQLite
 # however many ask: those indexes would take minutes and gigabytes to build (a nation's 9
-# million tenures, 1.8 million posts); its organizations and cases are built (5 s, 2 s).
+# million tenures, 1.8 million posts). Its cases are built as a smaller store's; its
+# organizations sooner, after LARGE_COLD_READS reads (one accountability lookup of a nation
+# makes 4 to 17; each lookup after it would cost 15-45 ms from SQLite).
 LARGE_STORE = 1 << 30
+LARGE_COLD_READS = 16
 _BY_ROW = frozenset({"_tenure_index", "_positions"})
 SNAPSHOT = "actions"  # actions.GENERATION/: the action columns, one .npy file each
 PERSON_CACHE = 200_000  # persons kept in memory by get_persons (about 0.2 GB at most)
@@ -879,7 +882,9 @@ class EmbeddedStore:
     @cached_property
     def _orgs(self) -> dict[str, Organization]:
         """Every organization, by id in id order."""
-        return {o.id: o for o in _validated(Organization, self._records("organizations"))}
+        orgs = _validated(Organization, self._records("organizations"))
+        with gc_paused(keep=True):  # the dict too: unfrozen, collections would walk its entries
+            return {o.id: o for o in orgs}
 
     @cached_property
     def _positions(self) -> dict[str, Position]:
@@ -996,16 +1001,19 @@ class EmbeddedStore:
     def _cold(self, index: str) -> bool:
         """Whether this query's read goes to SQLite: ``index`` is not built, and at most
         ``index_after`` reads have asked for it since the data last changed. A store over
-        ``LARGE_STORE`` reads its tenures and positions from SQLite always, and builds the rest
-        at the first read: a nation's organizations, read cold, cost 15-45 ms an accountability
-        lookup (random pages of a 7 GB file), against 3 s to build them once."""
+        ``LARGE_STORE`` reads its tenures and positions from SQLite always, and builds its
+        organizations after ``LARGE_COLD_READS`` reads: read cold, a nation's cost 15-45 ms an
+        accountability lookup (random pages of a 9 GB file), against 3-5 s to build them once,
+        which a one-off lookup would spend for the few it reads."""
         if index in self.__dict__:
             return False
         asked = self._cold_reads[index] = self._cold_reads.get(index, 0) + 1
         if self.index_after is None:
             return True
-        if self._large:
-            return index in _BY_ROW
+        if self._large and index in _BY_ROW:
+            return True
+        if self._large and index == "_orgs":
+            return asked <= LARGE_COLD_READS
         return asked <= self.index_after
 
     @cached_property
