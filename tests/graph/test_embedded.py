@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import shutil
@@ -523,6 +524,7 @@ def test_a_program_asking_often_builds_each_index_once_and_a_scratch_or_large_st
         assert s.tenures(position_ids=[position]) == store.tenures(position_ids=[position])
         assert s.get_positions(org_ids=[org]) == store.get_positions(org_ids=[org])
     assert {"_tenure_index", "_positions"} <= set(store.__dict__)
+    assert not any(o is store._positions for o in gc.get_objects())  # frozen: no collection walks it
     assert not {"_tenure_index", "_positions"} & (set(scratch.__dict__) | set(large.__dict__))
     large.warm()  # a server over a nation: organizations and cases built, tenures and posts left in SQLite
     assert {"_action_index", "_orgs", "_cases"} <= set(large.__dict__)
@@ -549,6 +551,7 @@ def test_a_large_stores_one_off_lookup_builds_nothing_and_the_next_builds_its_or
         if "_orgs" in large.__dict__:
             break
     assert large._cold_reads["_orgs"] == embedded.LARGE_COLD_READS + 1  # built at that read
+    assert not any(o is large._orgs for o in gc.get_objects())  # frozen: no collection walks it
     assert large._cold_reads["_cases"] < COLD_READS and "_cases" not in large.__dict__  # as a smaller store's
 
 
